@@ -1,0 +1,1 @@
+//! DCS event model (work in progress).

@@ -1,0 +1,2 @@
+//! Conflict-free replicated data types (work in progress).
+#![cfg_attr(not(feature = "std"), no_std)]

@@ -1,0 +1,1 @@
+//! Envelope encryption, MACs and signatures (work in progress).
