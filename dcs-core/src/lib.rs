@@ -1,1 +1,31 @@
-//! DCS event model (work in progress).
+//! # dcs-core: the DCS event model and commerce domain
+//!
+//! The sans-IO heart of DCS: it reads no clock, draws no randomness and does no I/O. Time and
+//! random bytes are arguments, so the same code runs in a POS terminal, a regional daemon, the
+//! deterministic simulator, WASM and Python.
+//!
+//! Entry points:
+//! - [`ids`]: [`EventId`] (UUIDv7 from a caller-given time and random bytes), tenant, branch,
+//!   agent and correlation ids, [`IdempotencyKey`].
+//! - [`money`]: [`Money`] in integer minor units with an ISO-4217 [`Currency`], checked
+//!   arithmetic, exact [allocation](Money::allocate) and named [`RoundingMode`]s.
+//! - [`causality`]: the sans-IO [`HybridClock`], [`VectorClock`] and [`CausalContext`].
+//! - [`event`]: [`EventType`], the [`SovereignFinancialEvent`], its [`EventBuilder`] and the
+//!   canonical bytes that get MACed and signed.
+#![no_std]
+
+extern crate alloc;
+#[cfg(test)]
+extern crate std;
+
+pub mod causality;
+pub mod error;
+pub mod event;
+pub mod ids;
+pub mod money;
+
+pub use causality::{CausalContext, ClockOrdering, HybridClock, VectorClock};
+pub use error::{CoreError, Result};
+pub use event::{EventBuilder, EventFlow, EventType, SovereignFinancialEvent};
+pub use ids::{AgentId, BranchId, CorrelationId, EventId, IdempotencyKey, TenantId};
+pub use money::{Currency, Money, RoundingMode};
