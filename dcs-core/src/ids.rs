@@ -67,10 +67,7 @@ impl CorrelationId {
     pub fn from_bytes(bytes: [u8; 16]) -> Result<Self> {
         let uuid = Uuid::from_bytes(bytes);
         if uuid.is_nil() {
-            return Err(invalid(
-                "correlation_id",
-                "the nil UUID is not a correlation id".into(),
-            ));
+            return Err(invalid("correlation_id", "the nil UUID is not a correlation id".into()));
         }
         Ok(CorrelationId(uuid))
     }
@@ -142,9 +139,8 @@ fn check_name(field: &'static str, text: &str) -> Result<()> {
             alloc::format!("must be 1 to {MAX_NAME_LEN} bytes long, got {}", text.len()),
         ));
     }
-    if let Some(bad) = text
-        .chars()
-        .find(|c| !(c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | ':')))
+    if let Some(bad) =
+        text.chars().find(|c| !(c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | ':')))
     {
         return Err(invalid(
             field,

@@ -37,21 +37,9 @@ fn canonical_bytes_exclude_mac_and_signature_but_cover_everything_else() {
     let base = event.canonical_bytes();
     let mut resealed = event.clone();
     resealed.set_mac(vec![9; 64]);
-    assert_eq!(
-        resealed.canonical_bytes(),
-        base,
-        "the MAC must not cover itself"
-    );
+    assert_eq!(resealed.canonical_bytes(), base, "the MAC must not cover itself");
     let mut moved = event.clone();
     moved.set_envelope(vec![0xAC; 48]).unwrap();
-    assert_ne!(
-        moved.canonical_bytes(),
-        base,
-        "the envelope digest is signed"
-    );
-    assert_eq!(
-        moved.aad_bytes(),
-        event.aad_bytes(),
-        "the AAD never depends on the ciphertext"
-    );
+    assert_ne!(moved.canonical_bytes(), base, "the envelope digest is signed");
+    assert_eq!(moved.aad_bytes(), event.aad_bytes(), "the AAD never depends on the ciphertext");
 }

@@ -10,19 +10,12 @@ use dcs_core::*;
 use proptest::prelude::*;
 
 fn currency() -> impl Strategy<Value = Currency> {
-    prop_oneof![
-        Just(Currency::USD),
-        Just(Currency::JPY),
-        Just(Currency::KWD),
-        Just(Currency::EUR)
-    ]
+    prop_oneof![Just(Currency::USD), Just(Currency::JPY), Just(Currency::KWD), Just(Currency::EUR)]
 }
 
 fn vclock() -> impl Strategy<Value = VectorClock> {
     prop::collection::btree_map(0u8..5, 0u64..4, 0..5).prop_map(|m| {
-        m.into_iter()
-            .map(|(a, c)| (AgentId::new(format!("a{a}")).unwrap(), c))
-            .collect()
+        m.into_iter().map(|(a, c)| (AgentId::new(format!("a{a}")).unwrap(), c)).collect()
     })
 }
 

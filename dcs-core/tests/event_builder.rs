@@ -39,10 +39,7 @@ fn missing_fields_are_named() {
 #[test]
 fn the_vector_clock_must_count_the_event() {
     let e = common::sample_event();
-    let ctx = CausalContext {
-        hlc: e.causality().hlc,
-        vector_clock: VectorClock::new(),
-    };
+    let ctx = CausalContext { hlc: e.causality().hlc, vector_clock: VectorClock::new() };
     let err = full().causality(ctx).build().unwrap_err();
     assert!(err.to_string().contains("causality.vector_clock"), "{err}");
 }
@@ -51,10 +48,7 @@ fn the_vector_clock_must_count_the_event() {
 fn zero_hlc_is_refused() {
     let e = common::sample_event();
     let ctx = CausalContext {
-        hlc: HlcTimestamp {
-            time: 0,
-            node: [1; 16],
-        },
+        hlc: HlcTimestamp { time: 0, node: [1; 16] },
         vector_clock: e.causality().vector_clock.clone(),
     };
     let err = full().causality(ctx).build().unwrap_err();
@@ -66,8 +60,6 @@ fn oversized_proofs_and_envelopes_are_refused() {
     let err = full().mac(vec![0; 513]).build().unwrap_err();
     assert!(err.to_string().contains("audit.mac"), "{err}");
     let mut e = full().build().unwrap();
-    let err = e
-        .set_envelope(vec![0; event::MAX_ENVELOPE_LEN + 1])
-        .unwrap_err();
+    let err = e.set_envelope(vec![0; event::MAX_ENVELOPE_LEN + 1]).unwrap_err();
     assert!(err.to_string().contains("payload.envelope"), "{err}");
 }

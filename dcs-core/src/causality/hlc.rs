@@ -33,10 +33,7 @@ impl HlcTimestamp {
 
     /// Converts from uhlc's timestamp.
     pub fn from_uhlc(ts: &Timestamp) -> Self {
-        HlcTimestamp {
-            time: ts.get_time().as_u64(),
-            node: ts.get_id().to_le_bytes(),
-        }
+        HlcTimestamp { time: ts.get_time().as_u64(), node: ts.get_id().to_le_bytes() }
     }
 
     /// Unix time in milliseconds (the counter bits are dropped).
@@ -71,11 +68,7 @@ impl HybridClock {
                 reason: "the HLC node id must not be all zeroes".into(),
             });
         }
-        Ok(HybridClock {
-            node,
-            last: 0,
-            max_drift_ms,
-        })
+        Ok(HybridClock { node, last: 0, max_drift_ms })
     }
 
     /// Restores the clock after a restart from the last timestamp it persisted.
@@ -85,21 +78,14 @@ impl HybridClock {
 
     /// The last timestamp handed out or observed.
     pub fn last(&self) -> HlcTimestamp {
-        HlcTimestamp {
-            time: self.last,
-            node: self.node,
-        }
+        HlcTimestamp { time: self.last, node: self.node }
     }
 
     /// A new timestamp for a local event at wall time `wall_unix_ms`; never goes backwards,
     /// even when the wall clock does.
     pub fn tick(&mut self, wall_unix_ms: u64) -> HlcTimestamp {
         let wall = unix_ms_to_ntp64(wall_unix_ms) & !COUNTER_MASK;
-        self.last = if wall > self.last {
-            wall
-        } else {
-            self.last.saturating_add(1)
-        };
+        self.last = if wall > self.last { wall } else { self.last.saturating_add(1) };
         self.last()
     }
 
@@ -111,15 +97,8 @@ impl HybridClock {
         let wall = unix_ms_to_ntp64(wall_unix_ms);
         let limit = wall.saturating_add(unix_ms_to_ntp64(self.max_drift_ms));
         if remote.time > limit {
-            let ahead_ms = HlcTimestamp {
-                time: remote.time - wall,
-                node: remote.node,
-            }
-            .unix_ms();
-            return Err(CoreError::ClockDrift {
-                ahead_ms,
-                max_ms: self.max_drift_ms,
-            });
+            let ahead_ms = HlcTimestamp { time: remote.time - wall, node: remote.node }.unix_ms();
+            return Err(CoreError::ClockDrift { ahead_ms, max_ms: self.max_drift_ms });
         }
         self.last = self.last.max(remote.time);
         Ok(())
@@ -146,36 +125,18 @@ mod tests {
     fn rejects_remote_far_ahead() {
         let mut c = HybridClock::new(NODE, 1000).unwrap();
         let before = c.tick(10_000);
-        let remote = HlcTimestamp {
-            time: unix_ms_to_ntp64(20_000),
-            node: [2; 16],
-        };
+        let remote = HlcTimestamp { time: unix_ms_to_ntp64(20_000), node: [2; 16] };
         let err = c.observe(remote, 10_000).unwrap_err();
-        assert!(
-            matches!(
-                err,
-                CoreError::ClockDrift {
-                    ahead_ms: 10_000,
-                    max_ms: 1000
-                }
-            ),
-            "{err:?}"
-        );
+        assert!(matches!(err, CoreError::ClockDrift { ahead_ms: 10_000, max_ms: 1000 }), "{err:?}");
         assert_eq!(c.last(), before);
-        let near = HlcTimestamp {
-            time: unix_ms_to_ntp64(10_900),
-            node: [2; 16],
-        };
+        let near = HlcTimestamp { time: unix_ms_to_ntp64(10_900), node: [2; 16] };
         c.observe(near, 10_000).unwrap();
         assert!(c.tick(10_000).time > near.time);
     }
 
     #[test]
     fn uhlc_round_trip() {
-        let ts = HlcTimestamp {
-            time: 12345,
-            node: NODE,
-        };
+        let ts = HlcTimestamp { time: 12345, node: NODE };
         assert_eq!(HlcTimestamp::from_uhlc(&ts.to_uhlc().unwrap()), ts);
         assert!(HybridClock::new([0; 16], 1).is_err());
     }

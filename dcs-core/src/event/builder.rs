@@ -138,10 +138,7 @@ impl EventBuilder {
         check_envelope_len(self.envelope.len())?;
         for (field, len) in [
             ("audit.mac", self.mac.len()),
-            (
-                "audit.signature",
-                self.signature.as_ref().map_or(0, |s| s.bytes.len()),
-            ),
+            ("audit.signature", self.signature.as_ref().map_or(0, |s| s.bytes.len())),
         ] {
             if len > MAX_PROOF_LEN {
                 return Err(CoreError::InvalidField {
@@ -163,29 +160,19 @@ impl EventBuilder {
         }
         Ok(SovereignFinancialEvent {
             event_id,
-            correlation_id: self
-                .correlation_id
-                .unwrap_or(CorrelationId::from_event(event_id)),
+            correlation_id: self.correlation_id.unwrap_or(CorrelationId::from_event(event_id)),
             idempotency_key: self
                 .idempotency_key
                 .ok_or(CoreError::MissingField("idempotency_key"))?,
             tenant_id: self.tenant_id.ok_or(CoreError::MissingField("tenant_id"))?,
             branch_id: self.branch_id.ok_or(CoreError::MissingField("branch_id"))?,
             agent_id,
-            event_type: self
-                .event_type
-                .ok_or(CoreError::MissingField("event_type"))?,
+            event_type: self.event_type.ok_or(CoreError::MissingField("event_type"))?,
             amount: self.amount.ok_or(CoreError::MissingField("amount"))?,
-            payload: SealedPayload {
-                kek_id,
-                kek_version,
-                envelope: self.envelope,
-            },
+            payload: SealedPayload { kek_id, kek_version, envelope: self.envelope },
             causality,
             audit: Audit {
-                created_by: self
-                    .created_by
-                    .ok_or(CoreError::MissingField("audit.created_by"))?,
+                created_by: self.created_by.ok_or(CoreError::MissingField("audit.created_by"))?,
                 approved_by: self.approved_by,
                 mac: self.mac,
                 signature: self.signature,
@@ -235,10 +222,7 @@ impl TryFrom<EventParts> for SovereignFinancialEvent {
             .amount(p.amount)
             .kek(p.payload.kek_id, p.payload.kek_version)
             .envelope(p.payload.envelope)
-            .causality(CausalContext {
-                hlc: p.hlc,
-                vector_clock: p.vector_clock,
-            })
+            .causality(CausalContext { hlc: p.hlc, vector_clock: p.vector_clock })
             .created_by(p.audit.created_by)
             .mac(p.audit.mac);
         if let Some(a) = p.audit.approved_by {

@@ -57,10 +57,7 @@ pub struct Audit {
 ///
 /// Made only through [`EventBuilder`](super::EventBuilder), which validates every field.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(
-    try_from = "super::builder::EventParts",
-    into = "super::builder::EventParts"
-)]
+#[serde(try_from = "super::builder::EventParts", into = "super::builder::EventParts")]
 pub struct SovereignFinancialEvent {
     pub(super) event_id: EventId,
     pub(super) correlation_id: CorrelationId,

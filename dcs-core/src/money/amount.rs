@@ -59,29 +59,20 @@ impl Money {
     /// `self + other`; errors on a currency mismatch or overflow.
     pub fn checked_add(self, other: Money) -> Result<Money> {
         self.same_currency(&other)?;
-        let minor = self
-            .minor
-            .checked_add(other.minor)
-            .ok_or(CoreError::Overflow("add"))?;
+        let minor = self.minor.checked_add(other.minor).ok_or(CoreError::Overflow("add"))?;
         Ok(Money { minor, ..self })
     }
 
     /// `self - other`; errors on a currency mismatch or overflow.
     pub fn checked_sub(self, other: Money) -> Result<Money> {
         self.same_currency(&other)?;
-        let minor = self
-            .minor
-            .checked_sub(other.minor)
-            .ok_or(CoreError::Overflow("sub"))?;
+        let minor = self.minor.checked_sub(other.minor).ok_or(CoreError::Overflow("sub"))?;
         Ok(Money { minor, ..self })
     }
 
     /// `self × quantity` (a unit price times a count).
     pub fn checked_mul(self, quantity: i64) -> Result<Money> {
-        let minor = self
-            .minor
-            .checked_mul(quantity)
-            .ok_or(CoreError::Overflow("mul"))?;
+        let minor = self.minor.checked_mul(quantity).ok_or(CoreError::Overflow("mul"))?;
         Ok(Money { minor, ..self })
     }
 
@@ -104,9 +95,7 @@ impl Money {
         currency: Currency,
         items: impl IntoIterator<Item = &'a Money>,
     ) -> Result<Money> {
-        items
-            .into_iter()
-            .try_fold(Money::zero(currency), |acc, m| acc.checked_add(*m))
+        items.into_iter().try_fold(Money::zero(currency), |acc, m| acc.checked_add(*m))
     }
 
     /// Splits the amount into parts proportional to `weights` that sum exactly to it.
@@ -145,10 +134,7 @@ impl Money {
             .map(|p| {
                 let signed = i128::try_from(p).map_err(|_| CoreError::Overflow("allocate"))? * sign;
                 let minor = i64::try_from(signed).map_err(|_| CoreError::Overflow("allocate"))?;
-                Ok(Money {
-                    minor,
-                    currency: self.currency,
-                })
+                Ok(Money { minor, currency: self.currency })
             })
             .collect()
     }
@@ -192,19 +178,10 @@ mod tests {
 
     #[test]
     fn display_uses_exponent() {
-        assert_eq!(
-            Money::from_minor(1999, Currency::USD).to_string(),
-            "19.99 USD"
-        );
-        assert_eq!(
-            Money::from_minor(-5, Currency::USD).to_string(),
-            "-0.05 USD"
-        );
+        assert_eq!(Money::from_minor(1999, Currency::USD).to_string(), "19.99 USD");
+        assert_eq!(Money::from_minor(-5, Currency::USD).to_string(), "-0.05 USD");
         assert_eq!(Money::from_minor(500, Currency::JPY).to_string(), "500 JPY");
-        assert_eq!(
-            Money::from_minor(1234, Currency::KWD).to_string(),
-            "1.234 KWD"
-        );
+        assert_eq!(Money::from_minor(1234, Currency::KWD).to_string(), "1.234 KWD");
     }
 
     #[test]
@@ -218,16 +195,9 @@ mod tests {
     #[test]
     fn overflow_is_an_error() {
         let max = Money::from_minor(i64::MAX, Currency::USD);
-        assert!(
-            max.checked_add(Money::from_minor(1, Currency::USD))
-                .is_err()
-        );
+        assert!(max.checked_add(Money::from_minor(1, Currency::USD)).is_err());
         assert!(max.checked_mul(2).is_err());
-        assert!(
-            Money::from_minor(i64::MIN, Currency::USD)
-                .checked_neg()
-                .is_err()
-        );
+        assert!(Money::from_minor(i64::MIN, Currency::USD).checked_neg().is_err());
     }
 
     #[test]
@@ -235,14 +205,8 @@ mod tests {
         let parts = Money::from_minor(100, Currency::USD).split(3).unwrap();
         let minors: Vec<i64> = parts.iter().map(|m| m.minor()).collect();
         assert_eq!(minors, [34, 33, 33]);
-        let parts = Money::from_minor(-100, Currency::USD)
-            .allocate(&[1, 1, 1])
-            .unwrap();
+        let parts = Money::from_minor(-100, Currency::USD).allocate(&[1, 1, 1]).unwrap();
         assert_eq!(parts.iter().map(|m| m.minor()).sum::<i64>(), -100);
-        assert!(
-            Money::from_minor(1, Currency::USD)
-                .allocate(&[0, 0])
-                .is_err()
-        );
+        assert!(Money::from_minor(1, Currency::USD).allocate(&[0, 0]).is_err());
     }
 }

@@ -53,43 +53,23 @@ const TWO: &[&str] = &[
 
 impl Currency {
     /// US dollar (exponent 2).
-    pub const USD: Currency = Currency {
-        code: *b"USD",
-        exponent: 2,
-    };
+    pub const USD: Currency = Currency { code: *b"USD", exponent: 2 };
     /// Euro (exponent 2).
-    pub const EUR: Currency = Currency {
-        code: *b"EUR",
-        exponent: 2,
-    };
+    pub const EUR: Currency = Currency { code: *b"EUR", exponent: 2 };
     /// Japanese yen (exponent 0).
-    pub const JPY: Currency = Currency {
-        code: *b"JPY",
-        exponent: 0,
-    };
+    pub const JPY: Currency = Currency { code: *b"JPY", exponent: 0 };
     /// Kuwaiti dinar (exponent 3).
-    pub const KWD: Currency = Currency {
-        code: *b"KWD",
-        exponent: 3,
-    };
+    pub const KWD: Currency = Currency { code: *b"KWD", exponent: 3 };
 
     /// Looks up a known ISO-4217 code such as `"USD"`.
     pub fn from_code(code: &str) -> Result<Self> {
-        let bytes: [u8; 3] = code
-            .as_bytes()
-            .try_into()
-            .map_err(|_| CoreError::UnknownCurrency(code.to_string()))?;
+        let bytes: [u8; 3] =
+            code.as_bytes().try_into().map_err(|_| CoreError::UnknownCurrency(code.to_string()))?;
         if let Some((_, e)) = NON_TWO.iter().find(|(c, _)| c.as_bytes() == bytes) {
-            return Ok(Currency {
-                code: bytes,
-                exponent: *e,
-            });
+            return Ok(Currency { code: bytes, exponent: *e });
         }
         if TWO.iter().any(|c| c.as_bytes() == bytes) {
-            return Ok(Currency {
-                code: bytes,
-                exponent: 2,
-            });
+            return Ok(Currency { code: bytes, exponent: 2 });
         }
         Err(CoreError::UnknownCurrency(code.to_string()))
     }
@@ -123,10 +103,7 @@ impl Currency {
         }
         let mut bytes = [0u8; 3];
         bytes.copy_from_slice(code.as_bytes());
-        Ok(Currency {
-            code: bytes,
-            exponent,
-        })
+        Ok(Currency { code: bytes, exponent })
     }
 
     /// The three-letter code.
@@ -188,10 +165,7 @@ mod tests {
 
     #[test]
     fn unknown_and_malformed_codes() {
-        assert!(matches!(
-            Currency::from_code("XXQ"),
-            Err(CoreError::UnknownCurrency(_))
-        ));
+        assert!(matches!(Currency::from_code("XXQ"), Err(CoreError::UnknownCurrency(_))));
         assert!(Currency::from_code("usd").is_err());
         assert!(Currency::custom("PTS", 0).is_ok());
         assert!(Currency::custom("JPY", 2).is_err());

@@ -22,9 +22,7 @@ pub fn div_round(numerator: i128, denominator: i128, mode: RoundingMode) -> Resu
     if denominator == 0 {
         return Err(CoreError::Rule("division by zero".into()));
     }
-    let q = numerator
-        .checked_div(denominator)
-        .ok_or(CoreError::Overflow("div_round"))?;
+    let q = numerator.checked_div(denominator).ok_or(CoreError::Overflow("div_round"))?;
     let r = numerator % denominator;
     if r == 0 {
         return Ok(q);
@@ -32,10 +30,7 @@ pub fn div_round(numerator: i128, denominator: i128, mode: RoundingMode) -> Resu
     // Sign of the exact quotient; the truncated quotient q is rounded toward zero.
     let negative = (numerator < 0) != (denominator < 0);
     let step = if negative { -1 } else { 1 };
-    let twice_r = r
-        .unsigned_abs()
-        .checked_mul(2)
-        .ok_or(CoreError::Overflow("div_round"))?;
+    let twice_r = r.unsigned_abs().checked_mul(2).ok_or(CoreError::Overflow("div_round"))?;
     let d = denominator.unsigned_abs();
     let away = match mode {
         RoundingMode::TowardZero => false,

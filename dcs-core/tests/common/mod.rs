@@ -8,9 +8,8 @@ use dcs_core::*;
 /// A fixed, fully populated event used by golden-vector and property tests.
 pub fn sample_event() -> SovereignFinancialEvent {
     let agent = AgentId::new("pos-01").unwrap();
-    let vector_clock: VectorClock = [(agent.clone(), 7), (AgentId::new("pos-02").unwrap(), 3)]
-        .into_iter()
-        .collect();
+    let vector_clock: VectorClock =
+        [(agent.clone(), 7), (AgentId::new("pos-02").unwrap(), 3)].into_iter().collect();
     EventBuilder::new()
         .event_id(EventId::new_v7(1_767_225_600_000, [7; 10]))
         .correlation_id(CorrelationId::parse("0194f3a0-0000-7000-8000-000000000001").unwrap())
@@ -23,10 +22,7 @@ pub fn sample_event() -> SovereignFinancialEvent {
         .kek("acme/kek", 3)
         .envelope(vec![0xAB; 48])
         .causality(CausalContext {
-            hlc: HlcTimestamp {
-                time: 0x6955_B900_0000_0010,
-                node: [9; 16],
-            },
+            hlc: HlcTimestamp { time: 0x6955_B900_0000_0010, node: [9; 16] },
             vector_clock,
         })
         .created_by(AgentId::new("cashier-17").unwrap())
