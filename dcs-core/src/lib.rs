@@ -12,6 +12,8 @@
 //! - [`causality`]: the sans-IO [`HybridClock`], [`VectorClock`] and [`CausalContext`].
 //! - [`event`]: [`EventType`], the [`SovereignFinancialEvent`], its [`EventBuilder`] and the
 //!   canonical bytes that get MACed and signed.
+//! - [`commerce`]: catalog [`Product`]s, the [`Cart`] with discounts, the [`TaxEngine`]
+//!   (exclusive or inclusive, per-line or per-invoice rounding), sales and POS sessions.
 #![no_std]
 
 extern crate alloc;
@@ -19,12 +21,14 @@ extern crate alloc;
 extern crate std;
 
 pub mod causality;
+pub mod commerce;
 pub mod error;
 pub mod event;
 pub mod ids;
 pub mod money;
 
 pub use causality::{CausalContext, ClockOrdering, HybridClock, VectorClock};
+pub use commerce::{Cart, CartTotals, Discount, Product, TaxEngine, TaxPolicy, TaxRate, TaxTable};
 pub use error::{CoreError, Result};
 pub use event::{EventBuilder, EventFlow, EventType, SovereignFinancialEvent};
 pub use ids::{AgentId, BranchId, CorrelationId, EventId, IdempotencyKey, TenantId};

@@ -1,0 +1,102 @@
+//! Catalog products: what is sold, at which unit price and under which tax category.
+
+use alloc::string::String;
+
+use serde::{Deserialize, Serialize};
+
+use super::code::check_text;
+use super::{Sku, TaxCategory};
+use crate::error::{CoreError, Result};
+use crate::money::Money;
+
+/// Longest product name, in bytes.
+pub const MAX_PRODUCT_NAME_LEN: usize = 200;
+/// Longest product category, in bytes.
+pub const MAX_PRODUCT_CATEGORY_LEN: usize = 64;
+
+/// A catalog product. Its unit price is tax-exclusive or tax-inclusive as the
+/// [`TaxPolicy`](super::TaxPolicy) of the checkout says.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Product {
+    sku: Sku,
+    name: String,
+    category: String,
+    unit_price: Money,
+    tax_category: TaxCategory,
+}
+
+impl Product {
+    /// Validates and makes a product: a valid SKU, a name of 1 to 200 bytes, a category of
+    /// 1 to 64 bytes, a unit price of zero or more and a valid tax category.
+    pub fn new(
+        sku: &str,
+        name: &str,
+        category: &str,
+        unit_price: Money,
+        tax_category: &str,
+    ) -> Result<Self> {
+        check_text("product.name", name, MAX_PRODUCT_NAME_LEN)?;
+        check_text("product.category", category, MAX_PRODUCT_CATEGORY_LEN)?;
+        if unit_price.is_negative() {
+            return Err(CoreError::InvalidField {
+                field: "product.unit_price",
+                reason: alloc::format!("{unit_price} is negative; prices must be zero or more"),
+            });
+        }
+        Ok(Product {
+            sku: Sku::new(sku)?,
+            name: name.into(),
+            category: category.into(),
+            unit_price,
+            tax_category: TaxCategory::new(tax_category)?,
+        })
+    }
+
+    /// The SKU.
+    pub fn sku(&self) -> &Sku {
+        &self.sku
+    }
+
+    /// The display name.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// The merchandise category (e.g. `beverages`).
+    pub fn category(&self) -> &str {
+        &self.category
+    }
+
+    /// The price of one unit.
+    pub fn unit_price(&self) -> Money {
+        self.unit_price
+    }
+
+    /// The tax category that selects the tax rates.
+    pub fn tax_category(&self) -> &TaxCategory {
+        &self.tax_category
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::money::Currency;
+
+    #[test]
+    fn validates_fields() {
+        let usd = |m| Money::from_minor(m, Currency::USD);
+        let p = Product::new("TEA-1", "Green tea", "beverages", usd(450), "food").unwrap();
+        assert_eq!(p.sku().as_str(), "TEA-1");
+        assert_eq!(p.unit_price(), usd(450));
+        assert_eq!(p.tax_category().as_str(), "food");
+        assert_eq!((p.name(), p.category()), ("Green tea", "beverages"));
+        assert!(Product::new("", "Tea", "b", usd(1), "food").is_err());
+        assert!(Product::new("T", "", "b", usd(1), "food").is_err());
+        assert!(Product::new("T", "Tea", "", usd(1), "food").is_err());
+        assert!(Product::new("T", "Tea", "b", usd(-1), "food").is_err());
+        assert!(Product::new("T", "Tea", "b", usd(1), "").is_err());
+        let long = "n".repeat(MAX_PRODUCT_NAME_LEN + 1);
+        assert!(Product::new("T", &long, "b", usd(1), "food").is_err());
+    }
+}
