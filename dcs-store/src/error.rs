@@ -1,0 +1,76 @@
+//! The error type of dcs-store.
+
+use dcs_core::CoreError;
+
+/// Everything that can go wrong appending to or reading from an event store.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum StoreError {
+    /// The stream moved on since the caller read it (optimistic concurrency).
+    #[error(
+        "version conflict on stream {stream:?}: expected {expected}, but the stream is at version {current}; re-read the stream and retry"
+    )]
+    Conflict {
+        /// The stream appended to.
+        stream: String,
+        /// What the caller expected.
+        expected: String,
+        /// The stream's current version (0 when it does not exist).
+        current: u64,
+    },
+    /// Some, but not all, idempotency keys of a batch were used by an earlier append.
+    #[error(
+        "idempotency key {key:?} was already used by another append; a batch must be entirely new or an exact retry"
+    )]
+    IdempotencyMismatch {
+        /// The key that collided.
+        key: String,
+    },
+    /// The same event id is already stored under another append.
+    #[error("event {0} is already stored by another append")]
+    DuplicateEvent(String),
+    /// An argument was invalid (empty batch, bad stream id, ...).
+    #[error("invalid {field}: {reason}")]
+    Invalid {
+        /// Which argument.
+        field: &'static str,
+        /// What is wrong.
+        reason: String,
+    },
+    /// A stored row does not match its hash: the database was edited outside DCS.
+    #[error("tamper or corruption detected at position {position}: {reason}")]
+    Tampered {
+        /// Global position of the first bad row.
+        position: u64,
+        /// What does not match.
+        reason: String,
+    },
+    /// The file is not a DCS event store (or was made by a newer version).
+    #[error("{path} is not a DCS event store: {reason}; nothing was changed")]
+    NotAStore {
+        /// The path opened.
+        path: String,
+        /// Why it was refused.
+        reason: String,
+    },
+    /// The database file is corrupt or truncated.
+    #[error(
+        "the event store database is corrupt or truncated: {0}; restore it from a backup or the region"
+    )]
+    Corrupt(String),
+    /// The disk is full: the append was rolled back and nothing was written.
+    #[error("disk full: the append was rolled back and nothing was written; free space and retry")]
+    DiskFull,
+    /// Another process holds the database lock.
+    #[error("the event store is locked by another process (busy for longer than the timeout)")]
+    Locked,
+    /// A stored event no longer decodes or validates.
+    #[error("stored event cannot be decoded: {0}")]
+    Decode(#[from] CoreError),
+    /// Any other database error.
+    #[error("database error: {0}")]
+    Database(String),
+}
+
+/// Result alias for dcs-store.
+pub type Result<T, E = StoreError> = std::result::Result<T, E>;

@@ -1,0 +1,24 @@
+//! # dcs-store: event stores behind one trait
+//!
+//! [`EventStore`] is what the agents append to and read from: append-only, idempotent on
+//! idempotency keys, with optimistic concurrency per stream and gap-free global positions.
+//!
+//! - [`sqlite::SqliteStore`] (feature `sqlite`, default): the Local Agent's store. WAL,
+//!   `synchronous=FULL`, a SHA-256 [hash chain](chain) over every row checked by
+//!   [`verify_chain`](sqlite::SqliteStore::verify_chain) and on every read, the sync cursor
+//!   (what the region acknowledged), snapshots, CRDT states and sagas.
+//! - [`conformance`] (feature `conformance`): the behaviour every backend must show, written
+//!   once as generic async functions and run by each backend's tests.
+//!
+//! Errors are [`StoreError`]; each says what happened and what to do.
+
+pub mod api;
+pub mod chain;
+#[cfg(feature = "conformance")]
+pub mod conformance;
+pub mod error;
+#[cfg(feature = "sqlite")]
+pub mod sqlite;
+
+pub use api::{AppendResult, EventStore, ExpectedVersion, Snapshot, StoredEvent, StreamId};
+pub use error::{Result, StoreError};

@@ -1,0 +1,125 @@
+//! Reads: by stream, by global position, and the heads. Every row's hash is checked first.
+
+use dcs_core::SovereignFinancialEvent;
+use rusqlite::{OptionalExtension, Row, params};
+
+use super::{SqliteStore, map_err};
+use crate::api::{StoredEvent, StreamId};
+use crate::chain::{RowHash, row_hash};
+use crate::error::{Result, StoreError};
+
+/// Most rows one read returns.
+pub const MAX_READ: usize = 100_000;
+
+const COLUMNS: &str = "position, stream_id, stream_version, event, prev_hash, row_hash";
+
+/// One row as stored, before its hash is checked.
+pub(super) struct RawRow {
+    pub position: u64,
+    pub stream_id: String,
+    pub stream_version: u64,
+    pub event: Vec<u8>,
+    pub prev_hash: Vec<u8>,
+    pub row_hash: Vec<u8>,
+}
+
+impl RawRow {
+    pub(super) fn from_row(r: &Row<'_>) -> rusqlite::Result<Self> {
+        Ok(RawRow {
+            position: r.get(0)?,
+            stream_id: r.get(1)?,
+            stream_version: r.get(2)?,
+            event: r.get(3)?,
+            prev_hash: r.get(4)?,
+            row_hash: r.get(5)?,
+        })
+    }
+
+    /// Recomputes the row's hash from its content and its stored `prev_hash`.
+    pub(super) fn recomputed_hash(&self) -> Option<RowHash> {
+        let prev: RowHash = self.prev_hash.as_slice().try_into().ok()?;
+        Some(row_hash(&prev, self.position, &self.stream_id, self.stream_version, &self.event))
+    }
+
+    /// Checks the row's own hash and decodes it; a row that fails is never served.
+    pub(super) fn into_checked(self) -> Result<StoredEvent> {
+        if self.recomputed_hash().as_ref().map(|h| h.as_slice()) != Some(self.row_hash.as_slice()) {
+            return Err(StoreError::Tampered {
+                position: self.position,
+                reason: "the row does not match its hash".into(),
+            });
+        }
+        let event: SovereignFinancialEvent =
+            postcard::from_bytes(&self.event).map_err(|e| StoreError::Tampered {
+                position: self.position,
+                reason: format!("the event bytes do not decode: {e}"),
+            })?;
+        Ok(StoredEvent {
+            position: self.position,
+            stream_id: StreamId::new(self.stream_id)?,
+            stream_version: self.stream_version,
+            event,
+        })
+    }
+}
+
+fn clamp(limit: usize) -> i64 {
+    limit.min(MAX_READ) as i64
+}
+
+impl SqliteStore {
+    /// Reads up to `limit` events of `stream` from `from_version` on.
+    pub fn read_stream_sync(
+        &self,
+        stream: &StreamId,
+        from_version: u64,
+        limit: usize,
+    ) -> Result<Vec<StoredEvent>> {
+        self.query_events(
+            &format!(
+                "SELECT {COLUMNS} FROM events WHERE stream_id = ?1 AND stream_version >= ?2
+                 ORDER BY stream_version LIMIT ?3"
+            ),
+            params![stream.as_str(), from_version, clamp(limit)],
+        )
+    }
+
+    /// Reads up to `limit` events from global position `from_position` on.
+    pub fn read_all_sync(&self, from_position: u64, limit: usize) -> Result<Vec<StoredEvent>> {
+        self.query_events(
+            &format!(
+                "SELECT {COLUMNS} FROM events WHERE position >= ?1 ORDER BY position LIMIT ?2"
+            ),
+            params![from_position, clamp(limit)],
+        )
+    }
+
+    fn query_events(&self, sql: &str, args: impl rusqlite::Params) -> Result<Vec<StoredEvent>> {
+        let conn = self.lock();
+        let mut stmt = conn.prepare_cached(sql).map_err(map_err)?;
+        let rows = stmt.query_map(args, RawRow::from_row).map_err(map_err)?;
+        let mut out = Vec::new();
+        for row in rows {
+            out.push(row.map_err(map_err)?.into_checked()?);
+        }
+        Ok(out)
+    }
+
+    /// The current version of `stream` (0 when absent).
+    pub fn stream_version_sync(&self, stream: &StreamId) -> Result<u64> {
+        let conn = self.lock();
+        conn.query_row("SELECT version FROM streams WHERE stream_id = ?1", [stream.as_str()], |r| {
+            r.get(0)
+        })
+        .optional()
+        .map_err(map_err)
+        .map(|v| v.unwrap_or(0))
+    }
+
+    /// The highest global position written (0 when empty).
+    pub fn head_position_sync(&self) -> Result<u64> {
+        let conn = self.lock();
+        conn.query_row("SELECT position FROM chain_head WHERE id = 1", [], |r| r.get(0))
+            .map_err(map_err)
+    }
+}

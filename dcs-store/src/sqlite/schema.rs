@@ -1,0 +1,94 @@
+//! The SQLite schema, its version marker, and the check that a file is ours.
+
+use rusqlite::{Connection, OptionalExtension};
+
+use crate::error::{Result, StoreError};
+
+/// Marker stored in `dcs_meta` so a foreign SQLite file is never mistaken for a store.
+pub const FORMAT: &str = "dcs-event-store";
+/// Schema version this code writes and reads.
+pub const SCHEMA_VERSION: i64 = 1;
+
+const SCHEMA: &str = "
+CREATE TABLE dcs_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) STRICT;
+CREATE TABLE events (
+    position        INTEGER PRIMARY KEY,
+    event_id        BLOB    NOT NULL UNIQUE,
+    stream_id       TEXT    NOT NULL,
+    stream_version  INTEGER NOT NULL,
+    tenant_id       TEXT    NOT NULL,
+    branch_id       TEXT    NOT NULL,
+    event_type      INTEGER NOT NULL,
+    amount_minor    INTEGER NOT NULL,
+    currency        TEXT    NOT NULL,
+    hlc_time        INTEGER NOT NULL,
+    idempotency_key TEXT    NOT NULL,
+    event           BLOB    NOT NULL,
+    prev_hash       BLOB    NOT NULL,
+    row_hash        BLOB    NOT NULL,
+    UNIQUE (stream_id, stream_version)
+) STRICT;
+CREATE TABLE streams (stream_id TEXT PRIMARY KEY, version INTEGER NOT NULL) STRICT;
+CREATE TABLE idempotency (
+    tenant_id TEXT NOT NULL,
+    key TEXT NOT NULL,
+    first_position INTEGER NOT NULL,
+    last_position INTEGER NOT NULL,
+    stream_version INTEGER NOT NULL,
+    PRIMARY KEY (tenant_id, key)
+) STRICT;
+CREATE TABLE chain_head (id INTEGER PRIMARY KEY CHECK (id = 1), position INTEGER NOT NULL, hash BLOB NOT NULL) STRICT;
+INSERT INTO chain_head VALUES (1, 0, zeroblob(32));
+CREATE TABLE sync_state (id INTEGER PRIMARY KEY CHECK (id = 1), acked_position INTEGER NOT NULL) STRICT;
+INSERT INTO sync_state VALUES (1, 0);
+CREATE TABLE cursors (name TEXT PRIMARY KEY, position INTEGER NOT NULL) STRICT;
+CREATE TABLE snapshots (stream_id TEXT PRIMARY KEY, stream_version INTEGER NOT NULL, state BLOB NOT NULL) STRICT;
+CREATE TABLE crdt_state (replica_id TEXT NOT NULL, name TEXT NOT NULL, state BLOB NOT NULL, PRIMARY KEY (replica_id, name)) STRICT;
+CREATE TABLE saga_instances (saga_id TEXT PRIMARY KEY, saga_type TEXT NOT NULL, status TEXT NOT NULL, data BLOB NOT NULL) STRICT;
+CREATE TABLE saga_steps (saga_id TEXT NOT NULL, step_no INTEGER NOT NULL, name TEXT NOT NULL, status TEXT NOT NULL, data BLOB NOT NULL, PRIMARY KEY (saga_id, step_no)) STRICT;
+";
+
+/// Creates the schema in an empty database, or checks that an existing one is ours.
+pub fn ensure(conn: &mut Connection, path: &str) -> Result<()> {
+    let tables: i64 = conn
+        .query_row("SELECT count(*) FROM sqlite_schema WHERE type = 'table'", [], |r| r.get(0))
+        .map_err(super::map_err)?;
+    if tables == 0 {
+        let tx = conn.transaction().map_err(super::map_err)?;
+        tx.execute_batch(SCHEMA).map_err(super::map_err)?;
+        tx.execute(
+            "INSERT INTO dcs_meta (key, value) VALUES ('format', ?1), ('schema_version', ?2)",
+            rusqlite::params![FORMAT, SCHEMA_VERSION.to_string()],
+        )
+        .map_err(super::map_err)?;
+        tx.commit().map_err(super::map_err)?;
+        return Ok(());
+    }
+    let not_ours = |reason: String| StoreError::NotAStore { path: path.to_string(), reason };
+    let has_meta: bool = conn
+        .query_row(
+            "SELECT count(*) FROM sqlite_schema WHERE type = 'table' AND name = 'dcs_meta'",
+            [],
+            |r| r.get::<_, i64>(0),
+        )
+        .map_err(super::map_err)?
+        == 1;
+    if !has_meta {
+        return Err(not_ours("it is an SQLite database without the dcs_meta table".into()));
+    }
+    let meta = |key: &str| -> Result<Option<String>> {
+        conn.query_row("SELECT value FROM dcs_meta WHERE key = ?1", [key], |r| r.get(0))
+            .optional()
+            .map_err(super::map_err)
+    };
+    if meta("format")?.as_deref() != Some(FORMAT) {
+        return Err(not_ours("its format marker is missing or foreign".into()));
+    }
+    let version = meta("schema_version")?.unwrap_or_default();
+    if version != SCHEMA_VERSION.to_string() {
+        return Err(not_ours(format!(
+            "schema version {version:?}, this build reads version {SCHEMA_VERSION}"
+        )));
+    }
+    Ok(())
+}

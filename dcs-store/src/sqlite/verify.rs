@@ -1,0 +1,149 @@
+//! `verify_chain`: walks every row and says where the history was edited.
+
+use dcs_core::SovereignFinancialEvent;
+
+use super::read::RawRow;
+use super::{SqliteStore, map_err};
+use crate::chain::{GENESIS, RowHash};
+use crate::error::{Result, StoreError};
+
+/// What a successful chain verification covered.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ChainReport {
+    /// Rows checked.
+    pub rows: u64,
+    /// Position of the last row (the chain head).
+    pub head_position: u64,
+    /// Hash of the last row.
+    pub head_hash: RowHash,
+}
+
+fn tampered(position: u64, reason: impl Into<String>) -> StoreError {
+    StoreError::Tampered { position, reason: reason.into() }
+}
+
+/// The visible columns of a row, to compare with the event they index.
+struct Columns {
+    event_id: Vec<u8>,
+    tenant_id: String,
+    branch_id: String,
+    event_type: i64,
+    amount_minor: i64,
+    currency: String,
+    hlc_time: i64,
+    idempotency_key: String,
+}
+
+fn columns_match(c: &Columns, e: &SovereignFinancialEvent) -> bool {
+    c.event_id == e.event_id().as_bytes()
+        && c.tenant_id == e.tenant_id().as_str()
+        && c.branch_id == e.branch_id().as_str()
+        && c.event_type == i64::from(e.event_type().code())
+        && c.amount_minor == e.amount().minor()
+        && c.currency == e.amount().currency().code()
+        && c.hlc_time == e.causality().hlc.time as i64
+        && c.idempotency_key == e.idempotency_key().as_str()
+}
+
+impl SqliteStore {
+    /// Verifies the whole hash chain, the visible columns and the chain head.
+    ///
+    /// Finds any edit, deletion, insertion or reordering of rows made outside DCS and
+    /// names the first position where the history differs.
+    pub fn verify_chain(&self) -> Result<ChainReport> {
+        let conn = self.lock();
+        let mut stmt = conn
+            .prepare(
+                "SELECT position, stream_id, stream_version, event, prev_hash, row_hash,
+                        event_id, tenant_id, branch_id, event_type, amount_minor, currency,
+                        hlc_time, idempotency_key
+                 FROM events ORDER BY position",
+            )
+            .map_err(map_err)?;
+        let mut rows = stmt.query([]).map_err(map_err)?;
+        let mut expected_pos = 1u64;
+        let mut prev: RowHash = GENESIS;
+        while let Some(r) = rows.next().map_err(map_err)? {
+            let raw = RawRow::from_row(r).map_err(map_err)?;
+            let cols = Columns {
+                event_id: r.get(6).map_err(map_err)?,
+                tenant_id: r.get(7).map_err(map_err)?,
+                branch_id: r.get(8).map_err(map_err)?,
+                event_type: r.get(9).map_err(map_err)?,
+                amount_minor: r.get(10).map_err(map_err)?,
+                currency: r.get(11).map_err(map_err)?,
+                hlc_time: r.get(12).map_err(map_err)?,
+                idempotency_key: r.get(13).map_err(map_err)?,
+            };
+            let pos = raw.position;
+            if pos != expected_pos {
+                return Err(tampered(
+                    expected_pos,
+                    format!(
+                        "expected the row at position {expected_pos}, found {pos}: rows were deleted, inserted or renumbered"
+                    ),
+                ));
+            }
+            if raw.prev_hash.as_slice() != prev.as_slice() {
+                return Err(tampered(
+                    pos,
+                    "prev_hash does not link to the row before: a row was removed, inserted or moved",
+                ));
+            }
+            let Some(hash) = raw.recomputed_hash() else {
+                return Err(tampered(pos, "prev_hash is not 32 bytes"));
+            };
+            if hash.as_slice() != raw.row_hash.as_slice() {
+                return Err(tampered(
+                    pos,
+                    "the row's content does not match its hash: it was edited",
+                ));
+            }
+            let event: SovereignFinancialEvent = postcard::from_bytes(&raw.event)
+                .map_err(|e| tampered(pos, format!("the event bytes do not decode: {e}")))?;
+            if !columns_match(&cols, &event) {
+                return Err(tampered(
+                    pos,
+                    "a visible column differs from the hashed event: it was edited",
+                ));
+            }
+            prev = hash;
+            expected_pos += 1;
+        }
+        let rows_checked = expected_pos - 1;
+        let (head_pos, head_hash): (u64, Vec<u8>) = conn
+            .query_row("SELECT position, hash FROM chain_head WHERE id = 1", [], |r| {
+                Ok((r.get(0)?, r.get(1)?))
+            })
+            .map_err(map_err)?;
+        if head_pos != rows_checked || head_hash.as_slice() != prev.as_slice() {
+            return Err(tampered(
+                rows_checked + 1,
+                format!(
+                    "the chain head says position {head_pos} but the log ends at {rows_checked}: rows at the end were deleted or the head was edited"
+                ),
+            ));
+        }
+        let bad_stream: Option<String> = conn
+            .query_row(
+                "SELECT s.stream_id FROM streams s
+                 LEFT JOIN (SELECT stream_id, count(*) AS n, max(stream_version) AS v FROM events GROUP BY stream_id) e
+                   ON e.stream_id = s.stream_id
+                 WHERE e.n IS NULL OR e.n != s.version OR e.v != s.version LIMIT 1",
+                [],
+                |r| r.get(0),
+            )
+            .map(Some)
+            .or_else(|e| match e {
+                rusqlite::Error::QueryReturnedNoRows => Ok(None),
+                other => Err(map_err(other)),
+            })?;
+        if let Some(stream) = bad_stream {
+            return Err(tampered(
+                0,
+                format!("stream {stream:?}: its version does not match its events"),
+            ));
+        }
+        Ok(ChainReport { rows: rows_checked, head_position: head_pos, head_hash: prev })
+    }
+}

@@ -1,0 +1,102 @@
+//! Opening foreign, corrupt, truncated and locked files gives clear errors and changes nothing.
+#![allow(clippy::unwrap_used)]
+
+use dcs_store::conformance::test_event;
+use dcs_store::sqlite::{Options, SqliteStore};
+use dcs_store::{ExpectedVersion, StoreError, StreamId};
+
+#[test]
+fn a_text_file_is_refused_and_left_untouched() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("notes.txt");
+    let content = b"this is not a database, but it is somebody's file\n".repeat(100);
+    std::fs::write(&path, &content).unwrap();
+    let err = SqliteStore::open(&path).unwrap_err();
+    assert!(matches!(err, StoreError::NotAStore { .. }), "{err:?}");
+    assert!(err.to_string().contains("nothing was changed"), "{err}");
+    assert_eq!(std::fs::read(&path).unwrap(), content);
+}
+
+#[test]
+fn a_foreign_sqlite_database_is_refused_and_left_untouched() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("other.db");
+    let conn = rusqlite::Connection::open(&path).unwrap();
+    conn.execute_batch("CREATE TABLE customers (id INTEGER); INSERT INTO customers VALUES (1);")
+        .unwrap();
+    drop(conn);
+    let before = std::fs::read(&path).unwrap();
+    let err = SqliteStore::open(&path).unwrap_err();
+    assert!(matches!(err, StoreError::NotAStore { .. }), "{err:?}");
+    assert_eq!(std::fs::read(&path).unwrap(), before);
+}
+
+#[test]
+fn a_truncated_store_is_reported_corrupt() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("s.db");
+    {
+        let store = SqliteStore::open(&path).unwrap();
+        let s = StreamId::new("x").unwrap();
+        for i in 0..200u64 {
+            store
+                .append_sync(&s, ExpectedVersion::Any, &[test_event("t", i, &format!("k{i}"))])
+                .unwrap();
+        }
+    }
+    let bytes = std::fs::read(&path).unwrap();
+    assert!(bytes.len() > 8192, "the store should span several pages");
+    std::fs::write(&path, &bytes[..bytes.len() / 2]).unwrap();
+    let result = SqliteStore::open(&path).and_then(|s| {
+        s.integrity_check()?;
+        s.verify_chain()
+    });
+    let err = result.unwrap_err();
+    assert!(
+        matches!(err, StoreError::Corrupt(_) | StoreError::Tampered { .. }),
+        "a truncated file must be reported, got {err:?}"
+    );
+}
+
+#[test]
+fn garbage_pages_are_reported_corrupt() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("s.db");
+    {
+        let store = SqliteStore::open(&path).unwrap();
+        let s = StreamId::new("x").unwrap();
+        for i in 0..100u64 {
+            store
+                .append_sync(&s, ExpectedVersion::Any, &[test_event("t", i, &format!("k{i}"))])
+                .unwrap();
+        }
+    }
+    let mut bytes = std::fs::read(&path).unwrap();
+    for b in &mut bytes[4096 + 100..4096 * 3] {
+        *b = 0xA5;
+    }
+    std::fs::write(&path, &bytes).unwrap();
+    let result = SqliteStore::open(&path).and_then(|s| {
+        s.integrity_check()?;
+        s.verify_chain()
+    });
+    assert!(
+        matches!(result, Err(StoreError::Corrupt(_) | StoreError::Tampered { .. })),
+        "{result:?}"
+    );
+}
+
+#[test]
+fn a_locked_store_gives_locked_after_the_timeout() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("s.db");
+    let opts = Options { busy_timeout: std::time::Duration::from_millis(50), ..Options::default() };
+    let store = SqliteStore::open_with(&path, opts).unwrap();
+    let holder = rusqlite::Connection::open(&path).unwrap();
+    holder.execute_batch("BEGIN IMMEDIATE").unwrap();
+    let s = StreamId::new("x").unwrap();
+    let err = store.append_sync(&s, ExpectedVersion::Any, &[test_event("t", 1, "k")]).unwrap_err();
+    assert!(matches!(err, StoreError::Locked), "{err:?}");
+    holder.execute_batch("ROLLBACK").unwrap();
+    store.append_sync(&s, ExpectedVersion::Any, &[test_event("t", 1, "k")]).unwrap();
+}
