@@ -1,6 +1,6 @@
 //! Editing, deleting, inserting and reordering rows with plain SQL is found by `verify_chain`,
 //! and reads never serve a row that fails its hash.
-#![allow(clippy::unwrap_used)]
+#![allow(clippy::unwrap_used, clippy::panic)]
 
 use dcs_store::conformance::test_event;
 use dcs_store::sqlite::SqliteStore;
