@@ -1,24 +1,14 @@
 //! Property tests of the cart and the tax engine: exact to the minor unit.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod commerce_common;
+
+use commerce_common::table;
 use dcs_core::commerce::*;
 use dcs_core::{Currency, Money, RoundingMode};
 use proptest::prelude::*;
 
 const CATEGORIES: [&str; 3] = ["general", "food", "exempt"];
-
-fn table() -> TaxTable {
-    TaxTable::new()
-        .with(
-            "general",
-            vec![TaxRate::new("state", 62_500).unwrap(), TaxRate::new("city", 23_750).unwrap()],
-        )
-        .unwrap()
-        .with("food", vec![TaxRate::new("state", 15_000).unwrap()])
-        .unwrap()
-        .with("exempt", vec![])
-        .unwrap()
-}
 
 fn policy() -> impl Strategy<Value = TaxPolicy> {
     (

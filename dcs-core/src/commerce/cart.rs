@@ -5,7 +5,7 @@ use alloc::vec::Vec;
 use serde::{Deserialize, Serialize};
 
 use super::tax_engine::{TaxComponentTotal, allocate_or_zero, weight};
-use super::{Discount, Product, SaleLine, SaleTotals, Sku, TaxEngine};
+use super::{Discount, Product, SaleLine, SaleTotals, Sku, TaxEngine, TaxPolicy};
 use crate::error::{CoreError, Result};
 use crate::money::{Currency, Money};
 
@@ -51,6 +51,8 @@ pub struct CartTotals {
     pub totals: SaleTotals,
     /// Tax per rate, for the receipt.
     pub taxes: Vec<TaxComponentTotal>,
+    /// The policy the cart was priced with (a sale keeps it for refunds).
+    pub policy: TaxPolicy,
 }
 
 impl Cart {
@@ -199,14 +201,14 @@ impl Cart {
             });
         }
         let totals = SaleTotals::of_lines(self.currency, &lines)?;
-        Ok(CartTotals { lines, totals, taxes: tax.components })
+        Ok(CartTotals { lines, totals, taxes: tax.components, policy: *engine.policy() })
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::commerce::{TaxPolicy, TaxRate, TaxTable};
+    use crate::commerce::{TaxRate, TaxTable};
     use alloc::vec;
 
     fn usd(m: i64) -> Money {

@@ -3,6 +3,7 @@
 use alloc::string::String;
 
 use crate::error::{CoreError, Result};
+use crate::money::{Currency, Money};
 
 /// Checks a free-text field: not blank, at most `max` bytes, no control characters.
 pub(crate) fn check_text(field: &'static str, text: &str, max: usize) -> Result<()> {
@@ -19,6 +20,23 @@ pub(crate) fn check_text(field: &'static str, text: &str, max: usize) -> Result<
         return Err(CoreError::InvalidField {
             field,
             reason: "must not contain control characters (newlines, tabs, ...)".into(),
+        });
+    }
+    Ok(())
+}
+
+/// Checks that `amount` is in `currency` and more than zero.
+pub(crate) fn check_positive(amount: Money, currency: Currency, field: &'static str) -> Result<()> {
+    if amount.currency() != currency {
+        return Err(CoreError::CurrencyMismatch {
+            left: currency.code().into(),
+            right: amount.currency().code().into(),
+        });
+    }
+    if amount.minor() <= 0 {
+        return Err(CoreError::InvalidField {
+            field,
+            reason: alloc::format!("{amount} must be more than zero"),
         });
     }
     Ok(())

@@ -8,13 +8,30 @@
 //! - [`Cart`]: lines, [`Discount`]s per line and per cart, priced into [`CartTotals`].
 //! - [`TaxEngine`]: a [`TaxTable`] of [`TaxRate`]s per category under a [`TaxPolicy`]
 //!   (exclusive or inclusive prices, per-line or per-invoice rounding).
+//! - [`Sale`]: the lifecycle initiate → authorize/capture → complete, refunds and reversal.
+//! - [`PosSession`]: a cash drawer from float to counted cash and variance.
+//! - [`EventBody`] and [`DomainEvent`]: what every step produces — the plaintext fact that
+//!   the application seals into a [`SovereignFinancialEvent`](crate::SovereignFinancialEvent)
+//!   built with the [`EventBuilder`](crate::EventBuilder) (see [`DomainEvent`]).
+//! - [`BusinessDay`]: the local calendar day an event counts on.
+pub mod body;
 mod cart;
 mod code;
+mod day;
 mod discount;
+mod domain_event;
 mod product;
+mod sale;
 mod sale_line;
+mod session;
 mod tax;
 mod tax_engine;
+
+pub use body::{BODY_FORMAT_VERSION, EventBody, Tender};
+pub use day::{BusinessDay, MAX_UTC_OFFSET_MINUTES};
+pub use domain_event::DomainEvent;
+pub use sale::{Sale, SaleState};
+pub use session::{DRAWER_ACCOUNT, PAYOUT_DEBIT_ACCOUNT, PosSession};
 
 pub use cart::{Cart, CartLine, CartTotals};
 pub use code::{CustomerId, RefundId, SaleId, SessionId, Sku, TaxCategory};
