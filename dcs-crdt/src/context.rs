@@ -1,0 +1,113 @@
+//! Causal contexts: the compact record of every dot a replica has seen.
+
+use alloc::collections::BTreeSet;
+
+use serde::{Deserialize, Deserializer, Serialize};
+
+use crate::{Dot, MaxMap, ReplicaId};
+
+/// Every dot a replica has seen, kept as a version vector plus a "cloud" of out-of-order dots.
+///
+/// A dot `(r, n)` is seen when `n ≤ vv[r]` or it is in the cloud. Cloud dots that become
+/// contiguous with the vector are folded into it, so a replica that has received everything has
+/// an empty cloud and the context costs one counter per replica, whatever was removed.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Default, Serialize)]
+pub struct CausalContext {
+    vv: MaxMap<ReplicaId>,
+    cloud: BTreeSet<Dot>,
+}
+
+impl CausalContext {
+    /// The context that has seen nothing.
+    #[must_use]
+    pub const fn new() -> Self {
+        Self {
+            vv: MaxMap::new(),
+            cloud: BTreeSet::new(),
+        }
+    }
+
+    /// Whether `dot` has been seen.
+    #[must_use]
+    pub fn contains(&self, dot: &Dot) -> bool {
+        dot.counter <= self.vv.get(&dot.replica)
+            || (!self.cloud.is_empty() && self.cloud.contains(dot))
+    }
+
+    /// The next unused dot of `replica` (not recorded; see [`CausalContext::insert`]).
+    #[must_use]
+    pub fn next_dot(&self, replica: ReplicaId) -> Dot {
+        let in_vv = self.vv.get(&replica);
+        let in_cloud = self
+            .cloud
+            .range(Dot::new(replica, 0)..=Dot::new(replica, u64::MAX))
+            .next_back()
+            .map_or(0, |d| d.counter);
+        Dot::new(replica, in_vv.max(in_cloud).saturating_add(1))
+    }
+
+    /// Records `dot` as seen.
+    pub fn insert(&mut self, dot: Dot) {
+        let seen = self.vv.get(&dot.replica);
+        if dot.counter == seen.saturating_add(1) {
+            self.vv.raise(dot.replica, dot.counter);
+            self.compact();
+        } else if dot.counter > seen {
+            self.cloud.insert(dot);
+        }
+    }
+
+    /// Joins `other` into `self`: afterwards every dot seen by either is seen.
+    pub fn join(&mut self, other: &Self) {
+        self.vv.join(&other.vv);
+        self.cloud.extend(other.cloud.iter().copied());
+        self.compact();
+    }
+
+    /// The contiguous part: for each replica, the highest counter up to which all dots were seen.
+    #[must_use]
+    pub fn version_vector(&self) -> &MaxMap<ReplicaId> {
+        &self.vv
+    }
+
+    /// Seen dots that are not contiguous with the version vector.
+    pub fn cloud(&self) -> impl Iterator<Item = Dot> + '_ {
+        self.cloud.iter().copied()
+    }
+
+    /// Folds cloud dots that are contiguous with (or covered by) the vector into it.
+    fn compact(&mut self) {
+        if self.cloud.is_empty() {
+            return;
+        }
+        let vv = &mut self.vv;
+        // `retain` visits dots in order, so runs `n+1, n+2, …` fold in one pass.
+        self.cloud.retain(|dot| {
+            let seen = vv.get(&dot.replica);
+            if dot.counter <= seen {
+                false
+            } else if dot.counter == seen.saturating_add(1) {
+                vv.raise(dot.replica, dot.counter);
+                false
+            } else {
+                true
+            }
+        });
+    }
+}
+
+/// Decoded form before compaction.
+#[derive(Deserialize)]
+struct ContextWire {
+    vv: MaxMap<ReplicaId>,
+    cloud: BTreeSet<Dot>,
+}
+
+impl<'de> Deserialize<'de> for CausalContext {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let ContextWire { vv, cloud } = ContextWire::deserialize(deserializer)?;
+        let mut context = Self { vv, cloud };
+        context.compact();
+        Ok(context)
+    }
+}

@@ -1,0 +1,74 @@
+//! The delta that ORMap mutators return.
+
+use alloc::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use crate::{Crdt, CrdtError, ORMap, ORSetDelta};
+
+/// A change to an [`ORMap`]: the key-set delta plus the value deltas (`D` is the value type's delta).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(bound(
+    serialize = "K: Serialize + Ord, D: Serialize",
+    deserialize = "K: Deserialize<'de> + Ord + Clone, D: Deserialize<'de>"
+))]
+pub struct ORMapDelta<K, D> {
+    keys: ORSetDelta<K>,
+    values: BTreeMap<K, D>,
+}
+
+impl<K, D> Default for ORMapDelta<K, D> {
+    fn default() -> Self {
+        Self {
+            keys: ORSetDelta::default(),
+            values: BTreeMap::new(),
+        }
+    }
+}
+
+impl<K: Ord + Clone, D> ORMapDelta<K, D> {
+    /// Assembles a delta (used by the mutators).
+    pub(crate) const fn from_parts(keys: ORSetDelta<K>, values: BTreeMap<K, D>) -> Self {
+        Self { keys, values }
+    }
+
+    /// The key-set part.
+    #[must_use]
+    pub fn keys(&self) -> &ORSetDelta<K> {
+        &self.keys
+    }
+
+    /// The value deltas, per key.
+    #[must_use]
+    pub fn values(&self) -> &BTreeMap<K, D> {
+        &self.values
+    }
+
+    /// Joins this delta into `map`.
+    pub(crate) fn apply_to<V: Crdt<Delta = D>>(&self, map: &mut ORMap<K, V>) {
+        self.keys.apply_to(map.keys_mut());
+        map.join_values(&self.values, V::apply_delta);
+    }
+
+    /// Joins another delta into this one (a delta group).
+    pub(crate) fn join<V: Crdt<Delta = D>>(&mut self, other: &Self)
+    where
+        D: Clone,
+    {
+        self.keys.join(&other.keys);
+        for (key, theirs) in &other.values {
+            match self.values.get_mut(key) {
+                Some(mine) => V::join_deltas(mine, theirs),
+                None => {
+                    self.values.insert(key.clone(), theirs.clone());
+                }
+            }
+        }
+    }
+
+    /// Checks the key delta and every value delta.
+    pub(crate) fn check<V: Crdt<Delta = D>>(&self) -> Result<(), CrdtError> {
+        self.keys.check()?;
+        self.values.values().try_for_each(V::validate_delta)
+    }
+}

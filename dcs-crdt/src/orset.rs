@@ -1,0 +1,311 @@
+//! Add-wins observed-remove set without tombstones.
+
+use alloc::collections::{BTreeMap, BTreeSet};
+use alloc::vec::Vec;
+
+use serde::de::Error as _;
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+use crate::{CausalContext, CrdtError, Dot, DotSet, ORSetDelta, ReplicaId};
+
+/// Add-wins observed-remove set (active catalog, open sessions).
+///
+/// Each add tags the element with a fresh [`Dot`]; a remove drops the dots it has observed; the
+/// [`CausalContext`] remembers every dot ever seen. An element is present while it keeps a dot.
+/// A dot that is absent from the entries but present in the context was removed, so no
+/// per-element tombstone is kept, and the context stays one counter per replica.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct ORSet<T> {
+    entries: BTreeMap<T, DotSet>,
+    context: CausalContext,
+}
+
+impl<T> Default for ORSet<T> {
+    fn default() -> Self {
+        Self {
+            entries: BTreeMap::new(),
+            context: CausalContext::new(),
+        }
+    }
+}
+
+impl<T: Ord + Clone> ORSet<T> {
+    /// An empty set.
+    #[must_use]
+    pub const fn new() -> Self {
+        Self {
+            entries: BTreeMap::new(),
+            context: CausalContext::new(),
+        }
+    }
+
+    /// Adds `value` on behalf of `replica` (the caller's own id); returns the delta.
+    ///
+    /// The new dot replaces the dots the element had here, so a re-added element keeps one dot.
+    pub fn add(&mut self, replica: ReplicaId, value: T) -> ORSetDelta<T> {
+        let dot = self.context.next_dot(replica);
+        self.context.insert(dot);
+        let mut delta_context = CausalContext::new();
+        if let Some(old) = self.entries.insert(value.clone(), DotSet::single(dot)) {
+            old.iter().for_each(|d| delta_context.insert(d));
+        }
+        delta_context.insert(dot);
+        let mut entries = BTreeMap::new();
+        entries.insert(value, DotSet::single(dot));
+        ORSetDelta::from_parts(
+            Self {
+                entries,
+                context: delta_context,
+            },
+            BTreeSet::new(),
+        )
+    }
+
+    /// Removes `value` as observed here (concurrent adds elsewhere survive); returns the delta.
+    pub fn remove(&mut self, value: &T) -> ORSetDelta<T> {
+        let Some(dots) = self.entries.remove(value) else {
+            return ORSetDelta::default();
+        };
+        let mut context = CausalContext::new();
+        dots.iter().for_each(|d| context.insert(d));
+        let mut removed = BTreeSet::new();
+        removed.insert(value.clone());
+        ORSetDelta::from_parts(
+            Self {
+                entries: BTreeMap::new(),
+                context,
+            },
+            removed,
+        )
+    }
+
+    /// Whether `value` is in the set.
+    #[must_use]
+    pub fn contains(&self, value: &T) -> bool {
+        self.entries.contains_key(value)
+    }
+
+    /// The elements, in order.
+    pub fn iter(&self) -> impl Iterator<Item = &T> + '_ {
+        self.entries.keys()
+    }
+
+    /// Number of elements.
+    #[must_use]
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    /// Whether the set has no element.
+    #[must_use]
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
+    /// The dots that keep `value` alive, if present.
+    #[must_use]
+    pub fn dots(&self, value: &T) -> Option<&DotSet> {
+        self.entries.get(value)
+    }
+
+    /// Every dot this replica has seen.
+    #[must_use]
+    pub fn context(&self) -> &CausalContext {
+        &self.context
+    }
+
+    /// Join of full states, in one ordered pass over both entry maps.
+    pub(crate) fn join(&mut self, other: &Self) {
+        let mut dropped: Vec<T> = Vec::new();
+        let mut adopted: Vec<(T, DotSet)> = Vec::new();
+        let (mine_ctx, their_ctx) = (&self.context, &other.context);
+        let mut theirs = other.entries.iter().peekable();
+        for (key, mine) in &mut self.entries {
+            while let Some((k, dots)) = theirs.next_if(|(k, _)| *k < key) {
+                adopt(k, dots, mine_ctx, &mut adopted);
+            }
+            let alive = match theirs.next_if(|(k, _)| *k == key) {
+                Some((_, dots)) if dots == mine => true,
+                Some((_, dots)) => {
+                    *mine = DotSet::join(mine, mine_ctx, dots, their_ctx);
+                    !mine.is_empty()
+                }
+                None => mine.remove_seen(their_ctx),
+            };
+            if !alive {
+                dropped.push(key.clone());
+            }
+        }
+        for (k, dots) in theirs {
+            adopt(k, dots, mine_ctx, &mut adopted);
+        }
+        for key in &dropped {
+            self.entries.remove(key);
+        }
+        self.entries.extend(adopted);
+        self.context.join(&other.context);
+    }
+
+    /// Joins `other` looking only at the keys in `keys`: exact when every dot of `other`'s
+    /// context that this state may hold belongs to one of those keys (true of deltas).
+    pub(crate) fn join_keys<'a>(&mut self, other: &Self, keys: impl Iterator<Item = &'a T>)
+    where
+        T: 'a,
+    {
+        for key in keys {
+            let theirs = other.entries.get(key);
+            let alive = match (self.entries.get_mut(key), theirs) {
+                (Some(mine), Some(dots)) => {
+                    *mine = DotSet::join(mine, &self.context, dots, &other.context);
+                    !mine.is_empty()
+                }
+                (Some(mine), None) => mine.remove_seen(&other.context),
+                (None, Some(dots)) => {
+                    let mut dots = dots.clone();
+                    if dots.remove_seen(&self.context) {
+                        self.entries.insert(key.clone(), dots);
+                    }
+                    true
+                }
+                (None, None) => true,
+            };
+            if !alive {
+                self.entries.remove(key);
+            }
+        }
+        self.context.join(&other.context);
+    }
+
+    /// The keys of the entries, for [`ORSet::join_keys`].
+    pub(crate) fn keys(&self) -> impl Iterator<Item = &T> + '_ {
+        self.entries.keys()
+    }
+
+    /// Checks that every entry's dots are in the context.
+    pub(crate) fn check(&self) -> Result<(), CrdtError> {
+        for dots in self.entries.values() {
+            if let Some(dot) = dots.iter().find(|d| !self.context.contains(d)) {
+                return Err(CrdtError::DotOutsideContext {
+                    replica: dot.replica.0,
+                    counter: dot.counter,
+                });
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Keeps the dots of an entry only the other side has, minus those this side already removed.
+fn adopt<T: Clone>(key: &T, dots: &DotSet, context: &CausalContext, out: &mut Vec<(T, DotSet)>) {
+    let mut dots = dots.clone();
+    if dots.remove_seen(context) {
+        out.push((key.clone(), dots));
+    }
+}
+
+impl<T: Ord + Clone> crate::Crdt for ORSet<T> {
+    type Delta = ORSetDelta<T>;
+
+    fn merge(&mut self, other: &Self) {
+        self.join(other);
+    }
+
+    fn apply_delta(&mut self, delta: &ORSetDelta<T>) {
+        delta.apply_to(self);
+    }
+
+    fn join_deltas(into: &mut ORSetDelta<T>, delta: &ORSetDelta<T>) {
+        into.join(delta);
+    }
+
+    fn validate(&self) -> Result<(), CrdtError> {
+        self.check()
+    }
+
+    fn validate_delta(delta: &ORSetDelta<T>) -> Result<(), CrdtError> {
+        delta.check()
+    }
+}
+
+/// Encoded layout: the context, then the entries grouped by replica with gap-coded counters
+/// (`(replica, [(counter − previous counter, element)…])`), which is much smaller than one
+/// `(element, replica, counter)` triple per entry when a replica's adds are consecutive.
+#[derive(Serialize)]
+struct WireRef<'a, T> {
+    context: &'a CausalContext,
+    groups: Vec<(ReplicaId, Vec<(u64, &'a T)>)>,
+}
+
+/// Decoded form of [`WireRef`].
+#[derive(Deserialize)]
+struct Wire<T> {
+    context: CausalContext,
+    groups: Vec<(ReplicaId, Vec<(u64, T)>)>,
+}
+
+impl<T: Serialize + Ord> Serialize for ORSet<T> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut by_replica: BTreeMap<ReplicaId, Vec<(u64, &T)>> = BTreeMap::new();
+        for (value, dots) in &self.entries {
+            for dot in dots.iter() {
+                by_replica
+                    .entry(dot.replica)
+                    .or_default()
+                    .push((dot.counter, value));
+            }
+        }
+        let groups = by_replica
+            .into_iter()
+            .map(|(replica, mut adds)| {
+                adds.sort_unstable_by_key(|&(counter, _)| counter);
+                let mut previous = 0;
+                for (counter, _) in &mut adds {
+                    let gap = *counter - previous;
+                    previous = *counter;
+                    *counter = gap;
+                }
+                (replica, adds)
+            })
+            .collect();
+        WireRef {
+            context: &self.context,
+            groups,
+        }
+        .serialize(serializer)
+    }
+}
+
+impl<'de, T: Deserialize<'de> + Ord + Clone> Deserialize<'de> for ORSet<T> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let wire = Wire::<T>::deserialize(deserializer)?;
+        let mut entries: BTreeMap<T, DotSet> = BTreeMap::new();
+        let mut last_replica = None;
+        for (replica, adds) in wire.groups {
+            if last_replica.is_some_and(|r| r >= replica) {
+                return Err(D::Error::custom(
+                    "ORSet replica groups must be in strictly increasing replica order",
+                ));
+            }
+            last_replica = Some(replica);
+            let mut counter = 0u64;
+            for (gap, value) in adds {
+                counter = match counter.checked_add(gap) {
+                    Some(next) if gap > 0 => next,
+                    _ => {
+                        return Err(D::Error::custom(
+                            "ORSet dot counter gaps must be positive and stay within u64",
+                        ));
+                    }
+                };
+                entries
+                    .entry(value)
+                    .or_default()
+                    .insert(Dot::new(replica, counter));
+            }
+        }
+        Ok(Self {
+            entries,
+            context: wire.context,
+        })
+    }
+}

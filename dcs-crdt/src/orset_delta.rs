@@ -1,0 +1,72 @@
+//! The delta that ORSet mutators return.
+
+use alloc::collections::BTreeSet;
+
+use serde::{Deserialize, Serialize};
+
+use crate::{CrdtError, ORSet};
+
+/// A small piece of [`ORSet`] state plus the elements it removes.
+///
+/// `set` is an ordinary ORSet state (added entries and the dots they cover); `removed` names the
+/// elements whose dots `set`'s context removes, so joining a delta into a large state touches
+/// only the named elements instead of scanning every entry.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(bound(
+    serialize = "T: Serialize + Ord",
+    deserialize = "T: Deserialize<'de> + Ord + Clone"
+))]
+pub struct ORSetDelta<T> {
+    set: ORSet<T>,
+    removed: BTreeSet<T>,
+}
+
+impl<T> Default for ORSetDelta<T> {
+    fn default() -> Self {
+        Self {
+            set: ORSet::default(),
+            removed: BTreeSet::new(),
+        }
+    }
+}
+
+impl<T: Ord + Clone> ORSetDelta<T> {
+    /// Assembles a delta (used by the mutators).
+    pub(crate) const fn from_parts(set: ORSet<T>, removed: BTreeSet<T>) -> Self {
+        Self { set, removed }
+    }
+
+    /// The delta as an ORSet state; merging it as a full state gives the same result as applying it.
+    #[must_use]
+    pub fn as_state(&self) -> &ORSet<T> {
+        &self.set
+    }
+
+    /// Elements this delta removes.
+    pub fn removed(&self) -> impl Iterator<Item = &T> + '_ {
+        self.removed.iter()
+    }
+
+    /// Whether the delta changes nothing.
+    #[must_use]
+    pub fn is_empty(&self) -> bool {
+        self.set == ORSet::default() && self.removed.is_empty()
+    }
+
+    /// Joins this delta into `state`, touching only the elements the delta names.
+    pub(crate) fn apply_to(&self, state: &mut ORSet<T>) {
+        let removed_only = self.removed.iter().filter(|k| !self.set.contains(k));
+        state.join_keys(&self.set, self.set.keys().chain(removed_only));
+    }
+
+    /// Joins another delta into this one (a delta group).
+    pub(crate) fn join(&mut self, other: &Self) {
+        self.set.join(&other.set);
+        self.removed.extend(other.removed.iter().cloned());
+    }
+
+    /// Checks the embedded state's invariants.
+    pub(crate) fn check(&self) -> Result<(), CrdtError> {
+        self.set.check()
+    }
+}
