@@ -13,7 +13,10 @@
 //! - [`event`]: [`EventType`], the [`SovereignFinancialEvent`], its [`EventBuilder`] and the
 //!   canonical bytes that get MACed and signed.
 //! - [`commerce`]: catalog [`Product`]s, the [`Cart`] with discounts, the [`TaxEngine`]
-//!   (exclusive or inclusive, per-line or per-invoice rounding), sales and POS sessions.
+//!   (exclusive or inclusive, per-line or per-invoice rounding), the [`Sale`] lifecycle, the
+//!   [`PosSession`] and the [`EventBody`] of every event type.
+//! - [`projection`]: pure folds of event bodies: the daily [`SalesSummary`], [`InventoryLevels`]
+//!   and the [`LoyaltyLedger`].
 #![no_std]
 
 extern crate alloc;
@@ -26,10 +29,17 @@ pub mod error;
 pub mod event;
 pub mod ids;
 pub mod money;
+pub mod projection;
 
 pub use causality::{CausalContext, ClockOrdering, HybridClock, VectorClock};
-pub use commerce::{Cart, CartTotals, Discount, Product, TaxEngine, TaxPolicy, TaxRate, TaxTable};
+pub use commerce::{
+    BusinessDay, Cart, CartTotals, Discount, DomainEvent, EventBody, PosSession, Product, Sale,
+    TaxEngine, TaxPolicy, TaxRate, TaxTable, Tender,
+};
 pub use error::{CoreError, Result};
 pub use event::{EventBuilder, EventFlow, EventType, SovereignFinancialEvent};
 pub use ids::{AgentId, BranchId, CorrelationId, EventId, IdempotencyKey, TenantId};
 pub use money::{Currency, Money, RoundingMode};
+pub use projection::{
+    InventoryLevels, LoyaltyLedger, LoyaltyProgram, Projection, ProjectionContext, SalesSummary,
+};

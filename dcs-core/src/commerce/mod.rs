@@ -17,6 +17,7 @@
 pub mod body;
 mod cart;
 mod code;
+pub(crate) use code::check_text;
 mod day;
 mod discount;
 mod domain_event;
