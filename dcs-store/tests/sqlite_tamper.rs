@@ -79,7 +79,7 @@ fn reordering_rows_is_found() {
 fn inserting_a_copied_row_is_found() {
     let err = tamper(
         "INSERT INTO events SELECT 11, CAST(x'00' || substr(event_id, 2) AS BLOB), stream_id, 99, tenant_id, branch_id, event_type,
-                amount_minor, currency, hlc_time, 'new-key', event, prev_hash, row_hash
+                amount_minor, currency, hlc_time, 'new-key', batch_first, batch_last, event, prev_hash, row_hash
          FROM events WHERE position = 10",
     );
     assert!(position_of(&err) >= 10, "{err}");

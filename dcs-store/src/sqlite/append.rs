@@ -7,7 +7,7 @@ use rusqlite::{Connection, OptionalExtension, params};
 
 use super::{SqliteStore, map_err};
 use crate::api::{AppendResult, ExpectedVersion, StreamId};
-use crate::chain::{RowHash, row_hash};
+use crate::chain::{RowHash, RowPlace, row_hash};
 use crate::error::{Result, StoreError};
 
 /// Most events accepted in one append.
@@ -67,7 +67,7 @@ impl SqliteStore {
 }
 
 fn append_in(
-    tx: &Connection,
+    conn: &Connection,
     stream: &StreamId,
     expected: ExpectedVersion,
     events: &[SovereignFinancialEvent],
@@ -78,14 +78,21 @@ fn append_in(
             reason: format!("a batch holds 1 to {MAX_BATCH} events, got {}", events.len()),
         });
     }
-    if let Some(dedup) = check_idempotency(tx, events)? {
-        return Ok(dedup);
+    let mut seen = HashSet::with_capacity(events.len());
+    for e in events {
+        if !seen.insert((e.tenant_id(), e.idempotency_key())) {
+            return Err(StoreError::Invalid {
+                field: "events",
+                reason: format!(
+                    "idempotency key {:?} appears twice in one batch",
+                    e.idempotency_key().as_str()
+                ),
+            });
+        }
     }
-    let current: u64 = tx
-        .query_row("SELECT version FROM streams WHERE stream_id = ?1", [stream.as_str()], |r| {
-            r.get(0)
-        })
-        .optional()
+    let current: u64 = conn
+        .prepare_cached("SELECT version FROM streams WHERE stream_id = ?1")
+        .and_then(|mut st| st.query_row([stream.as_str()], |r| r.get(0)).optional())
         .map_err(map_err)?
         .unwrap_or(0);
     let ok = match expected {
@@ -94,34 +101,75 @@ fn append_in(
         ExpectedVersion::Exact(v) => current == v,
     };
     if !ok {
+        // A retry of an append that already happened is recognised before the conflict.
+        if let Some(dedup) = find_original(conn, events)? {
+            return Ok(dedup);
+        }
         return Err(StoreError::Conflict {
             stream: stream.as_str().to_string(),
             expected: expected.to_string(),
             current,
         });
     }
-    let (head, mut prev): (u64, RowHash) = tx
-        .query_row("SELECT position, hash FROM chain_head WHERE id = 1", [], |r| {
-            Ok((r.get(0)?, r.get(1)?))
-        })
+    conn.execute_batch("SAVEPOINT dcs_append").map_err(map_err)?;
+    match write_batch(conn, stream, current, events) {
+        Ok(result) => {
+            conn.execute_batch("RELEASE dcs_append").map_err(map_err)?;
+            Ok(result)
+        }
+        Err(e) => {
+            conn.execute_batch("ROLLBACK TO dcs_append; RELEASE dcs_append").map_err(map_err)?;
+            match e {
+                // A unique index refused a row: an exact retry, a partial overlap, or a
+                // duplicate event id. Looking only now keeps the common path to inserts.
+                StoreError::Database(msg) if msg.contains("UNIQUE constraint failed") => {
+                    if let Some(dedup) = find_original(conn, events)? {
+                        return Ok(dedup);
+                    }
+                    Err(duplicate_event(conn, events)?)
+                }
+                other => Err(other),
+            }
+        }
+    }
+}
+
+/// Inserts the rows, extends the chain and moves the stream and chain heads.
+fn write_batch(
+    conn: &Connection,
+    stream: &StreamId,
+    current: u64,
+    events: &[SovereignFinancialEvent],
+) -> Result<AppendResult> {
+    let (head, mut prev): (u64, RowHash) = conn
+        .prepare_cached("SELECT position, hash FROM chain_head WHERE id = 1")
+        .and_then(|mut st| st.query_row([], |r| Ok((r.get(0)?, r.get(1)?))))
         .map_err(map_err)?;
-    let mut insert = tx
+    let first = head + 1;
+    let last = head + events.len() as u64;
+    let mut insert = conn
         .prepare_cached(
             "INSERT INTO events (position, event_id, stream_id, stream_version, tenant_id, branch_id,
-                event_type, amount_minor, currency, hlc_time, idempotency_key, event, prev_hash, row_hash)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
+                event_type, amount_minor, currency, hlc_time, idempotency_key, batch_first, batch_last,
+                event, prev_hash, row_hash)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)",
         )
         .map_err(map_err)?;
-    let mut position = head;
     let mut version = current;
-    for event in events {
-        position += 1;
+    for (position, event) in (first..).zip(events) {
         version += 1;
         let bytes = postcard::to_allocvec(event).map_err(|e| StoreError::Invalid {
             field: "events",
             reason: format!("event does not encode: {e}"),
         })?;
-        let hash = row_hash(&prev, position, stream.as_str(), version, &bytes);
+        let place = RowPlace {
+            position,
+            stream_id: stream.as_str(),
+            stream_version: version,
+            batch_first: first,
+            batch_last: last,
+        };
+        let hash = row_hash(&prev, &place, &bytes);
         let amount = event.amount();
         insert
             .execute(params![
@@ -136,77 +184,43 @@ fn append_in(
                 amount.currency().code(),
                 event.causality().hlc.time as i64,
                 event.idempotency_key().as_str(),
+                first,
+                last,
                 bytes,
                 prev.as_slice(),
                 hash.as_slice(),
             ])
-            .map_err(|e| match map_err(e) {
-                StoreError::Database(msg) if msg.contains("events.event_id") => {
-                    StoreError::DuplicateEvent(event.event_id().to_string())
-                }
-                other => other,
-            })?;
+            .map_err(map_err)?;
         prev = hash;
     }
-    let first = head + 1;
-    let mut remember = tx
-        .prepare_cached(
-            "INSERT INTO idempotency (tenant_id, key, first_position, last_position, stream_version)
-             VALUES (?1, ?2, ?3, ?4, ?5)",
-        )
-        .map_err(map_err)?;
-    for event in events {
-        remember
-            .execute(params![
-                event.tenant_id().as_str(),
-                event.idempotency_key().as_str(),
-                first,
-                position,
-                version
-            ])
-            .map_err(map_err)?;
-    }
-    tx.execute(
+    conn.prepare_cached(
         "INSERT INTO streams (stream_id, version) VALUES (?1, ?2)
          ON CONFLICT (stream_id) DO UPDATE SET version = excluded.version",
-        params![stream.as_str(), version],
     )
+    .and_then(|mut st| st.execute(params![stream.as_str(), version]))
     .map_err(map_err)?;
-    tx.execute(
-        "UPDATE chain_head SET position = ?1, hash = ?2 WHERE id = 1",
-        params![position, prev.as_slice()],
-    )
-    .map_err(map_err)?;
+    conn.prepare_cached("UPDATE chain_head SET position = ?1, hash = ?2 WHERE id = 1")
+        .and_then(|mut st| st.execute(params![last, prev.as_slice()]))
+        .map_err(map_err)?;
     Ok(AppendResult {
         first_position: first,
-        last_position: position,
+        last_position: last,
         stream_version: version,
         deduplicated: false,
     })
 }
 
-/// Returns the original result for an exact retry, `None` for a new batch, or an error
-/// when the batch overlaps an earlier one only in part.
-fn check_idempotency(
-    tx: &Connection,
+/// The original result when every key of the batch belongs to one earlier append of the
+/// same size; `None` when no key was used; an error for a partial overlap.
+fn find_original(
+    conn: &Connection,
     events: &[SovereignFinancialEvent],
 ) -> Result<Option<AppendResult>> {
-    let mut seen = HashSet::with_capacity(events.len());
-    for e in events {
-        if !seen.insert((e.tenant_id(), e.idempotency_key())) {
-            return Err(StoreError::Invalid {
-                field: "events",
-                reason: format!(
-                    "idempotency key {:?} appears twice in one batch",
-                    e.idempotency_key().as_str()
-                ),
-            });
-        }
-    }
-    let mut lookup = tx
+    let mut lookup = conn
         .prepare_cached(
-            "SELECT first_position, last_position, stream_version FROM idempotency
-             WHERE tenant_id = ?1 AND key = ?2",
+            "SELECT e.batch_first, e.batch_last,
+                    (SELECT stream_version FROM events WHERE position = e.batch_last)
+             FROM events e WHERE e.tenant_id = ?1 AND e.idempotency_key = ?2",
         )
         .map_err(map_err)?;
     let mut original: Option<(u64, u64, u64)> = None;
@@ -244,9 +258,20 @@ fn check_idempotency(
                 deduplicated: true,
             }))
         }
-        Some(_) => {
-            let key = events[0].idempotency_key().as_str().to_string();
-            Err(StoreError::IdempotencyMismatch { key })
+        Some(_) => Err(StoreError::IdempotencyMismatch {
+            key: events[0].idempotency_key().as_str().to_string(),
+        }),
+    }
+}
+
+/// The error for a batch holding an event id that is already stored.
+fn duplicate_event(conn: &Connection, events: &[SovereignFinancialEvent]) -> Result<StoreError> {
+    let mut exists =
+        conn.prepare_cached("SELECT 1 FROM events WHERE event_id = ?1").map_err(map_err)?;
+    for e in events {
+        if exists.exists([e.event_id().as_bytes().as_slice()]).map_err(map_err)? {
+            return Ok(StoreError::DuplicateEvent(e.event_id().to_string()));
         }
     }
+    Ok(StoreError::Database("a unique constraint failed for an unknown reason".into()))
 }

@@ -5,13 +5,14 @@ use rusqlite::{OptionalExtension, Row, params};
 
 use super::{SqliteStore, map_err};
 use crate::api::{StoredEvent, StreamId};
-use crate::chain::{RowHash, row_hash};
+use crate::chain::{RowHash, RowPlace, row_hash};
 use crate::error::{Result, StoreError};
 
 /// Most rows one read returns.
 pub const MAX_READ: usize = 100_000;
 
-const COLUMNS: &str = "position, stream_id, stream_version, event, prev_hash, row_hash";
+const COLUMNS: &str =
+    "position, stream_id, stream_version, event, prev_hash, row_hash, batch_first, batch_last";
 
 /// One row as stored, before its hash is checked.
 pub(super) struct RawRow {
@@ -21,6 +22,8 @@ pub(super) struct RawRow {
     pub event: Vec<u8>,
     pub prev_hash: Vec<u8>,
     pub row_hash: Vec<u8>,
+    pub batch_first: u64,
+    pub batch_last: u64,
 }
 
 impl RawRow {
@@ -32,13 +35,22 @@ impl RawRow {
             event: r.get(3)?,
             prev_hash: r.get(4)?,
             row_hash: r.get(5)?,
+            batch_first: r.get(6)?,
+            batch_last: r.get(7)?,
         })
     }
 
     /// Recomputes the row's hash from its content and its stored `prev_hash`.
     pub(super) fn recomputed_hash(&self) -> Option<RowHash> {
         let prev: RowHash = self.prev_hash.as_slice().try_into().ok()?;
-        Some(row_hash(&prev, self.position, &self.stream_id, self.stream_version, &self.event))
+        let place = RowPlace {
+            position: self.position,
+            stream_id: &self.stream_id,
+            stream_version: self.stream_version,
+            batch_first: self.batch_first,
+            batch_last: self.batch_last,
+        };
+        Some(row_hash(&prev, &place, &self.event))
     }
 
     /// Checks the row's own hash and decodes it; a row that fails is never served.

@@ -23,20 +23,15 @@ CREATE TABLE events (
     currency        TEXT    NOT NULL,
     hlc_time        INTEGER NOT NULL,
     idempotency_key TEXT    NOT NULL,
+    batch_first     INTEGER NOT NULL,
+    batch_last      INTEGER NOT NULL,
     event           BLOB    NOT NULL,
     prev_hash       BLOB    NOT NULL,
     row_hash        BLOB    NOT NULL,
-    UNIQUE (stream_id, stream_version)
+    UNIQUE (stream_id, stream_version),
+    UNIQUE (tenant_id, idempotency_key)
 ) STRICT;
 CREATE TABLE streams (stream_id TEXT PRIMARY KEY, version INTEGER NOT NULL) STRICT;
-CREATE TABLE idempotency (
-    tenant_id TEXT NOT NULL,
-    key TEXT NOT NULL,
-    first_position INTEGER NOT NULL,
-    last_position INTEGER NOT NULL,
-    stream_version INTEGER NOT NULL,
-    PRIMARY KEY (tenant_id, key)
-) STRICT;
 CREATE TABLE chain_head (id INTEGER PRIMARY KEY CHECK (id = 1), position INTEGER NOT NULL, hash BLOB NOT NULL) STRICT;
 INSERT INTO chain_head VALUES (1, 0, zeroblob(32));
 CREATE TABLE sync_state (id INTEGER PRIMARY KEY CHECK (id = 1), acked_position INTEGER NOT NULL) STRICT;

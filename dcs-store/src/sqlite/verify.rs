@@ -55,8 +55,8 @@ impl SqliteStore {
         let mut stmt = conn
             .prepare(
                 "SELECT position, stream_id, stream_version, event, prev_hash, row_hash,
-                        event_id, tenant_id, branch_id, event_type, amount_minor, currency,
-                        hlc_time, idempotency_key
+                        batch_first, batch_last, event_id, tenant_id, branch_id, event_type,
+                        amount_minor, currency, hlc_time, idempotency_key
                  FROM events ORDER BY position",
             )
             .map_err(map_err)?;
@@ -66,14 +66,14 @@ impl SqliteStore {
         while let Some(r) = rows.next().map_err(map_err)? {
             let raw = RawRow::from_row(r).map_err(map_err)?;
             let cols = Columns {
-                event_id: r.get(6).map_err(map_err)?,
-                tenant_id: r.get(7).map_err(map_err)?,
-                branch_id: r.get(8).map_err(map_err)?,
-                event_type: r.get(9).map_err(map_err)?,
-                amount_minor: r.get(10).map_err(map_err)?,
-                currency: r.get(11).map_err(map_err)?,
-                hlc_time: r.get(12).map_err(map_err)?,
-                idempotency_key: r.get(13).map_err(map_err)?,
+                event_id: r.get(8).map_err(map_err)?,
+                tenant_id: r.get(9).map_err(map_err)?,
+                branch_id: r.get(10).map_err(map_err)?,
+                event_type: r.get(11).map_err(map_err)?,
+                amount_minor: r.get(12).map_err(map_err)?,
+                currency: r.get(13).map_err(map_err)?,
+                hlc_time: r.get(14).map_err(map_err)?,
+                idempotency_key: r.get(15).map_err(map_err)?,
             };
             let pos = raw.position;
             if pos != expected_pos {

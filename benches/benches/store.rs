@@ -1,0 +1,186 @@
+//! dcs-store SQLite appends and reads, each beside a bare rusqlite insert of the same rows
+//! with the same durability (WAL, synchronous=FULL) in the same run.
+//!
+//! Run: `cargo bench -p dcs-benches --bench store`. Prints p50/p99 of single durable appends.
+#![allow(missing_docs, clippy::unwrap_used, clippy::expect_used)]
+
+use std::time::{Duration, Instant};
+
+use criterion::{BatchSize, Criterion, Throughput, criterion_group};
+use dcs_core::SovereignFinancialEvent;
+use dcs_store::conformance::test_event;
+use dcs_store::sqlite::SqliteStore;
+use dcs_store::{ExpectedVersion, StreamId};
+use rusqlite::{Connection, params};
+
+/// Size of a sealed 256-byte payload: 256 bytes of ciphertext plus the envelope's header,
+/// wrapped key, commitment, nonce and tag (rounded up).
+const SEALED_LEN: usize = 256 + 160;
+
+fn event(seq: u64) -> SovereignFinancialEvent {
+    let mut e = test_event("t", seq, &format!("key-{seq}"));
+    let payload: Vec<u8> = (0..SEALED_LEN).map(|i| (i as u64 ^ seq) as u8).collect();
+    e.set_envelope(payload).unwrap();
+    e
+}
+
+/// The peer: the same rows into a plain table, same pragmas, no chain, no checks.
+struct Bare {
+    conn: Connection,
+    next: i64,
+}
+
+impl Bare {
+    fn open(path: &std::path::Path) -> Self {
+        let conn = Connection::open(path).unwrap();
+        conn.execute_batch(
+            "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL;
+             CREATE TABLE events (position INTEGER PRIMARY KEY, event_id BLOB NOT NULL, stream_id TEXT NOT NULL,
+               stream_version INTEGER NOT NULL, tenant_id TEXT NOT NULL, branch_id TEXT NOT NULL, event_type INTEGER NOT NULL,
+               amount_minor INTEGER NOT NULL, currency TEXT NOT NULL, hlc_time INTEGER NOT NULL, idempotency_key TEXT NOT NULL,
+               event BLOB NOT NULL);",
+        )
+        .unwrap();
+        Bare { conn, next: 0 }
+    }
+
+    fn insert(&mut self, events: &[SovereignFinancialEvent]) {
+        let tx = self.conn.transaction().unwrap();
+        {
+            let mut stmt = tx
+                .prepare_cached("INSERT INTO events VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)")
+                .unwrap();
+            for e in events {
+                self.next += 1;
+                let bytes = postcard::to_allocvec(e).unwrap();
+                stmt.execute(params![
+                    self.next,
+                    e.event_id().as_bytes().as_slice(),
+                    "bench",
+                    self.next,
+                    e.tenant_id().as_str(),
+                    e.branch_id().as_str(),
+                    e.event_type().code(),
+                    e.amount().minor(),
+                    e.amount().currency().code(),
+                    e.causality().hlc.time as i64,
+                    e.idempotency_key().as_str(),
+                    bytes
+                ])
+                .unwrap();
+            }
+        }
+        tx.commit().unwrap();
+    }
+}
+
+fn appends(c: &mut Criterion) {
+    for batch in [1usize, 100] {
+        let mut group = c.benchmark_group(format!("durable_append_batch_{batch}"));
+        group.throughput(Throughput::Elements(batch as u64));
+        group.sample_size(20).measurement_time(Duration::from_secs(4));
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteStore::open(dir.path().join("dcs.db")).unwrap();
+        let stream = StreamId::new("bench").unwrap();
+        let mut seq = 0u64;
+        group.bench_function("dcs_store", |b| {
+            b.iter_batched(
+                || {
+                    let events: Vec<_> = (0..batch as u64).map(|i| event(seq + i)).collect();
+                    seq += batch as u64;
+                    events
+                },
+                |events| store.append_sync(&stream, ExpectedVersion::Any, &events).unwrap(),
+                BatchSize::PerIteration,
+            )
+        });
+        let mut bare = Bare::open(&dir.path().join("bare.db"));
+        let mut seq = 0u64;
+        group.bench_function("bare_rusqlite", |b| {
+            b.iter_batched(
+                || {
+                    let events: Vec<_> = (0..batch as u64).map(|i| event(seq + i)).collect();
+                    seq += batch as u64;
+                    events
+                },
+                |events| bare.insert(&events),
+                BatchSize::PerIteration,
+            )
+        });
+        group.finish();
+    }
+}
+
+fn read_all(c: &mut Criterion) {
+    const N: u64 = 10_000;
+    let dir = tempfile::tempdir().unwrap();
+    let store = SqliteStore::open(dir.path().join("dcs.db")).unwrap();
+    let stream = StreamId::new("bench").unwrap();
+    let events: Vec<_> = (0..N).map(event).collect();
+    for chunk in events.chunks(1000) {
+        store.append_sync(&stream, ExpectedVersion::Any, chunk).unwrap();
+    }
+    let mut bare = Bare::open(&dir.path().join("bare.db"));
+    for chunk in events.chunks(1000) {
+        bare.insert(chunk);
+    }
+    let mut group = c.benchmark_group("read_all_10k");
+    group.throughput(Throughput::Elements(N));
+    group.sample_size(10).measurement_time(Duration::from_secs(4));
+    group.bench_function("dcs_store_verified_decoded", |b| {
+        b.iter(|| assert_eq!(store.read_all_sync(1, N as usize).unwrap().len() as u64, N))
+    });
+    group.bench_function("bare_rusqlite_decoded", |b| {
+        b.iter(|| {
+            let mut stmt = bare.conn.prepare_cached("SELECT event FROM events ORDER BY position").unwrap();
+            let rows = stmt
+                .query_map([], |r| r.get::<_, Vec<u8>>(0))
+                .unwrap()
+                .map(|b| postcard::from_bytes::<SovereignFinancialEvent>(&b.unwrap()).unwrap())
+                .count();
+            assert_eq!(rows as u64, N)
+        })
+    });
+    group.finish();
+}
+
+/// p50/p99 of single durable appends, timed one by one (criterion reports means).
+fn latency() {
+    const N: usize = 2000;
+    let dir = tempfile::tempdir().unwrap();
+    let store = SqliteStore::open(dir.path().join("lat.db")).unwrap();
+    let mut bare = Bare::open(&dir.path().join("bare.db"));
+    let stream = StreamId::new("lat").unwrap();
+    let mut ours = Vec::with_capacity(N);
+    let mut peer = Vec::with_capacity(N);
+    for i in 0..N as u64 {
+        let e = [event(i)];
+        let t = Instant::now();
+        store.append_sync(&stream, ExpectedVersion::Any, &e).unwrap();
+        ours.push(t.elapsed());
+        let t = Instant::now();
+        bare.insert(&e);
+        peer.push(t.elapsed());
+    }
+    let pct = |v: &mut Vec<Duration>, p: usize| {
+        v.sort();
+        v[(v.len() * p / 100).min(v.len() - 1)]
+    };
+    println!(
+        "single durable append latency over {N}: dcs_store p50 {:?} p99 {:?}; bare_rusqlite p50 {:?} p99 {:?}",
+        pct(&mut ours, 50),
+        pct(&mut ours, 99),
+        pct(&mut peer, 50),
+        pct(&mut peer, 99)
+    );
+}
+
+criterion_group!(benches, appends, read_all);
+
+fn main() {
+    benches();
+    if !std::env::args().any(|a| a == "--test" || a == "--list") {
+        latency();
+    }
+    Criterion::default().configure_from_args().final_summary();
+}
