@@ -17,6 +17,7 @@ pub const MAX_PRODUCT_CATEGORY_LEN: usize = 64;
 /// A catalog product. Its unit price is tax-exclusive or tax-inclusive as the
 /// [`TaxPolicy`](super::TaxPolicy) of the checkout says.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(try_from = "ProductFields", into = "ProductFields")]
 pub struct Product {
     sku: Sku,
     name: String,
@@ -78,14 +79,33 @@ impl Product {
     }
 }
 
+/// The serde form of a product: its fields in order, validated by [`Product::new`] when read.
+type ProductFields = (String, String, String, Money, String);
+
+impl TryFrom<ProductFields> for Product {
+    type Error = CoreError;
+    fn try_from((sku, name, category, price, tax): ProductFields) -> Result<Self> {
+        Product::new(&sku, &name, &category, price, &tax)
+    }
+}
+
+impl From<Product> for ProductFields {
+    fn from(p: Product) -> Self {
+        (p.sku.into(), p.name, p.category, p.unit_price, p.tax_category.into())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::money::Currency;
 
+    fn usd(m: i64) -> Money {
+        Money::from_minor(m, Currency::USD)
+    }
+
     #[test]
     fn validates_fields() {
-        let usd = |m| Money::from_minor(m, Currency::USD);
         let p = Product::new("TEA-1", "Green tea", "beverages", usd(450), "food").unwrap();
         assert_eq!(p.sku().as_str(), "TEA-1");
         assert_eq!(p.unit_price(), usd(450));
@@ -98,5 +118,15 @@ mod tests {
         assert!(Product::new("T", "Tea", "b", usd(1), "").is_err());
         let long = "n".repeat(MAX_PRODUCT_NAME_LEN + 1);
         assert!(Product::new("T", &long, "b", usd(1), "food").is_err());
+    }
+
+    #[test]
+    fn serde_revalidates() {
+        let p = Product::new("TEA-1", "Green tea", "beverages", usd(450), "food").unwrap();
+        let bytes = postcard::to_allocvec(&p).unwrap();
+        assert_eq!(postcard::from_bytes::<Product>(&bytes).unwrap(), p);
+        let bad: ProductFields = ("T".into(), "".into(), "b".into(), usd(1), "food".into());
+        let bytes = postcard::to_allocvec(&bad).unwrap();
+        assert!(postcard::from_bytes::<Product>(&bytes).is_err());
     }
 }

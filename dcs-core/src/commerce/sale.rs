@@ -146,7 +146,7 @@ impl Sale {
             .iter()
             .zip(&self.refunded_qty)
             .find(|(l, _)| &l.sku == sku)
-            .map_or(0, |(l, r)| l.quantity - r)
+            .map_or(0, |(l, r)| l.quantity.saturating_sub(*r))
     }
 
     fn require(&self, allowed: &[SaleState], action: &str) -> Result<()> {
@@ -330,8 +330,12 @@ impl Sale {
         self.require(&[Initiated, Authorized, Captured, Completed], "reverse")?;
         self.check_refund_id(&refund_id)?;
         let wanted: Vec<u32> = if self.state == Completed {
-            let left: Vec<u32> =
-                self.lines.iter().zip(&self.refunded_qty).map(|(l, r)| l.quantity - r).collect();
+            let left: Vec<u32> = self
+                .lines
+                .iter()
+                .zip(&self.refunded_qty)
+                .map(|(l, r)| l.quantity.saturating_sub(*r))
+                .collect();
             if left.iter().all(|q| *q == 0) {
                 return Err(CoreError::Rule(alloc::format!(
                     "sale {} is fully refunded: there is nothing left to reverse",
@@ -355,7 +359,7 @@ impl Sale {
             add_to(&mut self.refunded, p.tender, p.amount)?;
         }
         for (r, w) in self.refunded_qty.iter_mut().zip(&wanted) {
-            *r += w;
+            *r = r.saturating_add(*w);
         }
         self.refund_ids.insert(body.refund_id.clone());
         self.authorized.clear();
@@ -384,7 +388,7 @@ impl Sale {
                 continue;
             }
             let (n, before, after) =
-                (i64::from(line.quantity), i64::from(*done), i64::from(done + now));
+                (i64::from(line.quantity), i64::from(*done), i64::from(*done) + i64::from(*now));
             let share = |m: Money| -> Result<Money> {
                 m.mul_ratio(after, n, mode)?.checked_sub(m.mul_ratio(before, n, mode)?)
             };
@@ -416,7 +420,7 @@ impl Sale {
             add_to(&mut self.refunded, tender, body.total)?;
         }
         for (r, w) in self.refunded_qty.iter_mut().zip(wanted) {
-            *r += w;
+            *r = r.saturating_add(*w);
         }
         self.refund_ids.insert(body.refund_id.clone());
         Ok(())

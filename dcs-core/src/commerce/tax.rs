@@ -24,6 +24,7 @@ pub const MAX_TAX_NAME_LEN: usize = 64;
 
 /// One tax levied on a line, e.g. a state tax of 6.25 % (`62_500` ppm).
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(try_from = "(String, u32)", into = "(String, u32)")]
 pub struct TaxRate {
     name: String,
     ppm: u32,
@@ -57,6 +58,19 @@ impl TaxRate {
     /// The rate in parts per million.
     pub fn ppm(&self) -> u32 {
         self.ppm
+    }
+}
+
+impl TryFrom<(String, u32)> for TaxRate {
+    type Error = CoreError;
+    fn try_from((name, ppm): (String, u32)) -> Result<Self> {
+        TaxRate::new(&name, ppm)
+    }
+}
+
+impl From<TaxRate> for (String, u32) {
+    fn from(rate: TaxRate) -> Self {
+        (rate.name, rate.ppm)
     }
 }
 

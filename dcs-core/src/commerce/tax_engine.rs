@@ -291,6 +291,32 @@ mod tests {
     }
 
     #[test]
+    fn inclusive_per_invoice_allocates_back_exactly() {
+        let g = cat("general");
+        let lines = [(&g, usd(333)), (&g, usd(333)), (&g, usd(334))];
+        let r = engine(TaxPricing::Inclusive, TaxRounding::PerInvoice)
+            .compute(Currency::USD, &lines)
+            .unwrap();
+        // 10.00 gross at 8.75 %: tax = round(1000 × 87500 / 1087500) = round(80.46) cents = 0.80.
+        let tax: i64 = r.lines.iter().map(|l| l.tax.minor()).sum();
+        assert_eq!(tax, 80);
+        for (l, (_, gross)) in r.lines.iter().zip(&lines) {
+            assert_eq!(l.net.checked_add(l.tax).unwrap(), *gross);
+        }
+        // Split 62 500 : 25 000 → 0.57 state + 0.23 city.
+        assert_eq!((r.components[1].tax, r.components[0].tax), (usd(57), usd(23)));
+    }
+
+    #[test]
+    fn serde_revalidates_rates() {
+        let bytes = postcard::to_allocvec(&("VAT", crate::commerce::MAX_COMBINED_PPM + 1)).unwrap();
+        assert!(postcard::from_bytes::<TaxRate>(&bytes).is_err());
+        let rate = TaxRate::new("VAT", 200_000).unwrap();
+        let bytes = postcard::to_allocvec(&rate).unwrap();
+        assert_eq!(postcard::from_bytes::<TaxRate>(&bytes).unwrap(), rate);
+    }
+
+    #[test]
     fn exempt_and_errors() {
         let e = engine(TaxPricing::Exclusive, TaxRounding::PerInvoice);
         let x = cat("exempt");

@@ -24,6 +24,7 @@ pub struct LoyaltyTier {
 /// The rules of a loyalty program in one currency: `points_per_unit` points for every
 /// whole `spend_unit` of net spend (sales minus refunds, tax included), and tiers.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(try_from = "ProgramFields", into = "ProgramFields")]
 pub struct LoyaltyProgram {
     spend_unit: Money,
     points_per_unit: u64,
@@ -64,13 +65,32 @@ impl LoyaltyProgram {
     /// Points for a net spend of `spent` minor units: `⌊spent / unit⌋ × points_per_unit`
     /// (zero when the net spend is negative).
     pub fn points_for(&self, spent: i64) -> u64 {
-        let units = u64::try_from(spent / self.spend_unit.minor()).unwrap_or(0);
+        let whole = spent.checked_div(self.spend_unit.minor()).unwrap_or(0);
+        let units = u64::try_from(whole).unwrap_or(0);
         units.saturating_mul(self.points_per_unit)
     }
 
     /// The highest tier whose minimum is reached, if any.
     pub fn tier_for(&self, points: u64) -> Option<&LoyaltyTier> {
         self.tiers.iter().rev().find(|t| t.min_points <= points)
+    }
+}
+
+/// The serde form of a program, validated by [`LoyaltyProgram::new`] when read.
+type ProgramFields = (Money, u64, Vec<(String, u64)>);
+
+impl TryFrom<ProgramFields> for LoyaltyProgram {
+    type Error = CoreError;
+    fn try_from((unit, points, tiers): ProgramFields) -> Result<Self> {
+        let tiers: Vec<(&str, u64)> = tiers.iter().map(|(n, p)| (n.as_str(), *p)).collect();
+        LoyaltyProgram::new(unit, points, &tiers)
+    }
+}
+
+impl From<LoyaltyProgram> for ProgramFields {
+    fn from(p: LoyaltyProgram) -> Self {
+        let tiers = p.tiers.into_iter().map(|t| (t.name, t.min_points)).collect();
+        (p.spend_unit, p.points_per_unit, tiers)
     }
 }
 
