@@ -204,3 +204,14 @@ fn jpy_and_kwd_sales() {
         assert_eq!(refunded, expected);
     }
 }
+
+#[test]
+fn pay_and_complete_captures_what_is_due() {
+    let (mut sale, priced) = started();
+    sale.capture(Tender::Card, usd(1_000)).unwrap();
+    let events = sale.pay_and_complete(Tender::Cash).unwrap();
+    assert_eq!(events[0].event_type, EventType::PaymentCaptured);
+    assert_eq!(events[0].amount, Some(priced.totals.total.checked_sub(usd(1_000)).unwrap()));
+    assert_eq!(events[1].event_type, EventType::SaleCompleted);
+    assert!(sale.pay_and_complete(Tender::Cash).is_err());
+}

@@ -38,6 +38,10 @@ fn summary_counts_sales_and_refunds_on_their_own_days() {
     assert_eq!((d101.sales_count, d101.refund_count), (0, 1));
     assert_eq!((d101.refunds, d101.net, d101.gross), (usd(999), usd(-999), usd(0)));
     assert_eq!(s.rows().count(), 2);
+    assert_eq!(
+        d101.to_string(),
+        "0 sales, 1 refunds: gross 0.00 USD, discounts 0.00 USD, refunds 9.99 USD, tax 0.00 USD, net -9.99 USD"
+    );
 }
 
 #[test]

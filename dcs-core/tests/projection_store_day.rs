@@ -127,3 +127,58 @@ fn a_store_day() {
         usd(20_000).checked_add(gross).unwrap().checked_sub(usd(356)).unwrap()
     );
 }
+
+/// The sketch given to the quickstart: the same store day in the fewest lines.
+#[test]
+fn store_day_sketch() -> Result<()> {
+    let usd = |m| Money::from_minor(m, Currency::USD);
+    let table = TaxTable::new()
+        .with("general", vec![TaxRate::new("state", 62_500)?, TaxRate::new("city", 25_000)?])?
+        .with("food", vec![TaxRate::new("state", 20_000)?])?;
+    let engine = TaxEngine::new(table, TaxPolicy::default()); // exclusive, per line, half-up
+    let (tenant, branch) = (TenantId::new("acme")?, BranchId::new("store-1")?);
+    let (mut session, opened) =
+        PosSession::open(SessionId::new("D-1")?, AgentId::new("cashier-1")?, usd(20_000))?;
+    let mut log = vec![opened];
+    let mut cart = Cart::new(Currency::USD);
+    cart.add(Product::new("MUG", "Mug", "home", usd(1299), "general")?, 2)?;
+    cart.add(Product::new("BREAD", "Bread", "bakery", usd(349), "food")?, 3)?;
+    cart.set_cart_discount(Some(Discount::Percent(1_000)))?; // 10 % off, allocated to lines
+    let priced = cart.totals(&engine)?;
+    let customer = Some(CustomerId::new("C-7")?);
+    let (mut sale, started) =
+        Sale::initiate(SaleId::new("S-1")?, branch.clone(), &priced, customer)?;
+    log.push(started);
+    log.extend(sale.pay_and_complete(Tender::Cash)?);
+    log.extend(sale.refund(
+        RefundId::new("R-1")?,
+        &[(Sku::new("BREAD")?, 1)],
+        Tender::Cash,
+        "stale",
+    )?);
+    for e in &log {
+        session.observe(e)?;
+    }
+    log.push(session.close(usd(23_200))?); // SESSION_CLOSED: expected vs counted, variance
+    let day = BusinessDay::from_ymd(2026, 11, 25)?;
+    let ctx = ProjectionContext::new(tenant, branch, day);
+    let mut summary = SalesSummary::new();
+    for e in &log {
+        println!("{:<24} {:?}", e.event_type.name(), e.amount);
+        summary.apply(&ctx, &e.body)?;
+    }
+    for (key, row) in summary.rows() {
+        println!("{} {} {}: {row}", key.branch, key.day, key.currency);
+    }
+    let (_, row) = summary.rows().next().expect("one row");
+    assert_eq!((row.sales_count, row.refund_count), (1, 1));
+    let EventBody::SessionClosed(report) = &log.last().expect("closed").body else {
+        unreachable!("the session was closed last")
+    };
+    println!(
+        "expected {} counted {} variance {}",
+        report.expected, report.counted, report.variance
+    );
+    assert_eq!(report.variance, report.counted.checked_sub(report.expected)?);
+    Ok(())
+}

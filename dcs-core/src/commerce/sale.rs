@@ -257,6 +257,19 @@ impl Sale {
         Ok(events)
     }
 
+    /// Captures what is still due by `tender` (if anything) and completes the sale: the
+    /// usual one-tender checkout. Returns PAYMENT_CAPTURED (when something was due),
+    /// SALE_COMPLETED and the INVENTORY_SOLD events.
+    pub fn pay_and_complete(&mut self, tender: Tender) -> Result<Vec<DomainEvent>> {
+        let due = self.totals.total.checked_sub(self.captured()?)?;
+        let mut events = Vec::new();
+        if due.minor() > 0 {
+            events.push(self.capture(tender, due)?);
+        }
+        events.extend(self.complete()?);
+        Ok(events)
+    }
+
     /// Refunds `items` (SKU and units) of a completed sale to `tender`; returns
     /// SALE_PARTIALLY_REFUNDED and PAYMENT_REFUNDED.
     ///

@@ -1,6 +1,7 @@
 //! Daily sales summary per tenant, branch, business day and currency.
 
 use alloc::collections::BTreeMap;
+use core::fmt;
 
 use serde::{Deserialize, Serialize};
 
@@ -65,6 +66,22 @@ impl DailySales {
         self.tax = self.tax.checked_sub(r.tax)?;
         self.net = self.net.checked_sub(r.net)?;
         Ok(())
+    }
+}
+
+impl fmt::Display for DailySales {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{} sales, {} refunds: gross {}, discounts {}, refunds {}, tax {}, net {}",
+            self.sales_count,
+            self.refund_count,
+            self.gross,
+            self.discounts,
+            self.refunds,
+            self.tax,
+            self.net
+        )
     }
 }
 
