@@ -34,9 +34,24 @@ fn group_commit_isolates_each_request() {
     let e3 = [test_event("t", 3, "k3")];
     let results = store
         .append_group(&[
-            AppendRequest { stream: &a, expected: ExpectedVersion::NoStream, events: &e1 },
-            AppendRequest { stream: &a, expected: ExpectedVersion::NoStream, events: &e2 },
-            AppendRequest { stream: &b, expected: ExpectedVersion::NoStream, events: &e3 },
+            AppendRequest {
+                stream: &a,
+                expected: ExpectedVersion::NoStream,
+                events: &e1,
+                bodies: &[],
+            },
+            AppendRequest {
+                stream: &a,
+                expected: ExpectedVersion::NoStream,
+                events: &e2,
+                bodies: &[],
+            },
+            AppendRequest {
+                stream: &b,
+                expected: ExpectedVersion::NoStream,
+                events: &e3,
+                bodies: &[],
+            },
         ])
         .unwrap();
     assert_eq!(results[0].as_ref().unwrap().last_position, 1);

@@ -3,8 +3,10 @@
 use std::collections::HashSet;
 
 use dcs_core::SovereignFinancialEvent;
+use dcs_core::commerce::EventBody;
 use rusqlite::{Connection, OptionalExtension, params};
 
+use super::projections::{Projector, project_batch};
 use super::{SqliteStore, map_err};
 use crate::api::{AppendResult, ExpectedVersion, StreamId};
 use crate::chain::{RowHash, RowPlace, row_hash};
@@ -22,6 +24,9 @@ pub struct AppendRequest<'a> {
     pub expected: ExpectedVersion,
     /// The events, in order.
     pub events: &'a [SovereignFinancialEvent],
+    /// Their plaintext bodies, to update the projections in the same transaction; empty
+    /// for events that are not projected here (e.g. other stores' events).
+    pub bodies: &'a [EventBody],
 }
 
 impl SqliteStore {
@@ -32,9 +37,22 @@ impl SqliteStore {
         expected: ExpectedVersion,
         events: &[SovereignFinancialEvent],
     ) -> Result<AppendResult> {
+        self.append_with_bodies(stream, expected, events, &[])
+    }
+
+    /// Appends one batch and folds its plaintext `bodies` (one per event, in order) into
+    /// the projection tables, all in one durable transaction.
+    pub fn append_with_bodies(
+        &self,
+        stream: &StreamId,
+        expected: ExpectedVersion,
+        events: &[SovereignFinancialEvent],
+        bodies: &[EventBody],
+    ) -> Result<AppendResult> {
+        let req = AppendRequest { stream, expected, events, bodies };
         let mut conn = self.lock();
         let tx = conn.transaction().map_err(map_err)?;
-        let result = append_in(&tx, stream, expected, events)?;
+        let result = append_in(&tx, &self.projector, &req)?;
         if !result.deduplicated {
             tx.commit().map_err(map_err)?;
         }
@@ -54,7 +72,7 @@ impl SqliteStore {
         let mut results = Vec::with_capacity(requests.len());
         for req in requests {
             let sp = tx.savepoint().map_err(map_err)?;
-            let outcome = append_in(&sp, req.stream, req.expected, req.events);
+            let outcome = append_in(&sp, &self.projector, req);
             if outcome.is_ok() {
                 sp.commit().map_err(map_err)?;
             }
@@ -68,10 +86,20 @@ impl SqliteStore {
 
 fn append_in(
     conn: &Connection,
-    stream: &StreamId,
-    expected: ExpectedVersion,
-    events: &[SovereignFinancialEvent],
+    projector: &Projector,
+    req: &AppendRequest<'_>,
 ) -> Result<AppendResult> {
+    let AppendRequest { stream, expected, events, bodies } = *req;
+    if !bodies.is_empty() && bodies.len() != events.len() {
+        return Err(StoreError::Invalid {
+            field: "bodies",
+            reason: format!(
+                "{} bodies for {} events: give one per event, or none",
+                bodies.len(),
+                events.len()
+            ),
+        });
+    }
     if events.is_empty() || events.len() > MAX_BATCH {
         return Err(StoreError::Invalid {
             field: "events",
@@ -112,7 +140,13 @@ fn append_in(
         });
     }
     conn.execute_batch("SAVEPOINT dcs_append").map_err(map_err)?;
-    match write_batch(conn, stream, current, events) {
+    let written = write_batch(conn, stream, current, events).and_then(|result| {
+        if !bodies.is_empty() {
+            project_batch(conn, projector, events, bodies)?;
+        }
+        Ok(result)
+    });
+    match written {
         Ok(result) => {
             conn.execute_batch("RELEASE dcs_append").map_err(map_err)?;
             Ok(result)

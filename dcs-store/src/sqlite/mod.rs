@@ -1,6 +1,7 @@
 //! The SQLite backend of the Local Agent: WAL, `synchronous=FULL`, hash-chained rows.
 
 mod append;
+mod projections;
 mod read;
 mod schema;
 mod state;
@@ -16,6 +17,7 @@ use rusqlite::{Connection, ErrorCode, OpenFlags};
 use crate::error::{Result, StoreError};
 
 pub use append::{AppendRequest, MAX_BATCH};
+pub use projections::{ProjectionRows, Projector};
 pub use read::MAX_READ;
 pub use state::{SagaRecord, SagaStep};
 pub use verify::ChainReport;
@@ -49,6 +51,7 @@ impl Default for Options {
 /// The Local Agent's event store in one SQLite file.
 pub struct SqliteStore {
     conn: Mutex<Connection>,
+    projector: Projector,
 }
 
 impl std::fmt::Debug for SqliteStore {
@@ -92,14 +95,25 @@ impl SqliteStore {
             "PRAGMA journal_mode = WAL; PRAGMA synchronous = {sync}; PRAGMA foreign_keys = ON;"
         ))
         .map_err(map_err)?;
-        Ok(SqliteStore { conn: Mutex::new(conn) })
+        Ok(SqliteStore { conn: Mutex::new(conn), projector: Projector::default() })
     }
 
     /// An in-memory store (for tests and the simulator).
     pub fn open_in_memory() -> Result<Self> {
         let mut conn = Connection::open_in_memory().map_err(map_err)?;
         schema::ensure(&mut conn, ":memory:")?;
-        Ok(SqliteStore { conn: Mutex::new(conn) })
+        Ok(SqliteStore { conn: Mutex::new(conn), projector: Projector::default() })
+    }
+
+    /// Sets how appended bodies count in the projections (time zone, loyalty program).
+    pub fn with_projector(mut self, projector: Projector) -> Self {
+        self.projector = projector;
+        self
+    }
+
+    /// How appended bodies count in the projections.
+    pub fn projector(&self) -> &Projector {
+        &self.projector
     }
 
     /// Runs SQLite's full `integrity_check` over the file.

@@ -40,6 +40,24 @@ CREATE TABLE cursors (name TEXT PRIMARY KEY, position INTEGER NOT NULL) STRICT;
 CREATE TABLE snapshots (stream_id TEXT PRIMARY KEY, stream_version INTEGER NOT NULL, state BLOB NOT NULL) STRICT;
 CREATE TABLE crdt_state (replica_id TEXT NOT NULL, name TEXT NOT NULL, state BLOB NOT NULL, PRIMARY KEY (replica_id, name)) STRICT;
 CREATE TABLE saga_instances (saga_id TEXT PRIMARY KEY, saga_type TEXT NOT NULL, status TEXT NOT NULL, data BLOB NOT NULL) STRICT;
+CREATE TABLE projection_sales_summary (
+    tenant_id TEXT NOT NULL, branch_id TEXT NOT NULL, day INTEGER NOT NULL,
+    currency TEXT NOT NULL, exponent INTEGER NOT NULL,
+    sales_count INTEGER NOT NULL, refund_count INTEGER NOT NULL, gross INTEGER NOT NULL,
+    discounts INTEGER NOT NULL, refunds INTEGER NOT NULL, tax INTEGER NOT NULL, net INTEGER NOT NULL,
+    PRIMARY KEY (tenant_id, branch_id, day, currency)
+) STRICT;
+CREATE TABLE projection_inventory (
+    tenant_id TEXT NOT NULL, branch_id TEXT NOT NULL, sku TEXT NOT NULL,
+    received INTEGER NOT NULL, sold INTEGER NOT NULL, transferred_out INTEGER NOT NULL,
+    transferred_in INTEGER NOT NULL, adjusted INTEGER NOT NULL,
+    PRIMARY KEY (tenant_id, branch_id, sku)
+) STRICT;
+CREATE TABLE projection_customer_loyalty (
+    tenant_id TEXT NOT NULL, customer_id TEXT NOT NULL,
+    purchases INTEGER NOT NULL, net_spend INTEGER NOT NULL,
+    PRIMARY KEY (tenant_id, customer_id)
+) STRICT;
 CREATE TABLE saga_steps (saga_id TEXT NOT NULL, step_no INTEGER NOT NULL, name TEXT NOT NULL, status TEXT NOT NULL, data BLOB NOT NULL, PRIMARY KEY (saga_id, step_no)) STRICT;
 ";
 
