@@ -100,3 +100,28 @@ fn a_locked_store_gives_locked_after_the_timeout() {
     holder.execute_batch("ROLLBACK").unwrap();
     store.append_sync(&s, ExpectedVersion::Any, &[test_event("t", 1, "k")]).unwrap();
 }
+
+#[test]
+fn a_full_disk_fails_the_append_whole_and_keeps_the_chain() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("s.db");
+    let opts = Options { max_size_bytes: Some(64 * 1024), ..Options::default() };
+    let store = SqliteStore::open_with(&path, opts).unwrap();
+    let s = StreamId::new("x").unwrap();
+    let mut appended = 0u64;
+    let err = loop {
+        let batch: Vec<_> = (0..5)
+            .map(|i| test_event("t", appended * 5 + i, &format!("k{}", appended * 5 + i)))
+            .collect();
+        match store.append_sync(&s, ExpectedVersion::Any, &batch) {
+            Ok(_) => appended += 1,
+            Err(e) => break e,
+        }
+        assert!(appended < 10_000, "the size cap never triggered");
+    };
+    assert!(matches!(err, StoreError::DiskFull), "{err:?}");
+    assert!(err.to_string().contains("nothing was written"), "{err}");
+    let report = store.verify_chain().unwrap();
+    assert_eq!(report.rows, appended * 5, "no half batch after a full disk");
+    assert_eq!(store.stream_version_sync(&s).unwrap(), appended * 5);
+}

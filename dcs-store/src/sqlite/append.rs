@@ -73,6 +73,14 @@ impl SqliteStore {
         for req in requests {
             let sp = tx.savepoint().map_err(map_err)?;
             let outcome = append_in(&sp, &self.projector, req);
+            if sp.is_autocommit() {
+                // SQLite aborted the whole transaction (full disk, I/O error): every
+                // request of the group is lost, so the group fails as one.
+                return match outcome {
+                    Err(e) => Err(e),
+                    Ok(_) => Err(StoreError::Database("the group transaction was aborted".into())),
+                };
+            }
             if outcome.is_ok() {
                 sp.commit().map_err(map_err)?;
             }
@@ -152,6 +160,10 @@ fn append_in(
             Ok(result)
         }
         Err(e) => {
+            if conn.is_autocommit() {
+                // SQLite rolled the whole transaction back itself (e.g. on a full disk).
+                return Err(e);
+            }
             conn.execute_batch("ROLLBACK TO dcs_append; RELEASE dcs_append").map_err(map_err)?;
             match e {
                 // A unique index refused a row: an exact retry, a partial overlap, or a

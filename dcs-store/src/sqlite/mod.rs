@@ -40,11 +40,18 @@ pub struct Options {
     pub durability: Durability,
     /// How long to wait for another process's lock before failing with `Locked`.
     pub busy_timeout: Duration,
+    /// A cap on the database size; an append past it fails with `DiskFull` exactly as a
+    /// full disk does, and writes nothing.
+    pub max_size_bytes: Option<u64>,
 }
 
 impl Default for Options {
     fn default() -> Self {
-        Options { durability: Durability::Full, busy_timeout: Duration::from_secs(5) }
+        Options {
+            durability: Durability::Full,
+            busy_timeout: Duration::from_secs(5),
+            max_size_bytes: None,
+        }
     }
 }
 
@@ -95,6 +102,12 @@ impl SqliteStore {
             "PRAGMA journal_mode = WAL; PRAGMA synchronous = {sync}; PRAGMA foreign_keys = ON;"
         ))
         .map_err(map_err)?;
+        if let Some(max) = options.max_size_bytes {
+            let page: u64 =
+                conn.query_row("PRAGMA page_size", [], |r| r.get(0)).map_err(map_err)?;
+            conn.execute_batch(&format!("PRAGMA max_page_count = {}", (max / page.max(1)).max(1)))
+                .map_err(map_err)?;
+        }
         Ok(SqliteStore { conn: Mutex::new(conn), projector: Projector::default() })
     }
 
