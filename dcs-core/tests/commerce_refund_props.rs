@@ -63,9 +63,10 @@ proptest! {
         let pricing = if inclusive { TaxPricing::Inclusive } else { TaxPricing::Exclusive };
         let policy = TaxPolicy { pricing, ..TaxPolicy::default() };
         let priced = cart.totals(&TaxEngine::new(table(), policy)).unwrap();
-        let (mut sale, _) = Sale::initiate(SaleId::new("S").unwrap(), branch(), &priced, None).unwrap();
-        sale.capture(Tender::Cash, priced.totals.total).unwrap();
-        sale.complete().unwrap();
+        let (mut sale, started) = Sale::initiate(SaleId::new("S").unwrap(), branch(), &priced, None).unwrap();
+        let mut history = vec![started];
+        history.push(sale.capture(Tender::Cash, priced.totals.total).unwrap());
+        history.extend(sale.complete().unwrap());
 
         let mut t = Tally::default();
         for (n, (i, q)) in requests.iter().enumerate() {
@@ -75,6 +76,7 @@ proptest! {
             prop_assert_eq!(result.is_ok(), *q <= left);
             if let Ok(events) = result {
                 t.record(refund_of(&events));
+                history.extend(events);
             }
         }
         for line in sale.lines() {
@@ -84,10 +86,14 @@ proptest! {
             prop_assert!(t.tax.get(&k).copied().unwrap_or(0) <= line.tax.minor());
         }
         prop_assert!(t.total <= priced.totals.total.minor());
+        // The events alone rebuild the same sale.
+        let replayed = Sale::replay(branch(), history.iter().map(|e| &e.body)).unwrap();
+        prop_assert_eq!(&replayed, &sale);
         prop_assert_eq!(sale.refunded().unwrap().minor(), t.total);
         if reverse && t.total < priced.totals.total.minor() {
             let events = sale.reverse(rid("V"), "").unwrap();
             t.record(refund_of(&events));
+            history.extend(events);
             // Everything sold has now been given back, exactly.
             prop_assert_eq!(t.total, priced.totals.total.minor());
             for line in sale.lines() {
@@ -96,6 +102,8 @@ proptest! {
                 prop_assert_eq!(t.gross[&k], line.gross.minor());
                 prop_assert_eq!(t.tax[&k], line.tax.minor());
             }
+            let replayed = Sale::replay(branch(), history.iter().map(|e| &e.body)).unwrap();
+            prop_assert_eq!(&replayed, &sale);
         }
     }
 }

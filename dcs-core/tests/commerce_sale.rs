@@ -215,3 +215,42 @@ fn pay_and_complete_captures_what_is_due() {
     assert_eq!(events[1].event_type, EventType::SaleCompleted);
     assert!(sale.pay_and_complete(Tender::Cash).is_err());
 }
+
+#[test]
+fn replay_rebuilds_the_sale_from_its_events() {
+    let (mut sale, priced) = started();
+    let mut history =
+        vec![Sale::initiate(SaleId::new("S1").unwrap(), branch(), &priced, None).unwrap().1];
+    history.push(sale.authorize(Tender::Card, usd(500)).unwrap());
+    history.push(sale.fail_payment(Tender::Card, usd(500), "declined").unwrap());
+    history.push(sale.authorize(Tender::Mobile, usd(500)).unwrap());
+    history.extend(sale.pay_and_complete(Tender::Mobile).unwrap());
+    history.extend(sale.refund(rid("R1"), &[(sku("MUG"), 1)], Tender::Mobile, "").unwrap());
+    let bodies: Vec<EventBody> = history.iter().map(|e| e.body.clone()).collect();
+    let mut other_terminal = Sale::replay(branch(), &bodies).unwrap();
+    assert_eq!(other_terminal, sale);
+    // The other terminal cannot refund the same unit again.
+    assert!(other_terminal.refund(rid("R2"), &[(sku("MUG"), 2)], Tender::Mobile, "").is_err());
+    assert!(other_terminal.refund(rid("R1"), &[(sku("BOOK"), 1)], Tender::Mobile, "").is_err());
+    other_terminal.refund(rid("R2"), &[(sku("MUG"), 1)], Tender::Mobile, "").unwrap();
+    // Histories must start with SALE_INITIATED and stay within one sale.
+    assert!(Sale::replay(branch(), &bodies[1..]).is_err());
+    let (_, foreign) = completed_sale("S9", None);
+    let mut mixed = bodies.clone();
+    mixed.push(foreign[1].body.clone());
+    let err = Sale::replay(branch(), &mixed).unwrap_err();
+    assert!(matches!(&err, CoreError::Rule(m) if m.contains("does not belong to sale S1")));
+}
+
+#[test]
+fn inconsistent_priced_carts_are_refused() {
+    let mut priced = cart().totals(&engine()).unwrap();
+    priced.totals.tax = usd(1);
+    let id = SaleId::new("S").unwrap();
+    assert!(Sale::initiate(id.clone(), branch(), &priced, None).is_err());
+    let mut priced = cart().totals(&engine()).unwrap();
+    priced.lines.push(priced.lines[0].clone());
+    priced.totals = SaleTotals::of_lines(Currency::USD, &priced.lines).unwrap();
+    let err = Sale::initiate(id, branch(), &priced, None).unwrap_err();
+    assert!(matches!(&err, CoreError::Rule(m) if m.contains("must appear once")));
+}

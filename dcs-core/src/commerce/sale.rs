@@ -7,7 +7,9 @@
 //!              reverse (voids an open sale, or gives back what is left of a completed one) ┘
 //! ```
 //!
-//! Every step validates its input and returns the [`DomainEvent`]s it produces; a step
+//! Every command validates its input, makes the [`DomainEvent`]s of the step and changes
+//! the state only by applying those events, so [`Sale::replay`] rebuilds the same state
+//! from the events (e.g. to refund at another terminal or after a restart). A command
 //! that is not allowed in the current state returns an error and changes nothing.
 
 use alloc::collections::{BTreeMap, BTreeSet};
@@ -20,7 +22,7 @@ use super::body::{Payment, PaymentFailure, RefundLine, SaleRecord, SaleRefund, S
 use super::code::check_positive;
 use super::{
     CartTotals, CustomerId, DomainEvent, EventBody, RefundId, SaleId, SaleLine, SaleTotals, Sku,
-    TaxPolicy, Tender,
+    Tender,
 };
 use crate::error::{CoreError, Result};
 use crate::ids::BranchId;
@@ -44,12 +46,8 @@ pub enum SaleState {
 /// A sale in progress or done: its priced lines, payments and refunds.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Sale {
-    sale_id: SaleId,
+    record: SaleRecord,
     branch: BranchId,
-    policy: TaxPolicy,
-    lines: Vec<SaleLine>,
-    totals: SaleTotals,
-    customer: Option<CustomerId>,
     state: SaleState,
     authorized: BTreeMap<Tender, Money>,
     captured: BTreeMap<Tender, Money>,
@@ -64,6 +62,38 @@ fn add_to(map: &mut BTreeMap<Tender, Money>, tender: Tender, amount: Money) -> R
     Ok(())
 }
 
+/// Checks that a sale record is consistent: lines, one per SKU, that sum to its totals.
+fn check_record(record: &SaleRecord) -> Result<()> {
+    let id = &record.sale_id;
+    if record.lines.is_empty() {
+        return Err(CoreError::Rule(alloc::format!(
+            "sale {id} has no lines: add products to the cart first"
+        )));
+    }
+    let mut skus = BTreeSet::new();
+    for line in &record.lines {
+        if line.quantity == 0 || !skus.insert(&line.sku) {
+            return Err(CoreError::Rule(alloc::format!(
+                "sale {id}: SKU {} must appear once with a quantity of at least 1; price the sale with Cart::totals",
+                line.sku
+            )));
+        }
+        if line.net.checked_add(line.tax)? != line.gross || line.gross.is_negative() {
+            return Err(CoreError::Rule(alloc::format!(
+                "sale {id}: line {} has net + tax != gross; price the sale with Cart::totals",
+                line.sku
+            )));
+        }
+    }
+    let currency = record.totals.total.currency();
+    if SaleTotals::of_lines(currency, &record.lines)? != record.totals {
+        return Err(CoreError::Rule(alloc::format!(
+            "sale {id}: the totals are not the sums of the lines; price the sale with Cart::totals"
+        )));
+    }
+    Ok(())
+}
+
 impl Sale {
     /// Starts a sale of a priced, non-empty cart at `branch`; returns SALE_INITIATED.
     pub fn initiate(
@@ -72,42 +102,56 @@ impl Sale {
         priced: &CartTotals,
         customer: Option<CustomerId>,
     ) -> Result<(Sale, DomainEvent)> {
-        if priced.lines.is_empty() {
-            return Err(CoreError::Rule(alloc::format!(
-                "sale {sale_id} has no lines: add products to the cart first"
-            )));
-        }
-        let sale = Sale {
+        let record = SaleRecord {
             sale_id,
-            branch,
             policy: priced.policy,
-            refunded_qty: alloc::vec![0; priced.lines.len()],
             lines: priced.lines.clone(),
             totals: priced.totals,
             customer,
+        };
+        let sale = Sale::from_record(branch, record.clone())?;
+        Ok((sale, EventBody::SaleInitiated(record).into()))
+    }
+
+    fn from_record(branch: BranchId, record: SaleRecord) -> Result<Sale> {
+        check_record(&record)?;
+        Ok(Sale {
+            refunded_qty: alloc::vec![0; record.lines.len()],
+            record,
+            branch,
             state: SaleState::Initiated,
             authorized: BTreeMap::new(),
             captured: BTreeMap::new(),
             refunded: BTreeMap::new(),
             refund_ids: BTreeSet::new(),
-        };
-        let event = DomainEvent::new(EventBody::SaleInitiated(sale.record()));
-        Ok((sale, event))
+        })
     }
 
-    fn record(&self) -> SaleRecord {
-        SaleRecord {
-            sale_id: self.sale_id.clone(),
-            pricing: self.policy.pricing,
-            lines: self.lines.clone(),
-            totals: self.totals,
-            customer: self.customer.clone(),
+    /// Rebuilds a sale at `branch` from its event bodies, in the order they were made: the
+    /// first must be SALE_INITIATED; INVENTORY_* bodies are skipped, and a body of another
+    /// sale is an error.
+    pub fn replay<'a>(
+        branch: BranchId,
+        bodies: impl IntoIterator<Item = &'a EventBody>,
+    ) -> Result<Sale> {
+        let mut bodies = bodies.into_iter();
+        let mut sale = match bodies.next() {
+            Some(EventBody::SaleInitiated(record)) => Sale::from_record(branch, record.clone())?,
+            _ => {
+                return Err(CoreError::Rule(
+                    "a sale's history must start with its SALE_INITIATED body".into(),
+                ));
+            }
+        };
+        for body in bodies {
+            sale.apply(body)?;
         }
+        Ok(sale)
     }
 
     /// The sale id.
     pub fn sale_id(&self) -> &SaleId {
-        &self.sale_id
+        &self.record.sale_id
     }
 
     /// The state.
@@ -117,17 +161,21 @@ impl Sale {
 
     /// The priced lines.
     pub fn lines(&self) -> &[SaleLine] {
-        &self.lines
+        &self.record.lines
     }
 
     /// The totals.
     pub fn totals(&self) -> &SaleTotals {
-        &self.totals
+        &self.record.totals
     }
 
     /// The sale's currency.
     pub fn currency(&self) -> Currency {
-        self.totals.total.currency()
+        self.record.totals.total.currency()
+    }
+
+    fn total(&self) -> Money {
+        self.record.totals.total
     }
 
     /// Σ captured payments.
@@ -142,7 +190,7 @@ impl Sale {
 
     /// Units of `sku` sold and not yet refunded (zero if the SKU is not in the sale).
     pub fn refundable_quantity(&self, sku: &Sku) -> u32 {
-        self.lines
+        self.lines()
             .iter()
             .zip(&self.refunded_qty)
             .find(|(l, _)| &l.sku == sku)
@@ -155,13 +203,19 @@ impl Sale {
         }
         Err(CoreError::Rule(alloc::format!(
             "cannot {action} sale {} in state {:?}; allowed in {allowed:?}",
-            self.sale_id,
+            self.sale_id(),
             self.state
         )))
     }
 
     fn payment(&self, tender: Tender, amount: Money) -> Payment {
-        Payment { sale_id: self.sale_id.clone(), tender, amount }
+        Payment { sale_id: self.sale_id().clone(), tender, amount }
+    }
+
+    /// Applies `body` and wraps it as the event the command returns.
+    fn emit(&mut self, body: EventBody) -> Result<DomainEvent> {
+        self.apply(&body)?;
+        Ok(DomainEvent::new(body))
     }
 
     /// Authorizes `amount` by `tender`; captured plus authorized may not exceed the total.
@@ -171,16 +225,14 @@ impl Sale {
         check_positive(amount, self.currency(), "payment.amount")?;
         let pending = Money::sum(self.currency(), self.authorized.values())?;
         let after = self.captured()?.checked_add(pending)?.checked_add(amount)?;
-        if after.minor() > self.totals.total.minor() {
+        if after.minor() > self.total().minor() {
             return Err(CoreError::Rule(alloc::format!(
                 "authorizing {amount} would bring payments of sale {} to {after}, above its total {}: authorize at most the rest",
-                self.sale_id,
-                self.totals.total
+                self.sale_id(),
+                self.total()
             )));
         }
-        add_to(&mut self.authorized, tender, amount)?;
-        self.state = Authorized;
-        Ok(EventBody::PaymentAuthorized(self.payment(tender, amount)).into())
+        self.emit(EventBody::PaymentAuthorized(self.payment(tender, amount)))
     }
 
     /// Captures `amount` by `tender` (cash needs no authorization); it uses up the
@@ -190,20 +242,14 @@ impl Sale {
         self.require(&[Initiated, Authorized, Captured], "capture a payment for")?;
         check_positive(amount, self.currency(), "payment.amount")?;
         let after = self.captured()?.checked_add(amount)?;
-        if after.minor() > self.totals.total.minor() {
+        if after.minor() > self.total().minor() {
             return Err(CoreError::Rule(alloc::format!(
                 "capturing {amount} would bring sale {} to {after}, above its total {}: capture at most the rest",
-                self.sale_id,
-                self.totals.total
+                self.sale_id(),
+                self.total()
             )));
         }
-        if let Some(auth) = self.authorized.get_mut(&tender) {
-            let used = if auth.minor() < amount.minor() { *auth } else { amount };
-            *auth = auth.checked_sub(used)?;
-        }
-        add_to(&mut self.captured, tender, amount)?;
-        self.state = Captured;
-        Ok(EventBody::PaymentCaptured(self.payment(tender, amount)).into())
+        self.emit(EventBody::PaymentCaptured(self.payment(tender, amount)))
     }
 
     /// Records a failed payment attempt; it drops the tender's authorization.
@@ -216,17 +262,12 @@ impl Sale {
         use SaleState::*;
         self.require(&[Initiated, Authorized, Captured], "fail a payment of")?;
         check_positive(amount, self.currency(), "payment.amount")?;
-        self.authorized.remove(&tender);
-        if self.state == Authorized && self.authorized.values().all(Money::is_zero) {
-            self.state = Initiated;
-        }
-        Ok(EventBody::PaymentFailed(PaymentFailure {
-            sale_id: self.sale_id.clone(),
+        self.emit(EventBody::PaymentFailed(PaymentFailure {
+            sale_id: self.sale_id().clone(),
             tender,
             amount,
             reason: reason.into(),
-        })
-        .into())
+        }))
     }
 
     /// Completes a sale that is paid in full (or totals zero); returns SALE_COMPLETED and
@@ -235,16 +276,15 @@ impl Sale {
         use SaleState::*;
         self.require(&[Initiated, Authorized, Captured], "complete")?;
         let captured = self.captured()?;
-        if captured != self.totals.total {
+        if captured != self.total() {
             return Err(CoreError::Rule(alloc::format!(
                 "sale {} has captured {captured} of {}: capture the rest before completing",
-                self.sale_id,
-                self.totals.total
+                self.sale_id(),
+                self.total()
             )));
         }
-        self.state = Completed;
-        let mut events = alloc::vec![DomainEvent::new(EventBody::SaleCompleted(self.record()))];
-        for line in &self.lines {
+        let mut events = alloc::vec![self.emit(EventBody::SaleCompleted(self.record.clone()))?];
+        for line in self.lines() {
             events.push(
                 EventBody::InventorySold(StockMovement {
                     branch: self.branch.clone(),
@@ -261,7 +301,7 @@ impl Sale {
     /// usual one-tender checkout. Returns PAYMENT_CAPTURED (when something was due),
     /// SALE_COMPLETED and the INVENTORY_SOLD events.
     pub fn pay_and_complete(&mut self, tender: Tender) -> Result<Vec<DomainEvent>> {
-        let due = self.totals.total.checked_sub(self.captured()?)?;
+        let due = self.total().checked_sub(self.captured()?)?;
         let mut events = Vec::new();
         if due.minor() > 0 {
             events.push(self.capture(tender, due)?);
@@ -271,7 +311,7 @@ impl Sale {
     }
 
     /// Refunds `items` (SKU and units) of a completed sale to `tender`; returns
-    /// SALE_PARTIALLY_REFUNDED and PAYMENT_REFUNDED.
+    /// SALE_PARTIALLY_REFUNDED and PAYMENT_REFUNDED (when money is given back).
     ///
     /// A line's amounts are given back pro rata: after `k` of `n` units are refunded in
     /// total, `round(gross × k / n)` has been given back (likewise for tax), so refunds of
@@ -290,10 +330,31 @@ impl Sale {
                 "a refund needs at least one (SKU, quantity); use reverse to give back the whole sale".into(),
             ));
         }
-        let mut wanted = alloc::vec![0u32; self.lines.len()];
+        let wanted = self.wanted(items)?;
+        let body = self.refund_body(refund_id, &wanted, reason)?;
+        let total = body.total;
+        let zero = Money::zero(self.currency());
+        let paid = self.captured.get(&tender).copied().unwrap_or(zero);
+        let back = self.refunded.get(&tender).copied().unwrap_or(zero);
+        let left_on_tender = paid.checked_sub(back)?;
+        if total.minor() > left_on_tender.minor() {
+            return Err(CoreError::Rule(alloc::format!(
+                "cannot refund {total} to {tender:?}: only {left_on_tender} was captured by it and not refunded; choose another tender"
+            )));
+        }
+        let mut events = alloc::vec![self.emit(EventBody::SalePartiallyRefunded(body))?];
+        if !total.is_zero() {
+            events.push(self.emit(EventBody::PaymentRefunded(self.payment(tender, total)))?);
+        }
+        Ok(events)
+    }
+
+    /// The units of each line asked for by `items`, checked against what is left.
+    fn wanted(&self, items: &[(Sku, u32)]) -> Result<Vec<u32>> {
+        let mut wanted = alloc::vec![0u32; self.lines().len()];
         for (sku, qty) in items {
-            let i = self.lines.iter().position(|l| &l.sku == sku).ok_or_else(|| {
-                CoreError::Rule(alloc::format!("SKU {sku} is not in sale {}", self.sale_id))
+            let i = self.lines().iter().position(|l| &l.sku == sku).ok_or_else(|| {
+                CoreError::Rule(alloc::format!("SKU {sku} is not in sale {}", self.sale_id()))
             })?;
             if *qty == 0 {
                 return Err(CoreError::InvalidField {
@@ -301,38 +362,18 @@ impl Sale {
                     reason: alloc::format!("the quantity of SKU {sku} must be at least 1"),
                 });
             }
-            wanted[i] =
-                wanted[i].checked_add(*qty).ok_or(CoreError::Overflow("refund quantity"))?;
+            wanted[i] = wanted[i].saturating_add(*qty);
             let left = self.refundable_quantity(sku);
             if wanted[i] > left {
                 return Err(CoreError::Rule(alloc::format!(
                     "cannot refund {} of SKU {sku} in sale {}: only {left} of {} sold are left to refund",
                     wanted[i],
-                    self.sale_id,
-                    self.lines[i].quantity
+                    self.sale_id(),
+                    self.lines()[i].quantity
                 )));
             }
         }
-        let body = self.refund_body(refund_id, &wanted, reason)?;
-        let total = body.total;
-        let left_on_tender = {
-            let captured = self.captured.get(&tender).copied();
-            let refunded = self.refunded.get(&tender).copied();
-            captured
-                .unwrap_or(Money::zero(self.currency()))
-                .checked_sub(refunded.unwrap_or(Money::zero(self.currency())))?
-        };
-        if total.minor() > left_on_tender.minor() {
-            return Err(CoreError::Rule(alloc::format!(
-                "cannot refund {total} to {tender:?}: only {left_on_tender} was captured by it and not refunded; choose another tender"
-            )));
-        }
-        self.apply_refund(&wanted, &body, tender)?;
-        let mut events = alloc::vec![DomainEvent::new(EventBody::SalePartiallyRefunded(body))];
-        if !total.is_zero() {
-            events.push(EventBody::PaymentRefunded(self.payment(tender, total)).into());
-        }
-        Ok(events)
+        Ok(wanted)
     }
 
     /// Reverses the sale: voids an open sale (giving back any captured payment), or gives
@@ -343,42 +384,31 @@ impl Sale {
         self.require(&[Initiated, Authorized, Captured, Completed], "reverse")?;
         self.check_refund_id(&refund_id)?;
         let wanted: Vec<u32> = if self.state == Completed {
-            let left: Vec<u32> = self
-                .lines
-                .iter()
-                .zip(&self.refunded_qty)
-                .map(|(l, r)| l.quantity.saturating_sub(*r))
-                .collect();
+            let left: Vec<u32> =
+                self.lines().iter().map(|l| self.refundable_quantity(&l.sku)).collect();
             if left.iter().all(|q| *q == 0) {
                 return Err(CoreError::Rule(alloc::format!(
                     "sale {} is fully refunded: there is nothing left to reverse",
-                    self.sale_id
+                    self.sale_id()
                 )));
             }
             left
         } else {
-            alloc::vec![0; self.lines.len()]
+            alloc::vec![0; self.lines().len()]
         };
         let body = self.refund_body(refund_id, &wanted, reason)?;
         let mut payments = Vec::new();
-        for (tender, captured) in &self.captured {
-            let done = self.refunded.get(tender).copied().unwrap_or(Money::zero(self.currency()));
-            let left = captured.checked_sub(done)?;
+        for (tender, paid) in &self.captured {
+            let back = self.refunded.get(tender).copied().unwrap_or(Money::zero(self.currency()));
+            let left = paid.checked_sub(back)?;
             if !left.is_zero() {
-                payments.push(self.payment(*tender, left));
+                payments.push(EventBody::PaymentRefunded(self.payment(*tender, left)));
             }
         }
-        for p in &payments {
-            add_to(&mut self.refunded, p.tender, p.amount)?;
+        let mut events = alloc::vec![self.emit(EventBody::SaleReversed(body))?];
+        for p in payments {
+            events.push(self.emit(p)?);
         }
-        for (r, w) in self.refunded_qty.iter_mut().zip(&wanted) {
-            *r = r.saturating_add(*w);
-        }
-        self.refund_ids.insert(body.refund_id.clone());
-        self.authorized.clear();
-        self.state = Reversed;
-        let mut events = alloc::vec![DomainEvent::new(EventBody::SaleReversed(body))];
-        events.extend(payments.into_iter().map(|p| EventBody::PaymentRefunded(p).into()));
         Ok(events)
     }
 
@@ -386,7 +416,7 @@ impl Sale {
         if self.refund_ids.contains(refund_id) {
             return Err(CoreError::Rule(alloc::format!(
                 "refund {refund_id} was already applied to sale {}: use a new refund id",
-                self.sale_id
+                self.sale_id()
             )));
         }
         Ok(())
@@ -394,14 +424,14 @@ impl Sale {
 
     /// The refund body for `wanted[i]` more units of each line, pro rata.
     fn refund_body(&self, refund_id: RefundId, wanted: &[u32], reason: &str) -> Result<SaleRefund> {
-        let mode = self.policy.mode;
+        let mode = self.record.policy.mode;
         let mut lines = Vec::new();
-        for ((line, done), now) in self.lines.iter().zip(&self.refunded_qty).zip(wanted) {
+        for ((line, done), now) in self.lines().iter().zip(&self.refunded_qty).zip(wanted) {
             if *now == 0 {
                 continue;
             }
-            let (n, before, after) =
-                (i64::from(line.quantity), i64::from(*done), i64::from(*done) + i64::from(*now));
+            let (n, before) = (i64::from(line.quantity), i64::from(*done));
+            let after = before + i64::from(*now);
             let share = |m: Money| -> Result<Money> {
                 m.mul_ratio(after, n, mode)?.checked_sub(m.mul_ratio(before, n, mode)?)
             };
@@ -417,25 +447,72 @@ impl Sale {
         }
         let currency = self.currency();
         Ok(SaleRefund {
-            sale_id: self.sale_id.clone(),
+            sale_id: self.sale_id().clone(),
             refund_id,
             net: Money::sum(currency, lines.iter().map(|l| &l.net))?,
             tax: Money::sum(currency, lines.iter().map(|l| &l.tax))?,
             total: Money::sum(currency, lines.iter().map(|l| &l.gross))?,
             lines,
-            customer: self.customer.clone(),
+            customer: self.record.customer.clone(),
             reason: String::from(reason),
         })
     }
 
-    fn apply_refund(&mut self, wanted: &[u32], body: &SaleRefund, tender: Tender) -> Result<()> {
-        if !body.total.is_zero() {
-            add_to(&mut self.refunded, tender, body.total)?;
+    /// Applies the fact `body` to the state (the only place the state changes after
+    /// initiation). Facts are trusted: commands validated them before making them.
+    fn apply(&mut self, body: &EventBody) -> Result<()> {
+        use SaleState::*;
+        let of_sale = match body {
+            EventBody::PaymentAuthorized(p)
+            | EventBody::PaymentCaptured(p)
+            | EventBody::PaymentRefunded(p) => &p.sale_id,
+            EventBody::PaymentFailed(p) => &p.sale_id,
+            EventBody::SaleInitiated(r) | EventBody::SaleCompleted(r) => &r.sale_id,
+            EventBody::SalePartiallyRefunded(r) | EventBody::SaleReversed(r) => &r.sale_id,
+            _ => return Ok(()),
+        };
+        if of_sale != self.sale_id() {
+            return Err(CoreError::Rule(alloc::format!(
+                "a {} body of sale {of_sale} does not belong to sale {}",
+                body.event_type(),
+                self.sale_id()
+            )));
         }
-        for (r, w) in self.refunded_qty.iter_mut().zip(wanted) {
-            *r = r.saturating_add(*w);
+        match body {
+            EventBody::PaymentAuthorized(p) => {
+                add_to(&mut self.authorized, p.tender, p.amount)?;
+                self.state = Authorized;
+            }
+            EventBody::PaymentCaptured(p) => {
+                if let Some(auth) = self.authorized.get_mut(&p.tender) {
+                    let used = if auth.minor() < p.amount.minor() { *auth } else { p.amount };
+                    *auth = auth.checked_sub(used)?;
+                }
+                add_to(&mut self.captured, p.tender, p.amount)?;
+                self.state = Captured;
+            }
+            EventBody::PaymentFailed(p) => {
+                self.authorized.remove(&p.tender);
+                if self.state == Authorized && self.authorized.values().all(Money::is_zero) {
+                    self.state = Initiated;
+                }
+            }
+            EventBody::PaymentRefunded(p) => add_to(&mut self.refunded, p.tender, p.amount)?,
+            EventBody::SaleCompleted(_) => self.state = Completed,
+            EventBody::SalePartiallyRefunded(r) | EventBody::SaleReversed(r) => {
+                for line in &r.lines {
+                    if let Some(i) = self.lines().iter().position(|l| l.sku == line.sku) {
+                        self.refunded_qty[i] = self.refunded_qty[i].saturating_add(line.quantity);
+                    }
+                }
+                self.refund_ids.insert(r.refund_id.clone());
+                if matches!(body, EventBody::SaleReversed(_)) {
+                    self.authorized.clear();
+                    self.state = Reversed;
+                }
+            }
+            _ => {}
         }
-        self.refund_ids.insert(body.refund_id.clone());
         Ok(())
     }
 }

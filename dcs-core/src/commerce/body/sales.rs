@@ -5,7 +5,7 @@ use alloc::vec::Vec;
 
 use serde::{Deserialize, Serialize};
 
-use crate::commerce::{CustomerId, RefundId, SaleId, SaleLine, SaleTotals, Sku, TaxPricing};
+use crate::commerce::{CustomerId, RefundId, SaleId, SaleLine, SaleTotals, Sku, TaxPolicy};
 use crate::money::Money;
 
 /// A sale with its priced lines (the body of SALE_INITIATED and SALE_COMPLETED).
@@ -13,8 +13,8 @@ use crate::money::Money;
 pub struct SaleRecord {
     /// The sale.
     pub sale_id: SaleId,
-    /// Whether the unit prices include tax.
-    pub pricing: TaxPricing,
+    /// How the sale was priced (tax pricing, rounding); refunds round with its mode.
+    pub policy: TaxPolicy,
     /// The priced lines, one per SKU.
     pub lines: Vec<SaleLine>,
     /// The sums of the lines.
