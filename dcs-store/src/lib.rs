@@ -7,6 +7,11 @@
 //!   `synchronous=FULL`, a SHA-256 [hash chain](chain) over every row checked by
 //!   [`verify_chain`](sqlite::SqliteStore::verify_chain) and on every read, the sync cursor
 //!   (what the region acknowledged), snapshots, CRDT states and sagas.
+//! - [`postgres::PgStore`] (feature `postgres`): the regional store. Versioned migrations,
+//!   `event_store` hash-partitioned into 8 and append-only in the database itself, forced
+//!   row-level security per tenant and branch, commit-ordered gap-free positions, and
+//!   idempotent bulk [`ingest`](postgres::PgStore::ingest) with projections in the same
+//!   transaction.
 //! - [`conformance`] (feature `conformance`): the behaviour every backend must show, written
 //!   once as generic async functions and run by each backend's tests.
 //!
@@ -17,8 +22,12 @@ pub mod chain;
 #[cfg(feature = "conformance")]
 pub mod conformance;
 pub mod error;
+#[cfg(feature = "postgres")]
+pub mod postgres;
+pub mod projection;
 #[cfg(feature = "sqlite")]
 pub mod sqlite;
 
 pub use api::{AppendResult, EventStore, ExpectedVersion, Snapshot, StoredEvent, StreamId};
 pub use error::{Result, StoreError};
+pub use projection::{ProjectionRows, Projector};

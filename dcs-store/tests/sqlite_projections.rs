@@ -7,7 +7,8 @@ use dcs_core::commerce::body::{StockAdjustment, StockMovement, StockTransfer};
 use dcs_core::commerce::*;
 use dcs_core::projection::LoyaltyProgram;
 use dcs_core::*;
-use dcs_store::sqlite::{Projector, SqliteStore};
+use dcs_store::Projector;
+use dcs_store::sqlite::SqliteStore;
 use dcs_store::{ExpectedVersion, StoreError, StreamId};
 use proptest::prelude::*;
 

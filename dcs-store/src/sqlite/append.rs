@@ -6,11 +6,12 @@ use dcs_core::SovereignFinancialEvent;
 use dcs_core::commerce::EventBody;
 use rusqlite::{Connection, OptionalExtension, params};
 
-use super::projections::{Projector, project_batch};
+use super::projections::project_batch;
 use super::{SqliteStore, map_err};
 use crate::api::{AppendResult, ExpectedVersion, StreamId};
 use crate::chain::{RowHash, RowPlace, row_hash};
 use crate::error::{Result, StoreError};
+use crate::projection::Projector;
 
 /// Most events accepted in one append.
 pub const MAX_BATCH: usize = 10_000;

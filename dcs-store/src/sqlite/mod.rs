@@ -15,9 +15,9 @@ use std::time::Duration;
 use rusqlite::{Connection, ErrorCode, OpenFlags};
 
 use crate::error::{Result, StoreError};
+use crate::projection::Projector;
 
 pub use append::{AppendRequest, MAX_BATCH};
-pub use projections::{ProjectionRows, Projector};
 pub use read::MAX_READ;
 pub use state::{SagaRecord, SagaStep};
 pub use verify::ChainReport;

@@ -1,96 +1,17 @@
-//! Projections kept in the append transaction: daily sales, inventory and loyalty tables.
+//! SQLite projection tables (daily sales, inventory, loyalty) kept in the append transaction.
 //!
-//! Each appended event with its plaintext body is folded by dcs-core's projections into an
-//! empty state; the resulting rows are deltas (every projection field is a sum) added to
-//! the tables by upsert in the same transaction as the event rows. So the tables always
-//! match the log, and [`SqliteStore::rebuild_projections`] can refold the whole log and
-//! must produce the same rows.
+//! The deltas come from [`crate::projection`]; they are added by upsert in the same
+//! transaction as the event rows, so the tables always match the log, and
+//! [`SqliteStore::rebuild_projections`] refolds the whole log to the same rows.
 
-use dcs_core::commerce::{BusinessDay, CustomerId, EventBody, Sku};
-use dcs_core::projection::{
-    CustomerLoyalty, DailySales, InventoryLevels, LoyaltyLedger, LoyaltyProgram, Projection,
-    ProjectionContext, SalesSummary, StockKey, StockLevel, SummaryKey,
-};
-use dcs_core::{BranchId, Currency, Money, SovereignFinancialEvent, TenantId};
+use dcs_core::SovereignFinancialEvent;
+use dcs_core::commerce::EventBody;
 use rusqlite::{Connection, params};
 
+use crate::projection::{Folds, ProjectionRows, Projector, loyalty_row, sales_row, stock_row};
+
 use super::{SqliteStore, map_err};
-use crate::error::{Result, StoreError};
-
-/// How events count in the projections: the store's time zone and its loyalty program.
-#[derive(Debug, Clone, Default)]
-pub struct Projector {
-    /// The store's local time as minutes east of UTC (business days follow it).
-    pub utc_offset_minutes: i32,
-    /// The loyalty program, if the tenant runs one.
-    pub loyalty: Option<LoyaltyProgram>,
-}
-
-/// The rows of the three projection tables, ordered by key.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub struct ProjectionRows {
-    /// Daily sales per tenant, branch, day and currency.
-    pub sales: Vec<(SummaryKey, DailySales)>,
-    /// Stock per tenant, branch and SKU.
-    pub inventory: Vec<(StockKey, StockLevel)>,
-    /// Loyalty per tenant and customer.
-    pub loyalty: Vec<((TenantId, CustomerId), CustomerLoyalty)>,
-}
-
-/// In-memory folds of one or more events.
-struct Folds {
-    sales: SalesSummary,
-    inventory: InventoryLevels,
-    loyalty: Option<LoyaltyLedger>,
-}
-
-impl Folds {
-    fn new(projector: &Projector) -> Self {
-        Folds {
-            sales: SalesSummary::new(),
-            inventory: InventoryLevels::new(),
-            loyalty: projector.loyalty.clone().map(LoyaltyLedger::new),
-        }
-    }
-
-    fn apply(
-        &mut self,
-        projector: &Projector,
-        event: &SovereignFinancialEvent,
-        body: &EventBody,
-    ) -> Result<()> {
-        if body.event_type() != event.event_type() {
-            return Err(StoreError::Invalid {
-                field: "bodies",
-                reason: format!(
-                    "event {} is {} but its body is {}",
-                    event.event_id(),
-                    event.event_type(),
-                    body.event_type()
-                ),
-            });
-        }
-        let ctx = ProjectionContext::of_event(event, projector.utc_offset_minutes)?;
-        self.sales.apply(&ctx, body)?;
-        self.inventory.apply(&ctx, body)?;
-        if let Some(l) = &mut self.loyalty {
-            l.apply(&ctx, body)?;
-        }
-        Ok(())
-    }
-
-    fn rows(&self) -> ProjectionRows {
-        ProjectionRows {
-            sales: self.sales.rows().map(|(k, v)| (k.clone(), *v)).collect(),
-            inventory: self.inventory.rows().map(|(k, v)| (k.clone(), *v)).collect(),
-            loyalty: self
-                .loyalty
-                .iter()
-                .flat_map(|l| l.customers().map(|(k, v)| (k.clone(), *v)))
-                .collect(),
-        }
-    }
-}
+use crate::error::Result;
 
 /// Adds `rows` to the tables (every field is a sum).
 fn add_rows(conn: &Connection, rows: &ProjectionRows) -> Result<()> {
@@ -176,59 +97,41 @@ pub(super) fn project_batch(
 }
 
 fn read_rows(conn: &Connection) -> Result<ProjectionRows> {
-    let bad = |what: &str, e: dcs_core::CoreError| StoreError::Corrupt(format!("{what}: {e}"));
     let mut out = ProjectionRows::default();
     let mut stmt = conn
-        .prepare("SELECT tenant_id, branch_id, day, currency, exponent, sales_count, refund_count, gross, discounts, refunds, tax, net FROM projection_sales_summary")
+        .prepare(
+            "SELECT tenant_id, branch_id, day, currency, exponent, sales_count, refund_count,
+                    gross, discounts, refunds, tax, net FROM projection_sales_summary",
+        )
         .map_err(map_err)?;
     let mut rows = stmt.query([]).map_err(map_err)?;
     while let Some(r) = rows.next().map_err(map_err)? {
+        let g = |i| r.get::<_, i64>(i).map_err(map_err);
         let code: String = r.get(3).map_err(map_err)?;
-        let currency = Currency::custom(&code, r.get(4).map_err(map_err)?)
-            .map_err(|e| bad("sales currency", e))?;
-        let m = |i: usize| -> Result<Money> {
-            Ok(Money::from_minor(r.get(i).map_err(map_err)?, currency))
-        };
-        let key = SummaryKey {
-            tenant: TenantId::new(r.get::<_, String>(0).map_err(map_err)?)
-                .map_err(|e| bad("sales tenant", e))?,
-            branch: BranchId::new(r.get::<_, String>(1).map_err(map_err)?)
-                .map_err(|e| bad("sales branch", e))?,
-            day: BusinessDay::from_days(r.get(2).map_err(map_err)?),
-            currency,
-        };
-        let row = DailySales {
-            sales_count: r.get(5).map_err(map_err)?,
-            refund_count: r.get(6).map_err(map_err)?,
-            gross: m(7)?,
-            discounts: m(8)?,
-            refunds: m(9)?,
-            tax: m(10)?,
-            net: m(11)?,
-        };
-        out.sales.push((key, row));
+        out.sales.push(sales_row(
+            r.get(0).map_err(map_err)?,
+            r.get(1).map_err(map_err)?,
+            r.get(2).map_err(map_err)?,
+            (&code, r.get(4).map_err(map_err)?),
+            [r.get(5).map_err(map_err)?, r.get(6).map_err(map_err)?],
+            [g(7)?, g(8)?, g(9)?, g(10)?, g(11)?],
+        )?);
     }
     let mut stmt = conn
-        .prepare("SELECT tenant_id, branch_id, sku, received, sold, transferred_out, transferred_in, adjusted FROM projection_inventory")
+        .prepare(
+            "SELECT tenant_id, branch_id, sku, received, sold, transferred_out, transferred_in,
+                    adjusted FROM projection_inventory",
+        )
         .map_err(map_err)?;
     let mut rows = stmt.query([]).map_err(map_err)?;
     while let Some(r) = rows.next().map_err(map_err)? {
-        let key = StockKey {
-            tenant: TenantId::new(r.get::<_, String>(0).map_err(map_err)?)
-                .map_err(|e| bad("stock tenant", e))?,
-            branch: BranchId::new(r.get::<_, String>(1).map_err(map_err)?)
-                .map_err(|e| bad("stock branch", e))?,
-            sku: Sku::new(r.get::<_, String>(2).map_err(map_err)?)
-                .map_err(|e| bad("stock sku", e))?,
-        };
-        let level = StockLevel {
-            received: r.get(3).map_err(map_err)?,
-            sold: r.get(4).map_err(map_err)?,
-            transferred_out: r.get(5).map_err(map_err)?,
-            transferred_in: r.get(6).map_err(map_err)?,
-            adjusted: r.get(7).map_err(map_err)?,
-        };
-        out.inventory.push((key, level));
+        let g = |i| r.get::<_, i64>(i).map_err(map_err);
+        out.inventory.push(stock_row(
+            r.get(0).map_err(map_err)?,
+            r.get(1).map_err(map_err)?,
+            r.get(2).map_err(map_err)?,
+            [g(3)?, g(4)?, g(5)?, g(6)?, g(7)?],
+        )?);
     }
     let mut stmt = conn
         .prepare(
@@ -237,19 +140,14 @@ fn read_rows(conn: &Connection) -> Result<ProjectionRows> {
         .map_err(map_err)?;
     let mut rows = stmt.query([]).map_err(map_err)?;
     while let Some(r) = rows.next().map_err(map_err)? {
-        let tenant = TenantId::new(r.get::<_, String>(0).map_err(map_err)?)
-            .map_err(|e| bad("loyalty tenant", e))?;
-        let customer = CustomerId::new(r.get::<_, String>(1).map_err(map_err)?)
-            .map_err(|e| bad("loyalty customer", e))?;
-        let c = CustomerLoyalty {
-            purchases: r.get(2).map_err(map_err)?,
-            net_spend: r.get(3).map_err(map_err)?,
-        };
-        out.loyalty.push(((tenant, customer), c));
+        out.loyalty.push(loyalty_row(
+            r.get(0).map_err(map_err)?,
+            r.get(1).map_err(map_err)?,
+            r.get(2).map_err(map_err)?,
+            r.get(3).map_err(map_err)?,
+        )?);
     }
-    out.sales.sort_by(|a, b| a.0.cmp(&b.0));
-    out.inventory.sort_by(|a, b| a.0.cmp(&b.0));
-    out.loyalty.sort_by(|a, b| a.0.cmp(&b.0));
+    out.sort();
     Ok(out)
 }
 

@@ -1,0 +1,408 @@
+//! `EventStore` for `PgStore`: appends under the position lock, reads through RLS.
+
+use std::collections::HashSet;
+use std::future::Future;
+
+use dcs_core::SovereignFinancialEvent;
+use tokio_postgres::Transaction;
+use tokio_postgres::error::SqlState;
+
+use super::{PgStore, map_pg};
+use crate::api::{AppendResult, EventStore, ExpectedVersion, Snapshot, StoredEvent, StreamId};
+use crate::error::{Result, StoreError};
+
+/// Most events accepted in one append or ingest.
+pub const MAX_BATCH: usize = 10_000;
+/// Most rows one read returns.
+pub const MAX_READ: i64 = 100_000;
+
+/// The columns of a batch, as arrays for one `INSERT … SELECT FROM unnest(…)`.
+#[derive(Default)]
+pub(super) struct Columns {
+    pub event_id: Vec<uuid::Uuid>,
+    pub position: Vec<i64>,
+    pub tenant: Vec<String>,
+    pub branch: Vec<String>,
+    pub stream: Vec<String>,
+    pub version: Vec<i64>,
+    pub event_type: Vec<i16>,
+    pub amount: Vec<i64>,
+    pub currency: Vec<String>,
+    pub hlc: Vec<i64>,
+    pub key: Vec<String>,
+    pub bytes: Vec<Vec<u8>>,
+}
+
+impl Columns {
+    pub(super) fn push(
+        &mut self,
+        event: &SovereignFinancialEvent,
+        position: u64,
+        stream: &StreamId,
+        version: u64,
+    ) -> Result<()> {
+        let bytes = postcard::to_allocvec(event).map_err(|e| StoreError::Invalid {
+            field: "events",
+            reason: format!("event does not encode: {e}"),
+        })?;
+        self.event_id.push(uuid::Uuid::from_bytes(*event.event_id().as_bytes()));
+        self.position.push(position as i64);
+        self.tenant.push(event.tenant_id().as_str().to_string());
+        self.branch.push(event.branch_id().as_str().to_string());
+        self.stream.push(stream.as_str().to_string());
+        self.version.push(version as i64);
+        self.event_type.push(event.event_type().code() as i16);
+        self.amount.push(event.amount().minor());
+        self.currency.push(event.amount().currency().code().to_string());
+        self.hlc.push(event.causality().hlc.time as i64);
+        self.key.push(event.idempotency_key().as_str().to_string());
+        self.bytes.push(bytes);
+        Ok(())
+    }
+
+    /// Inserts the rows into `event_store` in one statement.
+    pub(super) async fn insert(&self, tx: &Transaction<'_>) -> Result<()> {
+        tx.execute(
+            "INSERT INTO event_store (event_id, position, tenant_id, branch_id, stream_id, stream_version,
+                 event_type, amount_minor, currency, hlc_time, idempotency_key, event)
+             SELECT * FROM unnest($1::uuid[], $2::bigint[], $3::text[], $4::text[], $5::text[], $6::bigint[],
+                 $7::smallint[], $8::bigint[], $9::text[], $10::bigint[], $11::text[], $12::bytea[])",
+            &[
+                &self.event_id,
+                &self.position,
+                &self.tenant,
+                &self.branch,
+                &self.stream,
+                &self.version,
+                &self.event_type,
+                &self.amount,
+                &self.currency,
+                &self.hlc,
+                &self.key,
+                &self.bytes,
+            ],
+        )
+        .await
+        .map_err(classify_insert)?;
+        Ok(())
+    }
+}
+
+/// A unique violation on the event id means the event is already stored (perhaps under
+/// another tenant, invisible here); on an idempotency key, that the key was used.
+pub(super) fn classify_insert(e: tokio_postgres::Error) -> StoreError {
+    if let Some(db) = e.as_db_error()
+        && *db.code() == SqlState::UNIQUE_VIOLATION
+    {
+        let detail = db.detail().unwrap_or_default().to_string();
+        if db.constraint().is_some_and(|c| c.starts_with("idempotency_keys")) {
+            return StoreError::IdempotencyMismatch { key: detail };
+        }
+        return StoreError::DuplicateEvent(detail);
+    }
+    map_pg(e)
+}
+
+/// Validates a batch before any I/O: size, duplicate keys, and that every event belongs
+/// to the handle's tenant (and branch).
+pub(super) fn check_batch(store: &PgStore, events: &[SovereignFinancialEvent]) -> Result<()> {
+    if events.is_empty() || events.len() > MAX_BATCH {
+        return Err(StoreError::Invalid {
+            field: "events",
+            reason: format!("a batch holds 1 to {MAX_BATCH} events, got {}", events.len()),
+        });
+    }
+    let mut seen = HashSet::with_capacity(events.len());
+    for e in events {
+        if !seen.insert(e.idempotency_key()) {
+            return Err(StoreError::Invalid {
+                field: "events",
+                reason: format!(
+                    "idempotency key {:?} appears twice in one batch",
+                    e.idempotency_key().as_str()
+                ),
+            });
+        }
+        if e.tenant_id() != &store.scope.tenant {
+            return Err(StoreError::Invalid {
+                field: "events",
+                reason: format!(
+                    "event {} belongs to tenant {}, this handle to {}",
+                    e.event_id(),
+                    e.tenant_id(),
+                    store.scope.tenant
+                ),
+            });
+        }
+    }
+    Ok(())
+}
+
+/// Locks the position counter until commit and returns the last position handed out.
+pub(super) async fn lock_positions(tx: &Transaction<'_>) -> Result<u64> {
+    let row = tx
+        .query_one("SELECT last FROM event_position WHERE id = 1 FOR UPDATE", &[])
+        .await
+        .map_err(map_pg)?;
+    Ok(row.get::<_, i64>(0) as u64)
+}
+
+/// Moves the position counter to `last`.
+pub(super) async fn advance_positions(tx: &Transaction<'_>, last: u64) -> Result<()> {
+    tx.execute("UPDATE event_position SET last = $1 WHERE id = 1", &[&(last as i64)])
+        .await
+        .map_err(map_pg)?;
+    Ok(())
+}
+
+async fn find_original(
+    tx: &Transaction<'_>,
+    events: &[SovereignFinancialEvent],
+) -> Result<Option<AppendResult>> {
+    let keys: Vec<&str> = events.iter().map(|e| e.idempotency_key().as_str()).collect();
+    let rows = tx
+        .query(
+            "SELECT key, first_position, last_position, stream_version FROM idempotency_keys
+             WHERE tenant_id = dcs_tenant() AND key = ANY($1)",
+            &[&keys],
+        )
+        .await
+        .map_err(map_pg)?;
+    let Some(first) = rows.first() else { return Ok(None) };
+    let original: (i64, i64, i64) = (first.get(1), first.get(2), first.get(3));
+    let same = rows.iter().all(|r| (r.get(1), r.get(2), r.get(3)) == original);
+    let (f, l, v) = original;
+    if same && rows.len() == events.len() && (l - f + 1) as usize == events.len() {
+        return Ok(Some(AppendResult {
+            first_position: f as u64,
+            last_position: l as u64,
+            stream_version: v as u64,
+            deduplicated: true,
+        }));
+    }
+    Err(StoreError::IdempotencyMismatch { key: first.get::<_, String>(0) })
+}
+
+async fn append_in(
+    store: &PgStore,
+    tx: &Transaction<'_>,
+    stream: &StreamId,
+    expected: ExpectedVersion,
+    events: &[SovereignFinancialEvent],
+) -> Result<AppendResult> {
+    // The position lock first: every check below then runs with no append in between.
+    let head = lock_positions(tx).await?;
+    if let Some(dedup) = find_original(tx, events).await? {
+        return Ok(dedup);
+    }
+    let current: u64 = tx
+        .query_opt(
+            "SELECT version FROM stream_metadata WHERE tenant_id = dcs_tenant() AND stream_id = $1",
+            &[&stream.as_str()],
+        )
+        .await
+        .map_err(map_pg)?
+        .map_or(0, |r| r.get::<_, i64>(0) as u64);
+    let ok = match expected {
+        ExpectedVersion::Any => true,
+        ExpectedVersion::NoStream => current == 0,
+        ExpectedVersion::Exact(v) => current == v,
+    };
+    if !ok {
+        return Err(StoreError::Conflict {
+            stream: stream.as_str().to_string(),
+            expected: expected.to_string(),
+            current,
+        });
+    }
+    let mut cols = Columns::default();
+    for (i, e) in events.iter().enumerate() {
+        cols.push(e, head + 1 + i as u64, stream, current + 1 + i as u64)?;
+    }
+    cols.insert(tx).await?;
+    let (first, last, version) =
+        (head + 1, head + events.len() as u64, current + events.len() as u64);
+    let branch =
+        store.scope.branch.as_ref().map_or_else(|| events[0].branch_id().as_str(), |b| b.as_str());
+    tx.execute(
+        "INSERT INTO idempotency_keys (tenant_id, key, branch_id, first_position, last_position, stream_version)
+         SELECT dcs_tenant(), k, $2, $3, $4, $5 FROM unnest($1::text[]) AS k",
+        &[&cols.key, &branch, &(first as i64), &(last as i64), &(version as i64)],
+    )
+    .await
+    .map_err(classify_insert)?;
+    tx.execute(
+        "INSERT INTO stream_metadata AS s (tenant_id, stream_id, branch_id, version) VALUES (dcs_tenant(), $1, $2, $3)
+         ON CONFLICT (tenant_id, stream_id) DO UPDATE SET version = excluded.version, updated_at = now()",
+        &[&stream.as_str(), &branch, &(version as i64)],
+    )
+    .await
+    .map_err(map_pg)?;
+    advance_positions(tx, last).await?;
+    Ok(AppendResult {
+        first_position: first,
+        last_position: last,
+        stream_version: version,
+        deduplicated: false,
+    })
+}
+
+fn decode_rows(rows: Vec<tokio_postgres::Row>) -> Result<Vec<StoredEvent>> {
+    rows.into_iter()
+        .map(|r| {
+            let position = r.get::<_, i64>(0) as u64;
+            let bytes: Vec<u8> = r.get(3);
+            let event = postcard::from_bytes(&bytes).map_err(|e| StoreError::Tampered {
+                position,
+                reason: format!("the event bytes do not decode: {e}"),
+            })?;
+            Ok(StoredEvent {
+                position,
+                stream_id: StreamId::new(r.get::<_, String>(1))?,
+                stream_version: r.get::<_, i64>(2) as u64,
+                event,
+            })
+        })
+        .collect()
+}
+
+fn limit(n: usize) -> i64 {
+    (n as i64).clamp(0, MAX_READ)
+}
+
+// The trait spells out `+ Send`; keeping the same shape here makes a non-Send future a
+// compile error at this impl rather than at a distant tokio::spawn.
+#[allow(clippy::manual_async_fn)]
+impl EventStore for PgStore {
+    fn append(
+        &self,
+        stream: &StreamId,
+        expected: ExpectedVersion,
+        events: &[SovereignFinancialEvent],
+    ) -> impl Future<Output = Result<AppendResult>> + Send {
+        async move {
+            check_batch(self, events)?;
+            self.in_scope(async |tx| append_in(self, tx, stream, expected, events).await).await
+        }
+    }
+
+    fn read_stream(
+        &self,
+        stream: &StreamId,
+        from_version: u64,
+        n: usize,
+    ) -> impl Future<Output = Result<Vec<StoredEvent>>> + Send {
+        async move {
+            self.in_scope(async |tx| {
+                let rows = tx
+                    .query(
+                        "SELECT position, stream_id, stream_version, event FROM event_store
+                         WHERE tenant_id = dcs_tenant() AND stream_id = $1 AND stream_version >= $2
+                         ORDER BY stream_version LIMIT $3",
+                        &[&stream.as_str(), &(from_version as i64), &limit(n)],
+                    )
+                    .await
+                    .map_err(map_pg)?;
+                decode_rows(rows)
+            })
+            .await
+        }
+    }
+
+    fn read_all(
+        &self,
+        from_position: u64,
+        n: usize,
+    ) -> impl Future<Output = Result<Vec<StoredEvent>>> + Send {
+        async move {
+            self.in_scope(async |tx| {
+                let rows = tx
+                    .query(
+                        "SELECT position, stream_id, stream_version, event FROM event_store
+                         WHERE position >= $1 ORDER BY position LIMIT $2",
+                        &[&(from_position as i64), &limit(n)],
+                    )
+                    .await
+                    .map_err(map_pg)?;
+                decode_rows(rows)
+            })
+            .await
+        }
+    }
+
+    fn stream_version(&self, stream: &StreamId) -> impl Future<Output = Result<u64>> + Send {
+        async move {
+            self.in_scope(async |tx| {
+                Ok(tx
+                    .query_opt(
+                        "SELECT version FROM stream_metadata WHERE tenant_id = dcs_tenant() AND stream_id = $1",
+                        &[&stream.as_str()],
+                    )
+                    .await
+                    .map_err(map_pg)?
+                    .map_or(0, |r| r.get::<_, i64>(0) as u64))
+            })
+            .await
+        }
+    }
+
+    fn head_position(&self) -> impl Future<Output = Result<u64>> + Send {
+        async move {
+            self.in_scope(async |tx| {
+                let row = tx
+                    .query_one("SELECT coalesce(max(position), 0) FROM event_store", &[])
+                    .await
+                    .map_err(map_pg)?;
+                Ok(row.get::<_, i64>(0) as u64)
+            })
+            .await
+        }
+    }
+
+    fn save_snapshot(&self, snapshot: &Snapshot) -> impl Future<Output = Result<()>> + Send {
+        async move {
+            let branch = self.scope.branch.as_ref().map_or("", |b| b.as_str()).to_string();
+            self.in_scope(async |tx| {
+                tx.execute(
+                    "INSERT INTO snapshots (tenant_id, stream_id, branch_id, stream_version, state)
+                     VALUES (dcs_tenant(), $1, $2, $3, $4)
+                     ON CONFLICT (tenant_id, stream_id) DO UPDATE SET
+                       stream_version = excluded.stream_version, state = excluded.state",
+                    &[
+                        &snapshot.stream_id.as_str(),
+                        &branch,
+                        &(snapshot.stream_version as i64),
+                        &snapshot.state,
+                    ],
+                )
+                .await
+                .map_err(map_pg)?;
+                Ok(())
+            })
+            .await
+        }
+    }
+
+    fn load_snapshot(
+        &self,
+        stream: &StreamId,
+    ) -> impl Future<Output = Result<Option<Snapshot>>> + Send {
+        async move {
+            self.in_scope(async |tx| {
+                Ok(tx
+                    .query_opt(
+                        "SELECT stream_version, state FROM snapshots WHERE tenant_id = dcs_tenant() AND stream_id = $1",
+                        &[&stream.as_str()],
+                    )
+                    .await
+                    .map_err(map_pg)?
+                    .map(|r| Snapshot {
+                        stream_id: stream.clone(),
+                        stream_version: r.get::<_, i64>(0) as u64,
+                        state: r.get(1),
+                    }))
+            })
+            .await
+        }
+    }
+}
