@@ -27,11 +27,7 @@ impl BoundedCounter {
     /// A counter at zero with no rights anywhere.
     #[must_use]
     pub const fn new() -> Self {
-        Self {
-            increments: MaxMap::new(),
-            decrements: MaxMap::new(),
-            transfers: MaxMap::new(),
-        }
+        Self { increments: MaxMap::new(), decrements: MaxMap::new(), transfers: MaxMap::new() }
     }
 
     /// Adds `amount` to the value and to `replica`'s rights; returns the delta.
@@ -92,9 +88,7 @@ impl BoundedCounter {
     /// The counter's value: all increments minus all decrements (equal to the sum of all rights).
     #[must_use]
     pub fn value(&self) -> u128 {
-        self.increments
-            .sum()
-            .saturating_sub(self.decrements.sum())
+        self.increments.sum().saturating_sub(self.decrements.sum())
     }
 
     /// The rights `replica` holds in this state: what it may still decrement or transfer.

@@ -58,22 +58,12 @@ where
 /// Checks length and version, then decodes one value and refuses leftovers.
 fn decode_value<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, CrdtError> {
     if bytes.len() > MAX_INPUT_LEN {
-        return Err(CrdtError::InputTooLong {
-            len: bytes.len(),
-            max: MAX_INPUT_LEN,
-        });
+        return Err(CrdtError::InputTooLong { len: bytes.len(), max: MAX_INPUT_LEN });
     }
     let (&version, payload) = bytes.split_first().ok_or(CrdtError::EmptyInput)?;
     if version != FORMAT_VERSION {
-        return Err(CrdtError::UnsupportedVersion {
-            found: version,
-            supported: FORMAT_VERSION,
-        });
+        return Err(CrdtError::UnsupportedVersion { found: version, supported: FORMAT_VERSION });
     }
     let (value, rest) = postcard::take_from_bytes(payload).map_err(CrdtError::Malformed)?;
-    if rest.is_empty() {
-        Ok(value)
-    } else {
-        Err(CrdtError::TrailingBytes { extra: rest.len() })
-    }
+    if rest.is_empty() { Ok(value) } else { Err(CrdtError::TrailingBytes { extra: rest.len() }) }
 }

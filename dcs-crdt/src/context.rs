@@ -21,10 +21,7 @@ impl CausalContext {
     /// The context that has seen nothing.
     #[must_use]
     pub const fn new() -> Self {
-        Self {
-            vv: MaxMap::new(),
-            cloud: BTreeSet::new(),
-        }
+        Self { vv: MaxMap::new(), cloud: BTreeSet::new() }
     }
 
     /// Whether `dot` has been seen.

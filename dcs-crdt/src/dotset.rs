@@ -19,9 +19,7 @@ impl DotSet {
     /// The set holding exactly `dot`.
     #[must_use]
     pub fn single(dot: Dot) -> Self {
-        let mut dots = Vec::with_capacity(1);
-        dots.push(dot);
-        Self { dots }
+        Self { dots: alloc::vec![dot] }
     }
 
     /// Adds `dot` if absent.

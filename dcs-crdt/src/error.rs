@@ -53,7 +53,9 @@ pub enum CrdtError {
         counter: u64,
     },
     /// A counter would pass `u64::MAX`.
-    #[error("the count of replica {replica} would exceed u64::MAX: split the quantity across replicas or units")]
+    #[error(
+        "the count of replica {replica} would exceed u64::MAX: split the quantity across replicas or units"
+    )]
     Overflow {
         /// Replica whose count would overflow.
         replica: u64,
@@ -71,7 +73,9 @@ pub enum CrdtError {
         available: u128,
     },
     /// A bounded-counter transfer names the same replica on both sides.
-    #[error("replica {replica} cannot transfer rights to itself: name a different destination replica")]
+    #[error(
+        "replica {replica} cannot transfer rights to itself: name a different destination replica"
+    )]
     SelfTransfer {
         /// The replica named twice.
         replica: u64,

@@ -16,9 +16,7 @@ impl GCounter {
     /// A counter at zero.
     #[must_use]
     pub const fn new() -> Self {
-        Self {
-            counts: MaxMap::new(),
-        }
+        Self { counts: MaxMap::new() }
     }
 
     /// Adds `amount` on behalf of `replica` (which must be the caller's own id); returns the delta.
@@ -26,10 +24,8 @@ impl GCounter {
     /// # Errors
     /// [`CrdtError::Overflow`] if the replica's count would pass `u64::MAX`; nothing changes then.
     pub fn increment(&mut self, replica: ReplicaId, amount: u64) -> Result<Self, CrdtError> {
-        let total = self
-            .counts
-            .add(replica, amount)
-            .ok_or(CrdtError::Overflow { replica: replica.0 })?;
+        let total =
+            self.counts.add(replica, amount).ok_or(CrdtError::Overflow { replica: replica.0 })?;
         let mut delta = Self::new();
         delta.counts.raise(replica, total);
         Ok(delta)

@@ -9,7 +9,9 @@ use crate::ReplicaId;
 /// `time` is the 64-bit NTP-style Hybrid Logical Clock value that `dcs-core`'s clock hands out
 /// (this crate reads no clock). Two stamps with equal `time` are ordered by `replica`, so every
 /// replica picks the same winner.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default, Serialize, Deserialize,
+)]
 pub struct Hlc {
     /// Hybrid Logical Clock time (NTP64 layout) from the caller's clock.
     pub time: u64,

@@ -31,9 +31,7 @@ impl<T: Ord + Clone> LWWRegister<T> {
     /// A write older than the current one is kept out of the state but still returned as a delta
     /// (joining it anywhere is harmless).
     pub fn set(&mut self, value: T, stamp: Hlc) -> Self {
-        let delta = Self {
-            write: Some((stamp, value)),
-        };
+        let delta = Self { write: Some((stamp, value)) };
         self.join(&delta);
         delta
     }

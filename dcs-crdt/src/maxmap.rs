@@ -14,9 +14,7 @@ pub struct MaxMap<K> {
 
 impl<K> Default for MaxMap<K> {
     fn default() -> Self {
-        Self {
-            entries: Vec::new(),
-        }
+        Self { entries: Vec::new() }
     }
 }
 
@@ -24,9 +22,7 @@ impl<K: Ord + Copy> MaxMap<K> {
     /// An empty map.
     #[must_use]
     pub const fn new() -> Self {
-        Self {
-            entries: Vec::new(),
-        }
+        Self { entries: Vec::new() }
     }
 
     /// Builds a map from pairs in any order; duplicate keys keep the largest count.
@@ -67,9 +63,19 @@ impl<K: Ord + Copy> MaxMap<K> {
 
     /// Adds `amount` to the count of `key` and returns the new count; `None` (and no change) on overflow.
     pub fn add(&mut self, key: K, amount: u64) -> Option<u64> {
-        let total = self.get(&key).checked_add(amount)?;
-        self.raise(key, total);
-        Some(total)
+        match self.entries.binary_search_by(|(k, _)| k.cmp(&key)) {
+            Ok(i) => {
+                let entry = self.entries.get_mut(i)?;
+                entry.1 = entry.1.checked_add(amount)?;
+                Some(entry.1)
+            }
+            Err(i) => {
+                if amount > 0 {
+                    self.entries.insert(i, (key, amount));
+                }
+                Some(amount)
+            }
+        }
     }
 
     /// Pointwise maximum with `other`, in one pass over both sorted maps.

@@ -26,10 +26,7 @@ pub struct ORMap<K, V> {
 
 impl<K, V> Default for ORMap<K, V> {
     fn default() -> Self {
-        Self {
-            keys: ORSet::default(),
-            values: BTreeMap::new(),
-        }
+        Self { keys: ORSet::default(), values: BTreeMap::new() }
     }
 }
 
@@ -37,10 +34,7 @@ impl<K: Ord + Clone, V: Crdt> ORMap<K, V> {
     /// An empty map.
     #[must_use]
     pub const fn new() -> Self {
-        Self {
-            keys: ORSet::new(),
-            values: BTreeMap::new(),
-        }
+        Self { keys: ORSet::new(), values: BTreeMap::new() }
     }
 
     /// Applies the mutator `f` to the value at `key` on behalf of `replica`, (re-)adding the key;
@@ -82,11 +76,7 @@ impl<K: Ord + Clone, V: Crdt> ORMap<K, V> {
     /// The value at `key`, if the key is present.
     #[must_use]
     pub fn get(&self, key: &K) -> Option<&V> {
-        if self.keys.contains(key) {
-            self.values.get(key)
-        } else {
-            None
-        }
+        if self.keys.contains(key) { self.values.get(key) } else { None }
     }
 
     /// Whether `key` is present.
@@ -102,9 +92,7 @@ impl<K: Ord + Clone, V: Crdt> ORMap<K, V> {
 
     /// The present keys with their values, in key order.
     pub fn iter(&self) -> impl Iterator<Item = (&K, &V)> + '_ {
-        self.keys
-            .iter()
-            .filter_map(|k| self.values.get(k).map(|v| (k, v)))
+        self.keys.iter().filter_map(|k| self.values.get(k).map(|v| (k, v)))
     }
 
     /// Number of present keys.

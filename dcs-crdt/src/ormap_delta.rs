@@ -19,10 +19,7 @@ pub struct ORMapDelta<K, D> {
 
 impl<K, D> Default for ORMapDelta<K, D> {
     fn default() -> Self {
-        Self {
-            keys: ORSetDelta::default(),
-            values: BTreeMap::new(),
-        }
+        Self { keys: ORSetDelta::default(), values: BTreeMap::new() }
     }
 }
 

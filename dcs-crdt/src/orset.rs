@@ -22,10 +22,7 @@ pub struct ORSet<T> {
 
 impl<T> Default for ORSet<T> {
     fn default() -> Self {
-        Self {
-            entries: BTreeMap::new(),
-            context: CausalContext::new(),
-        }
+        Self { entries: BTreeMap::new(), context: CausalContext::new() }
     }
 }
 
@@ -33,10 +30,7 @@ impl<T: Ord + Clone> ORSet<T> {
     /// An empty set.
     #[must_use]
     pub const fn new() -> Self {
-        Self {
-            entries: BTreeMap::new(),
-            context: CausalContext::new(),
-        }
+        Self { entries: BTreeMap::new(), context: CausalContext::new() }
     }
 
     /// Adds `value` on behalf of `replica` (the caller's own id); returns the delta.
@@ -52,13 +46,7 @@ impl<T: Ord + Clone> ORSet<T> {
         delta_context.insert(dot);
         let mut entries = BTreeMap::new();
         entries.insert(value, DotSet::single(dot));
-        ORSetDelta::from_parts(
-            Self {
-                entries,
-                context: delta_context,
-            },
-            BTreeSet::new(),
-        )
+        ORSetDelta::from_parts(Self { entries, context: delta_context }, BTreeSet::new())
     }
 
     /// Removes `value` as observed here (concurrent adds elsewhere survive); returns the delta.
@@ -70,13 +58,7 @@ impl<T: Ord + Clone> ORSet<T> {
         dots.iter().for_each(|d| context.insert(d));
         let mut removed = BTreeSet::new();
         removed.insert(value.clone());
-        ORSetDelta::from_parts(
-            Self {
-                entries: BTreeMap::new(),
-                context,
-            },
-            removed,
-        )
+        ORSetDelta::from_parts(Self { entries: BTreeMap::new(), context }, removed)
     }
 
     /// Whether `value` is in the set.
@@ -248,10 +230,7 @@ impl<T: Serialize + Ord> Serialize for ORSet<T> {
         let mut by_replica: BTreeMap<ReplicaId, Vec<(u64, &T)>> = BTreeMap::new();
         for (value, dots) in &self.entries {
             for dot in dots.iter() {
-                by_replica
-                    .entry(dot.replica)
-                    .or_default()
-                    .push((dot.counter, value));
+                by_replica.entry(dot.replica).or_default().push((dot.counter, value));
             }
         }
         let groups = by_replica
@@ -267,11 +246,7 @@ impl<T: Serialize + Ord> Serialize for ORSet<T> {
                 (replica, adds)
             })
             .collect();
-        WireRef {
-            context: &self.context,
-            groups,
-        }
-        .serialize(serializer)
+        WireRef { context: &self.context, groups }.serialize(serializer)
     }
 }
 
@@ -297,15 +272,9 @@ impl<'de, T: Deserialize<'de> + Ord + Clone> Deserialize<'de> for ORSet<T> {
                         ));
                     }
                 };
-                entries
-                    .entry(value)
-                    .or_default()
-                    .insert(Dot::new(replica, counter));
+                entries.entry(value).or_default().insert(Dot::new(replica, counter));
             }
         }
-        Ok(Self {
-            entries,
-            context: wire.context,
-        })
+        Ok(Self { entries, context: wire.context })
     }
 }

@@ -23,10 +23,7 @@ pub struct ORSetDelta<T> {
 
 impl<T> Default for ORSetDelta<T> {
     fn default() -> Self {
-        Self {
-            set: ORSet::default(),
-            removed: BTreeSet::new(),
-        }
+        Self { set: ORSet::default(), removed: BTreeSet::new() }
     }
 }
 

@@ -17,10 +17,7 @@ impl PNCounter {
     /// A counter at zero.
     #[must_use]
     pub const fn new() -> Self {
-        Self {
-            p: GCounter::new(),
-            n: GCounter::new(),
-        }
+        Self { p: GCounter::new(), n: GCounter::new() }
     }
 
     /// Adds `amount` on behalf of `replica`; returns the delta.
@@ -28,10 +25,7 @@ impl PNCounter {
     /// # Errors
     /// [`CrdtError::Overflow`] if the replica's increments would pass `u64::MAX`.
     pub fn increment(&mut self, replica: ReplicaId, amount: u64) -> Result<Self, CrdtError> {
-        Ok(Self {
-            p: self.p.increment(replica, amount)?,
-            n: GCounter::new(),
-        })
+        Ok(Self { p: self.p.increment(replica, amount)?, n: GCounter::new() })
     }
 
     /// Subtracts `amount` on behalf of `replica`; returns the delta.
@@ -39,10 +33,7 @@ impl PNCounter {
     /// # Errors
     /// [`CrdtError::Overflow`] if the replica's decrements would pass `u64::MAX`.
     pub fn decrement(&mut self, replica: ReplicaId, amount: u64) -> Result<Self, CrdtError> {
-        Ok(Self {
-            p: GCounter::new(),
-            n: self.n.increment(replica, amount)?,
-        })
+        Ok(Self { p: GCounter::new(), n: self.n.increment(replica, amount)? })
     }
 
     /// Increments minus decrements.

@@ -5,7 +5,9 @@ use serde::{Deserialize, Serialize};
 /// A compact identifier of one replica (a store, a till, a browser tab); the set of replicas is open.
 ///
 /// Each replica must use a unique id and must never reuse it after losing its state.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default, Serialize, Deserialize,
+)]
 #[serde(transparent)]
 pub struct ReplicaId(pub u64);
 

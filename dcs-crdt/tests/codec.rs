@@ -1,5 +1,7 @@
 //! Byte format: version byte, canonical bytes, and hostile input that must error, not panic or
 //! allocate without bound.
+// Test helpers outside #[test] functions unwrap too: a failure here is a test failure.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use dcs_crdt::{
     BoundedCounter, CrdtError, FORMAT_VERSION, GCounter, Hlc, LWWRegister, MAX_INPUT_LEN, ORMap,
@@ -7,19 +9,9 @@ use dcs_crdt::{
 };
 use proptest::prelude::*;
 
-/// postcard's unsigned LEB128 varint.
-fn varint(mut n: u64) -> Vec<u8> {
-    let mut out = Vec::new();
-    loop {
-        let byte = (n & 0x7f) as u8;
-        n >>= 7;
-        if n == 0 {
-            out.push(byte);
-            return out;
-        }
-        out.push(byte | 0x80);
-    }
-}
+mod common;
+
+use common::varint;
 
 /// A version byte followed by `payload`.
 fn framed(payload: &[u8]) -> Vec<u8> {
@@ -40,10 +32,7 @@ fn first_byte_is_the_format_version() {
 fn a_2_pow_60_length_prefix_is_an_error_without_allocating_it() {
     let huge = varint(1 << 60);
     // Top-level sequence length of a GCounter (its replica list).
-    assert!(matches!(
-        decode_state::<GCounter>(&framed(&huge)),
-        Err(CrdtError::Malformed(_))
-    ));
+    assert!(matches!(decode_state::<GCounter>(&framed(&huge)), Err(CrdtError::Malformed(_))));
     // Context vector, then the ORSet group list, then a group's element list.
     let mut orset = huge.clone();
     assert!(decode_state::<ORSet<u64>>(&framed(&orset)).is_err());
@@ -66,26 +55,17 @@ fn a_2_pow_60_length_prefix_is_an_error_without_allocating_it() {
 
 #[test]
 fn wrong_version_empty_trailing_and_oversized_inputs_are_refused() {
-    assert_eq!(
-        decode_state::<GCounter>(&[]),
-        Err(CrdtError::EmptyInput)
-    );
+    assert_eq!(decode_state::<GCounter>(&[]), Err(CrdtError::EmptyInput));
     assert_eq!(
         decode_state::<GCounter>(&[FORMAT_VERSION + 1, 0]),
-        Err(CrdtError::UnsupportedVersion {
-            found: FORMAT_VERSION + 1,
-            supported: FORMAT_VERSION
-        })
+        Err(CrdtError::UnsupportedVersion { found: FORMAT_VERSION + 1, supported: FORMAT_VERSION })
     );
     assert_eq!(
         decode_state::<GCounter>(&[FORMAT_VERSION, 0, 7, 7]),
         Err(CrdtError::TrailingBytes { extra: 2 })
     );
     let big = vec![0u8; MAX_INPUT_LEN + 1];
-    assert!(matches!(
-        decode_state::<GCounter>(&big),
-        Err(CrdtError::InputTooLong { .. })
-    ));
+    assert!(matches!(decode_state::<GCounter>(&big), Err(CrdtError::InputTooLong { .. })));
 }
 
 #[test]
@@ -93,13 +73,7 @@ fn an_orset_entry_outside_its_context_is_refused() {
     // Empty context, one group for replica 3 with one add at counter 1 of element 42.
     let bytes = framed(&[0, 0, 1, 3, 1, 1, 42]);
     let err = decode_state::<ORSet<u8>>(&bytes).unwrap_err();
-    assert_eq!(
-        err,
-        CrdtError::DotOutsideContext {
-            replica: 3,
-            counter: 1
-        }
-    );
+    assert_eq!(err, CrdtError::DotOutsideContext { replica: 3, counter: 1 });
     assert!(err.to_string().contains("full state"));
     // Same with the context covering it: accepted.
     let ok = framed(&[1, 3, 1, 0, 1, 3, 1, 1, 42]);
@@ -121,10 +95,7 @@ fn zero_gaps_and_unordered_groups_are_refused() {
 fn bounded_counter_self_transfer_is_refused_on_decode() {
     // No increments or decrements; transfer (9 → 9) of 1.
     let bytes = framed(&[0, 0, 1, 9, 9, 1]);
-    assert_eq!(
-        decode_state::<BoundedCounter>(&bytes),
-        Err(CrdtError::SelfTransfer { replica: 9 })
-    );
+    assert_eq!(decode_state::<BoundedCounter>(&bytes), Err(CrdtError::SelfTransfer { replica: 9 }));
 }
 
 #[test]
@@ -151,15 +122,10 @@ fn orset_is_much_smaller_than_one_triple_per_element() {
 fn deltas_decode_as_deltas() {
     let mut map: ORMap<u32, LWWRegister<u64>> = ORMap::new();
     let delta = map
-        .update(ReplicaId(1), 7, |price| {
-            Ok(price.set(1_999, Hlc::new(10, ReplicaId(1))))
-        })
+        .update(ReplicaId(1), 7, |price| Ok(price.set(1_999, Hlc::new(10, ReplicaId(1)))))
         .unwrap();
     let bytes = encode(&delta).unwrap();
-    assert_eq!(
-        decode_delta::<ORMap<u32, LWWRegister<u64>>>(&bytes).unwrap(),
-        delta
-    );
+    assert_eq!(decode_delta::<ORMap<u32, LWWRegister<u64>>>(&bytes).unwrap(), delta);
 }
 
 macro_rules! fuzz_decoders {

@@ -1,5 +1,7 @@
 //! Differential tests against the `crdts` crate: the same operation histories give the same
 //! observable values for the types both crates have.
+// Test helpers outside #[test] functions unwrap too: a failure here is a test failure.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod common;
 

@@ -1,8 +1,9 @@
 //! The semantics page of the crate docs, as executable scenarios.
+// Test helpers outside #[test] functions unwrap too: a failure here is a test failure.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use dcs_crdt::{
-    BoundedCounter, Crdt, CrdtError, GCounter, Hlc, LWWRegister, ORMap, ORSet, PNCounter,
-    ReplicaId,
+    BoundedCounter, Crdt, CrdtError, GCounter, Hlc, LWWRegister, ORMap, ORSet, PNCounter, ReplicaId,
 };
 
 const A: ReplicaId = ReplicaId(1);
@@ -28,10 +29,7 @@ fn gcounter_concurrent_increments_all_count() {
     let merged = both_ways(&a, &b);
     assert_eq!(merged.value(), 8);
     assert_eq!(merged.count_of(B), 5);
-    assert_eq!(
-        a.increment(A, u64::MAX),
-        Err(CrdtError::Overflow { replica: 1 })
-    );
+    assert_eq!(a.increment(A, u64::MAX), Err(CrdtError::Overflow { replica: 1 }));
     assert_eq!(a.value(), 3, "a refused increment changes nothing");
 }
 
@@ -60,11 +58,7 @@ fn bounded_counter_never_oversells() {
     let before = store_b.clone();
     assert_eq!(
         store_b.decrement(B, 1),
-        Err(CrdtError::InsufficientRights {
-            replica: 2,
-            requested: 1,
-            available: 0
-        })
+        Err(CrdtError::InsufficientRights { replica: 2, requested: 1, available: 0 })
     );
     assert_eq!(store_b, before);
     // B cannot spend C's or A's rights either, even though the total is positive.
@@ -187,10 +181,7 @@ fn ormap_prices_latest_write_wins_per_sku() {
     b.update(B, 1, |p| Ok(p.set(120, Hlc::new(11, B)))).unwrap();
     b.update(B, 2, |p| Ok(p.set(50, Hlc::new(11, B)))).unwrap();
     let merged = both_ways(&a, &b);
-    let prices: Vec<(u32, u64)> = merged
-        .iter()
-        .map(|(k, v)| (*k, *v.get().unwrap()))
-        .collect();
+    let prices: Vec<(u32, u64)> = merged.iter().map(|(k, v)| (*k, *v.get().unwrap())).collect();
     assert_eq!(prices, vec![(1, 120), (2, 50)]);
     assert_eq!(merged.len(), 2);
 }

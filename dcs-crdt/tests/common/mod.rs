@@ -100,11 +100,7 @@ pub enum CounterOp {
 
 /// Generator of counter changes.
 fn counter_op() -> BoxedStrategy<CounterOp> {
-    prop_oneof![
-        (0u64..20).prop_map(CounterOp::Inc),
-        (0u64..20).prop_map(CounterOp::Dec)
-    ]
-    .boxed()
+    prop_oneof![(0u64..20).prop_map(CounterOp::Inc), (0u64..20).prop_map(CounterOp::Dec)].boxed()
 }
 
 impl Model for PNCounter {
@@ -242,5 +238,19 @@ impl Model for ORMap<u8, LWWRegister<u8>> {
                 .ok(),
             PriceOp::Remove(key) => Some(self.remove(key)),
         }
+    }
+}
+
+/// postcard's unsigned LEB128 varint.
+pub fn varint(mut n: u64) -> Vec<u8> {
+    let mut out = Vec::new();
+    loop {
+        let byte = (n & 0x7f) as u8;
+        n >>= 7;
+        if n == 0 {
+            out.push(byte);
+            return out;
+        }
+        out.push(byte | 0x80);
     }
 }
