@@ -108,3 +108,35 @@ impl<'de> Deserialize<'de> for CausalContext {
         Ok(context)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn out_of_order_dots_fold_into_the_vector() {
+        let r = ReplicaId(9);
+        let mut context = CausalContext::new();
+        context.insert(Dot::new(r, 3));
+        context.insert(Dot::new(r, 2));
+        assert_eq!(context.cloud().count(), 2);
+        assert!(!context.contains(&Dot::new(r, 1)));
+        assert!(context.contains(&Dot::new(r, 3)));
+        assert_eq!(context.next_dot(r), Dot::new(r, 4));
+        context.insert(Dot::new(r, 1));
+        assert_eq!(context.cloud().count(), 0);
+        assert_eq!(context.version_vector().get(&r), 3);
+    }
+
+    #[test]
+    fn join_compacts_across_both_sides() {
+        let r = ReplicaId(1);
+        let mut a = CausalContext::new();
+        a.insert(Dot::new(r, 2));
+        let mut b = CausalContext::new();
+        b.insert(Dot::new(r, 1));
+        a.join(&b);
+        assert_eq!(a.cloud().count(), 0);
+        assert_eq!(a.version_vector().get(&r), 2);
+    }
+}

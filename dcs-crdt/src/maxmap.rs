@@ -158,3 +158,30 @@ impl<'de, K: Deserialize<'de> + Ord + Copy> Deserialize<'de> for MaxMap<K> {
         Vec::<(K, u64)>::deserialize(deserializer).map(Self::from_pairs)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn join_is_pointwise_max_with_new_keys_merged_in_order() {
+        let mut a = MaxMap::from_pairs(alloc::vec![(1u8, 5), (3, 1), (5, 7), (7, 2)]);
+        let b = MaxMap::from_pairs(alloc::vec![(0u8, 4), (3, 9), (5, 2), (6, 1), (9, 3)]);
+        a.join(&b);
+        let got: Vec<(u8, u64)> = a.iter().collect();
+        assert_eq!(got, alloc::vec![(0, 4), (1, 5), (3, 9), (5, 7), (6, 1), (7, 2), (9, 3)]);
+        assert_eq!(a.sum(), 31);
+        assert!(b.le(&a));
+    }
+
+    #[test]
+    fn add_refuses_overflow_and_ignores_zero() {
+        let mut m = MaxMap::new();
+        assert_eq!(m.add(1u8, 0), Some(0));
+        assert!(m.is_empty());
+        assert_eq!(m.add(1, u64::MAX), Some(u64::MAX));
+        assert_eq!(m.add(1, 1), None);
+        assert_eq!(m.get(&1), u64::MAX);
+        assert_eq!(MaxMap::from_pairs(alloc::vec![(2u8, 1), (2, 4), (3, 0)]).len(), 1);
+    }
+}
