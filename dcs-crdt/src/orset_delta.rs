@@ -11,6 +11,11 @@ use crate::{CrdtError, ORSet};
 /// `set` is an ordinary ORSet state (added entries and the dots they cover); `removed` names the
 /// elements whose dots `set`'s context removes, so joining a delta into a large state touches
 /// only the named elements instead of scanning every entry.
+///
+/// Deltas from this crate's mutators (and joins of them) always name every element they touch.
+/// A forged delta that removes a dot without naming its element cannot break an invariant or
+/// panic; the dot just stays here until the next full-state [`crate::Crdt::merge`] with a
+/// replica that removed it (anti-entropy repairs it).
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(bound(
     serialize = "T: Serialize + Ord",
