@@ -48,7 +48,9 @@ impl Bare {
         let tx = self.conn.transaction().unwrap();
         {
             let mut stmt = tx
-                .prepare_cached("INSERT INTO events VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)")
+                .prepare_cached(
+                    "INSERT INTO events VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+                )
                 .unwrap();
             for e in events {
                 self.next += 1;
@@ -132,12 +134,14 @@ fn read_all(c: &mut Criterion) {
     });
     group.bench_function("bare_rusqlite_decoded", |b| {
         b.iter(|| {
-            let mut stmt = bare.conn.prepare_cached("SELECT event FROM events ORDER BY position").unwrap();
+            let mut stmt =
+                bare.conn.prepare_cached("SELECT event FROM events ORDER BY position").unwrap();
             let rows = stmt
                 .query_map([], |r| r.get::<_, Vec<u8>>(0))
                 .unwrap()
                 .map(|b| postcard::from_bytes::<SovereignFinancialEvent>(&b.unwrap()).unwrap())
-                .count();
+                .collect::<Vec<_>>()
+                .len();
             assert_eq!(rows as u64, N)
         })
     });

@@ -12,6 +12,37 @@ use crate::api::StreamId;
 use crate::error::{Result, StoreError};
 use crate::projection::{Folds, ProjectionRows};
 
+/// Inserts the new events of one tenant's batch, with their keys and stream versions.
+const INGEST_SQL: &str = "
+WITH input AS (
+    SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::bigint[], $6::smallint[],
+                         $7::bigint[], $8::text[], $9::bigint[], $10::text[], $11::bytea[])
+        WITH ORDINALITY AS u(event_id, tenant_id, branch_id, stream_id, stream_version, event_type,
+                             amount_minor, currency, hlc_time, idempotency_key, event, ord)
+), fresh AS (
+    SELECT DISTINCT ON (event_id) * FROM input i
+    WHERE NOT EXISTS (SELECT 1 FROM event_store e WHERE e.event_id = i.event_id)
+    ORDER BY event_id, ord
+), numbered AS (
+    SELECT f.*, $12::bigint + row_number() OVER (ORDER BY ord) AS position FROM fresh f
+), ins AS (
+    INSERT INTO event_store (event_id, position, tenant_id, branch_id, stream_id, stream_version,
+                             event_type, amount_minor, currency, hlc_time, idempotency_key, event)
+    SELECT event_id, position, tenant_id, branch_id, stream_id, stream_version, event_type,
+           amount_minor, currency, hlc_time, idempotency_key, event FROM numbered
+    RETURNING event_id, position, tenant_id, branch_id, stream_id, stream_version, idempotency_key
+), keys AS (
+    INSERT INTO idempotency_keys (tenant_id, key, branch_id, first_position, last_position, stream_version)
+    SELECT tenant_id, idempotency_key, branch_id, position, position, stream_version FROM ins
+    ON CONFLICT (tenant_id, key) DO NOTHING
+), streams AS (
+    INSERT INTO stream_metadata AS s (tenant_id, stream_id, branch_id, version)
+    SELECT tenant_id, stream_id, min(branch_id), max(stream_version) FROM ins GROUP BY tenant_id, stream_id
+    ON CONFLICT (tenant_id, stream_id) DO UPDATE SET
+        version = greatest(s.version, excluded.version), updated_at = now()
+)
+SELECT event_id, position FROM ins";
+
 /// One event as a store forwards it: where it sits in its store, and its plaintext body
 /// when the region may read it (for the projections).
 #[derive(Debug, Clone)]
@@ -62,57 +93,42 @@ impl PgStore {
         let mut report = IngestReport::default();
         for (tenant, events) in by_tenant {
             set_scope(&tx, tenant, self.scope.branch.as_ref()).await?;
-            let ids: Vec<uuid::Uuid> = events
-                .iter()
-                .map(|e| uuid::Uuid::from_bytes(*e.event.event_id().as_bytes()))
-                .collect();
-            let stored: HashSet<uuid::Uuid> = tx
-                .query("SELECT event_id FROM event_store WHERE event_id = ANY($1)", &[&ids])
-                .await
-                .map_err(map_pg)?
-                .iter()
-                .map(|r| r.get(0))
-                .collect();
-            let mut seen = HashSet::with_capacity(events.len());
             let mut cols = Columns::default();
-            let mut folds = Folds::new(&self.projector);
-            let mut streams: BTreeMap<(&str, &str), u64> = BTreeMap::new();
-            for (e, id) in events.iter().zip(&ids) {
-                if stored.contains(id) || !seen.insert(*id) {
-                    report.duplicates += 1;
-                    continue;
-                }
-                head += 1;
-                cols.push(&e.event, head, &e.stream, e.stream_version)?;
-                if let Some(body) = &e.body {
-                    folds.apply(&self.projector, &e.event, body)?;
-                }
-                let v =
-                    streams.entry((e.stream.as_str(), e.event.branch_id().as_str())).or_default();
-                *v = (*v).max(e.stream_version);
+            for e in &events {
+                cols.push(&e.event, 0, &e.stream, e.stream_version)?;
             }
-            if cols.position.is_empty() {
-                continue;
-            }
-            report.inserted += cols.position.len();
-            cols.insert(&tx).await?;
-            tx.execute(
-                "INSERT INTO idempotency_keys (tenant_id, key, branch_id, first_position, last_position, stream_version)
-                 SELECT dcs_tenant(), k, b, p, p, v FROM unnest($1::text[], $2::text[], $3::bigint[], $4::bigint[]) AS u(k, b, p, v)
-                 ON CONFLICT (tenant_id, key) DO NOTHING",
-                &[&cols.key, &cols.branch, &cols.position, &cols.version],
-            )
-            .await
-            .map_err(classify_insert)?;
-            for ((stream, branch), version) in streams {
-                tx.execute(
-                    "INSERT INTO stream_metadata AS s (tenant_id, stream_id, branch_id, version) VALUES (dcs_tenant(), $1, $2, $3)
-                     ON CONFLICT (tenant_id, stream_id) DO UPDATE SET version = greatest(s.version, excluded.version), updated_at = now()",
-                    &[&stream, &branch, &(version as i64)],
+            // One statement: skip stored and repeated ids, number the rest in batch order
+            // after the head, insert them, their idempotency keys and their streams' versions.
+            let rows = tx
+                .query(
+                    INGEST_SQL,
+                    &[
+                        &cols.event_id,
+                        &cols.tenant,
+                        &cols.branch,
+                        &cols.stream,
+                        &cols.version,
+                        &cols.event_type,
+                        &cols.amount,
+                        &cols.currency,
+                        &cols.hlc,
+                        &cols.key,
+                        &cols.bytes,
+                        &(head as i64),
+                    ],
                 )
                 .await
-                .map_err(map_pg)?;
+                .map_err(classify_insert)?;
+            let inserted: HashSet<uuid::Uuid> = rows.iter().map(|r| r.get(0)).collect();
+            let mut folds = Folds::new(&self.projector);
+            for (e, id) in events.iter().zip(&cols.event_id) {
+                if let (true, Some(body)) = (inserted.contains(id), &e.body) {
+                    folds.apply(&self.projector, &e.event, body)?;
+                }
             }
+            head += inserted.len() as u64;
+            report.inserted += inserted.len();
+            report.duplicates += events.len() - inserted.len();
             add_rows(&tx, &folds.rows()).await?;
         }
         advance_positions(&tx, head).await?;
