@@ -72,6 +72,11 @@ impl CausalContext {
         self.cloud.iter().copied()
     }
 
+    /// Forgets cloud dots for which `drop` holds (the vector part is kept whole).
+    pub(crate) fn forget_cloud_dots(&mut self, drop: impl Fn(&Dot) -> bool) {
+        self.cloud.retain(|d| !drop(d));
+    }
+
     /// Folds cloud dots that are contiguous with (or covered by) the vector into it.
     fn compact(&mut self) {
         if self.cloud.is_empty() {

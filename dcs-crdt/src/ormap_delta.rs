@@ -9,7 +9,7 @@ use crate::{Crdt, CrdtError, ORMap, ORSetDelta};
 /// A change to an [`ORMap`]: the key-set delta plus the value deltas (`D` is the value type's delta).
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(bound(
-    serialize = "K: Serialize + Ord, D: Serialize",
+    serialize = "K: Serialize + Ord + Clone, D: Serialize",
     deserialize = "K: Deserialize<'de> + Ord + Clone, D: Deserialize<'de>"
 ))]
 pub struct ORMapDelta<K, D> {

@@ -158,6 +158,19 @@ impl<T: Ord + Clone> ORSet<T> {
         self.context.join(&other.context);
     }
 
+    /// Drops from the context's cloud the dots that entries carry (the delta wire form).
+    pub(crate) fn strip_entry_dots(&mut self) {
+        let carried: BTreeSet<Dot> = self.entries.values().flat_map(DotSet::iter).collect();
+        self.context.forget_cloud_dots(|d| carried.contains(d));
+    }
+
+    /// Puts the entries' dots back into the context (decoding the delta wire form).
+    pub(crate) fn imply_entry_dots(&mut self) {
+        for dots in self.entries.values() {
+            dots.iter().for_each(|d| self.context.insert(d));
+        }
+    }
+
     /// The keys of the entries, for [`ORSet::join_keys`].
     pub(crate) fn keys(&self) -> impl Iterator<Item = &T> + '_ {
         self.entries.keys()

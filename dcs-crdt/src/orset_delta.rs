@@ -2,7 +2,7 @@
 
 use alloc::collections::BTreeSet;
 
-use serde::{Deserialize, Serialize};
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use crate::{CrdtError, ORSet};
 
@@ -16,11 +16,7 @@ use crate::{CrdtError, ORSet};
 /// A forged delta that removes a dot without naming its element cannot break an invariant or
 /// panic; the dot just stays here until the next full-state [`crate::Crdt::merge`] with a
 /// replica that removed it (anti-entropy repairs it).
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(bound(
-    serialize = "T: Serialize + Ord",
-    deserialize = "T: Deserialize<'de> + Ord + Clone"
-))]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct ORSetDelta<T> {
     set: ORSet<T>,
     removed: BTreeSet<T>,
@@ -70,5 +66,24 @@ impl<T: Ord + Clone> ORSetDelta<T> {
     /// Checks the embedded state's invariants.
     pub(crate) fn check(&self) -> Result<(), CrdtError> {
         self.set.check()
+    }
+}
+
+/// Encoded layout: `(set, removed)`, where `set`'s context leaves out the cloud dots that its
+/// entries carry (a delta's context always contains its entries' dots, so they are implied and
+/// put back on decoding). This keeps an add delta near the size of a bare operation.
+impl<T: Serialize + Ord + Clone> Serialize for ORSetDelta<T> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut slim = self.set.clone();
+        slim.strip_entry_dots();
+        (&slim, &self.removed).serialize(serializer)
+    }
+}
+
+impl<'de, T: Deserialize<'de> + Ord + Clone> Deserialize<'de> for ORSetDelta<T> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let (mut set, removed) = <(ORSet<T>, BTreeSet<T>)>::deserialize(deserializer)?;
+        set.imply_entry_dots();
+        Ok(Self { set, removed })
     }
 }

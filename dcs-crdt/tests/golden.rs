@@ -64,3 +64,24 @@ fn empty_states_are_tiny() {
     assert_eq!(golden(&ORSet::<u8>::new()), "01000000");
     assert_eq!(golden(&LWWRegister::<u8>::new()), "0100");
 }
+
+#[test]
+fn an_add_delta_leaves_its_dot_implied() {
+    let mut s: ORSet<u16> = ORSet::new();
+    let delta = s.add(B, 7);
+    // set: context vv [(300, 1)], cloud []; groups (300, [(1, 7)]); removed [].
+    assert_eq!(
+        encode(&delta).unwrap().iter().map(|b| format!("{b:02x}")).collect::<String>(),
+        "0101ac02010001ac0201010700"
+    );
+    s.add(B, 8);
+    let delta = s.add(B, 7);
+    // The superseded dot (300, 1) is in the context (as its vector part); the new dot (300, 3)
+    // is implied by the entry.
+    let bytes = encode(&delta).unwrap();
+    assert_eq!(
+        bytes.iter().map(|b| format!("{b:02x}")).collect::<String>(),
+        "0101ac02010001ac0201030700"
+    );
+    assert_eq!(dcs_crdt::decode_delta::<ORSet<u16>>(&bytes).unwrap(), delta);
+}
