@@ -3,16 +3,16 @@
 //! [`EventStore`] is what the agents append to and read from: append-only, idempotent on
 //! idempotency keys, with optimistic concurrency per stream and gap-free global positions.
 //!
-//! - [`sqlite::SqliteStore`] (feature `sqlite`, default): the Local Agent's store. WAL,
-//!   `synchronous=FULL`, a SHA-256 [hash chain](chain) over every row checked by
-//!   [`verify_chain`](sqlite::SqliteStore::verify_chain) and on every read, the sync cursor
+//! - `sqlite::SqliteStore` (feature `sqlite`, default): the Local Agent's store. WAL,
+//!   `synchronous=FULL`, a SHA-256 hash chain ([`chain`]) over every row checked by
+//!   `verify_chain` and on every read, the sync cursor
 //!   (what the region acknowledged), snapshots, CRDT states and sagas.
-//! - [`postgres::PgStore`] (feature `postgres`): the regional store. Versioned migrations,
+//! - `postgres::PgStore` (feature `postgres`): the regional store. Versioned migrations,
 //!   `event_store` hash-partitioned into 8 and append-only in the database itself, forced
 //!   row-level security per tenant and branch, commit-ordered gap-free positions, and
-//!   idempotent bulk [`ingest`](postgres::PgStore::ingest) with projections in the same
+//!   idempotent bulk `ingest` with projections in the same
 //!   transaction.
-//! - [`conformance`] (feature `conformance`): the behaviour every backend must show, written
+//! - `conformance` (feature `conformance`): the behaviour every backend must show, written
 //!   once as generic async functions and run by each backend's tests.
 //!
 //! Errors are [`StoreError`]; each says what happened and what to do.
