@@ -48,7 +48,7 @@ impl CausalContext {
         let seen = self.vv.get(&dot.replica);
         if dot.counter == seen.saturating_add(1) {
             self.vv.raise(dot.replica, dot.counter);
-            self.compact();
+            self.compact_replica(dot.replica);
         } else if dot.counter > seen {
             self.cloud.insert(dot);
         }
@@ -78,23 +78,32 @@ impl CausalContext {
     }
 
     /// Folds cloud dots that are contiguous with (or covered by) the vector into it.
+    ///
+    /// Costs a few lookups per replica that has cloud dots plus the dots folded, not a pass over
+    /// the whole cloud, so a large cloud stuck behind a lost delta does not slow every join.
     fn compact(&mut self) {
-        if self.cloud.is_empty() {
-            return;
+        let mut next = self.cloud.first().map(|d| d.replica);
+        while let Some(replica) = next {
+            self.compact_replica(replica);
+            next = replica.0.checked_add(1).and_then(|after| {
+                self.cloud.range(Dot::new(ReplicaId(after), 0)..).next().map(|d| d.replica)
+            });
         }
-        let vv = &mut self.vv;
-        // `retain` visits dots in order, so runs `n+1, n+2, …` fold in one pass.
-        self.cloud.retain(|dot| {
-            let seen = vv.get(&dot.replica);
-            if dot.counter <= seen {
-                false
-            } else if dot.counter == seen.saturating_add(1) {
-                vv.raise(dot.replica, dot.counter);
-                false
-            } else {
-                true
+    }
+
+    /// Folds the leading cloud dots of `replica` that extend its vector entry.
+    fn compact_replica(&mut self, replica: ReplicaId) {
+        let mut seen = self.vv.get(&replica);
+        while let Some(&dot) =
+            self.cloud.range(Dot::new(replica, 0)..=Dot::new(replica, u64::MAX)).next()
+        {
+            if dot.counter > seen.saturating_add(1) {
+                break;
             }
-        });
+            self.cloud.remove(&dot);
+            seen = seen.max(dot.counter);
+        }
+        self.vv.raise(replica, seen);
     }
 }
 
@@ -143,5 +152,31 @@ mod tests {
         a.join(&b);
         assert_eq!(a.cloud().count(), 0);
         assert_eq!(a.version_vector().get(&r), 2);
+    }
+}
+
+#[cfg(test)]
+mod compaction_cost {
+    use super::*;
+
+    #[test]
+    fn a_cloud_behind_a_gap_folds_once_the_gap_fills() {
+        let (a, b) = (ReplicaId(1), ReplicaId(2));
+        let mut context = CausalContext::new();
+        for n in 2..=5_000 {
+            context.insert(Dot::new(a, n));
+            let mut delta = CausalContext::new();
+            delta.insert(Dot::new(b, n));
+            context.join(&delta);
+        }
+        assert_eq!(context.cloud().count(), 2 * 4_999);
+        assert_eq!(context.version_vector().len(), 0);
+        context.insert(Dot::new(a, 1));
+        let mut late = CausalContext::new();
+        late.insert(Dot::new(b, 1));
+        context.join(&late);
+        assert_eq!(context.cloud().count(), 0);
+        assert_eq!(context.version_vector().get(&a), 5_000);
+        assert_eq!(context.version_vector().get(&b), 5_000);
     }
 }
