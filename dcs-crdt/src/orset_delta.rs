@@ -57,9 +57,10 @@ impl<T: Ord + Clone> ORSetDelta<T> {
         state.join_keys(&self.set, self.set.keys().chain(removed_only));
     }
 
-    /// Joins another delta into this one (a delta group).
+    /// Joins another delta into this one (a delta group), touching only the elements `other`
+    /// names, so grouping k deltas costs O(k log k) rather than a pass per delta.
     pub(crate) fn join(&mut self, other: &Self) {
-        self.set.join(&other.set);
+        other.apply_to(&mut self.set);
         self.removed.extend(other.removed.iter().cloned());
     }
 
