@@ -93,6 +93,9 @@ impl CausalContext {
 
     /// Folds the leading cloud dots of `replica` that extend its vector entry.
     fn compact_replica(&mut self, replica: ReplicaId) {
+        if self.cloud.is_empty() {
+            return;
+        }
         let mut seen = self.vv.get(&replica);
         while let Some(&dot) =
             self.cloud.range(Dot::new(replica, 0)..=Dot::new(replica, u64::MAX)).next()
