@@ -30,7 +30,7 @@ impl BoundedCounter {
         Self { increments: MaxMap::new(), decrements: MaxMap::new(), transfers: MaxMap::new() }
     }
 
-    /// Adds `amount` to the value and to `replica`'s rights; returns the delta.
+    /// Adds `amount` to the value and to the rights of `replica` (the caller); returns the delta.
     ///
     /// # Errors
     /// [`CrdtError::Overflow`] if the replica's increments would pass `u64::MAX`.
@@ -44,7 +44,7 @@ impl BoundedCounter {
         Ok(delta)
     }
 
-    /// Subtracts `amount`, spending `replica`'s own rights; returns the delta.
+    /// Subtracts `amount`, spending the rights of `replica` (the caller); returns the delta.
     ///
     /// # Errors
     /// [`CrdtError::InsufficientRights`] when `replica` holds fewer than `amount` rights in this

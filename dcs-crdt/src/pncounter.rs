@@ -20,7 +20,7 @@ impl PNCounter {
         Self { p: GCounter::new(), n: GCounter::new() }
     }
 
-    /// Adds `amount` on behalf of `replica`; returns the delta.
+    /// Adds `amount` on behalf of `replica` (the caller's own id); returns the delta.
     ///
     /// # Errors
     /// [`CrdtError::Overflow`] if the replica's increments would pass `u64::MAX`.
@@ -28,7 +28,7 @@ impl PNCounter {
         Ok(Self { p: self.p.increment(replica, amount)?, n: GCounter::new() })
     }
 
-    /// Subtracts `amount` on behalf of `replica`; returns the delta.
+    /// Subtracts `amount` on behalf of `replica` (the caller's own id); returns the delta.
     ///
     /// # Errors
     /// [`CrdtError::Overflow`] if the replica's decrements would pass `u64::MAX`.
