@@ -110,7 +110,9 @@ fn appends(c: &mut Criterion) {
                 BatchSize::PerIteration,
             )
         });
-        for (name, indexed) in [("bare_rusqlite", false), ("bare_rusqlite_same_unique_indexes", true)] {
+        for (name, indexed) in
+            [("bare_rusqlite", false), ("bare_rusqlite_same_unique_indexes", true)]
+        {
             let path = dir.path().join(format!("{name}.db"));
             let mut bare = if indexed { Bare::open_indexed(&path) } else { Bare::open(&path) };
             let mut seq = 0u64;
