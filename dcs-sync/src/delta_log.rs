@@ -1,0 +1,205 @@
+//! The delta log: recent CRDT deltas by position, to ship to each peer what it has not merged.
+
+use alloc::collections::VecDeque;
+
+use dcs_crdt::Crdt;
+
+use crate::messages::{CrdtPayload, NodeId};
+use crate::state::{ReplicatedState, StateDelta};
+
+// Gap is rare (a full-state merge); boxing every delta would cost an allocation per entry.
+#[allow(clippy::large_enum_variant)]
+#[derive(Debug, Clone)]
+enum Change {
+    Delta(StateDelta),
+    /// The state changed by a full-state merge: peers behind this point get the full state.
+    Gap,
+}
+
+#[derive(Debug, Clone)]
+struct Entry {
+    seq: u64,
+    origin: Option<NodeId>,
+    change: Change,
+}
+
+/// Positions 1, 2, 3, … of this node's state changes; only entries up to the durable position
+/// are ever shipped, so a position is never reused for a different change after a crash.
+#[derive(Debug, Clone)]
+pub struct DeltaLog {
+    last: u64,
+    durable: u64,
+    entries: VecDeque<Entry>,
+    capacity: usize,
+}
+
+impl DeltaLog {
+    /// An empty log continuing after durable position `durable` (entries before it are gone:
+    /// peers further behind get the full state).
+    pub fn new(durable: u64, capacity: usize) -> Self {
+        DeltaLog { last: durable, durable, entries: VecDeque::new(), capacity: capacity.max(1) }
+    }
+
+    /// The last assigned position.
+    pub fn last(&self) -> u64 {
+        self.last
+    }
+
+    /// The last durable position.
+    pub fn durable(&self) -> u64 {
+        self.durable
+    }
+
+    /// Records a delta from `origin` (None: made here) and returns its position.
+    pub fn record(&mut self, origin: Option<NodeId>, delta: StateDelta) -> u64 {
+        self.push(origin, Change::Delta(delta))
+    }
+
+    /// Records a full-state merge from `origin` and returns its position.
+    pub fn record_gap(&mut self, origin: Option<NodeId>) -> u64 {
+        self.push(origin, Change::Gap)
+    }
+
+    fn push(&mut self, origin: Option<NodeId>, change: Change) -> u64 {
+        self.last += 1;
+        self.entries.push_back(Entry { seq: self.last, origin, change });
+        while self.entries.len() > self.capacity {
+            self.entries.pop_front();
+        }
+        self.last
+    }
+
+    /// Marks positions up to `seq` durable (shippable).
+    pub fn mark_durable(&mut self, seq: u64) {
+        self.durable = self.durable.max(seq.min(self.last));
+    }
+
+    /// Drops entries every peer has merged (`min_have` is the minimum over all peers).
+    pub fn prune(&mut self, min_have: u64) {
+        while self.entries.front().is_some_and(|e| e.seq <= min_have) {
+            self.entries.pop_front();
+        }
+    }
+
+    /// Number of buffered entries.
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    /// True when no entry is buffered.
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
+    /// What `peer`, which has merged this log through `have`, still needs: the join of the
+    /// durable entries after `have` (skipping those `peer` sent us: it has them), or the whole
+    /// durable `state` when the buffer no longer covers the gap. None when it is up to date.
+    pub fn payload_for(
+        &self,
+        peer: NodeId,
+        have: u64,
+        state: &ReplicatedState,
+    ) -> Option<CrdtPayload> {
+        let upto = self.durable;
+        if have >= upto {
+            return None;
+        }
+        let full =
+            || Some(CrdtPayload::Full { upto, state: alloc::boxed::Box::new(state.clone()) });
+        let first = match self.entries.front() {
+            Some(e) => e.seq,
+            None => return full(),
+        };
+        if first > have + 1 {
+            return full();
+        }
+        let mut joined = StateDelta::default();
+        for e in self.entries.iter().filter(|e| e.seq > have && e.seq <= upto) {
+            if e.origin == Some(peer) {
+                continue;
+            }
+            match &e.change {
+                Change::Gap => return full(),
+                Change::Delta(d) => ReplicatedState::join_deltas(&mut joined, d),
+            }
+        }
+        Some(CrdtPayload::Delta { from: have, upto, delta: joined })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use dcs_crdt::ReplicaId;
+
+    fn delta(n: i64) -> StateDelta {
+        let mut s = ReplicatedState::default();
+        s.set_price(ReplicaId(1), n as u64, "X", n).unwrap()
+    }
+
+    #[test]
+    fn ships_only_durable_entries_and_skips_echoes() {
+        let state = ReplicatedState::default();
+        let mut log = DeltaLog::new(0, 16);
+        log.record(None, delta(1));
+        log.record(Some(NodeId::Store(1)), delta(2));
+        assert_eq!(log.payload_for(NodeId::Store(2), 0, &state), None, "nothing durable yet");
+        log.mark_durable(2);
+        let Some(CrdtPayload::Delta { from: 0, upto: 2, delta: d }) =
+            log.payload_for(NodeId::Store(2), 0, &state)
+        else {
+            panic!("expected a delta")
+        };
+        let mut s = ReplicatedState::default();
+        s.apply_delta(&d);
+        assert_eq!(s.price("X"), Some(2));
+        // Store 1 sent entry 2: it only gets entry 1.
+        let Some(CrdtPayload::Delta { delta: d1, .. }) =
+            log.payload_for(NodeId::Store(1), 0, &state)
+        else {
+            panic!("expected a delta")
+        };
+        let mut s1 = ReplicatedState::default();
+        s1.apply_delta(&d1);
+        assert_eq!(s1.price("X"), Some(1));
+        assert_eq!(log.payload_for(NodeId::Store(1), 2, &state), None);
+    }
+
+    #[test]
+    fn falls_back_to_full_state_when_pruned_or_after_a_gap() {
+        let state = ReplicatedState::default();
+        let mut log = DeltaLog::new(0, 2);
+        for i in 1..=3 {
+            log.record(None, delta(i));
+        }
+        log.mark_durable(3);
+        assert!(matches!(
+            log.payload_for(NodeId::Master, 0, &state),
+            Some(CrdtPayload::Full { upto: 3, .. })
+        ));
+        assert!(matches!(
+            log.payload_for(NodeId::Master, 1, &state),
+            Some(CrdtPayload::Delta { .. })
+        ));
+        log.record_gap(Some(NodeId::Store(9)));
+        log.mark_durable(4);
+        assert!(matches!(
+            log.payload_for(NodeId::Master, 3, &state),
+            Some(CrdtPayload::Full { .. })
+        ));
+        // The origin of the full merge does not get it echoed back.
+        assert!(matches!(
+            log.payload_for(NodeId::Store(9), 3, &state),
+            Some(CrdtPayload::Delta { upto: 4, .. })
+        ));
+        log.prune(3);
+        assert_eq!(log.len(), 1);
+        // A restarted log has no entries: anyone behind gets the full state.
+        let fresh = DeltaLog::new(4, 8);
+        assert!(fresh.is_empty());
+        assert!(matches!(
+            fresh.payload_for(NodeId::Master, 2, &state),
+            Some(CrdtPayload::Full { .. })
+        ));
+    }
+}

@@ -1,0 +1,187 @@
+//! What a machine must persist: a [`DurableState`] changed only by [`WriteOp`]s.
+//!
+//! Machines hand out their writes with `poll_persist()`; the host makes them durable (an
+//! fsync, a SQLite transaction), applies them to its copy with [`DurableState::apply`] if it
+//! keeps one, and calls `handle_persisted(token)`. Only then does the machine acknowledge or
+//! ship what the writes contain. After a crash the host calls `restore(durable_state)`:
+//! whatever was not persisted is gone, and the protocol recovers it from the peers.
+
+use alloc::collections::{BTreeMap, BTreeSet};
+use alloc::string::String;
+use alloc::vec::Vec;
+
+use dcs_core::EventId;
+use dcs_crdt::Crdt;
+use serde::{Deserialize, Serialize};
+
+use crate::messages::{Item, NodeId};
+use crate::state::{ReplicatedState, StateDelta};
+
+/// The persistent part of any machine (a role uses the fields it needs, the rest stay empty).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct DurableState {
+    /// Highest HLC time ever issued or persisted (the clock restarts from here).
+    pub hlc_last: u64,
+    /// The replicated CRDT state as durably merged.
+    pub state: ReplicatedState,
+    /// Position of the last durable entry of this node's delta log.
+    pub log_seq: u64,
+    /// Per peer: how far this node has durably merged that peer's delta log.
+    pub received: BTreeMap<NodeId, u64>,
+    /// Uplink outbox: items not yet acknowledged by the parent, by position.
+    pub outbox: BTreeMap<u64, Item>,
+    /// Next outbox position to assign.
+    pub next_pos: u64,
+    /// Highest outbox position the parent acknowledged.
+    pub acked: u64,
+    /// Per child: highest contiguous outbox position stored or refused here.
+    pub inbox: BTreeMap<NodeId, u64>,
+    /// Accepted items (the region's events, the master's summaries), in acceptance order.
+    pub items: Vec<(NodeId, u64, Item)>,
+    /// Ids of accepted items (deduplication).
+    pub seen_ids: BTreeSet<EventId>,
+    /// (tenant, idempotency key) of accepted events (deduplication).
+    pub seen_keys: BTreeSet<(String, String)>,
+    /// Refused items: (child, position, event id, reason).
+    pub rejected: Vec<(NodeId, u64, EventId, String)>,
+}
+
+/// One durable change.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum WriteOp {
+    /// Append `item` to the uplink outbox at `pos`.
+    Append {
+        /// Outbox position.
+        pos: u64,
+        /// The item.
+        item: Item,
+    },
+    /// The parent acknowledged the outbox through `upto`: drop those items.
+    Acked {
+        /// Highest acknowledged position.
+        upto: u64,
+    },
+    /// Child `from`'s outbox position `pos` was handled: `item` stored (None: a duplicate),
+    /// and `forward` queued on this node's own uplink outbox.
+    Accept {
+        /// The child.
+        from: NodeId,
+        /// Its outbox position.
+        pos: u64,
+        /// The new item, or None for a duplicate that only advances the position.
+        item: Option<Item>,
+        /// What to send further up (the region's summary for the master).
+        forward: Option<Item>,
+    },
+    /// Child `from`'s outbox position `pos` was refused.
+    Reject {
+        /// The child.
+        from: NodeId,
+        /// Its outbox position.
+        pos: u64,
+        /// The refused event.
+        event_id: EventId,
+        /// Why.
+        reason: String,
+    },
+    /// A CRDT delta joined: from peer `from` (None: made here), which brings its log to `have`.
+    Delta {
+        /// Origin peer, None for a local mutation.
+        from: Option<NodeId>,
+        /// The origin's log position now merged.
+        have: u64,
+        /// The delta.
+        delta: StateDelta,
+        /// This node's delta-log position after the change.
+        seq: u64,
+    },
+    /// A peer's full state merged, bringing its log to `have`.
+    Full {
+        /// Origin peer.
+        from: NodeId,
+        /// The origin's log position now merged.
+        have: u64,
+        /// The state.
+        state: ReplicatedState,
+        /// This node's delta-log position after the change.
+        seq: u64,
+    },
+    /// The HLC advanced to `last`.
+    Hlc {
+        /// HLC time.
+        last: u64,
+    },
+}
+
+fn bump(map: &mut BTreeMap<NodeId, u64>, key: NodeId, to: u64) {
+    let e = map.entry(key).or_insert(0);
+    *e = (*e).max(to);
+}
+
+impl DurableState {
+    /// Applies one durable change (the host's copy and the machine's stay equal this way).
+    pub fn apply(&mut self, op: &WriteOp) {
+        match op {
+            WriteOp::Append { pos, item } => {
+                if let Item::Event(e) = item {
+                    self.hlc_last = self.hlc_last.max(e.causality().hlc.time);
+                }
+                if *pos > self.acked {
+                    self.outbox.insert(*pos, item.clone());
+                }
+                self.next_pos = self.next_pos.max(pos + 1);
+            }
+            WriteOp::Acked { upto } => {
+                self.acked = self.acked.max(*upto);
+                let keep = self.outbox.split_off(&(self.acked + 1));
+                self.outbox = keep;
+            }
+            WriteOp::Accept { from, pos, item, forward } => {
+                bump(&mut self.inbox, *from, *pos);
+                if let Some(item) = item {
+                    self.seen_ids.insert(item.event_id());
+                    if let Some(k) = item.idempotency() {
+                        self.seen_keys.insert(k);
+                    }
+                    self.items.push((*from, *pos, item.clone()));
+                }
+                if let Some(fwd) = forward {
+                    let p = self.next_pos.max(1);
+                    self.outbox.insert(p, fwd.clone());
+                    self.next_pos = p + 1;
+                }
+            }
+            WriteOp::Reject { from, pos, event_id, reason } => {
+                bump(&mut self.inbox, *from, *pos);
+                self.rejected.push((*from, *pos, *event_id, reason.clone()));
+            }
+            WriteOp::Delta { from, have, delta, seq } => {
+                self.state.apply_delta(delta);
+                if let Some(from) = from {
+                    bump(&mut self.received, *from, *have);
+                }
+                self.log_seq = self.log_seq.max(*seq);
+            }
+            WriteOp::Full { from, have, state, seq } => {
+                self.state.merge(state);
+                bump(&mut self.received, *from, *have);
+                self.log_seq = self.log_seq.max(*seq);
+            }
+            WriteOp::Hlc { last } => self.hlc_last = self.hlc_last.max(*last),
+        }
+    }
+
+    /// The next outbox position (1 for an empty outbox).
+    pub fn next_outbox_pos(&self) -> u64 {
+        self.next_pos.max(1)
+    }
+}
+
+/// A group of writes to make durable together, then confirm with `handle_persisted(token)`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PersistBatch {
+    /// Confirm with this token (confirming a token confirms every earlier one).
+    pub token: u64,
+    /// The writes, to apply in order.
+    pub ops: Vec<WriteOp>,
+}

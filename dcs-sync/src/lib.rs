@@ -1,0 +1,90 @@
+//! The DCS sync protocol between tiers, as sans-IO state machines, with a deterministic fault
+//! simulator that proves it.
+//!
+//! Three machines, one per tier: [`LocalMachine`] (a store's agent), [`RegionalMachine`] and
+//! [`MasterMachine`]. None of them does I/O, reads a clock, spawns a thread or draws OS
+//! randomness: time ([`Now`]), randomness (a seed) and received bytes are arguments, and every
+//! output is polled. A daemon only moves bytes, time and disk writes in and out:
+//!
+//! ```text
+//! loop {
+//!     machine.handle_bytes(now, from, &bytes)?;      // or handle_timeout(now) when due
+//!     while let Some(w) = machine.poll_persist() {   // make writes durable, then confirm
+//!         disk.write(&w.ops); machine.handle_persisted(now, w.token);
+//!     }
+//!     while let Some((to, msg)) = machine.poll_transmit() { net.send(to, encode(&msg)?) }
+//!     sleep_until(machine.poll_timeout());
+//! }
+//! ```
+//!
+//! # Message flow
+//!
+//! - **Store → region**: [`Push`] with a bounded batch of durable outbox [`Item`]s (positions
+//!   1, 2, 3, …), the CRDT changes since the region's last reported delta-log position, and
+//!   how far the store has merged the region's log. The region verifies each event with the
+//!   [`Verifier`] it is given, deduplicates by position, event id and idempotency key, stores
+//!   it, merges the CRDT delta and answers with an [`Ack`] **only once that is durable**: the
+//!   highest durable position plus the changes the store has not merged (every other store's
+//!   stock, central prices, …). Unanswered pushes are retransmitted with exponential backoff
+//!   and jitter ([`Backoff`]); an idle store still pushes every sync interval, which pulls.
+//! - **Region → master**: the same shape: event summaries ([`EventSummary`]) up with the
+//!   region's merged state, global state (catalog and central prices, last-writer-wins) and
+//!   every other region's state down.
+//! - **Liveness**: [`Heartbeat`]s and pushes feed a [`Liveness`] registry (last seen, lag,
+//!   alive → suspect → failed with configurable timeouts).
+//! - **Versions**: [`codec::encode`] writes [`PROTOCOL_VERSION`] first; a peer with a newer
+//!   version gets a [`Refuse`] and an [`SyncError::UnsupportedVersion`], never garbage.
+//!
+//! # What is persisted
+//!
+//! Each machine's [`DurableState`] changes only through the [`WriteOp`]s it hands out with
+//! `poll_persist()`: the outbox, acknowledged positions, accepted items and dedup indexes, the
+//! CRDT state, the delta-log position and the HLC. After a crash, `restore(durable_state)`
+//! resumes; what was not persisted was never acknowledged or shipped, so peers resend it.
+//!
+//! # The simulator
+//!
+//! With the `sim` feature (on by default), [`sim`] drives a whole topology through latency,
+//! loss, duplication, reordering, partitions, crashes and clock skew from one seed, and checks
+//! the invariants; `cargo run --release -p dcs-sync --bin dcs-sim -- --seed 42` runs it.
+#![cfg_attr(not(feature = "sim"), no_std)]
+
+extern crate alloc;
+
+mod backoff;
+pub mod codec;
+mod delta_log;
+mod downlink;
+mod durable;
+mod error;
+mod liveness;
+mod local;
+mod master;
+mod messages;
+mod node;
+mod regional;
+mod rng;
+mod state;
+mod uplink;
+mod verifier;
+
+#[cfg(feature = "sim")]
+pub mod sim;
+
+pub use backoff::Backoff;
+pub use codec::{MAX_MESSAGE_LEN, decode, encode};
+pub use delta_log::DeltaLog;
+pub use durable::{DurableState, PersistBatch, WriteOp};
+pub use error::{SyncError, VerifyError};
+pub use liveness::{AgentRecord, Health, Liveness, LivenessConfig, LivenessEvent};
+pub use local::{LocalConfig, LocalMachine};
+pub use master::{MasterConfig, MasterMachine};
+pub use messages::{
+    Ack, CrdtPayload, EventSummary, Heartbeat, Item, Message, NodeId, PROTOCOL_VERSION, Positioned,
+    Push, Refuse, Rejection, StockEffect, stock_effect,
+};
+pub use node::{Faults, Now, Stats, SyncConfig};
+pub use regional::{RegionalConfig, RegionalMachine};
+pub use rng::SplitMix64;
+pub use state::{ReplicatedState, SessionKey, StateDelta, StockKey};
+pub use verifier::Verifier;

@@ -1,0 +1,132 @@
+//! The master machine: the parent of the regions and the writer of global state (catalog,
+//! central prices).
+
+use alloc::vec::Vec;
+
+use dcs_crdt::ReplicaId;
+
+use crate::SyncError;
+use crate::downlink::Downlink;
+use crate::durable::{DurableState, WriteOp};
+use crate::liveness::{Liveness, LivenessConfig};
+use crate::messages::{Message, NodeId};
+use crate::node::{Core, Now, SyncConfig};
+use crate::state::StateDelta;
+
+/// Who the master is and whom it talks to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MasterConfig {
+    /// The regions.
+    pub regions: Vec<NodeId>,
+    /// Its CRDT replica id.
+    pub replica: ReplicaId,
+    /// Timers and limits.
+    pub sync: SyncConfig,
+    /// Failure detection of the regions.
+    pub liveness: LivenessConfig,
+}
+
+/// The master sync machine: stores region summaries exactly once, merges region state, and
+/// sends global state down in its acks.
+pub struct MasterMachine {
+    core: Core,
+    down: Downlink,
+    liveness: Liveness,
+    config: MasterConfig,
+}
+
+impl MasterMachine {
+    /// A fresh master.
+    ///
+    /// # Errors
+    /// [`SyncError::Domain`] if the node id cannot make an HLC.
+    pub fn new(config: MasterConfig, now: Now, seed: u64) -> Result<Self, SyncError> {
+        Self::restore(config, DurableState::default(), now, seed)
+    }
+
+    /// Restarts from what was persisted.
+    ///
+    /// # Errors
+    /// [`SyncError::Domain`] if the node id cannot make an HLC.
+    pub fn restore(
+        config: MasterConfig,
+        durable: DurableState,
+        now: Now,
+        seed: u64,
+    ) -> Result<Self, SyncError> {
+        let core = Core::restore(NodeId::Master, config.replica, config.sync, durable, seed)?;
+        let down = Downlink::new(&core, config.regions.iter().copied());
+        let liveness = Liveness::new(config.liveness, config.regions.iter().copied(), now.mono_ms);
+        Ok(MasterMachine { core, down, liveness, config })
+    }
+
+    fn local_change(&mut self, delta: StateDelta) {
+        if delta.is_empty() {
+            return;
+        }
+        let seq = self.core.log.record(None, delta.clone());
+        self.core.write(WriteOp::Delta { from: None, have: 0, delta, seq });
+    }
+
+    /// Sets the central price of `sku` (replicated to every region and store).
+    ///
+    /// # Errors
+    /// [`SyncError::Domain`] if the CRDT refuses the change.
+    pub fn set_price(&mut self, now: Now, sku: &str, price_minor: i64) -> Result<(), SyncError> {
+        let t = self.core.hlc.tick(now.wall_ms).time;
+        let delta = self.core.working.set_price(self.config.replica, t, sku, price_minor)?;
+        self.local_change(delta);
+        Ok(())
+    }
+
+    /// Lists `sku` in the global catalog.
+    pub fn list_in_catalog(&mut self, now: Now, sku: &str) {
+        let _ = self.core.hlc.tick(now.wall_ms);
+        let delta = self.core.working.list_in_catalog(self.config.replica, sku);
+        self.local_change(delta);
+    }
+
+    /// Handles a decoded message from `from`.
+    ///
+    /// # Errors
+    /// [`SyncError::UnknownPeer`] if `from` is not a configured region.
+    pub fn handle_message(
+        &mut self,
+        now: Now,
+        from: NodeId,
+        msg: Message,
+    ) -> Result<(), SyncError> {
+        self.down.handle_child_message(
+            &mut self.core,
+            &mut self.liveness,
+            now,
+            from,
+            msg,
+            None,
+            None,
+        )
+    }
+
+    /// Fires due timers (failure detection).
+    pub fn handle_timeout(&mut self, now: Now) {
+        self.liveness.handle_timeout(now.mono_ms);
+    }
+
+    /// When to call [`MasterMachine::handle_timeout`] next.
+    pub fn poll_timeout(&self) -> Option<u64> {
+        self.liveness.poll_timeout()
+    }
+
+    /// The writes up to `token` are durable.
+    pub fn handle_persisted(&mut self, _now: Now, token: u64) {
+        let ops = self.core.persisted(token);
+        self.down.persisted(&mut self.core, &ops);
+    }
+
+    /// The registry of the regions.
+    pub fn liveness(&self) -> &Liveness {
+        &self.liveness
+    }
+}
+
+crate::node::machine_common_api!(MasterMachine);

@@ -1,0 +1,352 @@
+//! The part every machine shares: durable state, pending writes, the CRDT state, the delta
+//! log, the HLC, the seeded randomness and the transmit queue.
+
+use alloc::collections::{BTreeMap, VecDeque};
+use alloc::string::ToString;
+use alloc::vec::Vec;
+
+use dcs_core::HybridClock;
+use dcs_core::causality::HlcTimestamp;
+use dcs_crdt::{Crdt, ReplicaId};
+
+use crate::delta_log::DeltaLog;
+use crate::durable::{DurableState, PersistBatch, WriteOp};
+use crate::messages::{CrdtPayload, Message, NodeId, PROTOCOL_VERSION, Refuse};
+use crate::rng::SplitMix64;
+use crate::state::ReplicatedState;
+use crate::{SyncError, codec};
+
+/// The inputs' notion of time: a monotonic clock for timers and the (possibly skewed) wall clock
+/// for the HLC, both in milliseconds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Default)]
+pub struct Now {
+    /// Monotonic milliseconds: timers and `poll_timeout` use this clock.
+    pub mono_ms: u64,
+    /// Wall-clock Unix milliseconds as this node reads them (may be skewed).
+    pub wall_ms: u64,
+}
+
+/// Tuning shared by all machines.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SyncConfig {
+    /// Period of a sync round when idle (a push that also pulls).
+    pub sync_interval_ms: u64,
+    /// Wait after new items become durable before pushing them (batches bursts).
+    pub batch_delay_ms: u64,
+    /// First retransmission timeout.
+    pub retransmit_base_ms: u64,
+    /// Largest retransmission timeout.
+    pub retransmit_max_ms: u64,
+    /// Heartbeat period.
+    pub heartbeat_interval_ms: u64,
+    /// Most items per push.
+    pub max_batch_items: usize,
+    /// Most item bytes per push (at least one item is always sent).
+    pub max_batch_bytes: usize,
+    /// Refuse remote HLC times further ahead of the wall clock than this.
+    pub max_clock_drift_ms: u64,
+    /// Delta-log entries kept for peers that are behind (older: full state).
+    pub delta_log_capacity: usize,
+}
+
+impl Default for SyncConfig {
+    fn default() -> Self {
+        SyncConfig {
+            sync_interval_ms: 30_000,
+            batch_delay_ms: 1_000,
+            retransmit_base_ms: 2_000,
+            retransmit_max_ms: 120_000,
+            heartbeat_interval_ms: 10_000,
+            max_batch_items: 256,
+            max_batch_bytes: 256 * 1024,
+            max_clock_drift_ms: 10 * 60_000,
+            delta_log_capacity: 4_096,
+        }
+    }
+}
+
+/// Deliberate protocol bugs, to prove the simulator's checker catches them. Never enable in
+/// production: each one breaks a guarantee on purpose.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Faults {
+    /// Acknowledge items before they are durable (a crash then loses acknowledged events).
+    pub ack_before_durable: bool,
+    /// Accept every pushed item, even one already stored (duplicates after retransmissions).
+    pub skip_dedup: bool,
+}
+
+/// Counters of what a machine did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Stats {
+    /// Pushes sent (first tries and retransmissions).
+    pub pushes: u64,
+    /// Retransmissions after a timeout.
+    pub retransmits: u64,
+    /// Acks sent.
+    pub acks: u64,
+    /// Items stored from children.
+    pub accepted: u64,
+    /// Items that were already stored (dropped as duplicates).
+    pub duplicates: u64,
+    /// Items refused by the verifier.
+    pub rejected: u64,
+    /// CRDT payloads sent as deltas.
+    pub deltas_sent: u64,
+    /// CRDT payloads sent as full states.
+    pub full_states_sent: u64,
+    /// Remote HLC times refused for drift.
+    pub hlc_refused: u64,
+    /// Messages that could not be decoded.
+    pub undecodable: u64,
+    /// Messages from nodes that are not peers.
+    pub unknown_peer: u64,
+}
+
+pub(crate) struct Core {
+    pub cfg: SyncConfig,
+    pub faults: Faults,
+    pub durable: DurableState,
+    pub working: ReplicatedState,
+    pub log: DeltaLog,
+    pub hlc: HybridClock,
+    pub rng: SplitMix64,
+    pub unsubmitted: Vec<WriteOp>,
+    pub in_flight: BTreeMap<u64, Vec<WriteOp>>,
+    pub next_token: u64,
+    pub persisted_hlc: u64,
+    pub transmit: VecDeque<(NodeId, Message)>,
+    /// Per peer: how far it has merged this node's delta log (as it last reported).
+    pub peer_has: BTreeMap<NodeId, u64>,
+    /// Per peer: how far this node has merged that peer's log (including unpersisted merges).
+    pub merged: BTreeMap<NodeId, u64>,
+    pub stats: Stats,
+    pub refusal: Option<SyncError>,
+}
+
+impl Core {
+    pub fn restore(
+        id: NodeId,
+        replica: ReplicaId,
+        cfg: SyncConfig,
+        durable: DurableState,
+        seed: u64,
+    ) -> Result<Self, SyncError> {
+        let mut hlc = HybridClock::new(id.hlc_node(), cfg.max_clock_drift_ms)
+            .map_err(|e| SyncError::Domain(e.to_string()))?;
+        hlc.restore(HlcTimestamp { time: durable.hlc_last, node: id.hlc_node() });
+        let _ = replica;
+        Ok(Core {
+            cfg,
+            faults: Faults::default(),
+            working: durable.state.clone(),
+            log: DeltaLog::new(durable.log_seq, cfg.delta_log_capacity),
+            merged: durable.received.clone(),
+            persisted_hlc: durable.hlc_last,
+            durable,
+            hlc,
+            rng: SplitMix64::new(seed),
+            unsubmitted: Vec::new(),
+            in_flight: BTreeMap::new(),
+            next_token: 1,
+            transmit: VecDeque::new(),
+            peer_has: BTreeMap::new(),
+            stats: Stats::default(),
+            refusal: None,
+        })
+    }
+
+    /// Decodes bytes from `from`; answers a newer version with a refusal.
+    pub fn decode(&mut self, from: NodeId, bytes: &[u8]) -> Result<Message, SyncError> {
+        match codec::decode(bytes) {
+            Ok(m) => Ok(m),
+            Err(e) => {
+                self.stats.undecodable += 1;
+                if matches!(e, SyncError::UnsupportedVersion { .. }) {
+                    self.transmit.push_back((
+                        from,
+                        Message::Refuse(Refuse {
+                            supported_version: PROTOCOL_VERSION,
+                            reason: e.to_string(),
+                        }),
+                    ));
+                }
+                Err(e)
+            }
+        }
+    }
+
+    pub fn on_refuse(&mut self, from: NodeId, r: &Refuse) {
+        self.refusal = Some(SyncError::Refused {
+            peer: from,
+            reason: r.reason.clone(),
+            supported: r.supported_version,
+        });
+    }
+
+    /// Observes a remote HLC time (refused, and counted, if too far ahead).
+    pub fn observe_hlc(&mut self, now: Now, time: u64) {
+        let remote = HlcTimestamp { time, node: [0xFF; 16] };
+        if self.hlc.observe(remote, now.wall_ms).is_err() {
+            self.stats.hlc_refused += 1;
+        }
+    }
+
+    pub fn write(&mut self, op: WriteOp) {
+        self.unsubmitted.push(op);
+    }
+
+    pub fn poll_persist(&mut self) -> Option<PersistBatch> {
+        let last = self.hlc.last().time;
+        if last > self.persisted_hlc && !self.unsubmitted.is_empty() {
+            self.unsubmitted.push(WriteOp::Hlc { last });
+            self.persisted_hlc = last;
+        }
+        if self.unsubmitted.is_empty() {
+            return None;
+        }
+        let ops = core::mem::take(&mut self.unsubmitted);
+        let token = self.next_token;
+        self.next_token += 1;
+        self.in_flight.insert(token, ops.clone());
+        Some(PersistBatch { token, ops })
+    }
+
+    /// Applies every in-flight batch up to `token` to the durable state; returns the ops.
+    pub fn persisted(&mut self, token: u64) -> Vec<WriteOp> {
+        let rest = self.in_flight.split_off(&(token + 1));
+        let done = core::mem::replace(&mut self.in_flight, rest);
+        let mut ops = Vec::new();
+        for (_, batch) in done {
+            for op in &batch {
+                self.durable.apply(op);
+            }
+            ops.extend(batch);
+        }
+        self.log.mark_durable(self.durable.log_seq);
+        ops
+    }
+
+    /// Joins a CRDT payload from `from` into the working state and queues its durable write.
+    pub fn merge_payload(&mut self, from: NodeId, payload: CrdtPayload) {
+        let merged = self.merged.get(&from).copied().unwrap_or(0);
+        match payload {
+            CrdtPayload::Delta { from: start, upto, delta } => {
+                if start > merged || upto <= merged {
+                    return; // a gap (our report was lost) or nothing new
+                }
+                let seq = if delta.is_empty() {
+                    self.log.last()
+                } else {
+                    self.working.apply_delta(&delta);
+                    self.log.record(Some(from), delta.clone())
+                };
+                self.merged.insert(from, upto);
+                self.write(WriteOp::Delta { from: Some(from), have: upto, delta, seq });
+            }
+            CrdtPayload::Full { upto, state } => {
+                if upto <= merged {
+                    return;
+                }
+                let before = self.working.clone();
+                self.working.merge(&state);
+                let seq = if self.working != before {
+                    self.log.record_gap(Some(from))
+                } else {
+                    self.log.last()
+                };
+                self.merged.insert(from, upto);
+                self.write(WriteOp::Full { from, have: upto, state: *state, seq });
+            }
+        }
+    }
+
+    /// The CRDT payload `peer` needs, counting it.
+    pub fn payload_for(&mut self, peer: NodeId) -> Option<CrdtPayload> {
+        let have = self.peer_has.get(&peer).copied().unwrap_or(0);
+        let p = self.log.payload_for(peer, have, &self.durable.state);
+        match &p {
+            Some(CrdtPayload::Full { .. }) => self.stats.full_states_sent += 1,
+            Some(CrdtPayload::Delta { .. }) => self.stats.deltas_sent += 1,
+            None => {}
+        }
+        p
+    }
+
+    /// Records how far `peer` has merged our log.
+    pub fn peer_reports(&mut self, peer: NodeId, have: u64) {
+        self.peer_has.insert(peer, have);
+    }
+
+    /// Drops log entries every peer in `peers` has merged.
+    pub fn prune_log(&mut self, peers: impl Iterator<Item = NodeId>) {
+        let min = peers.map(|p| self.peer_has.get(&p).copied().unwrap_or(0)).min().unwrap_or(0);
+        self.log.prune(min);
+    }
+
+    pub fn have_of(&self, peer: NodeId) -> u64 {
+        self.durable.received.get(&peer).copied().unwrap_or(0)
+    }
+}
+
+/// The methods every machine shares, generated once for each machine type.
+macro_rules! machine_common_api {
+    ($ty:ident) => {
+        impl $ty {
+            /// Switches deliberate protocol bugs on (tests of the simulator's checker only).
+            pub fn set_faults(&mut self, faults: $crate::Faults) {
+                self.core.faults = faults;
+            }
+
+            /// Decodes and handles bytes from `from`; a newer protocol version is answered with
+            /// a [`Refuse`]($crate::Refuse) (see `poll_transmit`).
+            ///
+            /// # Errors
+            /// The decoding error, or the error of `handle_message`.
+            pub fn handle_bytes(
+                &mut self,
+                now: $crate::Now,
+                from: $crate::NodeId,
+                bytes: &[u8],
+            ) -> Result<(), $crate::SyncError> {
+                let msg = self.core.decode(from, bytes)?;
+                self.handle_message(now, from, msg)
+            }
+
+            /// The next message to send, with its destination.
+            pub fn poll_transmit(&mut self) -> Option<($crate::NodeId, $crate::Message)> {
+                self.core.transmit.pop_front()
+            }
+
+            /// The next writes to make durable, then confirm with `handle_persisted(token)`.
+            pub fn poll_persist(&mut self) -> Option<$crate::PersistBatch> {
+                self.core.poll_persist()
+            }
+
+            /// What has been persisted (confirmed writes): hand it to `restore` after a crash.
+            pub fn durable_state(&self) -> &$crate::DurableState {
+                &self.core.durable
+            }
+
+            /// The replicated state as this node sees it now (including unpersisted merges).
+            pub fn state(&self) -> &$crate::ReplicatedState {
+                &self.core.working
+            }
+
+            /// The last refusal a peer sent (e.g. a protocol version it does not speak).
+            pub fn refusal(&self) -> Option<&$crate::SyncError> {
+                self.core.refusal.as_ref()
+            }
+
+            /// Counters of what this machine did.
+            pub fn stats(&self) -> $crate::Stats {
+                self.core.stats
+            }
+
+            /// Entries buffered in the delta log (bounded by `delta_log_capacity`).
+            pub fn delta_log_len(&self) -> usize {
+                self.core.log.len()
+            }
+        }
+    };
+}
+pub(crate) use machine_common_api;

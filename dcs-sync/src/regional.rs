@@ -1,0 +1,145 @@
+//! The regional machine: the parent of its stores and a child of the master.
+
+use alloc::boxed::Box;
+use alloc::vec::Vec;
+
+use dcs_crdt::ReplicaId;
+
+use crate::SyncError;
+use crate::downlink::Downlink;
+use crate::durable::{DurableState, WriteOp};
+use crate::liveness::{Liveness, LivenessConfig};
+use crate::messages::{Message, NodeId};
+use crate::node::{Core, Now, SyncConfig};
+use crate::uplink::Uplink;
+use crate::verifier::Verifier;
+
+/// Who a region is and whom it talks to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RegionalConfig {
+    /// This region (a [`NodeId::Region`]).
+    pub node: NodeId,
+    /// The master.
+    pub master: NodeId,
+    /// Its stores.
+    pub stores: Vec<NodeId>,
+    /// Its CRDT replica id.
+    pub replica: ReplicaId,
+    /// Timers and limits.
+    pub sync: SyncConfig,
+    /// Failure detection of its stores.
+    pub liveness: LivenessConfig,
+}
+
+/// The regional sync machine: verifies, deduplicates and stores its stores' events, merges
+/// their CRDT deltas, sends summaries and region state up and global state down.
+pub struct RegionalMachine {
+    core: Core,
+    down: Downlink,
+    up: Uplink,
+    liveness: Liveness,
+    verifier: Box<dyn Verifier>,
+    config: RegionalConfig,
+}
+
+impl RegionalMachine {
+    /// A fresh region.
+    ///
+    /// # Errors
+    /// [`SyncError::Domain`] if the node id cannot make an HLC.
+    pub fn new(
+        config: RegionalConfig,
+        verifier: Box<dyn Verifier>,
+        now: Now,
+        seed: u64,
+    ) -> Result<Self, SyncError> {
+        Self::restore(config, verifier, DurableState::default(), now, seed)
+    }
+
+    /// Restarts from what was persisted.
+    ///
+    /// # Errors
+    /// [`SyncError::Domain`] if the node id cannot make an HLC.
+    pub fn restore(
+        config: RegionalConfig,
+        verifier: Box<dyn Verifier>,
+        durable: DurableState,
+        now: Now,
+        seed: u64,
+    ) -> Result<Self, SyncError> {
+        let core = Core::restore(config.node, config.replica, config.sync, durable, seed)?;
+        let down = Downlink::new(&core, config.stores.iter().copied());
+        let up = Uplink::new(&core, config.master, now.mono_ms);
+        let liveness = Liveness::new(config.liveness, config.stores.iter().copied(), now.mono_ms);
+        Ok(RegionalMachine { core, down, up, liveness, verifier, config })
+    }
+
+    /// Handles a decoded message from `from`.
+    ///
+    /// # Errors
+    /// [`SyncError::UnknownPeer`] if `from` is neither one of its stores nor the master.
+    pub fn handle_message(
+        &mut self,
+        now: Now,
+        from: NodeId,
+        msg: Message,
+    ) -> Result<(), SyncError> {
+        if from == self.config.master {
+            match msg {
+                Message::Ack(ack) => self.up.handle_ack(&mut self.core, now, ack),
+                Message::Refuse(r) => self.core.on_refuse(from, &r),
+                Message::Heartbeat(h) => self.core.observe_hlc(now, h.hlc),
+                Message::Push(_) => {}
+            }
+            return Ok(());
+        }
+        let verifier: &dyn Verifier = self.verifier.as_ref();
+        self.down.handle_child_message(
+            &mut self.core,
+            &mut self.liveness,
+            now,
+            from,
+            msg,
+            Some(verifier),
+            Some(self.config.master),
+        )
+    }
+
+    /// Fires due timers (uplink retransmission and rounds, failure detection).
+    pub fn handle_timeout(&mut self, now: Now) {
+        self.up.handle_timeout(&mut self.core, now);
+        self.liveness.handle_timeout(now.mono_ms);
+    }
+
+    /// When to call [`RegionalMachine::handle_timeout`] next.
+    pub fn poll_timeout(&self) -> Option<u64> {
+        let up = self.up.poll_timeout();
+        Some(self.liveness.poll_timeout().map_or(up, |l| l.min(up)))
+    }
+
+    /// The writes up to `token` are durable: acknowledge what waited for them.
+    pub fn handle_persisted(&mut self, now: Now, token: u64) {
+        let ops = self.core.persisted(token);
+        self.down.persisted(&mut self.core, &ops);
+        if ops.iter().any(|o| matches!(o, WriteOp::Accept { forward: Some(_), .. })) {
+            self.up.items_ready(&self.core, now.mono_ms);
+        }
+    }
+
+    /// The registry of its stores.
+    pub fn liveness(&self) -> &Liveness {
+        &self.liveness
+    }
+
+    /// The registry, mutably (to drain [`Liveness::poll_event`]).
+    pub fn liveness_mut(&mut self) -> &mut Liveness {
+        &mut self.liveness
+    }
+
+    /// Summaries not yet acknowledged by the master.
+    pub fn lag(&self) -> u64 {
+        self.up.lag(&self.core)
+    }
+}
+
+crate::node::machine_common_api!(RegionalMachine);

@@ -1,0 +1,3 @@
+//! The deterministic fault simulator (feature `sim`).
+
+pub mod mac;

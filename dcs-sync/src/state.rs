@@ -1,0 +1,218 @@
+//! The replicated CRDT state every tier holds, and how domain events change it.
+
+use alloc::string::{String, ToString};
+
+use dcs_core::commerce::EventBody;
+use dcs_crdt::{
+    Crdt, CrdtError, Hlc, LWWRegister, ORMap, ORMapDelta, ORSet, ORSetDelta, PNCounter, ReplicaId,
+};
+use serde::{Deserialize, Serialize};
+
+use crate::SyncError;
+
+/// Stock key: (branch, SKU).
+pub type StockKey = (String, String);
+/// Open POS session key: (branch, session id).
+pub type SessionKey = (String, String);
+
+/// The state replicated to every store, region and the master (identical once converged).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ReplicatedState {
+    /// Units on hand per (branch, SKU): received − sold − transferred out + transferred in + adjusted.
+    pub stock: ORMap<StockKey, PNCounter>,
+    /// Prices in minor units per SKU, set centrally (last writer wins by HLC).
+    pub prices: ORMap<String, LWWRegister<i64>>,
+    /// The active catalog (SKUs), set centrally.
+    pub catalog: ORSet<String>,
+    /// POS sessions currently open.
+    pub sessions: ORSet<SessionKey>,
+}
+
+/// A change of [`ReplicatedState`]: one delta per field (empty fields cost a few bytes).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct StateDelta {
+    /// Stock changes.
+    pub stock: ORMapDelta<StockKey, PNCounter>,
+    /// Price writes.
+    pub prices: ORMapDelta<String, LWWRegister<i64>>,
+    /// Catalog changes.
+    pub catalog: ORSetDelta<String>,
+    /// Session changes.
+    pub sessions: ORSetDelta<SessionKey>,
+}
+
+impl StateDelta {
+    /// True when joining this delta changes nothing anywhere.
+    pub fn is_empty(&self) -> bool {
+        *self == StateDelta::default()
+    }
+}
+
+impl Crdt for ReplicatedState {
+    type Delta = StateDelta;
+
+    fn merge(&mut self, other: &Self) {
+        self.stock.merge(&other.stock);
+        self.prices.merge(&other.prices);
+        self.catalog.merge(&other.catalog);
+        self.sessions.merge(&other.sessions);
+    }
+
+    fn apply_delta(&mut self, delta: &StateDelta) {
+        self.stock.apply_delta(&delta.stock);
+        self.prices.apply_delta(&delta.prices);
+        self.catalog.apply_delta(&delta.catalog);
+        self.sessions.apply_delta(&delta.sessions);
+    }
+
+    fn join_deltas(into: &mut StateDelta, delta: &StateDelta) {
+        ORMap::<StockKey, PNCounter>::join_deltas(&mut into.stock, &delta.stock);
+        ORMap::<String, LWWRegister<i64>>::join_deltas(&mut into.prices, &delta.prices);
+        ORSet::<String>::join_deltas(&mut into.catalog, &delta.catalog);
+        ORSet::<SessionKey>::join_deltas(&mut into.sessions, &delta.sessions);
+    }
+
+    fn validate(&self) -> Result<(), CrdtError> {
+        self.stock.validate()?;
+        self.prices.validate()?;
+        self.catalog.validate()?;
+        self.sessions.validate()
+    }
+
+    fn validate_delta(delta: &StateDelta) -> Result<(), CrdtError> {
+        ORMap::<StockKey, PNCounter>::validate_delta(&delta.stock)?;
+        ORMap::<String, LWWRegister<i64>>::validate_delta(&delta.prices)?;
+        ORSet::<String>::validate_delta(&delta.catalog)?;
+        ORSet::<SessionKey>::validate_delta(&delta.sessions)
+    }
+}
+
+fn crdt_err(e: CrdtError) -> SyncError {
+    SyncError::Domain(e.to_string())
+}
+
+impl ReplicatedState {
+    /// Units of `sku` on hand at `branch` as this replica sees them (0 if never moved).
+    pub fn on_hand(&self, branch: &str, sku: &str) -> i128 {
+        self.stock.get(&(branch.to_string(), sku.to_string())).map_or(0, PNCounter::value)
+    }
+
+    /// The central price of `sku`, if one was set.
+    pub fn price(&self, sku: &str) -> Option<i64> {
+        self.prices.get(&sku.to_string()).and_then(|r| r.get().copied())
+    }
+
+    /// Applies the CRDT side of one domain event of `branch` on behalf of `replica` and
+    /// returns the delta to ship (empty for events that change no replicated state).
+    ///
+    /// Stock follows the INVENTORY_* bodies exactly like `dcs_core::projection::InventoryLevels`
+    /// (keyed by the branch named in the body); SESSION_OPENED/CLOSED add and remove the session.
+    ///
+    /// # Errors
+    /// [`SyncError::Domain`] if a counter would overflow; nothing changes then.
+    pub fn apply_body(
+        &mut self,
+        replica: ReplicaId,
+        branch: &str,
+        body: &EventBody,
+    ) -> Result<StateDelta, SyncError> {
+        let mut delta = StateDelta::default();
+        let mut stock = |b: &str, sku: &str, by: i64| -> Result<(), SyncError> {
+            let key = (b.to_string(), sku.to_string());
+            delta.stock = self
+                .stock
+                .update(replica, key, |c| {
+                    if by >= 0 {
+                        c.increment(replica, by.unsigned_abs())
+                    } else {
+                        c.decrement(replica, by.unsigned_abs())
+                    }
+                })
+                .map_err(crdt_err)?;
+            Ok(())
+        };
+        match body {
+            EventBody::InventoryReceived(m) => {
+                stock(m.branch.as_str(), m.sku.as_str(), i64::from(m.quantity))?
+            }
+            EventBody::InventorySold(m) => {
+                stock(m.branch.as_str(), m.sku.as_str(), -i64::from(m.quantity))?
+            }
+            EventBody::InventoryTransferredOut(t) => {
+                stock(t.branch.as_str(), t.sku.as_str(), -i64::from(t.quantity))?
+            }
+            EventBody::InventoryTransferredIn(t) => {
+                stock(t.branch.as_str(), t.sku.as_str(), i64::from(t.quantity))?
+            }
+            EventBody::InventoryAdjusted(a) => stock(a.branch.as_str(), a.sku.as_str(), a.delta)?,
+            EventBody::SessionOpened(s) => {
+                delta.sessions = self
+                    .sessions
+                    .add(replica, (branch.to_string(), s.session_id.as_str().to_string()));
+            }
+            EventBody::SessionClosed(s) => {
+                delta.sessions =
+                    self.sessions.remove(&(branch.to_string(), s.session_id.as_str().to_string()));
+            }
+            _ => {}
+        }
+        Ok(delta)
+    }
+
+    /// Sets the central price of `sku` (a last-writer-wins write stamped `hlc_time` by `replica`).
+    ///
+    /// # Errors
+    /// Never in practice (the register update cannot fail); kept for a uniform signature.
+    pub fn set_price(
+        &mut self,
+        replica: ReplicaId,
+        hlc_time: u64,
+        sku: &str,
+        price_minor: i64,
+    ) -> Result<StateDelta, SyncError> {
+        let prices = self
+            .prices
+            .update(replica, sku.to_string(), |r| {
+                Ok(r.set(price_minor, Hlc::new(hlc_time, replica)))
+            })
+            .map_err(crdt_err)?;
+        Ok(StateDelta { prices, ..StateDelta::default() })
+    }
+
+    /// Adds `sku` to the active catalog.
+    pub fn list_in_catalog(&mut self, replica: ReplicaId, sku: &str) -> StateDelta {
+        StateDelta { catalog: self.catalog.add(replica, sku.to_string()), ..StateDelta::default() }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use dcs_core::BranchId;
+    use dcs_core::commerce::Sku;
+    use dcs_core::commerce::body::StockMovement;
+
+    #[test]
+    fn inventory_bodies_move_stock_and_deltas_replay_elsewhere() {
+        let mut a = ReplicatedState::default();
+        let mut b = ReplicatedState::default();
+        let mv = |q| StockMovement {
+            branch: BranchId::new("s1").unwrap(),
+            sku: Sku::new("MUG").unwrap(),
+            quantity: q,
+        };
+        let d1 = a.apply_body(ReplicaId(1), "s1", &EventBody::InventoryReceived(mv(10))).unwrap();
+        let d2 = a.apply_body(ReplicaId(1), "s1", &EventBody::InventorySold(mv(3))).unwrap();
+        assert_eq!(a.on_hand("s1", "MUG"), 7);
+        let mut joined = d1.clone();
+        ReplicatedState::join_deltas(&mut joined, &d2);
+        b.apply_delta(&joined);
+        assert_eq!(a, b);
+        let p = b.set_price(ReplicaId(2), 99, "MUG", 1299).unwrap();
+        a.apply_delta(&p);
+        assert_eq!(a.price("MUG"), Some(1299));
+        assert!(StateDelta::default().is_empty() && !p.is_empty());
+        a.validate().unwrap();
+        ReplicatedState::validate_delta(&joined).unwrap();
+    }
+}

@@ -1,0 +1,408 @@
+//! Transitions of the local, regional and master machines, driven by hand.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
+
+use dcs_core::causality::HlcTimestamp;
+use dcs_core::commerce::body::StockMovement;
+use dcs_core::commerce::{EventBody, Sku};
+use dcs_core::*;
+use dcs_crdt::ReplicaId;
+use dcs_sync::sim::mac::KeyedVerifier;
+use dcs_sync::*;
+
+const T0: u64 = 1_795_600_000_000;
+const KEY: [u8; 32] = [7; 32];
+
+fn now(ms: u64) -> Now {
+    Now { mono_ms: ms, wall_ms: T0 + ms }
+}
+
+fn cfg() -> SyncConfig {
+    SyncConfig { sync_interval_ms: 10_000, batch_delay_ms: 0, ..SyncConfig::default() }
+}
+
+fn local(n: u32) -> LocalMachine {
+    LocalMachine::new(
+        LocalConfig {
+            node: NodeId::Store(n),
+            region: NodeId::Region(0),
+            branch: BranchId::new(format!("s{n}")).unwrap(),
+            replica: ReplicaId(1000 + u64::from(n)),
+            sync: cfg(),
+        },
+        now(0),
+        n.into(),
+    )
+    .unwrap()
+}
+
+fn region_cfg() -> RegionalConfig {
+    RegionalConfig {
+        node: NodeId::Region(0),
+        master: NodeId::Master,
+        stores: vec![NodeId::Store(1), NodeId::Store(2)],
+        replica: ReplicaId(10),
+        sync: cfg(),
+        liveness: LivenessConfig::default(),
+    }
+}
+
+fn region() -> RegionalMachine {
+    RegionalMachine::new(region_cfg(), Box::new(KeyedVerifier::new(KEY)), now(0), 99).unwrap()
+}
+
+fn received(n: u32, qty: u32) -> EventBody {
+    EventBody::InventoryReceived(StockMovement {
+        branch: BranchId::new(format!("s{n}")).unwrap(),
+        sku: Sku::new("MUG").unwrap(),
+        quantity: qty,
+    })
+}
+
+/// Builds and seals an event of store `n` with body `body`.
+fn event(
+    m: &mut LocalMachine,
+    n: u32,
+    k: u64,
+    body: &EventBody,
+    at: Now,
+) -> SovereignFinancialEvent {
+    let hlc: HlcTimestamp = m.next_hlc(at);
+    let agent = AgentId::new(format!("pos-{n}")).unwrap();
+    let mut vc = VectorClock::new();
+    vc.set(agent.clone(), k);
+    let d = DomainEvent::new(body.clone());
+    let mut e = d
+        .fill(EventBuilder::new(), Currency::USD)
+        .event_id(EventId::new_v7(hlc.unix_ms(), [n as u8, k as u8, 0, 0, 0, 0, 0, 0, 0, 1]))
+        .idempotency_key(IdempotencyKey::new(format!("s{n}/{k}")).unwrap())
+        .tenant_id(TenantId::new("acme").unwrap())
+        .branch_id(BranchId::new(format!("s{n}")).unwrap())
+        .agent_id(agent.clone())
+        .kek("acme/kek", 1)
+        .envelope(d.plaintext().unwrap())
+        .causality(CausalContext { hlc, vector_clock: vc })
+        .created_by(agent)
+        .build()
+        .unwrap();
+    KeyedVerifier::new(KEY).seal(&mut e);
+    e
+}
+
+fn persist_local(m: &mut LocalMachine, at: Now) -> Vec<WriteOp> {
+    let mut all = vec![];
+    while let Some(b) = m.poll_persist() {
+        all.extend(b.ops.clone());
+        m.handle_persisted(at, b.token);
+    }
+    all
+}
+
+fn persist_region(r: &mut RegionalMachine, at: Now) {
+    while let Some(b) = r.poll_persist() {
+        r.handle_persisted(at, b.token);
+    }
+}
+
+fn drain<F: FnMut() -> Option<(NodeId, Message)>>(mut f: F) -> Vec<(NodeId, Message)> {
+    std::iter::from_fn(&mut f).collect()
+}
+
+#[test]
+fn append_is_pushed_only_once_durable_and_acked_only_once_durable() {
+    let mut s = local(1);
+    let mut r = region();
+    let body = received(1, 10);
+    let e = event(&mut s, 1, 1, &body, now(1));
+    assert_eq!(s.append(now(1), e.clone(), Some(&body)).unwrap(), 1);
+    assert_eq!(s.state().on_hand("s1", "MUG"), 10);
+    // Not durable yet: the timer's push carries nothing.
+    s.handle_timeout(now(1));
+    let out = drain(|| s.poll_transmit());
+    let Message::Push(p) = &out[0].1 else { panic!("{out:?}") };
+    assert!(p.items.is_empty() && p.crdt.is_none());
+    // The region answers the empty push at once.
+    r.handle_message(now(2), NodeId::Store(1), out[0].1.clone()).unwrap();
+    let acks = drain(|| r.poll_transmit());
+    let Message::Ack(a) = &acks[0].1 else { panic!() };
+    assert_eq!(a.durable_pos, 0);
+    s.handle_message(now(3), NodeId::Region(0), acks[0].1.clone()).unwrap();
+    // Durable now: the next push (batch delay 0) carries the event and the stock delta.
+    let ops = persist_local(&mut s, now(4));
+    assert!(matches!(ops[0], WriteOp::Append { pos: 1, .. }));
+    assert_eq!(s.lag(), 1);
+    s.handle_timeout(now(4));
+    let out = drain(|| s.poll_transmit());
+    let Message::Push(p) = &out[0].1 else { panic!() };
+    assert_eq!(p.items.len(), 1);
+    assert!(matches!(p.crdt, Some(CrdtPayload::Delta { from: 0, upto: 1, .. })));
+    // Region: stored but not durable → no ack yet.
+    r.handle_message(now(5), NodeId::Store(1), out[0].1.clone()).unwrap();
+    assert!(r.poll_transmit().is_none(), "no ack before the write is durable");
+    assert_eq!(r.state().on_hand("s1", "MUG"), 10);
+    persist_region(&mut r, now(6));
+    let acks = drain(|| r.poll_transmit());
+    let Message::Ack(a) = &acks[0].1 else { panic!() };
+    assert_eq!((a.durable_pos, a.have), (1, 1));
+    assert_eq!(r.durable_state().items.len(), 1);
+    assert_eq!(r.durable_state().outbox.len(), 1, "a summary waits for the master");
+    s.handle_message(now(7), NodeId::Region(0), acks[0].1.clone()).unwrap();
+    assert_eq!((s.acked(), s.lag()), (1, 0));
+    persist_local(&mut s, now(8));
+    assert!(s.durable_state().outbox.is_empty());
+    assert_eq!(s.stats().pushes, 2);
+}
+
+#[test]
+fn duplicates_and_replays_are_stored_once_and_tampered_events_refused() {
+    let mut s = local(1);
+    let mut r = region();
+    let body = received(1, 3);
+    let e1 = event(&mut s, 1, 1, &body, now(1));
+    let mut e2 = event(&mut s, 1, 2, &body, now(2));
+    s.append(now(1), e1, Some(&body)).unwrap();
+    // Tamper after sealing: the amount is not what was MACed.
+    e2.set_envelope(received(1, 300).to_bytes().unwrap()).unwrap();
+    s.append(now(2), e2, Some(&body)).unwrap();
+    persist_local(&mut s, now(3));
+    s.handle_timeout(now(3));
+    let push = drain(|| s.poll_transmit()).remove(0).1;
+    for _ in 0..3 {
+        r.handle_message(now(4), NodeId::Store(1), push.clone()).unwrap();
+    }
+    persist_region(&mut r, now(5));
+    let acks = drain(|| r.poll_transmit());
+    let Message::Ack(a) = &acks.last().unwrap().1 else { panic!() };
+    assert_eq!(a.durable_pos, 2, "the refused position counts as handled");
+    assert_eq!(r.durable_state().items.len(), 1);
+    assert_eq!(r.durable_state().rejected.len(), 1);
+    assert_eq!(r.stats().rejected, 1);
+    assert_eq!(r.stats().duplicates, 4);
+    let rej = acks.iter().find_map(|(_, m)| match m {
+        Message::Ack(a) if !a.rejected.is_empty() => Some(a.rejected.clone()),
+        _ => None,
+    });
+    assert!(rej.unwrap()[0].reason.contains("MAC"));
+}
+
+#[test]
+fn lost_push_is_retransmitted_with_growing_backoff() {
+    let mut s = local(1);
+    s.handle_timeout(now(0));
+    let _lost = drain(|| s.poll_transmit());
+    let mut push_times = vec![0u64];
+    while s.stats().retransmits < 5 {
+        let t = s.poll_timeout().unwrap();
+        s.handle_timeout(now(t));
+        if drain(|| s.poll_transmit()).iter().any(|(_, m)| matches!(m, Message::Push(_))) {
+            push_times.push(t);
+        }
+    }
+    let gaps: Vec<u64> = push_times.windows(2).map(|w| w[1] - w[0]).collect();
+    // Base 2 s doubling: the fifth wait is at least 16 s (cap/2 of 32 s), the first at most 2 s.
+    assert!(gaps[0] <= 2_000 && gaps[4] >= 16_000, "{gaps:?}");
+}
+
+#[test]
+fn region_crash_before_persist_loses_only_unacknowledged_events() {
+    let mut s = local(1);
+    let mut r = region();
+    let body = received(1, 5);
+    let e = event(&mut s, 1, 1, &body, now(1));
+    s.append(now(1), e, Some(&body)).unwrap();
+    persist_local(&mut s, now(2));
+    s.handle_timeout(now(2));
+    let push = drain(|| s.poll_transmit()).remove(0).1;
+    r.handle_message(now(3), NodeId::Store(1), push).unwrap();
+    let _unpersisted = r.poll_persist().unwrap();
+    // Crash: restart from what was durable (nothing).
+    let durable = r.durable_state().clone();
+    let mut r = RegionalMachine::restore(
+        region_cfg(),
+        Box::new(KeyedVerifier::new(KEY)),
+        durable,
+        now(4),
+        5,
+    )
+    .unwrap();
+    assert!(r.durable_state().items.is_empty());
+    // The store never got an ack, so it retransmits and the region stores it now.
+    let t = s.poll_timeout().unwrap();
+    s.handle_timeout(now(t));
+    for (_, m) in drain(|| s.poll_transmit()) {
+        r.handle_message(now(t), NodeId::Store(1), m).unwrap();
+    }
+    persist_region(&mut r, now(t));
+    for (_, m) in drain(|| r.poll_transmit()) {
+        s.handle_message(now(t), NodeId::Region(0), m).unwrap();
+    }
+    assert_eq!(r.durable_state().items.len(), 1);
+    assert_eq!(s.acked(), 1);
+}
+
+#[test]
+fn local_restart_resumes_from_durable_state() {
+    let mut s = local(1);
+    let body = received(1, 4);
+    let e1 = event(&mut s, 1, 1, &body, now(1));
+    s.append(now(1), e1, Some(&body)).unwrap();
+    persist_local(&mut s, now(1));
+    let e2 = event(&mut s, 1, 2, &body, now(2));
+    let hlc2 = e2.causality().hlc;
+    s.append(now(2), e2, Some(&body)).unwrap(); // never persisted
+    let durable = s.durable_state().clone();
+    let cfg = LocalConfig {
+        node: NodeId::Store(1),
+        region: NodeId::Region(0),
+        branch: BranchId::new("s1").unwrap(),
+        replica: ReplicaId(1001),
+        sync: cfg(),
+    };
+    // Wall clock jumped back a minute: the HLC still does not go backwards.
+    let back = Now { mono_ms: 3, wall_ms: T0 - 60_000 };
+    let mut s2 = LocalMachine::restore(cfg, durable, back, 1).unwrap();
+    assert_eq!(s2.state().on_hand("s1", "MUG"), 4, "the unpersisted append is gone");
+    assert_eq!(s2.durable_state().outbox.len(), 1);
+    let next = s2.next_hlc(back);
+    assert!(next.time > s.durable_state().hlc_last);
+    let e3 = event(&mut s2, 1, 3, &body, back);
+    assert_eq!(
+        s2.append(back, e3, Some(&body)).unwrap(),
+        2,
+        "position 2 is reused: it was never shipped"
+    );
+    let _ = hlc2;
+}
+
+#[test]
+fn newer_protocol_version_is_refused_with_a_clear_message() {
+    let mut r = region();
+    let mut bytes = encode(&Message::Heartbeat(Heartbeat { hlc: 0, lag: 0 })).unwrap();
+    bytes[0] = PROTOCOL_VERSION + 1;
+    let err = r.handle_bytes(now(1), NodeId::Store(1), &bytes).unwrap_err();
+    assert!(matches!(err, SyncError::UnsupportedVersion { got: 2, supported: 1 }));
+    let (to, msg) = r.poll_transmit().unwrap();
+    assert_eq!(to, NodeId::Store(1));
+    let Message::Refuse(refuse) = msg else { panic!() };
+    assert_eq!(refuse.supported_version, PROTOCOL_VERSION);
+    let mut s = local(1);
+    s.handle_message(now(2), NodeId::Region(0), Message::Refuse(refuse)).unwrap();
+    assert!(s.refusal().unwrap().to_string().contains("supports protocol version 1"));
+    // Unknown peers are refused too.
+    assert!(matches!(
+        r.handle_message(
+            now(3),
+            NodeId::Store(77),
+            Message::Heartbeat(Heartbeat { hlc: 0, lag: 0 })
+        ),
+        Err(SyncError::UnknownPeer(NodeId::Store(77)))
+    ));
+}
+
+/// Moves every message among the three tiers until quiet; returns the number of messages.
+fn pump(
+    stores: &mut [LocalMachine],
+    r: &mut RegionalMachine,
+    m: &mut MasterMachine,
+    at: Now,
+) -> usize {
+    let mut n = 0;
+    loop {
+        let mut moved = false;
+        for s in stores.iter_mut() {
+            persist_local(s, at);
+            while let Some((_, msg)) = s.poll_transmit() {
+                let bytes = encode(&msg).unwrap();
+                r.handle_bytes(at, s.node(), &bytes).unwrap();
+                moved = true;
+                n += 1;
+            }
+        }
+        while let Some(b) = m.poll_persist() {
+            m.handle_persisted(at, b.token);
+        }
+        persist_region(r, at);
+        while let Some((to, msg)) = r.poll_transmit() {
+            let bytes = encode(&msg).unwrap();
+            if to == NodeId::Master {
+                m.handle_bytes(at, NodeId::Region(0), &bytes).unwrap();
+            } else {
+                let s = stores.iter_mut().find(|s| s.node() == to).unwrap();
+                s.handle_bytes(at, NodeId::Region(0), &bytes).unwrap();
+            }
+            moved = true;
+            n += 1;
+        }
+        while let Some(b) = m.poll_persist() {
+            m.handle_persisted(at, b.token);
+        }
+        while let Some((_, msg)) = m.poll_transmit() {
+            r.handle_message(at, NodeId::Master, msg).unwrap();
+            moved = true;
+            n += 1;
+        }
+        if !moved {
+            return n;
+        }
+    }
+}
+
+#[test]
+fn stock_and_central_prices_reach_every_tier() {
+    let mut stores = vec![local(1), local(2)];
+    let mut r = region();
+    let mut m = MasterMachine::new(
+        MasterConfig {
+            regions: vec![NodeId::Region(0)],
+            replica: ReplicaId(1),
+            sync: cfg(),
+            liveness: LivenessConfig::default(),
+        },
+        now(0),
+        3,
+    )
+    .unwrap();
+    m.set_price(now(0), "MUG", 1299).unwrap();
+    m.list_in_catalog(now(0), "MUG");
+    let body = received(1, 10);
+    let e = event(&mut stores[0], 1, 1, &body, now(1));
+    stores[0].append(now(1), e, Some(&body)).unwrap();
+    // A few sync rounds.
+    for round in 0..6u64 {
+        let at = now(1 + round * 10_000);
+        for s in stores.iter_mut() {
+            s.handle_timeout(at);
+        }
+        r.handle_timeout(at);
+        pump(&mut stores, &mut r, &mut m, at);
+    }
+    for s in &stores {
+        assert_eq!(s.state().on_hand("s1", "MUG"), 10, "{:?}", s.node());
+        assert_eq!(s.state().price("MUG"), Some(1299));
+        assert!(s.state().catalog.contains(&"MUG".to_string()));
+    }
+    assert_eq!(m.state(), r.state());
+    assert_eq!(m.state(), stores[1].state());
+    assert_eq!(m.durable_state().items.len(), 1, "the master holds the summary once");
+    let Item::Summary(sum) = &m.durable_state().items[0].2 else { panic!() };
+    assert_eq!(sum.stock.as_ref().map(|e| e.delta), Some(10));
+    assert_eq!(r.lag(), 0);
+    assert!(r.liveness().get(NodeId::Store(2)).unwrap().last_seen.is_some());
+    assert_eq!(m.liveness().get(NodeId::Region(0)).unwrap().health, Health::Alive);
+}
+
+#[test]
+fn ack_before_durable_fault_acks_unpersisted_events() {
+    let mut s = local(1);
+    let mut r = region();
+    r.set_faults(Faults { ack_before_durable: true, ..Faults::default() });
+    let body = received(1, 1);
+    let e = event(&mut s, 1, 1, &body, now(1));
+    s.append(now(1), e, Some(&body)).unwrap();
+    persist_local(&mut s, now(1));
+    s.handle_timeout(now(1));
+    let push = drain(|| s.poll_transmit()).remove(0).1;
+    r.handle_message(now(2), NodeId::Store(1), push).unwrap();
+    let Some((_, Message::Ack(a))) = r.poll_transmit() else { panic!() };
+    assert_eq!(a.durable_pos, 1);
+    assert!(r.durable_state().items.is_empty(), "acknowledged yet not durable: the bug");
+}
