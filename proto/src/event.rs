@@ -8,6 +8,7 @@ use dcs_core::{
 
 use crate::ProtoError;
 use crate::convert::{agent, event_type_from_wire, id_bytes};
+use crate::limits::check_counts;
 use crate::pb;
 
 /// Longest accepted `ComplianceProof.proof_system`, in bytes.
@@ -83,6 +84,10 @@ impl TryFrom<pb::SovereignFinancialEvent> for SovereignFinancialEvent {
 impl TryFrom<pb::SovereignFinancialEvent> for EventWithProofs {
     type Error = ProtoError;
     fn try_from(m: pb::SovereignFinancialEvent) -> Result<Self, ProtoError> {
+        check_counts(
+            m.payload.as_ref().map_or(0, |p| p.compliance_proofs.len()),
+            m.causality.as_ref().map_or(0, |c| c.vector_clock.len()),
+        )?;
         let event_id = EventId::from_bytes(id_bytes("event_id", &m.event_id)?)
             .map_err(ProtoError::core("event_id"))?;
         let correlation_id =

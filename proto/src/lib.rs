@@ -20,6 +20,7 @@ mod codec;
 mod convert;
 mod error;
 mod event;
+mod limits;
 
 pub use codec::{
     MAX_MESSAGE_LEN, decode_event, decode_event_with_proofs, decode_message, encode_event,
@@ -27,3 +28,4 @@ pub use codec::{
 };
 pub use error::ProtoError;
 pub use event::{EventWithProofs, MAX_PROOF_SYSTEM_LEN, MAX_STATEMENT_ID_LEN};
+pub use limits::{MAX_COMPLIANCE_PROOFS, MAX_VECTOR_CLOCK_ENTRIES};
