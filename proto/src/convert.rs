@@ -100,9 +100,15 @@ impl TryFrom<pb::Money> for Money {
         let well_formed_code =
             m.currency_code.len() == 3 && m.currency_code.bytes().all(|b| b.is_ascii_uppercase());
         if !well_formed_code {
+            // Quote short values only: the field may hold megabytes of hostile text.
+            let got = if m.currency_code.len() <= 16 {
+                format!("{:?}", m.currency_code)
+            } else {
+                format!("a {}-byte string", m.currency_code.len())
+            };
             return Err(ProtoError::invalid(
                 "currency_code",
-                format!("{:?} is not three uppercase ASCII letters", m.currency_code),
+                format!("{got} is not three uppercase ASCII letters"),
             ));
         }
         let exponent = u8::try_from(m.exponent).map_err(|_| {

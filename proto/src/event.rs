@@ -20,6 +20,8 @@ pub const MAX_STATEMENT_ID_LEN: usize = 128;
 ///
 /// The proofs are carried opaque: their names are checked, their bytes are not verified here.
 /// They are not part of the core event nor of its canonical bytes (so not MACed or signed).
+/// Encoding does not check them; decoding does (see [`MAX_PROOF_SYSTEM_LEN`],
+/// [`MAX_STATEMENT_ID_LEN`] and [`MAX_COMPLIANCE_PROOFS`](crate::MAX_COMPLIANCE_PROOFS)).
 #[derive(Debug, Clone, PartialEq)]
 pub struct EventWithProofs {
     /// The validated core event.

@@ -8,7 +8,25 @@
 //!   and `TryFrom<pb::SovereignFinancialEvent>` for the core event, likewise for money, the
 //!   causal context and the event type. The way into core validates every field and returns a
 //!   [`ProtoError`] that names the bad one.
-//! - [`decode_event`] and [`encode_event`]: bytes to a core event and back.
+//! - [`decode_event`] and [`encode_event`]: bytes to a core event and back, with the input
+//!   bounded by [`MAX_MESSAGE_LEN`] and the repeated fields counted before they are decoded
+//!   ([`MAX_VECTOR_CLOCK_ENTRIES`], [`MAX_COMPLIANCE_PROOFS`]).
+//! - [`EventWithProofs`]: a core event with the zero-knowledge compliance proofs carried
+//!   (opaque) in its payload, which the core event itself does not hold.
+//!
+//! ```
+//! use dcs_proto::{ProtoError, pb};
+//!
+//! // Conversions into core check every field and name the first bad one.
+//! let message = pb::SovereignFinancialEvent { event_id: vec![7; 3], ..Default::default() };
+//! let err = dcs_core::SovereignFinancialEvent::try_from(message).unwrap_err();
+//! assert_eq!(err.field(), Some("event_id"));
+//! assert_eq!(err.to_string(), "event_id: expected 16 bytes, got 3");
+//!
+//! // Bytes that are not protobuf are a decode error, not a panic.
+//! let err = dcs_proto::decode_event(&[0x0a, 0x7f]).unwrap_err();
+//! assert!(matches!(err, ProtoError::Decode(_)));
+//! ```
 
 pub mod pb {
     //! Types generated from `proto/dcs/v1/*.proto` (package `dcs.v1`).

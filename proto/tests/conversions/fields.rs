@@ -106,6 +106,11 @@ fn amount() {
         "amount.currency_code: \"usd\" is not three uppercase ASCII letters",
     );
     rejects(
+        |m| m.amount = Some(pb::Money { currency_code: "X".repeat(1000), ..money(m) }),
+        "amount.currency_code",
+        "amount.currency_code: a 1000-byte string is not three uppercase ASCII letters",
+    );
+    rejects(
         |m| m.amount = Some(pb::Money { exponent: 3, ..money(m) }),
         "amount.exponent",
         "amount.exponent: USD has ISO-4217 exponent 2, not 3",
