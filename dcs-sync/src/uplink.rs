@@ -13,6 +13,8 @@ use crate::node::{Core, Now};
 struct InFlight {
     batch: u64,
     deadline: u64,
+    /// Highest durable outbox position when the push left.
+    top: u64,
 }
 
 pub(crate) struct Uplink {
@@ -27,6 +29,9 @@ pub(crate) struct Uplink {
     pub acked: u64,
     sizes: BTreeMap<u64, usize>,
     pub rejections: Vec<Rejection>,
+    /// Items per push: halved on every timeout, doubled on every ack (a lossy or dead link
+    /// is probed with small pushes instead of resending the whole outbox).
+    window: usize,
 }
 
 impl Uplink {
@@ -42,6 +47,7 @@ impl Uplink {
             acked: core.durable.acked,
             sizes: BTreeMap::new(),
             rejections: Vec::new(),
+            window: core.cfg.max_batch_items.max(1),
         }
     }
 
@@ -74,6 +80,7 @@ impl Uplink {
         match self.in_flight {
             Some(f) if t >= f.deadline => {
                 core.stats.retransmits += 1;
+                self.window = (self.window / 2).max(1);
                 self.send_push(core, t);
             }
             None if t >= self.next_push_at => self.send_push(core, t),
@@ -95,7 +102,7 @@ impl Uplink {
             .durable
             .outbox
             .range(self.acked + 1..)
-            .take(core.cfg.max_batch_items)
+            .take(self.window)
             .map(|(p, i)| (*p, i.clone()))
             .collect();
         for (pos, item) in candidates {
@@ -106,6 +113,7 @@ impl Uplink {
             bytes += size;
             items.push(Positioned { pos, item });
         }
+        let top = core.durable.outbox.last_key_value().map_or(0, |(p, _)| *p);
         let batch = self.next_batch;
         self.next_batch += 1;
         let push = Push {
@@ -119,14 +127,15 @@ impl Uplink {
         core.stats.pushes += 1;
         core.transmit.push_back((self.parent, Message::Push(push)));
         let delay = self.backoff.next_delay(core.rng.next_u64());
-        self.in_flight = Some(InFlight { batch, deadline: now + delay });
+        self.in_flight = Some(InFlight { batch, deadline: now + delay, top });
     }
 
     pub fn handle_ack(&mut self, core: &mut Core, now: Now, ack: Ack) {
         core.observe_hlc(now, ack.hlc);
         let top = core.durable.next_outbox_pos().saturating_sub(1);
         let upto = ack.durable_pos.min(top);
-        if upto > self.acked {
+        let progressed = upto > self.acked;
+        if progressed {
             self.acked = upto;
             core.write(WriteOp::Acked { upto });
             let keep = self.sizes.split_off(&(upto + 1));
@@ -140,10 +149,14 @@ impl Uplink {
         if let Some(p) = ack.crdt {
             core.merge_payload(self.parent, p);
         }
-        if self.in_flight.is_some_and(|f| f.batch == ack.batch) {
+        if let Some(f) = self.in_flight.filter(|f| f.batch == ack.batch) {
+            let newer = core.durable.outbox.range(f.top + 1..).next().is_some();
             self.in_flight = None;
             self.backoff.reset();
-            self.next_push_at = if self.lag(core) > 0 {
+            self.window = (self.window * 2).min(core.cfg.max_batch_items.max(1));
+            // More to send: go on at once, unless the parent took nothing (then wait a round
+            // instead of spinning on a parent that cannot take the next position).
+            self.next_push_at = if self.lag(core) > 0 && (progressed || newer) {
                 now.mono_ms
             } else {
                 now.mono_ms + core.cfg.sync_interval_ms

@@ -1,1 +1,41 @@
-#![allow(missing_docs)]
+//! The checker bites: deliberately broken protocol variants must fail the invariants.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
+
+use dcs_sync::Faults;
+use dcs_sync::sim::{SimConfig, run};
+
+fn failing_seeds(bugs: Faults, seeds: std::ops::Range<u64>) -> Vec<(u64, Vec<String>)> {
+    seeds
+        .map(|seed| run(&SimConfig { bugs, ..SimConfig::ci(seed) }))
+        .filter(|r| !r.ok())
+        .map(|r| (r.seed, r.violations))
+        .collect()
+}
+
+#[test]
+fn dropping_dedup_is_caught() {
+    let bad = failing_seeds(Faults { skip_dedup: true, ..Faults::default() }, 0..20);
+    assert!(bad.len() >= 10, "only {} of 20 seeds caught the missing dedup", bad.len());
+    assert!(
+        bad.iter().flat_map(|(_, v)| v).any(|v| v.contains("times")),
+        "expected an exactly-once violation: {bad:?}"
+    );
+}
+
+#[test]
+fn acking_before_durable_is_caught() {
+    let bad = failing_seeds(Faults { ack_before_durable: true, ..Faults::default() }, 0..40);
+    assert!(!bad.is_empty(), "no seed caught acks sent before the region's write was durable");
+    assert!(
+        bad.iter()
+            .flat_map(|(_, v)| v)
+            .any(|v| v.contains("acknowledged") || v.contains("never reached")),
+        "expected a lost acknowledged event: {bad:?}"
+    );
+}
+
+#[test]
+fn the_correct_protocol_passes_the_same_seeds() {
+    let bad = failing_seeds(Faults::default(), 0..20);
+    assert!(bad.is_empty(), "{bad:?}");
+}
