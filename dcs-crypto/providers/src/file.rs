@@ -1,0 +1,214 @@
+//! [`FileKeyring`]: the local keyring persisted to a file only its owner can read.
+//!
+//! The file holds [`Keyring::to_bytes`] (keyring format version 1). It is created with mode
+//! 0600, refused if its group or others can access it, and replaced atomically on every
+//! change: a temporary file in the same directory is written and fsynced, renamed over the
+//! keyring, then the directory is fsynced. A crash leaves the old or the new keyring, never a
+//! mix; a failed change leaves file and memory as they were.
+
+use std::fmt;
+use std::fs::File;
+use std::io::{Read, Write};
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::sync::{RwLock, RwLockReadGuard};
+
+use dcs_crypto::provider::DATA_KEY_ID_LEN;
+use dcs_crypto::{DataKey, KekMaterial, KekRef, KeyProvider, Keyring, SealingKey, WrappedKey};
+use rand_core::CryptoRngCore;
+use zeroize::Zeroizing;
+
+use crate::admin::KekAdmin;
+use crate::error::{KeysError, Result};
+
+/// Permission bits a keyring file may not have: any access by group or others.
+const FORBIDDEN_MODE: u32 = 0o077;
+
+/// A [`Keyring`] kept in a file readable only by its owner; implements [`KeyProvider`].
+pub struct FileKeyring {
+    path: PathBuf,
+    keyring: RwLock<Keyring>,
+}
+
+impl fmt::Debug for FileKeyring {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // Keyring's Debug shows ids, versions and states, never secrets.
+        f.debug_struct("FileKeyring")
+            .field("path", &self.path)
+            .field("keyring", &*self.read())
+            .finish()
+    }
+}
+
+impl FileKeyring {
+    /// Creates a new, empty keyring file at `path` with mode 0600; fails if the file exists.
+    pub fn create(path: impl AsRef<Path>) -> Result<Self> {
+        let path = path.as_ref().to_path_buf();
+        let keyring = Keyring::new();
+        write_atomically(&path, &keyring, false)?;
+        Ok(Self { path, keyring: RwLock::new(keyring) })
+    }
+
+    /// Opens an existing keyring file, refusing one that group or others can access.
+    pub fn open(path: impl AsRef<Path>) -> Result<Self> {
+        let path = path.as_ref().to_path_buf();
+        let io = |action| {
+            let path = path.clone();
+            move |source| KeysError::Io { path, action, source }
+        };
+        let mut file = File::open(&path).map_err(io("open"))?;
+        let meta = file.metadata().map_err(io("stat"))?;
+        let mode = meta.permissions().mode();
+        if mode & FORBIDDEN_MODE != 0 {
+            return Err(KeysError::PermissionsTooOpen { path, mode: mode & 0o7777 });
+        }
+        if !meta.is_file() {
+            return Err(KeysError::Corrupt {
+                path,
+                source: dcs_crypto::CryptoError::KeyringFormat("not a regular file"),
+            });
+        }
+        let mut bytes = Zeroizing::new(Vec::new());
+        file.read_to_end(&mut bytes).map_err(io("read"))?;
+        let keyring = Keyring::from_bytes(&bytes)
+            .map_err(|source| KeysError::Corrupt { path: path.clone(), source })?;
+        Ok(Self { path, keyring: RwLock::new(keyring) })
+    }
+
+    /// Opens the keyring file at `path`, creating an empty one (mode 0600) if there is none.
+    pub fn open_or_create(path: impl AsRef<Path>) -> Result<Self> {
+        match Self::create(&path) {
+            Err(KeysError::AlreadyExists { .. }) => Self::open(path),
+            other => other,
+        }
+    }
+
+    /// The keyring file's path.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Applies `change` to a copy of the keyring, saves it atomically, then keeps it.
+    ///
+    /// If `change` or the save fails, neither the file nor this keyring changes.
+    pub fn update<T>(
+        &self,
+        change: impl FnOnce(&mut Keyring) -> dcs_crypto::Result<T>,
+    ) -> Result<T> {
+        let mut guard = self.keyring.write().unwrap_or_else(|p| p.into_inner());
+        let mut next = guard.clone();
+        let out = change(&mut next)?;
+        write_atomically(&self.path, &next, true)?;
+        *guard = next;
+        Ok(out)
+    }
+
+    /// Runs `look` on the current keyring (e.g. to read a KEK's state).
+    pub fn read_with<T>(&self, look: impl FnOnce(&Keyring) -> T) -> T {
+        look(&self.read())
+    }
+
+    fn read(&self) -> RwLockReadGuard<'_, Keyring> {
+        // Changes are made on a copy and swapped in whole, so a poisoned lock holds a
+        // consistent keyring.
+        self.keyring.read().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+/// Writes `keyring` to `path` via a 0600 temporary file, fsync, rename and directory fsync.
+fn write_atomically(path: &Path, keyring: &Keyring, replace: bool) -> Result<()> {
+    let io = |action| move |source| KeysError::Io { path: path.to_path_buf(), action, source };
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
+    };
+    let mut tmp = tempfile::Builder::new()
+        .prefix(".dcs-keyring-")
+        .suffix(".tmp")
+        .permissions(std::fs::Permissions::from_mode(0o600))
+        .tempfile_in(dir)
+        .map_err(io("create temporary file"))?;
+    tmp.write_all(&keyring.to_bytes()).map_err(io("write temporary file"))?;
+    tmp.as_file().sync_all().map_err(io("fsync temporary file"))?;
+    if replace {
+        tmp.persist(path).map_err(|e| io("rename temporary file")(e.error))?;
+    } else {
+        tmp.persist_noclobber(path).map_err(|e| {
+            if e.error.kind() == std::io::ErrorKind::AlreadyExists {
+                KeysError::AlreadyExists { path: path.to_path_buf() }
+            } else {
+                io("create")(e.error)
+            }
+        })?;
+    }
+    File::open(dir).and_then(|d| d.sync_all()).map_err(io("fsync directory"))?;
+    Ok(())
+}
+
+impl KeyProvider for FileKeyring {
+    fn current_kek(&self, tenant: &str) -> dcs_crypto::Result<KekRef> {
+        self.read().current_kek(tenant)
+    }
+
+    fn wrap(
+        &self,
+        tenant: &str,
+        kek: &KekRef,
+        data_key_id: &[u8; DATA_KEY_ID_LEN],
+        key: &DataKey,
+        rng: &mut dyn CryptoRngCore,
+    ) -> dcs_crypto::Result<Vec<u8>> {
+        self.read().wrap(tenant, kek, data_key_id, key, rng)
+    }
+
+    fn unwrap(
+        &self,
+        tenant: &str,
+        kek: &KekRef,
+        data_key_id: &[u8; DATA_KEY_ID_LEN],
+        wrapped: &[u8],
+    ) -> dcs_crypto::Result<DataKey> {
+        self.read().unwrap(tenant, kek, data_key_id, wrapped)
+    }
+
+    fn generate_data_key(
+        &self,
+        tenant: &str,
+        rng: &mut dyn CryptoRngCore,
+    ) -> dcs_crypto::Result<SealingKey> {
+        self.read().generate_data_key(tenant, rng)
+    }
+
+    fn rewrap(
+        &self,
+        tenant: &str,
+        data_key_id: &[u8; DATA_KEY_ID_LEN],
+        wrapped: &WrappedKey,
+        rng: &mut dyn CryptoRngCore,
+    ) -> dcs_crypto::Result<WrappedKey> {
+        self.read().rewrap(tenant, data_key_id, wrapped, rng)
+    }
+}
+
+impl KekAdmin for FileKeyring {
+    fn create_kek(
+        &self,
+        tenant: &str,
+        kek_id: &str,
+        rng: &mut dyn CryptoRngCore,
+    ) -> Result<KekRef> {
+        self.update(|k| k.create_kek(tenant, kek_id, KekMaterial::Random(rng)))
+    }
+
+    fn rotate(&self, kek_id: &str, rng: &mut dyn CryptoRngCore) -> Result<KekRef> {
+        self.update(|k| k.rotate(kek_id, KekMaterial::Random(rng)))
+    }
+
+    fn retire(&self, kek: &KekRef) -> Result<()> {
+        self.update(|k| k.retire(kek))
+    }
+
+    fn destroy_tenant(&self, tenant: &str) -> Result<usize> {
+        self.update(|k| Ok(k.destroy_tenant(tenant)))
+    }
+}
