@@ -18,17 +18,27 @@ fn type_name(value: &JsValue) -> String {
     value.js_typeof().as_string().unwrap_or_else(|| "unknown".into())
 }
 
+/// The JS text of a number (formatted by JS, which keeps Rust's float formatting out of the module).
+fn number_text(value: &JsValue) -> String {
+    value
+        .unchecked_ref::<js_sys::Number>()
+        .to_string_with_radix(10)
+        .map_or_else(|_| "a number".into(), String::from)
+}
+
 /// Reads an integer given as a BigInt or as a number that is a safe integer.
 pub(crate) fn int(value: &JsValue, what: &str) -> Result<i128, JsError> {
     if let Some(n) = value.as_f64() {
         if !n.is_finite() || n.fract() != 0.0 {
             return Err(JsError::new(&format!(
-                "{what} must be an integer (a bigint or a safe integer number), got {n}"
+                "{what} must be an integer (a bigint or a safe integer number), got {}",
+                number_text(value)
             )));
         }
         if n.abs() > MAX_SAFE_INTEGER {
             return Err(JsError::new(&format!(
-                "{what} = {n} is beyond Number.MAX_SAFE_INTEGER and may have lost digits: pass it as a bigint"
+                "{what} = {} is beyond Number.MAX_SAFE_INTEGER and may have lost digits: pass it as a bigint",
+                number_text(value)
             )));
         }
         // Exact: |n| < 2^53 and integral.

@@ -1,0 +1,75 @@
+#!/usr/bin/env bash
+# Builds the dcs-wasm npm package: cargo (wasm32, size-optimised) → wasm-bindgen (web and
+# nodejs) → wasm-opt -Oz, then prints the gzipped size of the .wasm against the 150 KB budget.
+# Installs what is missing (the rustup target, wasm-bindgen-cli at the exact version of
+# Cargo.lock, npm binaryen@132) and caches the slow installs in $DCS_WASM_CACHE.
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+root=$(cd "$here/../.." && pwd)
+cache=${DCS_WASM_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/dcs-wasm}
+export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$root/target}
+budget_bytes=$((150 * 1024))
+binaryen_version=132
+mkdir -p "$cache"
+say() { printf '[wasm build] %s\n' "$*"; }
+
+# 1. The Rust standard library for wasm32 (rustup downloads it once per toolchain).
+if ! rustup target list --installed | grep -qx wasm32-unknown-unknown; then
+  say "adding the rustup target wasm32-unknown-unknown"
+  rustup target add wasm32-unknown-unknown
+fi
+
+# 2. wasm-bindgen-cli must match the wasm-bindgen crate in Cargo.lock exactly.
+want=$(awk '/^name = "wasm-bindgen"$/ { getline; gsub(/version = |"/, ""); print; exit }' "$root/Cargo.lock")
+[ -n "$want" ] || { echo "wasm-bindgen is not in $root/Cargo.lock: run cargo build -p dcs-wasm once" >&2; exit 1; }
+bindgen=$cache/wasm-bindgen-$want/bin/wasm-bindgen
+if command -v wasm-bindgen >/dev/null && [ "$(wasm-bindgen --version)" = "wasm-bindgen $want" ]; then
+  bindgen=$(command -v wasm-bindgen)
+elif [ ! -x "$bindgen" ]; then
+  say "installing wasm-bindgen-cli $want into $cache (about 2 minutes, once)"
+  CARGO_TARGET_DIR="$cache/cargo-install-target" \
+    cargo install wasm-bindgen-cli --version "$want" --root "$cache/wasm-bindgen-$want"
+  rm -rf "$cache/cargo-install-target"
+fi
+say "$("$bindgen" --version)"
+
+# 3. wasm-opt from npm binaryen (Debian's binaryen 108 emits modules Chromium rejects).
+wasm_opt=$cache/binaryen-$binaryen_version/node_modules/.bin/wasm-opt
+if [ ! -x "$wasm_opt" ]; then
+  say "installing npm binaryen@$binaryen_version into $cache"
+  npm install --no-audit --no-fund --silent --prefix "$cache/binaryen-$binaryen_version" "binaryen@$binaryen_version"
+fi
+say "$("$wasm_opt" --version)"
+
+# 4. Release build tuned for size through profile overrides (the workspace profile stays as it is).
+say "cargo build (wasm32-unknown-unknown, opt-level z, fat LTO)"
+CARGO_PROFILE_RELEASE_OPT_LEVEL=z \
+CARGO_PROFILE_RELEASE_LTO=fat \
+CARGO_PROFILE_RELEASE_CODEGEN_UNITS=1 \
+CARGO_PROFILE_RELEASE_DEBUG=false \
+CARGO_PROFILE_RELEASE_STRIP=debuginfo \
+  cargo build --quiet --manifest-path "$root/Cargo.toml" -p dcs-wasm \
+    --target wasm32-unknown-unknown --release
+raw=$CARGO_TARGET_DIR/wasm32-unknown-unknown/release/dcs_wasm.wasm
+
+# 5. JS glue and .d.ts typings for browsers (ES module, `await init()`) and Node (CommonJS).
+rm -rf "$here/pkg"
+for target in web nodejs; do
+  out=$here/pkg/${target/nodejs/node}
+  "$bindgen" --target "$target" --out-dir "$out" --out-name dcs_wasm "$raw"
+  "$wasm_opt" -Oz --strip-debug --strip-producers "$out/dcs_wasm_bg.wasm" -o "$out/dcs_wasm_bg.wasm"
+done
+# The package is "type": "module"; the nodejs glue is CommonJS and must say so.
+printf '{ "type": "commonjs" }\n' > "$here/pkg/node/package.json"
+printf '{ "type": "module" }\n' > "$here/pkg/web/package.json"
+
+# 6. Size against the budget (CRDTs + money/cart/tax + event builder in one module).
+wasm=$here/pkg/web/dcs_wasm_bg.wasm
+bytes=$(wc -c < "$wasm")
+gz=$(gzip -9 -c "$wasm" | wc -c)
+printf '[wasm build] %s: %d bytes, %d bytes gzipped (-9) = %.1f KiB of the %d KiB budget\n' \
+  "pkg/web/dcs_wasm_bg.wasm" "$bytes" "$gz" "$(echo "$gz / 1024" | bc -l)" $((budget_bytes / 1024))
+if [ "$gz" -gt "$budget_bytes" ]; then
+  echo "the gzipped .wasm is over the $((budget_bytes / 1024)) KiB budget" >&2
+  exit 1
+fi

@@ -1,0 +1,16 @@
+// Node suite: every shared case against the nodejs build of the package.
+import { test } from 'node:test';
+import * as dcs from '../js/node.js';
+import { cases as api } from './cases/api.js';
+import { cases as badInput } from './cases/bad_input.js';
+import { vectorCases } from './cases/vectors.js';
+import { readVectors } from './vectors_file.js';
+
+for (const [name, fn] of Object.entries({ ...api, ...badInput })) {
+  test(name, () => fn(dcs));
+}
+
+const vectors = readVectors();
+for (const [name, fn] of Object.entries(vectorCases(vectors))) {
+  test(`vectors: ${name}`, () => fn(dcs));
+}
