@@ -9,7 +9,7 @@
 use std::fmt;
 use std::fs::File;
 use std::io::{Read, Write};
-use std::os::unix::fs::PermissionsExt;
+use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::sync::{RwLock, RwLockReadGuard};
 
@@ -52,26 +52,7 @@ impl FileKeyring {
     /// Opens an existing keyring file, refusing one that group or others can access.
     pub fn open(path: impl AsRef<Path>) -> Result<Self> {
         let path = path.as_ref().to_path_buf();
-        let io = |action| {
-            let path = path.clone();
-            move |source| KeysError::Io { path, action, source }
-        };
-        let mut file = File::open(&path).map_err(io("open"))?;
-        let meta = file.metadata().map_err(io("stat"))?;
-        let mode = meta.permissions().mode();
-        if mode & FORBIDDEN_MODE != 0 {
-            return Err(KeysError::PermissionsTooOpen { path, mode: mode & 0o7777 });
-        }
-        if !meta.is_file() {
-            return Err(KeysError::Corrupt {
-                path,
-                source: dcs_crypto::CryptoError::KeyringFormat("not a regular file"),
-            });
-        }
-        let mut bytes = Zeroizing::new(Vec::new());
-        file.read_to_end(&mut bytes).map_err(io("read"))?;
-        let keyring = Keyring::from_bytes(&bytes)
-            .map_err(|source| KeysError::Corrupt { path: path.clone(), source })?;
+        let keyring = load(&path)?;
         Ok(Self { path, keyring: RwLock::new(keyring) })
     }
 
@@ -88,19 +69,29 @@ impl FileKeyring {
         &self.path
     }
 
-    /// Applies `change` to a copy of the keyring, saves it atomically, then keeps it.
+    /// Applies `change` to the keyring as it is on disk, saves it atomically, then keeps it.
     ///
-    /// If `change` or the save fails, neither the file nor this keyring changes.
+    /// Holds an exclusive lock on `<path>.lock` meanwhile, so processes sharing the file do not
+    /// lose each other's changes. If `change` or the save fails, neither the file nor this
+    /// keyring changes.
     pub fn update<T>(
         &self,
         change: impl FnOnce(&mut Keyring) -> dcs_crypto::Result<T>,
     ) -> Result<T> {
         let mut guard = self.keyring.write().unwrap_or_else(|p| p.into_inner());
-        let mut next = guard.clone();
+        let _lock = lock(&self.path)?;
+        let mut next = load(&self.path)?;
         let out = change(&mut next)?;
         write_atomically(&self.path, &next, true)?;
         *guard = next;
         Ok(out)
+    }
+
+    /// Rereads the file (to see changes another process made since it was opened).
+    pub fn reload(&self) -> Result<()> {
+        let fresh = load(&self.path)?;
+        *self.keyring.write().unwrap_or_else(|p| p.into_inner()) = fresh;
+        Ok(())
     }
 
     /// Runs `look` on the current keyring (e.g. to read a KEK's state).
@@ -113,6 +104,46 @@ impl FileKeyring {
         // consistent keyring.
         self.keyring.read().unwrap_or_else(|p| p.into_inner())
     }
+}
+
+/// Reads and checks the keyring file at `path` (owner-only mode, keyring format).
+fn load(path: &Path) -> Result<Keyring> {
+    let io = |action| move |source| KeysError::Io { path: path.to_path_buf(), action, source };
+    let mut file = File::open(path).map_err(io("open"))?;
+    let meta = file.metadata().map_err(io("stat"))?;
+    let mode = meta.permissions().mode();
+    if mode & FORBIDDEN_MODE != 0 {
+        return Err(KeysError::PermissionsTooOpen { path: path.into(), mode: mode & 0o7777 });
+    }
+    if !meta.is_file() {
+        return Err(KeysError::Corrupt {
+            path: path.into(),
+            source: dcs_crypto::CryptoError::KeyringFormat("not a regular file"),
+        });
+    }
+    let mut bytes = Zeroizing::new(Vec::new());
+    file.read_to_end(&mut bytes).map_err(io("read"))?;
+    Keyring::from_bytes(&bytes).map_err(|source| KeysError::Corrupt { path: path.into(), source })
+}
+
+/// Takes the exclusive change lock of the keyring at `path` (released when dropped).
+fn lock(path: &Path) -> Result<File> {
+    let mut name = path.as_os_str().to_owned();
+    name.push(".lock");
+    let lock_path = PathBuf::from(name);
+    let io = |action| {
+        let path = lock_path.clone();
+        move |source| KeysError::Io { path, action, source }
+    };
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .mode(0o600)
+        .open(&lock_path)
+        .map_err(io("open lock file"))?;
+    file.lock().map_err(io("lock"))?;
+    Ok(file)
 }
 
 /// Writes `keyring` to `path` via a 0600 temporary file, fsync, rename and directory fsync.

@@ -126,6 +126,17 @@ fn vault_errors(body: &Value) -> String {
     }
 }
 
+/// Moves the base64 `data.plaintext` out of a response and decodes it into a data key.
+fn take_plaintext(body: &mut Value) -> Result<DataKey, CryptoError> {
+    let text = match body.pointer_mut("/data/plaintext").map(Value::take) {
+        Some(Value::String(s)) => Zeroizing::new(s),
+        _ => return Err(err("response has no `data.plaintext`")),
+    };
+    let raw =
+        Zeroizing::new(B64.decode(text.as_bytes()).map_err(|e| err(format!("plaintext: {e}")))?);
+    DataKey::from_slice(&raw)
+}
+
 fn data_str<'a>(body: &'a Value, field: &str) -> Result<&'a str, CryptoError> {
     body.pointer(&format!("/data/{field}"))
         .and_then(Value::as_str)
@@ -185,12 +196,29 @@ impl VaultTransitProvider {
         path: &str,
         body: Option<Value>,
     ) -> Result<(u16, Value), CryptoError> {
+        let bytes = body.map(|b| Zeroizing::new(b.to_string().into_bytes()));
+        self.call_raw(method, path, bytes.as_deref().map(Vec::as_slice))
+    }
+
+    /// One Transit call with a body already serialized (secret-bearing bodies are built in
+    /// zeroized buffers); the response body is read into a zeroized buffer.
+    fn call_raw(
+        &self,
+        method: &str,
+        path: &str,
+        body: Option<&[u8]>,
+    ) -> Result<(u16, Value), CryptoError> {
         let url = format!("{}/v1/{}/{path}", self.addr, self.mount);
         let token = self.token.as_str();
         let sent = match (method, body) {
             ("GET", _) => self.agent.get(&url).header("X-Vault-Token", token).call(),
             ("DELETE", _) => self.agent.delete(&url).header("X-Vault-Token", token).call(),
-            (_, Some(b)) => self.agent.post(&url).header("X-Vault-Token", token).send_json(&b),
+            (_, Some(b)) => self
+                .agent
+                .post(&url)
+                .header("X-Vault-Token", token)
+                .header("Content-Type", "application/json")
+                .send(b),
             (_, None) => self.agent.post(&url).header("X-Vault-Token", token).send_empty(),
         };
         let mut resp =
@@ -351,12 +379,18 @@ impl KeyProvider for VaultTransitProvider {
     ) -> dcs_crypto::Result<Vec<u8>> {
         let name = self.usable(tenant, kek)?;
         let plaintext = Zeroizing::new(B64.encode(key.expose_secret()));
-        let body = json!({
-            "plaintext": plaintext.as_str(),
-            "context": context(tenant, &kek.id, data_key_id),
-            "key_version": kek.version,
-        });
-        let resp = self.ok("POST", &format!("encrypt/{name}"), Some(body))?;
+        // Base64 needs no JSON escaping; the body holding the key is zeroized after sending.
+        let body = Zeroizing::new(format!(
+            r#"{{"plaintext":"{}","context":"{}","key_version":{}}}"#,
+            plaintext.as_str(),
+            context(tenant, &kek.id, data_key_id),
+            kek.version
+        ));
+        let (status, resp) =
+            self.call_raw("POST", &format!("encrypt/{name}"), Some(body.as_bytes()))?;
+        if !(200..300).contains(&status) {
+            return Err(err(format!("encrypt: HTTP {status}: {}", vault_errors(&resp))));
+        }
         let ct = data_str(&resp, "ciphertext")?;
         if ciphertext_version(ct) != Some(kek.version) {
             return Err(err(format!("Vault encrypted under another version than {kek}")));
@@ -378,14 +412,13 @@ impl KeyProvider for VaultTransitProvider {
             return Err(fail());
         }
         let body = json!({ "ciphertext": ct, "context": context(tenant, &kek.id, data_key_id) });
-        let (status, resp) = self.call("POST", &format!("decrypt/{name}"), Some(body))?;
+        let (status, mut resp) = self.call("POST", &format!("decrypt/{name}"), Some(body))?;
         match status {
             200..=299 => {}
             400 => return Err(fail()),
             _ => return Err(err(format!("decrypt: HTTP {status}: {}", vault_errors(&resp)))),
         }
-        let pt = Zeroizing::new(B64.decode(data_str(&resp, "plaintext")?).map_err(|_| fail())?);
-        DataKey::from_slice(&pt)
+        take_plaintext(&mut resp)
     }
 
     fn generate_data_key(
@@ -398,12 +431,8 @@ impl KeyProvider for VaultTransitProvider {
         let mut id = [0u8; DATA_KEY_ID_LEN];
         rng.fill_bytes(&mut id);
         let body = json!({ "context": context(tenant, &kek.id, &id), "bits": 256 });
-        let resp = self.ok("POST", &format!("datakey/plaintext/{name}"), Some(body))?;
-        let pt = Zeroizing::new(
-            B64.decode(data_str(&resp, "plaintext")?)
-                .map_err(|e| err(format!("datakey plaintext: {e}")))?,
-        );
-        let key = DataKey::from_slice(&pt)?;
+        let mut resp = self.ok("POST", &format!("datakey/plaintext/{name}"), Some(body))?;
+        let key = take_plaintext(&mut resp)?;
         let wrapped = self.wrapped_from(&kek.id, data_str(&resp, "ciphertext")?)?;
         Ok(SealingKey { id, key, wrapped })
     }

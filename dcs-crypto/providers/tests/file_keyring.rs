@@ -45,8 +45,15 @@ fn file_is_owner_only_and_survives_reopen() {
     k.retire(&v1).unwrap();
     let path = dir.path().join("keyring.dcsk");
     assert_eq!(fs::metadata(&path).unwrap().permissions().mode() & 0o777, 0o600);
-    // No temporary files are left behind.
-    assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 1);
+    // No temporary files are left behind; the lock file is owner-only too.
+    let mut names: Vec<String> = fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .collect();
+    names.sort();
+    assert_eq!(names, ["keyring.dcsk", "keyring.dcsk.lock"]);
+    let lock = dir.path().join("keyring.dcsk.lock");
+    assert_eq!(fs::metadata(lock).unwrap().permissions().mode() & 0o777, 0o600);
 
     let back = FileKeyring::open(&path).unwrap();
     assert_eq!(back.current_kek("acme").unwrap(), KekRef::new("acme/kek", 2));
@@ -132,6 +139,38 @@ fn a_failed_change_leaves_file_and_memory_unchanged() {
         FileKeyring::open(&path).unwrap().current_kek("acme").unwrap(),
         k.current_kek("acme").unwrap()
     );
+}
+
+#[test]
+fn two_handles_on_one_file_keep_each_others_changes() {
+    let (dir, a) = fresh();
+    let path = dir.path().join("keyring.dcsk");
+    let b = FileKeyring::open(&path).unwrap();
+    let mut rng = common::fixtures::rng(9);
+    a.create_kek("acme", "acme/kek", &mut rng).unwrap();
+    // b opened before a's change; its own change starts from the file, not from its memory.
+    b.create_kek("globex", "globex/kek", &mut rng).unwrap();
+    assert_eq!(b.current_kek("acme").unwrap(), KekRef::new("acme/kek", 1));
+    assert!(matches!(a.current_kek("globex"), Err(CryptoError::UnknownKek { .. })));
+    a.reload().unwrap();
+    assert_eq!(a.current_kek("globex").unwrap(), KekRef::new("globex/kek", 1));
+    let threads: Vec<_> = (0..4u8)
+        .map(|i| {
+            let path = path.clone();
+            std::thread::spawn(move || {
+                let k = FileKeyring::open(&path).unwrap();
+                let mut rng = common::fixtures::rng(20 + i);
+                k.create_kek(&format!("t{i}"), &format!("t{i}/kek"), &mut rng).unwrap();
+            })
+        })
+        .collect();
+    for t in threads {
+        t.join().unwrap();
+    }
+    let all = FileKeyring::open(&path).unwrap();
+    for i in 0..4 {
+        assert_eq!(all.current_kek(&format!("t{i}")).unwrap().version, 1, "t{i} kept");
+    }
 }
 
 /// Whether the tests run as root (who may write anywhere).
