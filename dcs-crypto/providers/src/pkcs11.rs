@@ -375,3 +375,44 @@ impl KekAdmin for Pkcs11Provider {
         Ok(n)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+    use super::*;
+
+    /// KEK objects on the real token are sensitive, never extractable and cannot wrap keys.
+    #[test]
+    fn kek_objects_never_leave_the_token() {
+        let p = Pkcs11Provider::from_env().unwrap_or_else(|e| {
+            panic!("{e}: start SoftHSM2 with `source scripts/crypto-services.sh`")
+        });
+        let tenant = format!("attrs-{}", std::process::id());
+        let kek_id = format!("{tenant}/kek");
+        let mut rng = rand_core::OsRng;
+        p.create_kek(&tenant, &kek_id, &mut rng).unwrap();
+        let s = p.session();
+        let found = p.inventory(&s, Some(&kek_id)).unwrap();
+        assert_eq!(found.len(), 1);
+        let handle = found[0].key.unwrap();
+        let attrs = s
+            .get_attributes(
+                handle,
+                &[
+                    AttributeType::Sensitive,
+                    AttributeType::Extractable,
+                    AttributeType::Wrap,
+                    AttributeType::Value,
+                ],
+            )
+            .unwrap();
+        assert!(attrs.contains(&Attribute::Sensitive(true)), "{attrs:?}");
+        assert!(attrs.contains(&Attribute::Extractable(false)), "{attrs:?}");
+        assert!(attrs.contains(&Attribute::Wrap(false)), "{attrs:?}");
+        assert!(!attrs.iter().any(|a| matches!(a, Attribute::Value(_))), "key value readable");
+        assert_eq!(found[0].info.tenant, tenant);
+        drop(s);
+        p.destroy_tenant(&tenant).unwrap();
+    }
+}
