@@ -9,7 +9,7 @@ use crate::crdt_common::crdt_class;
 use dcs_crdt::{CrdtError, Hlc, ReplicaId};
 
 crdt_class!(
-    /// An add-wins set of strings (active catalog, open sessions).
+    #[doc = "An add-wins set of strings (active catalog, open sessions)."]
     ORSet,
     ORSet,
     dcs_crdt::ORSet<String>
@@ -58,7 +58,7 @@ impl ORSet {
 }
 
 crdt_class!(
-    /// A last-writer-wins register of a string (a price text, a setting), ordered by HLC time then replica.
+    #[doc = "A last-writer-wins register of a string (a price text, a setting), ordered by HLC time then replica."]
     LWWRegister,
     LWWRegister,
     dcs_crdt::LWWRegister<String>
@@ -97,7 +97,7 @@ impl LWWRegister {
 }
 
 crdt_class!(
-    /// A map of string keys to `PNCounter`s with add-wins keys (SKU → stock).
+    #[doc = "A map of string keys to `PNCounter`s with add-wins keys (SKU → stock)."]
     PNCounterMap,
     PNCounterMap,
     dcs_crdt::ORMap<String, dcs_crdt::PNCounter>

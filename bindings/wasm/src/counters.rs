@@ -18,11 +18,11 @@ fn amount(value: &JsValue) -> Result<u64, JsError> {
 
 /// Declares `(replica, amount)` mutators of a counter class, each returning its delta bytes.
 macro_rules! replica_amount_mutators {
-    ($wrapper:ident, $js:ident, $( $(#[$doc:meta])* $method:ident ),+) => {
+    ($wrapper:ident, $js:ident, $( $(#[doc = $doc:tt])* $method:ident ),+) => {
         #[wasm_bindgen(js_class = $js)]
         impl $wrapper {
             $(
-                $(#[$doc])*
+                $(#[doc = $doc])*
                 pub fn $method(
                     &mut self,
                     #[wasm_bindgen(unchecked_param_type = "bigint | number")] replica: JsValue,
@@ -37,7 +37,7 @@ macro_rules! replica_amount_mutators {
 }
 
 crdt_class!(
-    /// A grow-only counter (transactions, visits): the sum of every replica's own total.
+    #[doc = "A grow-only counter (transactions, visits): the sum of every replica's own total."]
     GCounter,
     GCounter,
     dcs_crdt::GCounter
@@ -46,7 +46,7 @@ crdt_class!(
 replica_amount_mutators!(
     GCounter,
     GCounter,
-    /// Adds `amount` on behalf of `replica`; returns the delta bytes.
+    #[doc = "Adds `amount` on behalf of `replica`; returns the delta bytes."]
     increment
 );
 
@@ -60,7 +60,7 @@ impl GCounter {
 }
 
 crdt_class!(
-    /// An increment/decrement counter (stock quantities); the value may go negative.
+    #[doc = "An increment/decrement counter (stock quantities); the value may go negative."]
     PNCounter,
     PNCounter,
     dcs_crdt::PNCounter
@@ -69,9 +69,9 @@ crdt_class!(
 replica_amount_mutators!(
     PNCounter,
     PNCounter,
-    /// Adds `amount` on behalf of `replica`; returns the delta bytes.
+    #[doc = "Adds `amount` on behalf of `replica`; returns the delta bytes."]
     increment,
-    /// Subtracts `amount` on behalf of `replica`; returns the delta bytes.
+    #[doc = "Subtracts `amount` on behalf of `replica`; returns the delta bytes."]
     decrement
 );
 
@@ -85,7 +85,7 @@ impl PNCounter {
 }
 
 crdt_class!(
-    /// A counter that never goes below zero (limited stock): replicas spend only rights they hold.
+    #[doc = "A counter that never goes below zero (limited stock): replicas spend only rights they hold."]
     BoundedCounter,
     BoundedCounter,
     dcs_crdt::BoundedCounter
@@ -94,9 +94,9 @@ crdt_class!(
 replica_amount_mutators!(
     BoundedCounter,
     BoundedCounter,
-    /// Adds `amount` (and as many rights) to `replica`; returns the delta bytes.
+    #[doc = "Adds `amount` (and as many rights) to `replica`; returns the delta bytes."]
     increment,
-    /// Spends `amount` of the rights `replica` holds; throws (changing nothing) if it holds fewer.
+    #[doc = "Spends `amount` of the rights `replica` holds; throws (changing nothing) if it holds fewer."]
     decrement
 );
 

@@ -5,8 +5,8 @@
 /// Deltas cross the boundary as bytes (the versioned canonical encoding of dcs-crdt), so they
 /// can be queued, sent and joined without a JS class per delta type.
 macro_rules! crdt_class {
-    ($(#[$doc:meta])* $wrapper:ident, $js:ident, $inner:ty) => {
-        $(#[$doc])*
+    ($(#[doc = $doc:tt])* $wrapper:ident, $js:ident, $inner:ty) => {
+        $(#[doc = $doc])*
         #[wasm_bindgen::prelude::wasm_bindgen(js_name = $js)]
         #[derive(Clone, Default)]
         pub struct $wrapper {
@@ -15,13 +15,13 @@ macro_rules! crdt_class {
 
         #[wasm_bindgen::prelude::wasm_bindgen(js_class = $js)]
         impl $wrapper {
-            /// An empty state.
+            #[doc = "An empty state."]
             #[wasm_bindgen::prelude::wasm_bindgen(constructor)]
             pub fn new() -> $wrapper {
                 $wrapper::default()
             }
 
-            /// Decodes and validates a state written by `toBytes` (in any binding or in Rust).
+            #[doc = "Decodes and validates a state written by `toBytes` (in any binding or in Rust)."]
             #[wasm_bindgen::prelude::wasm_bindgen(js_name = fromBytes)]
             pub fn from_bytes(
                 #[wasm_bindgen(unchecked_param_type = "Uint8Array")] bytes: wasm_bindgen::JsValue,
@@ -31,18 +31,18 @@ macro_rules! crdt_class {
                 Ok($wrapper { inner })
             }
 
-            /// The canonical bytes of the state: equal states give equal bytes.
+            #[doc = "The canonical bytes of the state: equal states give equal bytes."]
             #[wasm_bindgen::prelude::wasm_bindgen(js_name = toBytes)]
             pub fn to_bytes(&self) -> Result<Vec<u8>, wasm_bindgen::JsError> {
                 dcs_crdt::encode(&self.inner).map_err($crate::args::error)
             }
 
-            /// Joins the full state `other` into this one.
+            #[doc = "Joins the full state `other` into this one."]
             pub fn merge(&mut self, other: &$wrapper) {
                 dcs_crdt::Crdt::merge(&mut self.inner, &other.inner);
             }
 
-            /// Joins a delta (bytes returned by a mutator or by `joinDeltas`) into this state.
+            #[doc = "Joins a delta (bytes returned by a mutator or by `joinDeltas`) into this state."]
             #[wasm_bindgen::prelude::wasm_bindgen(js_name = applyDelta)]
             pub fn apply_delta(
                 &mut self,
@@ -54,7 +54,7 @@ macro_rules! crdt_class {
                 Ok(())
             }
 
-            /// Joins two deltas into one group to ship as one (bytes in, bytes out).
+            #[doc = "Joins two deltas into one group to ship as one (bytes in, bytes out)."]
             #[wasm_bindgen::prelude::wasm_bindgen(js_name = joinDeltas)]
             pub fn join_deltas(
                 #[wasm_bindgen(unchecked_param_type = "Uint8Array")] a: wasm_bindgen::JsValue,
@@ -69,12 +69,12 @@ macro_rules! crdt_class {
                 dcs_crdt::encode(&joined).map_err($crate::args::error)
             }
 
-            /// True when both states are equal.
+            #[doc = "True when both states are equal."]
             pub fn equals(&self, other: &$wrapper) -> bool {
                 self.inner == other.inner
             }
 
-            /// An independent copy of the state.
+            #[doc = "An independent copy of the state."]
             #[wasm_bindgen::prelude::wasm_bindgen(js_name = clone)]
             pub fn copy(&self) -> $wrapper {
                 self.clone()
@@ -82,7 +82,7 @@ macro_rules! crdt_class {
         }
 
         impl $wrapper {
-            /// Encodes a delta returned by a mutator of the inner type.
+            #[doc = "Encodes a delta returned by a mutator of the inner type."]
             #[allow(dead_code)]
             fn delta<D: serde::Serialize>(
                 delta: Result<D, dcs_crdt::CrdtError>,

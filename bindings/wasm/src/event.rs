@@ -109,11 +109,11 @@ fn parsed<T, E: core::fmt::Display>(
 
 /// Declares builder setters that parse one text argument and hand the value to the core builder.
 macro_rules! text_setters {
-    ($( $(#[$doc:meta])* $name:ident = $js:ident: $parse:expr, )+) => {
+    ($( $(#[doc = $doc:tt])* $name:ident = $js:ident: $parse:expr, )+) => {
         #[wasm_bindgen]
         impl EventBuilder {
             $(
-                $(#[$doc])*
+                $(#[doc = $doc])*
                 #[wasm_bindgen(js_name = $js)]
                 pub fn $name(
                     &mut self,
@@ -128,23 +128,23 @@ macro_rules! text_setters {
 }
 
 text_setters! {
-    /// Sets the event id (required): the text of a UUIDv7, e.g. from `newEventId`.
+    #[doc = "Sets the event id (required): the text of a UUIDv7, e.g. from `newEventId`."]
     event_id = eventId: |t| EventId::parse(&t),
-    /// Sets the correlation id (defaults to the event id).
+    #[doc = "Sets the correlation id (defaults to the event id)."]
     correlation_id = correlationId: |t| CorrelationId::parse(&t),
-    /// Sets the idempotency key (required).
+    #[doc = "Sets the idempotency key (required)."]
     idempotency_key = idempotencyKey: IdempotencyKey::new,
-    /// Sets the tenant (required).
+    #[doc = "Sets the tenant (required)."]
     tenant_id = tenantId: TenantId::new,
-    /// Sets the branch (required).
+    #[doc = "Sets the branch (required)."]
     branch_id = branchId: BranchId::new,
-    /// Sets the recording agent, e.g. the POS terminal (required).
+    #[doc = "Sets the recording agent, e.g. the POS terminal (required)."]
     agent_id = agentId: AgentId::new,
-    /// Sets the event type by name, e.g. `"SALE_COMPLETED"` (required).
+    #[doc = "Sets the event type by name, e.g. `\"SALE_COMPLETED\"` (required)."]
     event_type = eventType: |n| EventType::from_name(&n),
-    /// Sets the creator who signs the event (required).
+    #[doc = "Sets the creator who signs the event (required)."]
     created_by = createdBy: AgentId::new,
-    /// Sets the approving supervisor (optional; refunds and reversals need one).
+    #[doc = "Sets the approving supervisor (optional; refunds and reversals need one)."]
     approved_by = approvedBy: AgentId::new,
 }
 
