@@ -388,7 +388,10 @@ mod tests {
         let p = Pkcs11Provider::from_env().unwrap_or_else(|e| {
             panic!("{e}: start SoftHSM2 with `source scripts/crypto-services.sh`")
         });
-        let tenant = format!("attrs-{}", std::process::id());
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos());
+        let tenant = format!("attrs-{}-{nanos:x}", std::process::id());
         let kek_id = format!("{tenant}/kek");
         let mut rng = rand_core::OsRng;
         p.create_kek(&tenant, &kek_id, &mut rng).unwrap();

@@ -52,7 +52,10 @@ pub(crate) fn check_usable(
 pub(crate) fn current(known: &[VersionInfo], tenant: &str) -> Result<KekRef, CryptoError> {
     let mine = || known.iter().filter(|v| v.tenant == tenant);
     if let Some(best) =
-        mine().filter(|v| v.state == KekState::Active).max_by_key(|v| (v.version, &v.kek_id))
+        // Newest version; on a tie the first KEK id in order, as the in-memory keyring does.
+        mine()
+            .filter(|v| v.state == KekState::Active)
+            .max_by_key(|v| (v.version, std::cmp::Reverse(&v.kek_id)))
     {
         return Ok(KekRef::new(best.kek_id.clone(), best.version));
     }
