@@ -57,6 +57,7 @@ rm -rf "$here/pkg"
 for target in web nodejs; do
   out=$here/pkg/${target/nodejs/node}
   "$bindgen" --target "$target" --out-dir "$out" --out-name dcs_wasm "$raw"
+  [ "$target" = web ] && unopt_gz=$(gzip -9 -c "$out/dcs_wasm_bg.wasm" | wc -c)
   "$wasm_opt" -Oz --strip-debug --strip-producers "$out/dcs_wasm_bg.wasm" -o "$out/dcs_wasm_bg.wasm"
 done
 # The package is "type": "module"; the nodejs glue is CommonJS and must say so.
@@ -67,8 +68,9 @@ printf '{ "type": "module" }\n' > "$here/pkg/web/package.json"
 wasm=$here/pkg/web/dcs_wasm_bg.wasm
 bytes=$(wc -c < "$wasm")
 gz=$(gzip -9 -c "$wasm" | wc -c)
-printf '[wasm build] %s: %d bytes, %d bytes gzipped (-9) = %.1f KiB of the %d KiB budget\n' \
-  "pkg/web/dcs_wasm_bg.wasm" "$bytes" "$gz" "$(echo "$gz / 1024" | bc -l)" $((budget_bytes / 1024))
+printf '[wasm build] %s: %d bytes, %d bytes gzipped (-9) = %.1f KiB of the %d KiB budget (%.0f %%); before wasm-opt %d bytes gzipped\n' \
+  "pkg/web/dcs_wasm_bg.wasm" "$bytes" "$gz" "$(echo "$gz / 1024" | bc -l)" $((budget_bytes / 1024)) \
+  "$(echo "100 * $gz / $budget_bytes" | bc -l)" "$unopt_gz"
 if [ "$gz" -gt "$budget_bytes" ]; then
   echo "the gzipped .wasm is over the $((budget_bytes / 1024)) KiB budget" >&2
   exit 1
