@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # WASM suite: builds the bindings/wasm npm package (size budget checked by build.sh), then runs
 # its Node tests and its headless Chromium tests (shared cases, bad input, the shared vector
-# file, the IndexedDB offline queue across reloads). Installs what a bare Debian root machine
+# file, the IndexedDB offline queue across reloads) and type-checks the shipped .d.ts files. Installs what a bare Debian root machine
 # lacks: Node and npm, Chromium, gzip/bc, the npm dev dependencies (npm ci, locked).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -31,11 +31,13 @@ fi
 say "build"
 bash "$pkg/build.sh"
 
-say "npm ci (playwright-core, locked; no browser download)"
+say "npm ci (playwright-core, typescript; locked; no browser download)"
 (cd "$pkg" && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund --silent)
 
-say "node --test: Node and Chromium"
 cd "$pkg"
+say "tsc: the shipped .d.ts typings type-check (tests/typings.mts)"
+npx --no-install tsc -p tests
+say "node --test: Node and Chromium"
 node --test --test-reporter=spec tests/node.test.js tests/browser.test.js
 if [ ! -f ../vectors/crdt_cart_v1.json ]; then
   say "WARNING: bindings/vectors/crdt_cart_v1.json is missing, so the cross-language vector check did not run (reported as TODO above)"
