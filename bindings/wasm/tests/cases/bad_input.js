@@ -80,21 +80,18 @@ export const cases = {
 
   'random bytes never trap the module'(dcs) {
     const rand = prng(0x5eed);
-    let decoded = 0;
     for (let i = 0; i < 300; i += 1) {
       const bytes = Uint8Array.from({ length: 1 + Math.floor(rand() * 40) }, () => Math.floor(rand() * 256));
       bytes[0] = 1; // the format version, so decoding gets past the first check
       for (const name of [...CRDTS, 'Event']) {
         try {
-          dcs[name].fromBytes(bytes);
-          decoded += 1;
+          dcs[name].fromBytes(bytes); // a lucky valid encoding is fine; a trap is not
         } catch (e) {
           ok(e instanceof Error && !(e instanceof WebAssembly.RuntimeError), `${name} threw a plain Error, got ${e}`);
           ok(e.message.length > 10, `${name} error has a message`);
         }
       }
     }
-    ok(decoded >= 0, 'counted');
     // The module still works after hundreds of errors.
     const g = new dcs.GCounter();
     g.increment(1, 41);
