@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Builds the dcs-wasm npm package: cargo (wasm32, size-optimised) → wasm-bindgen (web and
 # nodejs) → wasm-opt -Oz, then prints the gzipped size of the .wasm against the 150 KB budget.
+# With --crdt-cart-size it also builds and measures the module without the event builder.
 # Installs what is missing (the rustup target, wasm-bindgen-cli at the exact version of
 # Cargo.lock, npm binaryen@132) and caches the slow installs in $DCS_WASM_CACHE.
 set -euo pipefail
@@ -42,36 +43,57 @@ fi
 say "$("$wasm_opt" --version)"
 
 # 4. Release build tuned for size through profile overrides (the workspace profile stays as it is).
-say "cargo build (wasm32-unknown-unknown, opt-level z, fat LTO)"
-CARGO_PROFILE_RELEASE_OPT_LEVEL=z \
-CARGO_PROFILE_RELEASE_LTO=fat \
-CARGO_PROFILE_RELEASE_CODEGEN_UNITS=1 \
-CARGO_PROFILE_RELEASE_DEBUG=false \
-CARGO_PROFILE_RELEASE_STRIP=debuginfo \
-  cargo build --quiet --manifest-path "$root/Cargo.toml" -p dcs-wasm \
-    --target wasm32-unknown-unknown --release
+cargo_wasm() {
+  CARGO_PROFILE_RELEASE_OPT_LEVEL=z \
+  CARGO_PROFILE_RELEASE_LTO=fat \
+  CARGO_PROFILE_RELEASE_CODEGEN_UNITS=1 \
+  CARGO_PROFILE_RELEASE_DEBUG=false \
+  CARGO_PROFILE_RELEASE_STRIP=debuginfo \
+    cargo build --quiet --manifest-path "$root/Cargo.toml" -p dcs-wasm \
+      --target wasm32-unknown-unknown --release "$@"
+}
 raw=$CARGO_TARGET_DIR/wasm32-unknown-unknown/release/dcs_wasm.wasm
+
+# wasm-bindgen for one target into a folder, then wasm-opt -Oz in place.
+bindgen_opt() { # target out-dir
+  "$bindgen" --target "$1" --out-dir "$2" --out-name dcs_wasm "$raw"
+  "$wasm_opt" -Oz --strip-debug --strip-producers "$2/dcs_wasm_bg.wasm" -o "$2/dcs_wasm_bg.wasm"
+}
+
+# Prints a module's size, gzipped size and share of the budget; fails over the budget.
+report() { # label wasm-file
+  local bytes gz
+  bytes=$(wc -c < "$2")
+  gz=$(gzip -9 -c "$2" | wc -c)
+  printf '[wasm build] %s: %d bytes, %d bytes gzipped (-9) = %.1f KiB, %.0f %% of the %d KiB budget\n' \
+    "$1" "$bytes" "$gz" "$(echo "$gz / 1024" | bc -l)" "$(echo "100 * $gz / $budget_bytes" | bc -l)" \
+    $((budget_bytes / 1024))
+  if [ "$gz" -gt "$budget_bytes" ]; then
+    echo "$1 is over the $((budget_bytes / 1024)) KiB gzipped budget" >&2
+    exit 1
+  fi
+}
+
+say "cargo build (wasm32-unknown-unknown, opt-level z, fat LTO)"
+cargo_wasm
 
 # 5. JS glue and .d.ts typings for browsers (ES module, `await init()`) and Node (CommonJS).
 rm -rf "$here/pkg"
-for target in web nodejs; do
-  out=$here/pkg/${target/nodejs/node}
-  "$bindgen" --target "$target" --out-dir "$out" --out-name dcs_wasm "$raw"
-  [ "$target" = web ] && unopt_gz=$(gzip -9 -c "$out/dcs_wasm_bg.wasm" | wc -c)
-  "$wasm_opt" -Oz --strip-debug --strip-producers "$out/dcs_wasm_bg.wasm" -o "$out/dcs_wasm_bg.wasm"
-done
+bindgen_opt web "$here/pkg/web"
+bindgen_opt nodejs "$here/pkg/node"
 # The package is "type": "module"; the nodejs glue is CommonJS and must say so.
 printf '{ "type": "commonjs" }\n' > "$here/pkg/node/package.json"
 printf '{ "type": "module" }\n' > "$here/pkg/web/package.json"
 
-# 6. Size against the budget (CRDTs + money/cart/tax + event builder in one module).
-wasm=$here/pkg/web/dcs_wasm_bg.wasm
-bytes=$(wc -c < "$wasm")
-gz=$(gzip -9 -c "$wasm" | wc -c)
-printf '[wasm build] %s: %d bytes, %d bytes gzipped (-9) = %.1f KiB of the %d KiB budget (%.0f %%); before wasm-opt %d bytes gzipped\n' \
-  "pkg/web/dcs_wasm_bg.wasm" "$bytes" "$gz" "$(echo "$gz / 1024" | bc -l)" $((budget_bytes / 1024)) \
-  "$(echo "100 * $gz / $budget_bytes" | bc -l)" "$unopt_gz"
-if [ "$gz" -gt "$budget_bytes" ]; then
-  echo "the gzipped .wasm is over the $((budget_bytes / 1024)) KiB budget" >&2
-  exit 1
+# 6. Size against the budget: the shipped module (CRDTs + money/cart/tax + event builder) must fit.
+report "package module (CRDTs, money/cart/tax, events)" "$here/pkg/web/dcs_wasm_bg.wasm"
+
+# Optionally the CRDT + money/cart module alone (no event builder), the build the budget names.
+if [ "${1:-}" = "--crdt-cart-size" ]; then
+  say "cargo build --no-default-features (CRDTs + money/cart/tax only)"
+  cargo_wasm --no-default-features
+  subset=$(mktemp -d)
+  bindgen_opt web "$subset"
+  report "CRDT + money/cart module" "$subset/dcs_wasm_bg.wasm"
+  rm -rf "$subset"
 fi

@@ -81,6 +81,7 @@ pub(crate) fn bytes(value: &JsValue, what: &str) -> Result<Vec<u8>, JsError> {
 }
 
 /// Reads exactly `N` bytes (an HLC node id, the random bits of an event id).
+#[cfg(feature = "events")]
 pub(crate) fn byte_array<const N: usize>(value: &JsValue, what: &str) -> Result<[u8; N], JsError> {
     let v = bytes(value, what)?;
     let len = v.len();

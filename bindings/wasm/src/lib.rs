@@ -19,5 +19,6 @@ pub mod cart;
 pub mod collections;
 pub mod counters;
 mod crdt_common;
+#[cfg(feature = "events")]
 pub mod event;
 pub mod money;
