@@ -48,9 +48,11 @@ test('Chromium: shared cases (API, bad input, vectors)', async (t) => {
   assert.deepEqual(pageErrors, [], 'no uncaught page errors or crashes');
 });
 
-test('Chromium: the IndexedDB queue keeps events across reloads and drains them in order', async () => {
+test('Chromium: the IndexedDB queue fills offline, keeps events across reloads and drains them in order', async () => {
   const name = `dcs-test-queue-${Date.now()}`;
+  await page.context().setOffline(true); // the till lost its network: building and queueing still work
   const filled = await page.evaluate(async (name) => {
+    if (navigator.onLine) throw new Error('the page should be offline');
     const q = await window.dcs.OfflineQueue.open({ name });
     const seqs = [];
     for (const n of [1, 2, 3]) seqs.push(await q.enqueueEvent(window.makeEvent(`sale-${n}`, n)));
@@ -59,6 +61,7 @@ test('Chromium: the IndexedDB queue keeps events across reloads and drains them 
     q.close();
     return { seqs, again, size };
   }, name);
+  await page.context().setOffline(false);
   assert.equal(filled.size, 3, 'three events queued');
   assert.equal(filled.again, filled.seqs[0], 'a repeated idempotency key is not queued twice');
   assert.ok(filled.seqs[0] < filled.seqs[1] && filled.seqs[1] < filled.seqs[2], 'increasing sequence numbers');
