@@ -268,6 +268,16 @@ impl Message {
         }
     }
 
+    /// The sender's HLC time carried (refusals carry none).
+    pub fn hlc(&self) -> Option<u64> {
+        match self {
+            Message::Push(p) => Some(p.hlc),
+            Message::Ack(a) => Some(a.hlc),
+            Message::Heartbeat(h) => Some(h.hlc),
+            Message::Refuse(_) => None,
+        }
+    }
+
     /// Number of outbox items carried.
     pub fn item_count(&self) -> usize {
         match self {

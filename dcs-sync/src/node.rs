@@ -175,6 +175,15 @@ impl Core {
         }
     }
 
+    /// The next message to send, held back while the HLC time it carries is not durable.
+    pub fn next_transmit(&mut self) -> Option<(NodeId, Message)> {
+        let hlc = self.transmit.front().map(|(_, m)| m.hlc())?;
+        if hlc.is_some_and(|h| h > self.durable.hlc_last) {
+            return None;
+        }
+        self.transmit.pop_front()
+    }
+
     pub fn on_refuse(&mut self, from: NodeId, r: &Refuse) {
         self.refusal = Some(SyncError::Refused {
             peer: from,
@@ -196,15 +205,19 @@ impl Core {
     }
 
     pub fn poll_persist(&mut self) -> Option<PersistBatch> {
+        // The clock is persisted before any message carries it (see `next_transmit`), so
+        // a restarted node never sends a time below one it sent before its crash.
+        // It goes in a batch of its own, ahead of the data, so that the clock is not held
+        // up by larger writes.
         let last = self.hlc.last().time;
-        if last > self.persisted_hlc && !self.unsubmitted.is_empty() {
-            self.unsubmitted.push(WriteOp::Hlc { last });
+        let ops = if last > self.persisted_hlc {
             self.persisted_hlc = last;
-        }
-        if self.unsubmitted.is_empty() {
+            alloc::vec![WriteOp::Hlc { last }]
+        } else if self.unsubmitted.is_empty() {
             return None;
-        }
-        let ops = core::mem::take(&mut self.unsubmitted);
+        } else {
+            core::mem::take(&mut self.unsubmitted)
+        };
         let token = self.next_token;
         self.next_token += 1;
         self.in_flight.insert(token, ops.clone());
@@ -312,9 +325,11 @@ macro_rules! machine_common_api {
                 self.handle_message(now, from, msg)
             }
 
-            /// The next message to send, with its destination.
+            /// The next message to send, with its destination. A message waits until the
+            /// HLC time it carries is durable: call `poll_persist` and `handle_persisted`
+            /// first, then poll again.
             pub fn poll_transmit(&mut self) -> Option<($crate::NodeId, $crate::Message)> {
-                self.core.transmit.pop_front()
+                self.core.next_transmit()
             }
 
             /// The next writes to make durable, then confirm with `handle_persisted(token)`.

@@ -97,6 +97,13 @@ fn persist_local(m: &mut LocalMachine, at: Now) -> Vec<WriteOp> {
     all
 }
 
+/// Persists only the next batch, which must be the HLC write that leads every batch.
+fn persist_hlc(m: &mut LocalMachine, at: Now) {
+    let b = m.poll_persist().unwrap();
+    assert!(matches!(b.ops[..], [WriteOp::Hlc { .. }]), "{:?}", b.ops);
+    m.handle_persisted(at, b.token);
+}
+
 fn persist_region(r: &mut RegionalMachine, at: Now) {
     while let Some(b) = r.poll_persist() {
         r.handle_persisted(at, b.token);
@@ -115,13 +122,18 @@ fn append_is_pushed_only_once_durable_and_acked_only_once_durable() {
     let e = event(&mut s, 1, 1, &body, now(1));
     assert_eq!(s.append(now(1), e.clone(), Some(&body)).unwrap(), 1);
     assert_eq!(s.state().on_hand("s1", "MUG"), 10);
-    // Not durable yet: the timer's push carries nothing.
+    // Not durable yet: the timer's push carries nothing, and waits for its HLC to be durable
+    // (a batch of its own, ahead of the append).
     s.handle_timeout(now(1));
+    assert!(s.poll_transmit().is_none(), "a message went out before its HLC was durable");
+    persist_hlc(&mut s, now(1));
     let out = drain(|| s.poll_transmit());
     let Message::Push(p) = &out[0].1 else { panic!("{out:?}") };
     assert!(p.items.is_empty() && p.crdt.is_none());
-    // The region answers the empty push at once.
+    // The region answers the empty push as soon as the clock it observed is durable.
     r.handle_message(now(2), NodeId::Store(1), out[0].1.clone()).unwrap();
+    assert!(r.poll_transmit().is_none());
+    persist_region(&mut r, now(2));
     let acks = drain(|| r.poll_transmit());
     let Message::Ack(a) = &acks[0].1 else { panic!() };
     assert_eq!(a.durable_pos, 0);
@@ -402,6 +414,10 @@ fn ack_before_durable_fault_acks_unpersisted_events() {
     s.handle_timeout(now(1));
     let push = drain(|| s.poll_transmit()).remove(0).1;
     r.handle_message(now(2), NodeId::Store(1), push).unwrap();
+    // Only the region's clock is made durable, not the event.
+    let b = r.poll_persist().unwrap();
+    assert!(matches!(b.ops[..], [WriteOp::Hlc { .. }]), "{:?}", b.ops);
+    r.handle_persisted(now(2), b.token);
     let Some((_, Message::Ack(a))) = r.poll_transmit() else { panic!() };
     assert_eq!(a.durable_pos, 1);
     assert!(r.durable_state().items.is_empty(), "acknowledged yet not durable: the bug");

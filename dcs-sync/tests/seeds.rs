@@ -75,7 +75,7 @@ fn a_failing_run_names_its_seed_and_replay_command() {
     let summary = run(&cfg).summary();
     assert!(
         summary.contains(
-            "replay seed 11 with: cargo run --release -p dcs-sync --bin dcs-sim -- --seed 11"
+            "replay seed 11 with: cargo run --release -p dcs-sync --features sim --bin dcs-sim -- --seed 11"
         ),
         "{summary}"
     );

@@ -137,7 +137,7 @@ impl SimConfig {
     /// The one-line command that replays this run exactly.
     pub fn replay_command(&self) -> String {
         let mut c = format!(
-            "cargo run --release -p dcs-sync --bin dcs-sim -- --seed {} --stores {} --regions {} \
+            "cargo run --release -p dcs-sync --features sim --bin dcs-sim -- --seed {} --stores {} --regions {} \
              --hours {} --open {} --close {} --skus {} --sales-per-hour {} --sync-interval-ms {}",
             self.seed,
             self.stores,
@@ -216,6 +216,10 @@ pub struct SimReport {
     pub max_catchup_ms: u64,
     /// Time from the final heal (traffic stopped) to identical CRDT state everywhere.
     pub convergence_ms: Option<u64>,
+    /// The same in sync rounds (sync intervals, rounded up).
+    pub convergence_rounds: Option<u64>,
+    /// The bound checked: sync rounds allowed after the final heal.
+    pub convergence_bound: u64,
     /// Simulated time at the end.
     pub end_ms: u64,
     /// FNV-1a hash of the trace.
@@ -276,9 +280,14 @@ impl SimReport {
         );
         let _ = writeln!(
             s,
-            "largest catch-up after a store heal: {} ms; convergence after the final heal: {}",
+            "largest catch-up after a store heal: {} ms; convergence after the final heal: {} \
+             (bound {} rounds)",
             self.max_catchup_ms,
-            self.convergence_ms.map_or("NOT REACHED".into(), |c| format!("{c} ms"))
+            match (self.convergence_ms, self.convergence_rounds) {
+                (Some(c), Some(r)) => format!("{c} ms = {r} sync rounds"),
+                _ => "NOT REACHED".into(),
+            },
+            self.convergence_bound
         );
         let _ = writeln!(s, "trace hash {:016x}", self.trace_hash);
         if self.ok() {
@@ -375,6 +384,9 @@ struct Sim<'a> {
     durable_events: BTreeMap<u32, Vec<Appended>>,
     live_stock: BTreeMap<u32, BTreeMap<String, i64>>,
     last_hlc: BTreeMap<NodeId, u64>,
+    sent_hlc: BTreeMap<NodeId, u64>,
+    durable_ids: BTreeSet<EventId>,
+    scanned: BTreeMap<NodeId, (usize, BTreeSet<EventId>)>,
     acked_max: BTreeMap<NodeId, u64>,
     full_cache: BTreeMap<NodeId, (u64, u64, u64)>,
     report: SimReport,
@@ -426,11 +438,15 @@ impl<'a> Sim<'a> {
             durable_events: BTreeMap::new(),
             live_stock: BTreeMap::new(),
             last_hlc: BTreeMap::new(),
+            sent_hlc: BTreeMap::new(),
+            durable_ids: BTreeSet::new(),
+            scanned: BTreeMap::new(),
             acked_max: BTreeMap::new(),
             full_cache: BTreeMap::new(),
             report: SimReport {
                 seed: cfg.seed,
                 replay: cfg.replay_command(),
+                convergence_bound: cfg.convergence_rounds,
                 ..SimReport::default()
             },
             hash: 0xcbf2_9ce4_8422_2325,
@@ -709,6 +725,7 @@ impl<'a> Sim<'a> {
     }
 
     fn transmit(&mut self, from: NodeId, to: NodeId, msg: Message) {
+        self.check_sent_hlc(from, &msg);
         let kind = match &msg {
             Message::Push(p) => {
                 self.report.sync_rounds += 1;
@@ -745,6 +762,17 @@ impl<'a> Sim<'a> {
         for t in times {
             self.at(t, Ev::Deliver { from, to, bytes: bytes.clone() });
         }
+    }
+
+    /// Invariant: a node's HLC never goes backwards, across crashes and restarts too: every
+    /// message carries the sender's clock, which must never be below one it sent before.
+    fn check_sent_hlc(&mut self, from: NodeId, msg: &Message) {
+        let Some(hlc) = msg.hlc() else { return };
+        let last = self.sent_hlc.get(&from).copied().unwrap_or(0);
+        if hlc < last {
+            self.violation(format!("{from}: HLC went backwards: sent {hlc} after {last}"));
+        }
+        self.sent_hlc.insert(from, hlc.max(last));
     }
 
     fn run_loop(&mut self) {
@@ -1086,6 +1114,7 @@ impl<'a> Sim<'a> {
             }
             None => {}
         }
+        self.durable_ids.insert(a.id);
         self.durable_events.entry(store).or_default().push(a);
     }
 
@@ -1192,6 +1221,24 @@ impl<'a> Sim<'a> {
     fn check_during(&mut self) {
         self.check_acked_not_lost();
         let mut v = Vec::new();
+        // Exactly once, while running: every item a region or the master accepted since the
+        // last check is new there, and stands for an event some store made durable.
+        let tiers = (0..self.cfg.regions).map(NodeId::Region).chain([NodeId::Master]);
+        for node in tiers {
+            let Some(m) = self.slots.get(&node).and_then(|s| s.machine.as_ref()) else { continue };
+            let items = &each!(m, x => x.durable_state()).items;
+            let (done, seen) = self.scanned.entry(node).or_default();
+            for (child, pos, item) in items.iter().skip(*done) {
+                let id = item.event_id();
+                if !seen.insert(id) {
+                    v.push(format!("{node} accepted event {id} again ({child} position {pos})"));
+                }
+                if !self.durable_ids.contains(&id) {
+                    v.push(format!("{node} holds event {id} that no store made durable"));
+                }
+            }
+            *done = items.len();
+        }
         for s in 0..self.cfg.stores {
             let node = NodeId::Store(s);
             let Some(AnyMachine::Local(m)) = self.slots.get(&node).and_then(|x| x.machine.as_ref())
@@ -1235,7 +1282,10 @@ impl<'a> Sim<'a> {
             let states = self.states();
             let equal = states.windows(2).all(|w| w[0].1 == w[1].1);
             if all_up && quiet && equal {
-                self.report.convergence_ms = Some(self.now - self.end);
+                let ms = self.now - self.end;
+                self.report.convergence_ms = Some(ms);
+                self.report.convergence_rounds =
+                    Some(ms.div_ceil(self.cfg.sync.sync_interval_ms.max(1)));
                 self.trace(format_args!("converged"));
                 self.final_checks();
                 self.done = true;
