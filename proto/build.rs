@@ -22,10 +22,10 @@ fn main() -> Result<(), Box<dyn Error>> {
 
     let mut config = tonic_prost_build::Config::new();
     config.protoc_executable(protoc_bin_vendored::protoc_bin_path()?);
-    tonic_prost_build::configure().build_server(true).build_client(true).compile_with_config(
-        config,
-        &protos,
-        &[PathBuf::from(".")],
-    )?;
+    tonic_prost_build::configure()
+        .build_server(true)
+        .build_client(true)
+        .build_transport(false)
+        .compile_with_config(config, &protos, &[PathBuf::from(".")])?;
     Ok(())
 }

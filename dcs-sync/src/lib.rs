@@ -46,7 +46,10 @@
 //!
 //! With the `sim` feature (on by default), [`sim`] drives a whole topology through latency,
 //! loss, duplication, reordering, partitions, crashes and clock skew from one seed, and checks
-//! the invariants; `cargo run --release -p dcs-sync --bin dcs-sim -- --seed 42` runs it.
+//! the invariants:
+//! `cargo run --release -p dcs-sync --features sim --bin dcs-sim -- --seed 42 --stores 100
+//! --regions 3 --days 1` runs a 100-store day, `--profile ci --seed 0 --soak 100000` a long
+//! soak (see the crate README).
 #![cfg_attr(not(feature = "sim"), no_std)]
 
 extern crate alloc;

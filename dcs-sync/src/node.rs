@@ -275,7 +275,9 @@ impl Core {
 
     /// The CRDT payload `peer` needs, counting it.
     pub fn payload_for(&mut self, peer: NodeId) -> Option<CrdtPayload> {
-        let have = self.peer_has.get(&peer).copied().unwrap_or(0);
+        // Until the peer has said how far it merged our log (after a restart we do not know),
+        // send nothing rather than a full state it may not need: its next message says.
+        let have = self.peer_has.get(&peer).copied()?;
         let p = self.log.payload_for(peer, have, &self.durable.state);
         match &p {
             Some(CrdtPayload::Full { .. }) => self.stats.full_states_sent += 1,

@@ -50,6 +50,18 @@ pub enum ProtoError {
     /// The bytes are not a protobuf encoding of the message (prost names the field it was in).
     #[error("message: not a valid protobuf encoding: {0}")]
     Decode(#[from] prost::DecodeError),
+    /// A sync envelope of a protocol version this build does not speak (answer it with
+    /// [`crate::sync_refusal`]).
+    #[error(
+        "version: peer speaks sync protocol version {got}, this node supports up to \
+         {supported}: upgrade this node, or run the peer at version {supported}"
+    )]
+    UnsupportedVersion {
+        /// The version received.
+        got: u32,
+        /// The highest version this build speaks.
+        supported: u8,
+    },
 }
 
 /// The reason of a core error without its own `invalid <field>:` prefix, which
@@ -72,6 +84,7 @@ impl ProtoError {
             | ProtoError::Invalid { field, .. }
             | ProtoError::Core { field, .. } => Some(field),
             ProtoError::TooLarge { .. } | ProtoError::Decode(_) => None,
+            ProtoError::UnsupportedVersion { .. } => Some("version"),
         }
     }
 

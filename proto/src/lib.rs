@@ -11,6 +11,9 @@
 //! - [`decode_event`] and [`encode_event`]: bytes to a core event and back, with the input
 //!   bounded by [`MAX_MESSAGE_LEN`] and the repeated fields counted before they are decoded
 //!   ([`MAX_VECTOR_CLOCK_ENTRIES`], [`MAX_COMPLIANCE_PROOFS`]).
+//! - Sync protocol (`sync.proto`): [`sync_to_pb`] / [`sync_from_pb`] and [`encode_sync`] /
+//!   [`decode_sync`] between dcs-sync's messages and [`pb::SyncEnvelope`]; a newer protocol
+//!   version is [`ProtoError::UnsupportedVersion`], answered with [`sync_refusal`].
 //! - [`EventWithProofs`]: a core event with the zero-knowledge compliance proofs carried
 //!   (opaque) in its payload, which the core event itself does not hold.
 //!
@@ -39,6 +42,7 @@ mod convert;
 mod error;
 mod event;
 mod limits;
+mod sync;
 
 pub use codec::{
     MAX_MESSAGE_LEN, decode_event, decode_event_with_proofs, decode_message, encode_event,
@@ -47,3 +51,6 @@ pub use codec::{
 pub use error::ProtoError;
 pub use event::{EventWithProofs, MAX_PROOF_SYSTEM_LEN, MAX_STATEMENT_ID_LEN};
 pub use limits::{MAX_COMPLIANCE_PROOFS, MAX_VECTOR_CLOCK_ENTRIES};
+pub use sync::{
+    MAX_SYNC_MESSAGE_LEN, decode_sync, encode_sync, sync_from_pb, sync_refusal, sync_to_pb,
+};

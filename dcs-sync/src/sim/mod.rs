@@ -402,6 +402,12 @@ pub fn run(cfg: &SimConfig) -> SimReport {
     sim.finish()
 }
 
+/// Bytes of the postcard encoding of `value`, counted without building it.
+fn wire_size<T: serde::Serialize>(value: &T) -> u64 {
+    postcard::serialize_with_flavor(value, postcard::ser_flavors::Size::default())
+        .map_or(0, |n: usize| n as u64)
+}
+
 fn fnv(hash: u64, bytes: &[u8]) -> u64 {
     bytes.iter().fold(hash, |h, b| (h ^ u64::from(*b)).wrapping_mul(0x0100_0000_01b3))
 }
@@ -669,7 +675,7 @@ impl<'a> Sim<'a> {
         match self.full_cache.get(&node) {
             Some(&(s, at, size)) if s == seq || now < at + MINUTE => size,
             _ => {
-                let size = postcard::to_allocvec(&durable.state).map_or(0, |v| v.len() as u64) + 4;
+                let size = wire_size(&durable.state) + 4;
                 self.full_cache.insert(node, (seq, now, size));
                 size
             }
@@ -747,7 +753,7 @@ impl<'a> Sim<'a> {
             }
         };
         if let Some(p) = msg.crdt() {
-            self.report.crdt_bytes += postcard::to_allocvec(p).map_or(0, |v| v.len() as u64);
+            self.report.crdt_bytes += wire_size(p);
             if matches!(p, crate::CrdtPayload::Full { .. }) {
                 self.report.full_states_sent += 1;
             }
@@ -1272,8 +1278,10 @@ impl<'a> Sim<'a> {
     fn converge(&mut self) {
         if self.now >= self.end {
             let all_up = self.slots.values().all(|s| s.machine.is_some());
+            let now = self.now;
             let quiet = self.unbatched.values().all(Vec::is_empty)
                 && self.in_disk.is_empty()
+                && self.slots.values().all(|s| s.disk_free_at <= now)
                 && self.slots.values().all(|s| match s.machine.as_ref() {
                     Some(AnyMachine::Local(m)) => m.lag() == 0,
                     Some(AnyMachine::Region(r)) => r.lag() == 0,
