@@ -2,6 +2,8 @@
 
 use alloc::collections::VecDeque;
 
+use crate::durable::LogEntry;
+
 use dcs_crdt::Crdt;
 
 use crate::messages::{CrdtPayload, NodeId};
@@ -38,6 +40,21 @@ impl DeltaLog {
     /// peers further behind get the full state).
     pub fn new(durable: u64, capacity: usize) -> Self {
         DeltaLog { last: durable, durable, entries: VecDeque::new(), capacity: capacity.max(1) }
+    }
+
+    /// The log rebuilt after a restart from its durable tail, continuing after `durable`.
+    pub fn restore(durable: u64, capacity: usize, tail: &VecDeque<LogEntry>) -> Self {
+        let mut log = DeltaLog::new(durable, capacity);
+        let entries = tail.iter().filter(|e| e.seq <= durable).map(|e| Entry {
+            seq: e.seq,
+            origin: e.origin,
+            change: e.delta.clone().map_or(Change::Gap, Change::Delta),
+        });
+        log.entries.extend(entries);
+        while log.entries.len() > log.capacity {
+            log.entries.pop_front();
+        }
+        log
     }
 
     /// The last assigned position.
@@ -135,6 +152,32 @@ mod tests {
     fn delta(n: i64) -> StateDelta {
         let mut s = ReplicatedState::default();
         s.set_price(ReplicaId(1), n as u64, "X", n).unwrap()
+    }
+
+    #[test]
+    fn a_restored_log_ships_deltas_from_its_durable_tail() {
+        use crate::durable::{DurableState, WriteOp};
+        let mut d = DurableState::default();
+        for (seq, n) in [(1, 1), (2, 2), (3, 3)] {
+            d.apply(&WriteOp::Delta { from: None, have: 0, delta: delta(n), seq });
+        }
+        let state = d.state.clone();
+        let log = DeltaLog::restore(d.log_seq, 16, &d.log_tail);
+        let Some(CrdtPayload::Delta { from: 1, upto: 3, delta: got }) =
+            log.payload_for(NodeId::Master, 1, &state)
+        else {
+            panic!("a peer one entry behind gets a delta, not the full state")
+        };
+        let mut s = ReplicatedState::default();
+        s.apply_delta(&got);
+        assert_eq!(s.price("X"), Some(3));
+        // A merged full state in the tail still sends peers behind it the full state.
+        d.apply(&WriteOp::Full { from: NodeId::Store(1), have: 1, state: state.clone(), seq: 4 });
+        let log = DeltaLog::restore(d.log_seq, 16, &d.log_tail);
+        assert!(matches!(
+            log.payload_for(NodeId::Master, 3, &d.state),
+            Some(CrdtPayload::Full { upto: 4, .. })
+        ));
     }
 
     #[test]

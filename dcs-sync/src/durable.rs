@@ -6,7 +6,7 @@
 //! ship what the writes contain. After a crash the host calls `restore(durable_state)`:
 //! whatever was not persisted is gone, and the protocol recovers it from the peers.
 
-use alloc::collections::{BTreeMap, BTreeSet};
+use alloc::collections::{BTreeMap, BTreeSet, VecDeque};
 use alloc::string::String;
 use alloc::vec::Vec;
 
@@ -44,6 +44,23 @@ pub struct DurableState {
     pub seen_keys: BTreeSet<(String, String)>,
     /// Refused items: (child, position, event id, reason).
     pub rejected: Vec<(NodeId, u64, EventId, String)>,
+    /// The last [`LOG_TAIL`] entries of the delta log, so that a restarted node still sends
+    /// peers that are a little behind a delta rather than its full state.
+    pub log_tail: VecDeque<LogEntry>,
+}
+
+/// Delta-log entries kept in the durable state (the in-memory log may hold more).
+pub const LOG_TAIL: usize = 1_024;
+
+/// One durable delta-log entry.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LogEntry {
+    /// Its position in this node's log.
+    pub seq: u64,
+    /// The peer it came from (None: made here).
+    pub origin: Option<NodeId>,
+    /// The delta, or None where a full state was merged (peers behind it get the full state).
+    pub delta: Option<StateDelta>,
 }
 
 /// One durable change.
@@ -160,14 +177,26 @@ impl DurableState {
                 if let Some(from) = from {
                     bump(&mut self.received, *from, *have);
                 }
-                self.log_seq = self.log_seq.max(*seq);
+                self.log(*seq, *from, Some(delta));
             }
             WriteOp::Full { from, have, state, seq } => {
                 self.state.merge(state);
                 bump(&mut self.received, *from, *have);
-                self.log_seq = self.log_seq.max(*seq);
+                self.log(*seq, Some(*from), None);
             }
             WriteOp::Hlc { last } => self.hlc_last = self.hlc_last.max(*last),
+        }
+    }
+
+    /// Records log position `seq` (a change that took no new position records nothing).
+    fn log(&mut self, seq: u64, origin: Option<NodeId>, delta: Option<&StateDelta>) {
+        if seq <= self.log_seq {
+            return;
+        }
+        self.log_seq = seq;
+        self.log_tail.push_back(LogEntry { seq, origin, delta: delta.cloned() });
+        while self.log_tail.len() > LOG_TAIL {
+            self.log_tail.pop_front();
         }
     }
 

@@ -77,7 +77,7 @@ pub mod sim;
 pub use backoff::Backoff;
 pub use codec::{MAX_MESSAGE_LEN, decode, encode};
 pub use delta_log::DeltaLog;
-pub use durable::{DurableState, PersistBatch, WriteOp};
+pub use durable::{DurableState, LOG_TAIL, LogEntry, PersistBatch, WriteOp};
 pub use error::{SyncError, VerifyError};
 pub use liveness::{AgentRecord, Health, Liveness, LivenessConfig, LivenessEvent};
 pub use local::{LocalConfig, LocalMachine};

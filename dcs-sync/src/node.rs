@@ -139,7 +139,7 @@ impl Core {
             cfg,
             faults: Faults::default(),
             working: durable.state.clone(),
-            log: DeltaLog::new(durable.log_seq, cfg.delta_log_capacity),
+            log: DeltaLog::restore(durable.log_seq, cfg.delta_log_capacity, &durable.log_tail),
             merged: durable.received.clone(),
             persisted_hlc: durable.hlc_last,
             durable,
