@@ -127,6 +127,11 @@ impl MasterMachine {
     pub fn liveness(&self) -> &Liveness {
         &self.liveness
     }
+
+    /// The registry, mutably (to drain [`Liveness::poll_event`]).
+    pub fn liveness_mut(&mut self) -> &mut Liveness {
+        &mut self.liveness
+    }
 }
 
 crate::node::machine_common_api!(MasterMachine);

@@ -386,6 +386,8 @@ struct Sim<'a> {
     last_hlc: BTreeMap<NodeId, u64>,
     sent_hlc: BTreeMap<NodeId, u64>,
     durable_ids: BTreeSet<EventId>,
+    down: BTreeMap<NodeId, Vec<(u64, u64)>>,
+    failed: Vec<(u64, NodeId, NodeId)>,
     scanned: BTreeMap<NodeId, (usize, BTreeSet<EventId>)>,
     acked_max: BTreeMap<NodeId, u64>,
     full_cache: BTreeMap<NodeId, (u64, u64, u64)>,
@@ -446,6 +448,8 @@ impl<'a> Sim<'a> {
             last_hlc: BTreeMap::new(),
             sent_hlc: BTreeMap::new(),
             durable_ids: BTreeSet::new(),
+            down: BTreeMap::new(),
+            failed: Vec::new(),
             scanned: BTreeMap::new(),
             acked_max: BTreeMap::new(),
             full_cache: BTreeMap::new(),
@@ -829,8 +833,22 @@ impl<'a> Sim<'a> {
                 slot.timer = None;
                 let Some(m) = slot.machine.as_mut() else { return };
                 each!(m, x => x.handle_timeout(now));
-                if let AnyMachine::Region(r) = m {
-                    while r.liveness_mut().poll_event().is_some() {}
+                let mut events = Vec::new();
+                match m {
+                    AnyMachine::Region(r) => {
+                        events.extend(core::iter::from_fn(|| r.liveness_mut().poll_event()))
+                    }
+                    AnyMachine::Master(x) => {
+                        events.extend(core::iter::from_fn(|| x.liveness_mut().poll_event()))
+                    }
+                    AnyMachine::Local(_) => {}
+                }
+                for e in events {
+                    if let crate::LivenessEvent::Failed(agent) = e {
+                        self.trace(format_args!("{node} detects {agent} failed"));
+                        self.check_failure_is_real(node, agent);
+                        self.failed.push((self.now, node, agent));
+                    }
                 }
                 self.drain(node);
             }
@@ -1127,6 +1145,7 @@ impl<'a> Sim<'a> {
     fn crash(&mut self, node: NodeId) {
         let Some(slot) = self.slots.get_mut(&node) else { return };
         let Some(m) = slot.machine.take() else { return };
+        self.down.entry(node).or_default().push((self.now, u64::MAX));
         slot.durable = each!(&m, x => x.durable_state().clone());
         slot.incarnation += 1;
         slot.timer = None;
@@ -1171,6 +1190,9 @@ impl<'a> Sim<'a> {
             }
             None => return,
         };
+        if let Some(w) = self.down.get_mut(&node).and_then(|w| w.last_mut()) {
+            w.1 = self.now;
+        }
         let m = self.build(node, durable);
         if let Some(s) = self.slots.get_mut(&node) {
             s.machine = Some(m);
@@ -1197,6 +1219,58 @@ impl<'a> Sim<'a> {
                 s.heal_at = None;
             }
         }
+    }
+
+    /// True when `node` was cut off or down at some time in `[from, to]`.
+    fn silent_during(&self, node: NodeId, from: u64, to: u64) -> bool {
+        let overlaps = |w: &[(u64, u64)]| w.iter().any(|&(s, e)| s <= to && e >= from);
+        self.net.partitions.windows.get(&node).is_some_and(|w| overlaps(w))
+            || self.down.get(&node).is_some_and(|w| overlaps(w))
+    }
+
+    /// Invariant (liveness, no false alarm): `observer` declares `agent` failed only if the
+    /// agent was cut off or down within the failure timeout before.
+    fn check_failure_is_real(&mut self, observer: NodeId, agent: NodeId) {
+        let fail_after = self.liveness().fail_after_ms;
+        if !self.silent_during(agent, self.now.saturating_sub(fail_after), self.now) {
+            self.violation(format!(
+                "{observer} declared {agent} failed, yet it was up and connected for the last \
+                 {fail_after} ms"
+            ));
+        }
+    }
+
+    /// Invariant (liveness, detection): every agent cut off for longer than the failure
+    /// timeout (plus two sync rounds) while its observer was up is declared failed.
+    fn check_failures_detected(&mut self) -> Vec<String> {
+        let fail_after = self.liveness().fail_after_ms;
+        let slack = 2 * self.cfg.sync.sync_interval_ms.max(self.cfg.sync.heartbeat_interval_ms);
+        let mut v = Vec::new();
+        for (agent, windows) in &self.net.partitions.windows {
+            let observer = match agent {
+                NodeId::Store(s) => self.region_of(*s),
+                NodeId::Region(_) => NodeId::Master,
+                NodeId::Master => continue,
+            };
+            for &(s, e) in windows {
+                let observer_down = self.down.get(&observer).is_some_and(|w| {
+                    w.iter().any(|&(ds, de)| ds <= e && de.saturating_add(fail_after) >= s)
+                });
+                if e.saturating_sub(s) < fail_after + slack || observer_down {
+                    continue;
+                }
+                let seen = self
+                    .failed
+                    .iter()
+                    .any(|&(t, o, a)| o == observer && a == *agent && s <= t && t <= e);
+                if !seen {
+                    v.push(format!(
+                        "{agent} was cut off from {s} to {e} ms but {observer} never declared it failed"
+                    ));
+                }
+            }
+        }
+        v
     }
 
     /// Invariant: no event acknowledged by a parent is ever lost (its durable position is at
@@ -1305,7 +1379,20 @@ impl<'a> Sim<'a> {
 
     fn final_checks(&mut self) {
         self.check_acked_not_lost();
-        let mut v = Vec::new();
+        let mut v = self.check_failures_detected();
+        // At rest every registry sees every agent alive again.
+        for (node, slot) in &self.slots {
+            let registry = match slot.machine.as_ref() {
+                Some(AnyMachine::Region(r)) => r.liveness(),
+                Some(AnyMachine::Master(m)) => m.liveness(),
+                _ => continue,
+            };
+            for (agent, rec) in registry.agents() {
+                if rec.health != crate::Health::Alive {
+                    v.push(format!("{node} still sees {agent} as {:?} at rest", rec.health));
+                }
+            }
+        }
         // Truth: every durably appended event, as the stores made them.
         let mut truth = Ledger::default();
         let mut ids: BTreeMap<EventId, u32> = BTreeMap::new();
