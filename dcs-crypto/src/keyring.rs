@@ -2,7 +2,8 @@
 //! derived with HKDF from a root secret, held in memory and zeroized on drop.
 //!
 //! [`Keyring::to_bytes`] and [`Keyring::from_bytes`] give a versioned serialization; the
-//! `dcs-crypto-providers` crate stores it in a file only its owner can read (mode 0600).
+//! `dcs-keys` crate (at `dcs-crypto/providers`) stores it in a file only its owner can read
+//! (mode 0600).
 
 use alloc::collections::BTreeMap;
 use alloc::string::String;

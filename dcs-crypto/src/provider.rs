@@ -2,8 +2,9 @@
 //!
 //! A provider holds key-encryption keys (KEKs), each named by an id and a version and owned
 //! by one tenant. It never hands a KEK out: it only wraps a data key under a KEK and unwraps
-//! it again. The local [`Keyring`](crate::Keyring) implements it in memory; the
-//! `dcs-crypto-providers` crate adds a file-backed keyring, PKCS#11 tokens and Vault Transit.
+//! it again. The local [`Keyring`](crate::Keyring) implements it in memory; the `dcs-keys`
+//! crate (at `dcs-crypto/providers`) adds a file-backed keyring, PKCS#11 tokens and Vault
+//! Transit.
 
 use alloc::string::String;
 use alloc::vec::Vec;
