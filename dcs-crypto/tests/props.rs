@@ -11,17 +11,27 @@ use dcs_crypto::*;
 use proptest::prelude::*;
 
 fn payload(max: usize) -> impl Strategy<Value = Vec<u8>> {
-    (0..=max, any::<u8>()).prop_map(|(len, seed)| {
+    payload_len(0..=max)
+}
+
+fn payload_len(len: impl Strategy<Value = usize>) -> impl Strategy<Value = Vec<u8>> {
+    (len, any::<u8>()).prop_map(|(len, seed)| {
         (0..len).map(|i| (i as u8).wrapping_mul(31).wrapping_add(seed)).collect()
     })
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 12, ..ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig { cases: 32, ..ProptestConfig::default() })]
 
-    /// Up to 1 MiB, at a low case count (each case encrypts and decrypts the whole payload).
+    /// 0 bytes to 1 MiB: mostly small payloads, a few large ones and both ends exactly (each
+    /// case encrypts and decrypts the whole payload).
     #[test]
-    fn envelope_round_trips_up_to_one_mib(data in payload(1 << 20), aad in proptest::collection::vec(any::<u8>(), 0..256), seed in any::<u8>(), ctx in any::<[u8; 16]>()) {
+    fn envelope_round_trips_up_to_one_mib(data in prop_oneof![
+            8 => payload(1024),
+            2 => payload_len(Just(0)),
+            1 => payload_len(Just(1 << 20)),
+            2 => payload(1 << 20),
+        ], aad in proptest::collection::vec(any::<u8>(), 0..256), seed in any::<u8>(), ctx in any::<[u8; 16]>()) {
         let mut rng = rng(seed);
         let mut k = Keyring::new();
         k.create_kek("t", "t/kek", KekMaterial::Random(&mut rng)).unwrap();
