@@ -1,0 +1,201 @@
+//! The CRDTs as Python classes: mutators return delta bytes; states round-trip through bytes.
+
+use dcs_crdt::{Crdt, Hlc, ReplicaId};
+use pyo3::prelude::*;
+use pyo3::types::PyBytes;
+
+use crate::errors::py;
+
+/// Encodes a value with the versioned dcs-crdt codec into Python bytes.
+fn bytes<'py, T: serde::Serialize>(py_: Python<'py>, value: &T) -> PyResult<Bound<'py, PyBytes>> {
+    let raw = dcs_crdt::encode(value).map_err(py)?;
+    Ok(PyBytes::new(py_, &raw))
+}
+
+/// Declares a Python class over a CRDT with the shared methods.
+macro_rules! crdt_class {
+    ($(#[doc = $doc:literal])* $name:ident, $inner:ty, { $($extra:tt)* }) => {
+        $(#[doc = $doc])*
+        #[pyclass(module = "dcs", from_py_object)]
+        #[derive(Clone, Default)]
+        pub struct $name {
+            inner: $inner,
+        }
+
+        #[pymethods]
+        impl $name {
+            /// An empty state.
+            #[new]
+            fn new() -> Self {
+                Self::default()
+            }
+
+            /// Decodes and validates state bytes written by `to_bytes` (in any language).
+            #[staticmethod]
+            fn from_bytes(data: &[u8]) -> PyResult<Self> {
+                Ok(Self { inner: dcs_crdt::decode_state::<$inner>(data).map_err(py)? })
+            }
+
+            /// The canonical bytes of the state: equal states give equal bytes.
+            fn to_bytes<'py>(&self, py_: Python<'py>) -> PyResult<Bound<'py, PyBytes>> {
+                bytes(py_, &self.inner)
+            }
+
+            /// Joins the full state `other` into this one.
+            fn merge(&mut self, other: &Self) {
+                self.inner.merge(&other.inner);
+            }
+
+            /// Joins delta bytes (from a mutator or `join_deltas`) into this state.
+            fn apply_delta(&mut self, delta: &[u8]) -> PyResult<()> {
+                let delta = dcs_crdt::decode_delta::<$inner>(delta).map_err(py)?;
+                self.inner.apply_delta(&delta);
+                Ok(())
+            }
+
+            /// Joins two deltas into one to ship together.
+            #[staticmethod]
+            fn join_deltas<'py>(py_: Python<'py>, a: &[u8], b: &[u8]) -> PyResult<Bound<'py, PyBytes>> {
+                let mut joined = dcs_crdt::decode_delta::<$inner>(a).map_err(py)?;
+                let b = dcs_crdt::decode_delta::<$inner>(b).map_err(py)?;
+                <$inner as Crdt>::join_deltas(&mut joined, &b);
+                bytes(py_, &joined)
+            }
+
+            /// An independent copy.
+            fn copy(&self) -> Self {
+                self.clone()
+            }
+
+            fn __eq__(&self, other: &Bound<'_, PyAny>) -> bool {
+                other.cast::<Self>().is_ok_and(|o| o.borrow().inner == self.inner)
+            }
+
+            fn __repr__(&self) -> String {
+                format!("{}({:?})", stringify!($name), self.value_repr())
+            }
+
+            $($extra)*
+        }
+    };
+}
+
+crdt_class!(
+    /// A grow-only counter (transactions, visits).
+    GCounter,
+    dcs_crdt::GCounter,
+    {
+    /// Adds `amount` for `replica`; returns the delta bytes.
+    fn increment<'py>(&mut self, py_: Python<'py>, replica: u64, amount: u64) -> PyResult<Bound<'py, PyBytes>> {
+        let delta = self.inner.increment(ReplicaId(replica), amount).map_err(py)?;
+        bytes(py_, &delta)
+    }
+
+    /// The counter's value.
+    #[getter]
+    fn value(&self) -> u128 {
+        self.inner.value()
+    }
+    }
+);
+
+impl GCounter {
+    fn value_repr(&self) -> u128 {
+        self.inner.value()
+    }
+}
+
+crdt_class!(
+    /// An increment/decrement counter (stock quantities).
+    PNCounter,
+    dcs_crdt::PNCounter,
+    {
+    /// Adds `amount` for `replica`; returns the delta bytes.
+    fn increment<'py>(&mut self, py_: Python<'py>, replica: u64, amount: u64) -> PyResult<Bound<'py, PyBytes>> {
+        let delta = self.inner.increment(ReplicaId(replica), amount).map_err(py)?;
+        bytes(py_, &delta)
+    }
+
+    /// Subtracts `amount` for `replica`; returns the delta bytes.
+    fn decrement<'py>(&mut self, py_: Python<'py>, replica: u64, amount: u64) -> PyResult<Bound<'py, PyBytes>> {
+        let delta = self.inner.decrement(ReplicaId(replica), amount).map_err(py)?;
+        bytes(py_, &delta)
+    }
+
+    /// The counter's value (increments − decrements).
+    #[getter]
+    fn value(&self) -> i128 {
+        self.inner.value()
+    }
+    }
+);
+
+impl PNCounter {
+    fn value_repr(&self) -> i128 {
+        self.inner.value()
+    }
+}
+
+crdt_class!(
+    /// An add-wins observed-remove set of strings (active catalog, open sessions).
+    ORSet,
+    dcs_crdt::ORSet<String>,
+    {
+    /// Adds `value` on behalf of `replica`; returns the delta bytes.
+    fn add<'py>(&mut self, py_: Python<'py>, replica: u64, value: String) -> PyResult<Bound<'py, PyBytes>> {
+        let delta = self.inner.add(ReplicaId(replica), value);
+        bytes(py_, &delta)
+    }
+
+    /// Removes `value` (the adds this replica has seen); returns the delta bytes.
+    fn remove<'py>(&mut self, py_: Python<'py>, value: String) -> PyResult<Bound<'py, PyBytes>> {
+        let delta = self.inner.remove(&value);
+        bytes(py_, &delta)
+    }
+
+    /// The elements, in the set's order.
+    #[getter]
+    fn value(&self) -> Vec<String> {
+        self.value_repr()
+    }
+
+    fn __contains__(&self, value: &str) -> bool {
+        self.inner.contains(&value.to_string())
+    }
+
+    fn __len__(&self) -> usize {
+        self.inner.len()
+    }
+    }
+);
+
+impl ORSet {
+    fn value_repr(&self) -> Vec<String> {
+        self.inner.iter().cloned().collect()
+    }
+}
+
+crdt_class!(
+    /// A last-writer-wins register of a string (prices, configuration).
+    LWWRegister,
+    dcs_crdt::LWWRegister<String>,
+    {
+    /// Writes `value` stamped with HLC `time` by `replica`; returns the delta bytes.
+    fn set<'py>(&mut self, py_: Python<'py>, value: String, time: u64, replica: u64) -> PyResult<Bound<'py, PyBytes>> {
+        let delta = self.inner.set(value, Hlc::new(time, ReplicaId(replica)));
+        bytes(py_, &delta)
+    }
+
+    /// The current value, or None if never written.
+    #[getter]
+    fn value(&self) -> Option<String> {
+        self.value_repr()
+    }
+    }
+);
+
+impl LWWRegister {
+    fn value_repr(&self) -> Option<String> {
+        self.inner.get().cloned()
+    }
+}
