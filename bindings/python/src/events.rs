@@ -1,5 +1,6 @@
 //! Keys, signers, the sale lifecycle and sealed events: build, seal, open, verify.
 
+use std::sync::Mutex;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use dcs_core::commerce::{
@@ -383,8 +384,16 @@ pub fn verify_event(
 }
 
 /// A POS terminal's identity, clocks and keys: it turns facts into sealed events.
+///
+/// Safe to share between Python threads: sealing takes the terminal's lock, so its clocks and
+/// sequence numbers advance one event at a time.
 #[pyclass(module = "dcs")]
 pub struct Terminal {
+    state: Mutex<TerminalState>,
+}
+
+/// The clocks, identity and key cache a terminal advances as it seals.
+struct TerminalState {
     tenant: TenantId,
     branch: BranchId,
     agent: AgentId,
@@ -414,7 +423,7 @@ impl Terminal {
         let mut node = [0u8; 16];
         OsRng.fill_bytes(&mut node);
         node[0] |= 1;
-        Ok(Self {
+        let state = TerminalState {
             tenant: TenantId::new(tenant).map_err(py)?,
             branch: BranchId::new(branch).map_err(py)?,
             agent: AgentId::new(agent).map_err(py)?,
@@ -425,12 +434,13 @@ impl Terminal {
             vclock: VectorClock::new(),
             cache: DataKeyCache::new(CachePolicy::default()),
             seq: 0,
-        })
+        };
+        Ok(Self { state: Mutex::new(state) })
     }
 
     /// Builds, seals, MACs and signs one event per fact, in order.
     fn seal(
-        &mut self,
+        &self,
         py_: Python<'_>,
         facts: Vec<DomainEvent>,
         keyring: &Keyring,
@@ -438,13 +448,19 @@ impl Terminal {
         signer: &Signer,
     ) -> PyResult<Vec<Event>> {
         let facts: Vec<CoreDomainEvent> = facts.into_iter().map(|f| f.inner).collect();
-        let sealed =
-            py_.detach(|| self.seal_all(&facts, &keyring.inner, &mac_key.inner, &signer.inner))?;
+        let sealed = py_.detach(|| {
+            let mut state = self.state.lock().map_err(|_| {
+                crate::errors::CryptoError::new_err(
+                    "a previous seal on this terminal panicked; create a new Terminal",
+                )
+            })?;
+            state.seal_all(&facts, &keyring.inner, &mac_key.inner, &signer.inner)
+        })?;
         Ok(sealed.into_iter().map(|inner| Event { inner }).collect())
     }
 }
 
-impl Terminal {
+impl TerminalState {
     fn seal_all(
         &mut self,
         facts: &[CoreDomainEvent],
