@@ -14,11 +14,11 @@ use std::time::{Duration, Instant};
 
 use criterion::{BatchSize, Criterion, Throughput, criterion_group};
 use dcs_core::causality::HlcTimestamp;
-use dcs_core::event::SignatureAlgorithm;
+use dcs_core::event::{EventSignature, SignatureAlgorithm};
 use dcs_core::*;
 use dcs_crypto::{
     DataKeyCache, KekMaterial, KeyProvider, KeyRegistry, Keyring, MacKey, SignedMessage, Signer,
-    seal_event, verify_and_open_event,
+    Verifier, seal_event, verify_and_open_event,
 };
 use rand_chacha::ChaCha20Rng;
 use rand_chacha::rand_core::SeedableRng;
@@ -84,20 +84,37 @@ impl Tenant {
     }
 }
 
+/// One cashier's sealed event and everything needed to seal, open and verify it again.
+struct Fixture {
+    t: Tenant,
+    signer: Signer,
+    unsealed: SovereignFinancialEvent,
+    sealed: SovereignFinancialEvent,
+    canonical: Vec<u8>,
+    signature: EventSignature,
+    verifier: Verifier,
+}
+
+fn fixture(alg: SignatureAlgorithm, payload: &[u8]) -> Fixture {
+    let mut t = Tenant::new();
+    let cashier = AgentId::new("cashier-17").unwrap();
+    let signer = t.signer(alg, &cashier);
+    let unsealed = event(&t.keyring, 1, &cashier);
+    let mut sealed = unsealed.clone();
+    t.seal(&mut sealed, payload, &signer);
+    let canonical = sealed.canonical_bytes();
+    let signature = sealed.audit().signature.clone().unwrap();
+    let verifier = signer.verifier();
+    Fixture { t, signer, unsealed, sealed, canonical, signature, verifier }
+}
+
 fn per_event(c: &mut Criterion) {
     let payload: Vec<u8> = (0..PAYLOAD_LEN).map(|i| (i * 31) as u8).collect();
     for (alg, name) in
         [(SignatureAlgorithm::EcdsaP256Sha256, "p256"), (SignatureAlgorithm::Ed25519, "ed25519")]
     {
-        let mut t = Tenant::new();
-        let cashier = AgentId::new("cashier-17").unwrap();
-        let signer = t.signer(alg, &cashier);
-        let unsealed = event(&t.keyring, 1, &cashier);
-        let mut sealed = unsealed.clone();
-        t.seal(&mut sealed, &payload, &signer);
-        let canonical = sealed.canonical_bytes();
-        let signature = sealed.audit().signature.clone().unwrap();
-        let verifier = signer.verifier();
+        let Fixture { mut t, signer, unsealed, sealed, canonical, signature, verifier } =
+            fixture(alg, &payload);
 
         let mut g = c.benchmark_group(format!("crypto_{name}"));
         g.sample_size(20).measurement_time(Duration::from_millis(2500));
@@ -187,13 +204,8 @@ fn ed25519_batch(c: &mut Criterion) {
 fn breakdown(c: &mut Criterion) {
     use dcs_crypto::{commitment, envelope};
     let payload = [0x5a; PAYLOAD_LEN];
-    let mut t = Tenant::new();
-    let cashier = AgentId::new("cashier-17").unwrap();
-    let signer = t.signer(SignatureAlgorithm::Ed25519, &cashier);
-    let unsealed = event(&t.keyring, 1, &cashier);
-    let mut sealed = unsealed.clone();
-    t.seal(&mut sealed, &payload, &signer);
-    let canonical = sealed.canonical_bytes();
+    let Fixture { mut t, unsealed, sealed, canonical, .. } =
+        fixture(SignatureAlgorithm::Ed25519, &payload);
     let aad = sealed.aad_bytes();
     let env = sealed.payload().envelope.clone();
     let key =
@@ -277,15 +289,8 @@ fn ratios() {
         (SignatureAlgorithm::EcdsaP256Sha256, "p256", 40),
         (SignatureAlgorithm::Ed25519, "ed25519", 200),
     ] {
-        let mut t = Tenant::new();
-        let cashier = AgentId::new("cashier-17").unwrap();
-        let signer = t.signer(alg, &cashier);
-        let unsealed = event(&t.keyring, 1, &cashier);
-        let mut sealed = unsealed.clone();
-        t.seal(&mut sealed, &payload, &signer);
-        let canonical = sealed.canonical_bytes();
-        let signature = sealed.audit().signature.clone().unwrap();
-        let verifier = signer.verifier();
+        let Fixture { t, signer, unsealed, sealed, canonical, signature, verifier } =
+            fixture(alg, &payload);
         let t = std::cell::RefCell::new(t);
         paired(
             &format!("{name} seal_event / sign_bare"),
