@@ -249,3 +249,31 @@ fn garbage_never_panics() {
         let _ = envelope::open(&k, "acme", AAD, &j);
     }
 }
+
+#[test]
+fn the_four_refusals_are_four_distinct_errors() {
+    let (mut k, key, mut rng) = setup();
+    let env = envelope::seal(&key, &CTX, AAD, b"payload", &mut rng).unwrap();
+    let wrong_tenant = envelope::open(&k, "globex", AAD, &env).unwrap_err();
+    let truncated = envelope::open(&k, "acme", AAD, &env[..env.len() - 1]).unwrap_err();
+    let mut big = env.clone();
+    big[127..129].copy_from_slice(&2000u16.to_be_bytes());
+    let oversized = envelope::open(&k, "acme", AAD, &big).unwrap_err();
+    k.rotate("acme/kek", KekMaterial::Random(&mut rng)).unwrap();
+    k.retire(&KekRef::new("acme/kek", 1)).unwrap();
+    let retired = envelope::open(&k, "acme", AAD, &env).unwrap_err();
+    let errors = [&wrong_tenant, &retired, &truncated, &oversized];
+    assert!(matches!(wrong_tenant, CryptoError::WrongTenant { .. }), "{wrong_tenant}");
+    assert!(matches!(retired, CryptoError::RetiredKek { version: 1, .. }), "{retired}");
+    assert!(matches!(truncated, CryptoError::TruncatedEnvelope { .. }), "{truncated}");
+    assert!(
+        matches!(oversized, CryptoError::OversizedLength { field: "wrapped key", len: 2000, .. }),
+        "{oversized}"
+    );
+    for (i, a) in errors.iter().enumerate() {
+        for b in &errors[i + 1..] {
+            assert_ne!(std::mem::discriminant(*a), std::mem::discriminant(*b));
+            assert_ne!(a.to_string(), b.to_string());
+        }
+    }
+}
