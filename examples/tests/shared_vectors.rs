@@ -237,3 +237,104 @@ fn every_shared_vector_holds_in_rust() {
         std::fs::write(path(), text).unwrap();
     }
 }
+
+/// A sealed event with what a reader needs to verify and open it, as JSON of hex strings.
+mod sealed_fixture {
+    use dcs_core::event::SignatureAlgorithm;
+    use dcs_core::{AgentId, SovereignFinancialEvent};
+    use dcs_crypto::{KeyRegistry, Keyring, MacKey, Verifier};
+    use serde_json::{Value, json};
+
+    use super::hex;
+
+    fn unhex(v: &Value, key: &str) -> Vec<u8> {
+        let s = v[key].as_str().unwrap_or_else(|| panic!("`{key}` must be a hex string"));
+        (0..s.len()).step_by(2).map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap()).collect()
+    }
+
+    /// Writes the fixture of one sealed event.
+    pub fn to_json(
+        event: &SovereignFinancialEvent,
+        keyring: &Keyring,
+        mac_secret: &[u8],
+        verifier: &Verifier,
+        agent: &str,
+        plaintext: &[u8],
+    ) -> Value {
+        json!({
+            "algorithm": "ecdsa-p256",
+            "agent": agent,
+            "keyring_hex": hex(&keyring.to_bytes()),
+            "mac_key_hex": hex(mac_secret),
+            "public_key_hex": hex(&verifier.to_bytes()),
+            "event_hex": hex(&postcard::to_allocvec(event).unwrap()),
+            "plaintext_hex": hex(plaintext),
+        })
+    }
+
+    /// Verifies the fixture's MAC and signature and opens it to its recorded plaintext.
+    pub fn check(v: &Value) {
+        assert_eq!(v["algorithm"], "ecdsa-p256");
+        let keyring = Keyring::from_bytes(&unhex(v, "keyring_hex")).unwrap();
+        let mac = MacKey::from_bytes(&unhex(v, "mac_key_hex")).unwrap();
+        let verifier =
+            Verifier::from_bytes(SignatureAlgorithm::EcdsaP256Sha256, &unhex(v, "public_key_hex"))
+                .unwrap();
+        let mut registry = KeyRegistry::new();
+        registry.register(&AgentId::new(v["agent"].as_str().unwrap()).unwrap(), verifier);
+        let event: SovereignFinancialEvent = postcard::from_bytes(&unhex(v, "event_hex")).unwrap();
+        dcs_crypto::verify_event(&event, &mac, &registry).unwrap();
+        let plain = dcs_crypto::open_event(&event, &keyring).unwrap();
+        assert_eq!(plain.as_slice(), unhex(v, "plaintext_hex").as_slice());
+    }
+}
+
+fn fixture(name: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../bindings/vectors").join(name)
+}
+
+/// Rust seals an event for Python to verify and open (`DCS_BLESS=1` writes a new one).
+#[test]
+fn a_rust_sealed_event_for_the_bindings() {
+    use dcs_crypto::{CachePolicy, DataKeyCache, KekMaterial, Keyring, MacKey, Signer};
+    use rand_core::OsRng;
+
+    let path = fixture("sealed_event_from_rust.json");
+    if std::env::var_os("DCS_BLESS").is_some() {
+        let mut keyring = Keyring::new();
+        keyring.create_kek("acme", "kek", KekMaterial::Random(&mut OsRng)).unwrap();
+        let mac_secret = [0x5a_u8; 64];
+        let mac = MacKey::from_bytes(&mac_secret).unwrap();
+        let signer =
+            Signer::generate(dcs_core::event::SignatureAlgorithm::EcdsaP256Sha256, &mut OsRng);
+        let mut event = dcs_store::conformance::test_event("acme", 1, "rust-fixture-1");
+        let plaintext = b"a sale sealed by Rust, opened by Python".to_vec();
+        let mut cache = DataKeyCache::new(CachePolicy::default());
+        let key = cache.sealing_key_for_event(&keyring, &event, 0, &mut OsRng).unwrap();
+        dcs_crypto::seal_event(&mut event, &plaintext, key, &mac, &signer, &mut OsRng).unwrap();
+        let v = sealed_fixture::to_json(
+            &event,
+            &keyring,
+            &mac_secret,
+            &signer.verifier(),
+            "pos-1",
+            &plaintext,
+        );
+        std::fs::write(&path, serde_json::to_string_pretty(&v).unwrap() + "\n").unwrap();
+    }
+    let v: Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    sealed_fixture::check(&v);
+}
+
+/// An event Python sealed (`bindings/python/tests/test_interop.py`) verifies and opens in Rust.
+#[test]
+fn a_python_sealed_event_opens_in_rust() {
+    let path = fixture("sealed_event_from_python.json");
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| {
+        panic!(
+            "{}: {e}; write it with `DCS_BLESS=1 pytest bindings/python/tests/test_interop.py`",
+            path.display()
+        )
+    });
+    sealed_fixture::check(&serde_json::from_str(&text).unwrap());
+}
