@@ -13,7 +13,9 @@ use dcs_core::commerce::{
     Cart, Discount, Product, Sku, TaxEngine, TaxPolicy, TaxPricing, TaxRate, TaxRounding, TaxTable,
 };
 use dcs_core::{Currency, Money, RoundingMode};
-use dcs_crdt::{Crdt, GCounter, Hlc, LWWRegister, ORSet, PNCounter, ReplicaId};
+use dcs_crdt::{
+    BoundedCounter, Crdt, GCounter, Hlc, LWWRegister, ORMap, ORSet, PNCounter, ReplicaId,
+};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
@@ -90,6 +92,41 @@ impl VectorCrdt for LWWRegister<String> {
     }
     fn json_value(&self) -> Value {
         json!(self.get())
+    }
+}
+
+impl VectorCrdt for BoundedCounter {
+    fn mutate(&mut self, op: &Value) -> BoundedCounter {
+        let (r, n) = (ReplicaId(u64_of(op, "replica")), u64_of(op, "amount"));
+        match str_of(op, "op") {
+            "increment" => self.increment(r, n).unwrap(),
+            "decrement" => self.decrement(r, n).unwrap(),
+            "transfer" => self.transfer(r, ReplicaId(u64_of(op, "to")), n).unwrap(),
+            other => panic!("BoundedCounter has no op {other}"),
+        }
+    }
+    fn json_value(&self) -> Value {
+        json!(u64::try_from(self.value()).unwrap())
+    }
+}
+
+impl VectorCrdt for ORMap<String, PNCounter> {
+    fn mutate(&mut self, op: &Value) -> Self::Delta {
+        let key = str_of(op, "key").to_string();
+        let r = ReplicaId(op["replica"].as_u64().unwrap_or(0));
+        match str_of(op, "op") {
+            "increment" => self.update(r, key, |c| c.increment(r, u64_of(op, "amount"))).unwrap(),
+            "decrement" => self.update(r, key, |c| c.decrement(r, u64_of(op, "amount"))).unwrap(),
+            "remove" => self.remove(&key),
+            other => panic!("PNCounterMap has no op {other}"),
+        }
+    }
+    fn json_value(&self) -> Value {
+        let map: serde_json::Map<String, Value> = self
+            .keys()
+            .map(|k| (k.clone(), json!(i64::try_from(self.get(k).unwrap().value()).unwrap())))
+            .collect();
+        Value::Object(map)
     }
 }
 
@@ -212,6 +249,8 @@ fn every_shared_vector_holds_in_rust() {
             "PNCounter" => run_crdt::<PNCounter>(case),
             "ORSet" => run_crdt::<ORSet<String>>(case),
             "LWWRegister" => run_crdt::<LWWRegister<String>>(case),
+            "BoundedCounter" => run_crdt::<BoundedCounter>(case),
+            "PNCounterMap" => run_crdt::<ORMap<String, PNCounter>>(case),
             other => panic!("unknown CRDT type {other}"),
         };
         if bless {

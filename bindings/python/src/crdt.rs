@@ -199,3 +199,96 @@ impl LWWRegister {
         self.inner.get().cloned()
     }
 }
+
+crdt_class!(
+    /// A counter that never goes below zero (limited stock): replicas spend only rights they hold.
+    BoundedCounter,
+    dcs_crdt::BoundedCounter,
+    {
+        /// Adds `amount` (and as many rights) for `replica`; returns the delta bytes.
+        fn increment<'py>(&mut self, py_: Python<'py>, replica: u64, amount: u64) -> PyResult<Bound<'py, PyBytes>> {
+            let delta = self.inner.increment(ReplicaId(replica), amount).map_err(py)?;
+            bytes(py_, &delta)
+        }
+
+        /// Spends `amount` of `replica`'s rights; raises CrdtError (changing nothing) if it holds fewer.
+        fn decrement<'py>(&mut self, py_: Python<'py>, replica: u64, amount: u64) -> PyResult<Bound<'py, PyBytes>> {
+            let delta = self.inner.decrement(ReplicaId(replica), amount).map_err(py)?;
+            bytes(py_, &delta)
+        }
+
+        /// Moves `amount` rights from `source` (the caller) to `target`; returns the delta bytes.
+        fn transfer<'py>(&mut self, py_: Python<'py>, source: u64, target: u64, amount: u64) -> PyResult<Bound<'py, PyBytes>> {
+            let delta = self.inner.transfer(ReplicaId(source), ReplicaId(target), amount).map_err(py)?;
+            bytes(py_, &delta)
+        }
+
+        /// The rights `replica` holds here.
+        fn rights(&self, replica: u64) -> u128 {
+            self.inner.rights(ReplicaId(replica))
+        }
+
+        /// The counter's value (never negative).
+        #[getter]
+        fn value(&self) -> u128 {
+            self.inner.value()
+        }
+    }
+);
+
+impl BoundedCounter {
+    fn value_repr(&self) -> u128 {
+        self.inner.value()
+    }
+}
+
+crdt_class!(
+    /// A map of string keys to PNCounters with add-wins keys (SKU → stock).
+    PNCounterMap,
+    dcs_crdt::ORMap<String, dcs_crdt::PNCounter>,
+    {
+        /// Adds `amount` to `key`'s counter for `replica`; returns the delta bytes.
+        fn increment<'py>(&mut self, py_: Python<'py>, replica: u64, key: String, amount: u64) -> PyResult<Bound<'py, PyBytes>> {
+            let r = ReplicaId(replica);
+            let delta = self.inner.update(r, key, |c| c.increment(r, amount)).map_err(py)?;
+            bytes(py_, &delta)
+        }
+
+        /// Subtracts `amount` from `key`'s counter for `replica`; returns the delta bytes.
+        fn decrement<'py>(&mut self, py_: Python<'py>, replica: u64, key: String, amount: u64) -> PyResult<Bound<'py, PyBytes>> {
+            let r = ReplicaId(replica);
+            let delta = self.inner.update(r, key, |c| c.decrement(r, amount)).map_err(py)?;
+            bytes(py_, &delta)
+        }
+
+        /// Removes `key` (the updates this replica has seen); returns the delta bytes.
+        fn remove<'py>(&mut self, py_: Python<'py>, key: String) -> PyResult<Bound<'py, PyBytes>> {
+            let delta = self.inner.remove(&key);
+            bytes(py_, &delta)
+        }
+
+        /// `key`'s count, or None if absent.
+        fn get(&self, key: String) -> Option<i128> {
+            self.inner.get(&key).map(dcs_crdt::PNCounter::value)
+        }
+
+        /// {key: count}.
+        #[getter]
+        fn value(&self) -> std::collections::BTreeMap<String, i128> {
+            self.value_repr()
+        }
+
+        fn __len__(&self) -> usize {
+            self.inner.len()
+        }
+    }
+);
+
+impl PNCounterMap {
+    fn value_repr(&self) -> std::collections::BTreeMap<String, i128> {
+        self.inner
+            .keys()
+            .filter_map(|k| self.inner.get(k).map(|c| (k.clone(), c.value())))
+            .collect()
+    }
+}

@@ -32,6 +32,8 @@ fn _dcs(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<crdt::PNCounter>()?;
     m.add_class::<crdt::ORSet>()?;
     m.add_class::<crdt::LWWRegister>()?;
+    m.add_class::<crdt::BoundedCounter>()?;
+    m.add_class::<crdt::PNCounterMap>()?;
     m.add_class::<money::Money>()?;
     m.add_class::<money::Product>()?;
     m.add_class::<money::TaxEngine>()?;

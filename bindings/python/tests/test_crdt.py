@@ -67,3 +67,28 @@ def test_wrong_types_raise_type_errors():
         dcs.GCounter().increment(-1, 1)
     with pytest.raises(TypeError):
         dcs.ORSet().merge(dcs.GCounter())
+
+
+def test_bounded_counter_never_oversells():
+    hq, store = dcs.BoundedCounter(), dcs.BoundedCounter()
+    store.apply_delta(hq.increment(1, 10))
+    store.apply_delta(hq.transfer(1, 2, 4))
+    store.decrement(2, 3)
+    with pytest.raises(dcs.CrdtError):
+        store.decrement(2, 2)  # only 1 right left at replica 2
+    assert store.rights(2) == 1 and store.value == 7
+    hq.merge(store)
+    assert hq == store and dcs.BoundedCounter.from_bytes(hq.to_bytes()) == hq
+
+
+def test_stock_map_add_wins_and_bytes():
+    a, b = dcs.PNCounterMap(), dcs.PNCounterMap()
+    b.apply_delta(a.increment(1, "SKU-1", 10))
+    d = b.decrement(2, "SKU-1", 3)
+    a.remove("SKU-1")  # concurrent with b's update: the key survives (add wins)
+    a.apply_delta(d)
+    b.merge(a)
+    a.merge(b)
+    assert a == b and "SKU-1" in a.value and len(a) == 1
+    assert a.get("missing") is None
+    assert dcs.PNCounterMap.from_bytes(a.to_bytes()) == a

@@ -8,11 +8,24 @@ import dcs
 from conftest import VECTORS
 
 DOC = json.loads((VECTORS / "crdt_cart_v1.json").read_text(encoding="utf-8"))
-TYPES = {"GCounter": dcs.GCounter, "PNCounter": dcs.PNCounter, "ORSet": dcs.ORSet, "LWWRegister": dcs.LWWRegister}
+TYPES = {
+    "GCounter": dcs.GCounter,
+    "PNCounter": dcs.PNCounter,
+    "ORSet": dcs.ORSet,
+    "LWWRegister": dcs.LWWRegister,
+    "BoundedCounter": dcs.BoundedCounter,
+    "PNCounterMap": dcs.PNCounterMap,
+}
 
 
 def mutate(state, op):
     kind = op["op"]
+    if "key" in op:  # PNCounterMap
+        if kind == "remove":
+            return state.remove(op["key"])
+        return getattr(state, kind)(op["replica"], op["key"], op["amount"])
+    if kind == "transfer":
+        return state.transfer(op["replica"], op["to"], op["amount"])
     if kind in ("increment", "decrement"):
         return getattr(state, kind)(op["replica"], op["amount"])
     if kind == "add":

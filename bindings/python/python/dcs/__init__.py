@@ -1,13 +1,14 @@
 """DCS for Python: offline-first commerce events.
 
-CRDTs that converge without coordination (``GCounter``, ``PNCounter``, ``ORSet``,
-``LWWRegister``), integer money with a cart and a tax engine, sealed events (AES-256-GCM
+CRDTs that converge without coordination (``GCounter``, ``PNCounter``, ``BoundedCounter``, ``ORSet``,
+``LWWRegister``, ``PNCounterMap``), integer money with a cart and a tax engine, sealed events (AES-256-GCM
 envelope, HMAC-SHA512, ECDSA P-256 or Ed25519 signature) and a tamper-evident SQLite event
 store, all from the Rust SDK. Every error is a ``DcsError`` carrying the Rust message.
 """
 
 from ._dcs import (
     AppendResult,
+    BoundedCounter,
     Cart,
     CartTotals,
     ConflictError,
@@ -26,6 +27,7 @@ from ._dcs import (
     MoneyError,
     ORSet,
     PNCounter,
+    PNCounterMap,
     Product,
     Sale,
     Signer,
@@ -39,8 +41,8 @@ from ._dcs import (
 )
 
 __all__ = [
-    "AppendResult", "Cart", "CartTotals", "ConflictError", "CoreError", "CrdtError", "CryptoError",
+    "AppendResult", "BoundedCounter", "Cart", "CartTotals", "ConflictError", "CoreError", "CrdtError", "CryptoError",
     "DcsError", "DomainEvent", "Event", "GCounter", "KeyRegistry", "Keyring", "LWWRegister", "MacKey",
-    "Money", "MoneyError", "ORSet", "PNCounter", "Product", "Sale", "Signer", "Store", "StoreError",
+    "Money", "MoneyError", "ORSet", "PNCounter", "PNCounterMap", "Product", "Sale", "Signer", "Store", "StoreError",
     "TamperedError", "TaxEngine", "Terminal", "open_event", "verify_event",
 ]

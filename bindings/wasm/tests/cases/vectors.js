@@ -6,7 +6,14 @@ import { eq, hex } from './check.js';
 
 /** Runs one mutator op on `state`; returns its delta bytes. */
 function mutate(state, op) {
+  if ('key' in op) {
+    // PNCounterMap: counters under string keys.
+    if (op.op === 'remove') return state.remove(op.key);
+    return state[op.op](op.replica, op.key, op.amount);
+  }
   switch (op.op) {
+    case 'transfer':
+      return state.transfer(op.replica, op.to, op.amount);
     case 'increment':
     case 'decrement':
       return state[op.op](op.replica, op.amount);
@@ -23,6 +30,10 @@ function mutate(state, op) {
 
 /** A replica's value in the file's terms (counters as integers, a never-written register as null). */
 function valueOf(state) {
+  if (typeof state.keys === 'function') {
+    // PNCounterMap: {key: count} with counts as numbers, like the file.
+    return Object.fromEntries(state.keys().map((k) => [k, Number(state.get(k))]));
+  }
   if (typeof state.values === 'function') return state.values();
   if (typeof state.value === 'function') return state.value();
   return state.get() ?? null;
