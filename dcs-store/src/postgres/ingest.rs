@@ -20,9 +20,12 @@ WITH input AS (
         WITH ORDINALITY AS u(event_id, tenant_id, branch_id, stream_id, stream_version, event_type,
                              amount_minor, currency, hlc_time, idempotency_key, event, ord)
 ), fresh AS (
-    SELECT DISTINCT ON (event_id) * FROM input i
-    WHERE NOT EXISTS (SELECT 1 FROM event_store e WHERE e.event_id = i.event_id)
-    ORDER BY event_id, ord
+    -- One primary-key probe per input row (LATERAL + LIMIT keeps the planner from turning
+    -- this into an anti join that hashes every stored event of the tenant on each batch).
+    SELECT DISTINCT ON (i.event_id) i.* FROM input i
+    LEFT JOIN LATERAL (SELECT 1 AS stored FROM event_store e WHERE e.event_id = i.event_id LIMIT 1) s ON true
+    WHERE s.stored IS NULL
+    ORDER BY i.event_id, i.ord
 ), numbered AS (
     SELECT f.*, $12::bigint + row_number() OVER (ORDER BY ord) AS position FROM fresh f
 ), ins AS (
