@@ -216,9 +216,14 @@ fn breakdown(c: &mut Criterion) {
     g.sample_size(20).measurement_time(Duration::from_secs(2));
     g.bench_function("canonical_bytes", |b| b.iter(|| black_box(&sealed).canonical_bytes()));
     g.bench_function("mac_hmac_sha512", |b| b.iter(|| t.mac_key.compute(black_box(&canonical))));
-    g.bench_function("key_commitment_hkdf_sha512", |b| {
-        b.iter(|| commitment::commit(&key.key, 1, black_box(&parsed.message_id)).unwrap())
-    });
+    for (name, suite) in [
+        ("key_commitment_suite1_hkdf_sha512", envelope::SUITE_AES256GCM_HKDF_COMMIT),
+        ("key_commitment_suite2_hkdf_sha256", envelope::SUITE_AES256GCM_HKDF256_COMMIT),
+    ] {
+        g.bench_function(name, |b| {
+            b.iter(|| commitment::commit(&key.key, suite, black_box(&parsed.message_id)).unwrap())
+        });
+    }
     g.bench_function("envelope_seal", |b| {
         b.iter(|| {
             envelope::seal(&key, unsealed.event_id().as_bytes(), &aad, &payload, &mut t.rng)

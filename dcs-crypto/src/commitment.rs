@@ -4,16 +4,18 @@
 //!   context)` where the context is the event id. Every event gets its own 256-bit key even
 //!   though one wrapped data key serves many events.
 //! - **Commitment** (as in the AWS Encryption SDK's committing suite): from the DEK and a
-//!   random 32-byte message id, HKDF-SHA512 derives the AES key (`info = suite ‖ "DERIVEKEY"`)
-//!   and a 32-byte commitment (`info = "COMMITKEY"`). The commitment travels in the envelope
-//!   and is compared in constant time before any decryption, so an envelope decrypts under
-//!   exactly one DEK.
+//!   random 32-byte message id, one HKDF extract and two expands derive the AES key
+//!   (`info = 0x00 ‖ suite ‖ "DERIVEKEY"`) and a 32-byte commitment (`info = "COMMITKEY"`).
+//!   Suite 2 (written) uses HKDF-SHA256, suite 1 (still read) HKDF-SHA512. The commitment
+//!   travels in the envelope and is compared in constant time before any decryption, so an
+//!   envelope decrypts under exactly one DEK.
 
 use subtle::ConstantTimeEq;
 use zeroize::Zeroizing;
 
+use crate::envelope::{SUITE_AES256GCM_HKDF_COMMIT, SUITE_AES256GCM_HKDF256_COMMIT};
 use crate::error::{CryptoError, Result};
-use crate::primitive::{hkdf_sha256, hkdf_sha512_multi};
+use crate::primitive::{hkdf_sha256, hkdf_sha256_multi, hkdf_sha512_multi};
 use crate::provider::{DATA_KEY_ID_LEN, DATA_KEY_LEN, DataKey};
 
 /// Length of the key commitment in bytes.
@@ -47,14 +49,19 @@ pub struct CommittedKey {
     pub commitment: [u8; COMMITMENT_LEN],
 }
 
-/// Derives the AES key and the commitment from a DEK and a message id.
+/// Derives the AES key and the commitment from a DEK and a message id, as `suite` defines.
 pub fn commit(dek: &DataKey, suite: u8, message_id: &[u8; MESSAGE_ID_LEN]) -> Result<CommittedKey> {
+    let kdf = match suite {
+        SUITE_AES256GCM_HKDF256_COMMIT => hkdf_sha256_multi,
+        SUITE_AES256GCM_HKDF_COMMIT => hkdf_sha512_multi,
+        other => return Err(CryptoError::UnknownAlgorithm(other)),
+    };
     let mut derive_info = [0u8; 2 + 9];
     derive_info[1] = suite;
     derive_info[2..].copy_from_slice(b"DERIVEKEY");
     let mut aes = Zeroizing::new([0u8; DATA_KEY_LEN]);
     let mut commitment = [0u8; COMMITMENT_LEN];
-    hkdf_sha512_multi(
+    kdf(
         message_id,
         dek.expose_secret(),
         &mut [(&derive_info[..], &mut aes[..]), (&b"COMMITKEY"[..], &mut commitment[..])],

@@ -18,8 +18,12 @@ use crate::provider::{DATA_KEY_ID_LEN, DataKey, KekRef, KeyProvider, SealingKey,
 pub const MAGIC: &[u8; 4] = b"DCSE";
 /// The envelope format version this build writes and reads.
 pub const FORMAT_VERSION: u8 = 1;
-/// Suite 1: HKDF-SHA256 DEK derivation, HKDF-SHA512 commitment, AES-256-GCM.
+/// Suite 1 (read, no longer written): HKDF-SHA256 DEK, HKDF-SHA512 commitment, AES-256-GCM.
 pub const SUITE_AES256GCM_HKDF_COMMIT: u8 = 1;
+/// Suite 2 (written): HKDF-SHA256 DEK, HKDF-SHA256 commitment, AES-256-GCM.
+pub const SUITE_AES256GCM_HKDF256_COMMIT: u8 = 2;
+/// The suite [`seal`] writes.
+pub const SEAL_SUITE: u8 = SUITE_AES256GCM_HKDF256_COMMIT;
 /// Length of the fixed header (magic to nonce), which is bound as AEAD associated data.
 pub const FIXED_HEADER_LEN: usize =
     4 + 1 + 1 + CONTEXT_LEN + DATA_KEY_ID_LEN + MESSAGE_ID_LEN + COMMITMENT_LEN + NONCE_LEN;
@@ -35,7 +39,7 @@ pub const MAX_PLAINTEXT_LEN: usize = dcs_core::event::MAX_ENVELOPE_LEN - 4096;
 pub struct Envelope<'a> {
     /// Format version (1).
     pub version: u8,
-    /// Algorithm suite (1).
+    /// Algorithm suite (1 or 2).
     pub suite: u8,
     /// DEK derivation context (the event id).
     pub context: [u8; CONTEXT_LEN],
@@ -115,7 +119,7 @@ impl<'a> Envelope<'a> {
             return Err(CryptoError::UnknownVersion(version));
         }
         let suite = r.u8("suite")?;
-        if suite != SUITE_AES256GCM_HKDF_COMMIT {
+        if suite != SUITE_AES256GCM_HKDF_COMMIT && suite != SUITE_AES256GCM_HKDF256_COMMIT {
             return Err(CryptoError::UnknownAlgorithm(suite));
         }
         let context = r.array("context")?;
@@ -223,12 +227,12 @@ pub fn seal<R: RngCore + CryptoRng>(
     let mut nonce = [0u8; NONCE_LEN];
     rng.fill_bytes(&mut nonce);
     let dek = commitment::derive_dek(&key.key, &key.id, context)?;
-    let committed = commitment::commit(&dek, SUITE_AES256GCM_HKDF_COMMIT, &message_id)?;
+    let committed = commitment::commit(&dek, SEAL_SUITE, &message_id)?;
 
     let mut out = Vec::with_capacity(FIXED_HEADER_LEN + 160 + plaintext.len() + TAG_LEN);
     out.extend_from_slice(MAGIC);
     out.push(FORMAT_VERSION);
-    out.push(SUITE_AES256GCM_HKDF_COMMIT);
+    out.push(SEAL_SUITE);
     out.extend_from_slice(context);
     out.extend_from_slice(&key.id);
     out.extend_from_slice(&message_id);

@@ -62,7 +62,7 @@
 //! KEK (per tenant, id + version; in the Keyring, a PKCS#11 token or Vault)
 //!  └─ wraps → data key (random 256-bit, id = 16 random bytes; cached ≤ N events / T ms)
 //!      └─ HKDF-SHA256(salt = data-key id, info = "dcs/dek/v1" ‖ event id) → DEK (per event)
-//!          └─ HKDF-SHA512(salt = message id) → AES-256-GCM key + 32-byte key commitment
+//!          └─ HKDF-SHA256(salt = message id) → AES-256-GCM key + 32-byte key commitment
 //! ```
 //!
 //! - **Per-event DEK without a KMS round trip.** The [`DataKeyCache`] holds a data key per
@@ -97,11 +97,11 @@
 //! |-------:|-----:|-------|-------|
 //! | 0 | 4 | magic | `DCSE` |
 //! | 4 | 1 | format version | `1` |
-//! | 5 | 1 | suite | `1` = HKDF-SHA256 DEK, HKDF-SHA512 commitment, AES-256-GCM |
+//! | 5 | 1 | suite | `2` = HKDF-SHA256 DEK and commitment, AES-256-GCM; `1` (read only): commitment by HKDF-SHA512 |
 //! | 6 | 16 | context | event id; DEK derivation info |
 //! | 22 | 16 | data-key id | DEK derivation salt; bound into the wrapping |
 //! | 38 | 32 | message id | random; commitment derivation salt |
-//! | 70 | 32 | commitment | HKDF-SHA512(…, "COMMITKEY") |
+//! | 70 | 32 | commitment | HKDF(salt = message id, DEK, "COMMITKEY"), the suite's hash |
 //! | 102 | 12 | nonce | random 96-bit AES-GCM nonce |
 //! | 114 | 1 | KEK id length `L` | 1..=128 |
 //! | 115 | L | KEK id | UTF-8 |
@@ -110,6 +110,14 @@
 //! | 121+L | W | wrapped data key | provider-specific |
 //! | 121+L+W | 4 | ciphertext length `C` | 16..=16 MiB − 4080 (includes the tag) |
 //! | 125+L+W | C | ciphertext ‖ tag | AES-256-GCM, 16-byte tag |
+//!
+//! Suites 1 and 2 differ only in the commitment's hash. Suite 2 is written since the seal's
+//! cost was measured against an Ed25519 signature: HKDF-SHA512 (12 SHA-512 compressions in
+//! software, about 2.9 µs) was the largest non-signature cost, and HKDF-SHA256 runs on the
+//! CPU's SHA extensions where they exist. The commitment stays 256 bits, so finding two keys
+//! that share one costs 2^128 either way. The suite byte is part of the AES-GCM associated
+//! data and of the key derivation (`DERIVEKEY` info), so relabelling an envelope's suite fails
+//! the commitment check.
 //!
 //! Nothing may follow. A reader rejects another magic ([`CryptoError::BadMagic`]), version
 //! ([`CryptoError::UnknownVersion`]) or suite ([`CryptoError::UnknownAlgorithm`]), a length

@@ -7,7 +7,8 @@
 use aes_gcm::aead::{Aead, Payload};
 use aes_gcm::{Aes256Gcm, KeyInit, Nonce};
 use alloc::vec::Vec;
-use hkdf::Hkdf;
+use hkdf::hmac::digest::OutputSizeUser;
+use hkdf::{Hkdf, HmacImpl};
 use hmac::{Hmac, Mac};
 use sha2::{Sha256, Sha512};
 use zeroize::Zeroizing;
@@ -87,13 +88,30 @@ pub fn hkdf_sha512(salt: &[u8], ikm: &[u8], info: &[u8], out: &mut [u8]) -> Resu
         .map_err(|_| CryptoError::KdfOutputTooLong { len: out.len() })
 }
 
+/// HKDF-SHA256 with one extract and several expands: each `(info, out)` pair is filled.
+pub fn hkdf_sha256_multi(
+    salt: &[u8],
+    ikm: &[u8],
+    outputs: &mut [(&[u8], &mut [u8])],
+) -> Result<()> {
+    hkdf_multi::<Sha256, Hmac<Sha256>>(salt, ikm, outputs)
+}
+
 /// HKDF-SHA512 with one extract and several expands: each `(info, out)` pair is filled.
 pub fn hkdf_sha512_multi(
     salt: &[u8],
     ikm: &[u8],
     outputs: &mut [(&[u8], &mut [u8])],
 ) -> Result<()> {
-    let h = Hkdf::<Sha512>::new(Some(salt), ikm);
+    hkdf_multi::<Sha512, Hmac<Sha512>>(salt, ikm, outputs)
+}
+
+fn hkdf_multi<H: OutputSizeUser, I: HmacImpl<H>>(
+    salt: &[u8],
+    ikm: &[u8],
+    outputs: &mut [(&[u8], &mut [u8])],
+) -> Result<()> {
+    let h = Hkdf::<H, I>::new(Some(salt), ikm);
     for (info, out) in outputs.iter_mut() {
         h.expand(info, out).map_err(|_| CryptoError::KdfOutputTooLong { len: out.len() })?;
     }

@@ -25,7 +25,7 @@ fn seal_then_open_round_trips_and_layout_matches_the_table() {
     let env = envelope::seal(&key, &CTX, AAD, b"hello", &mut rng).unwrap();
     assert_eq!(&env[..4], b"DCSE");
     assert_eq!(env[4], 1);
-    assert_eq!(env[5], 1);
+    assert_eq!(env[5], envelope::SUITE_AES256GCM_HKDF256_COMMIT);
     assert_eq!(&env[6..22], &CTX);
     assert_eq!(&env[22..38], &key.id);
     assert_eq!(usize::from(env[114]), "acme/kek".len());
@@ -275,5 +275,46 @@ fn the_four_refusals_are_four_distinct_errors() {
             assert_ne!(std::mem::discriminant(*a), std::mem::discriminant(*b));
             assert_ne!(a.to_string(), b.to_string());
         }
+    }
+}
+
+/// An envelope sealed by the release that wrote suite 1 (HKDF-SHA512 commitment), with the
+/// keys of `setup()`.
+fn suite1_envelope() -> Vec<u8> {
+    let hex = include_str!("vectors/envelope_suite1.hex").trim();
+    (0..hex.len()).step_by(2).map(|i| u8::from_str_radix(&hex[i..i + 2], 16).unwrap()).collect()
+}
+
+#[test]
+fn suite_1_envelopes_still_open() {
+    let (k, _, _) = setup();
+    let env = suite1_envelope();
+    assert_eq!(env[5], envelope::SUITE_AES256GCM_HKDF_COMMIT);
+    assert_eq!(&envelope::open(&k, "acme", AAD, &env).unwrap()[..], b"sealed under suite 1");
+    // Rewrapping keeps the suite and the payload bytes.
+    let mut rng = rng(9);
+    let re = envelope::rewrap(&k, "acme", &env, &mut rng).unwrap();
+    assert_eq!(re[5], envelope::SUITE_AES256GCM_HKDF_COMMIT);
+    assert_eq!(&envelope::open(&k, "acme", AAD, &re).unwrap()[..], b"sealed under suite 1");
+}
+
+#[test]
+fn relabelling_the_suite_fails_the_commitment() {
+    let (k, key, mut rng) = setup();
+    let new = envelope::seal(&key, &CTX, AAD, b"payload", &mut rng).unwrap();
+    for (mut env, to) in [
+        (new, envelope::SUITE_AES256GCM_HKDF_COMMIT),
+        (suite1_envelope(), envelope::SUITE_AES256GCM_HKDF256_COMMIT),
+    ] {
+        env[5] = to;
+        assert_eq!(
+            envelope::open(&k, "acme", AAD, &env).unwrap_err(),
+            CryptoError::CommitmentMismatch
+        );
+        env[5] = 3;
+        assert_eq!(
+            envelope::open(&k, "acme", AAD, &env).unwrap_err(),
+            CryptoError::UnknownAlgorithm(3)
+        );
     }
 }
