@@ -53,11 +53,19 @@ impl SqliteStore {
         let req = AppendRequest { stream, expected, events, bodies };
         let mut conn = self.lock();
         let tx = conn.transaction().map_err(map_err)?;
-        let result = append_in(&tx, &self.projector, &req)?;
-        if !result.deduplicated {
-            tx.commit().map_err(map_err)?;
+        match append_in(&tx, &self.projector, &req) {
+            Ok(result) => {
+                if !result.deduplicated {
+                    tx.commit().map_err(map_err)?;
+                }
+                Ok(result)
+            }
+            Err(e) => {
+                // Dropping the transaction rolls the partial batch back; then look why.
+                drop(tx);
+                settle_refusal(&conn, events, e)
+            }
         }
-        Ok(result)
     }
 
     /// Group commit: runs many appends in one durable transaction (one fsync).
@@ -72,8 +80,14 @@ impl SqliteStore {
         let mut tx = conn.transaction().map_err(map_err)?;
         let mut results = Vec::with_capacity(requests.len());
         for req in requests {
-            let sp = tx.savepoint().map_err(map_err)?;
-            let outcome = append_in(&sp, &self.projector, req);
+            let mut sp = tx.savepoint().map_err(map_err)?;
+            let mut outcome = append_in(&sp, &self.projector, req);
+            if let Err(e) = outcome {
+                if !sp.is_autocommit() {
+                    sp.rollback().map_err(map_err)?;
+                }
+                outcome = settle_refusal(&sp, req.events, e);
+            }
             if sp.is_autocommit() {
                 // SQLite aborted the whole transaction (full disk, I/O error): every
                 // request of the group is lost, so the group fails as one.
@@ -148,36 +162,31 @@ fn append_in(
             current,
         });
     }
-    conn.execute_batch("SAVEPOINT dcs_append").map_err(map_err)?;
-    let written = write_batch(conn, stream, current, events).and_then(|result| {
-        if !bodies.is_empty() {
-            project_batch(conn, projector, events, bodies)?;
-        }
-        Ok(result)
-    });
-    match written {
-        Ok(result) => {
-            conn.execute_batch("RELEASE dcs_append").map_err(map_err)?;
-            Ok(result)
-        }
-        Err(e) => {
-            if conn.is_autocommit() {
-                // SQLite rolled the whole transaction back itself (e.g. on a full disk).
-                return Err(e);
+    // No savepoint of its own: the caller's transaction or savepoint rolls a failed batch
+    // back (a nested savepoint would copy every page it touches into a sub-journal).
+    let result = write_batch(conn, stream, current, events)?;
+    if !bodies.is_empty() {
+        project_batch(conn, projector, events, bodies)?;
+    }
+    Ok(result)
+}
+
+/// Turns the error of a rolled-back append into its answer: a unique index that refused a
+/// row means an exact retry (the original result), a partial overlap, or a duplicate event
+/// id. Looking only now keeps the common path to plain inserts.
+fn settle_refusal(
+    conn: &Connection,
+    events: &[SovereignFinancialEvent],
+    error: StoreError,
+) -> Result<AppendResult> {
+    match error {
+        StoreError::Database(msg) if msg.contains("UNIQUE constraint failed") => {
+            if let Some(dedup) = find_original(conn, events)? {
+                return Ok(dedup);
             }
-            conn.execute_batch("ROLLBACK TO dcs_append; RELEASE dcs_append").map_err(map_err)?;
-            match e {
-                // A unique index refused a row: an exact retry, a partial overlap, or a
-                // duplicate event id. Looking only now keeps the common path to inserts.
-                StoreError::Database(msg) if msg.contains("UNIQUE constraint failed") => {
-                    if let Some(dedup) = find_original(conn, events)? {
-                        return Ok(dedup);
-                    }
-                    Err(duplicate_event(conn, events)?)
-                }
-                other => Err(other),
-            }
+            Err(duplicate_event(conn, events)?)
         }
+        other => Err(other),
     }
 }
 

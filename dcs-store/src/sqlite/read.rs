@@ -11,8 +11,7 @@ use crate::error::{Result, StoreError};
 /// Most rows one read returns.
 pub const MAX_READ: usize = 100_000;
 
-const COLUMNS: &str =
-    "position, stream_id, stream_version, event, prev_hash, row_hash, batch_first, batch_last";
+const COLUMNS: &str = "e.position, e.stream_id, e.stream_version, e.event, e.prev_hash, e.row_hash, e.batch_first, e.batch_last";
 
 /// One row as stored, before its hash is checked.
 pub(super) struct RawRow {
@@ -87,20 +86,43 @@ impl SqliteStore {
         from_version: u64,
         limit: usize,
     ) -> Result<Vec<StoredEvent>> {
-        self.query_events(
+        // The stream index holds the first row of each append (see the schema): start at
+        // the append that holds `from_version`, then take every later append's rows, which
+        // are consecutive positions.
+        let events = self.query_events(
             &format!(
-                "SELECT {COLUMNS} FROM events WHERE stream_id = ?1 AND stream_version >= ?2
-                 ORDER BY stream_version LIMIT ?3"
+                "SELECT {COLUMNS} FROM events b
+                 JOIN events e ON e.position BETWEEN b.position AND b.batch_last
+                 WHERE b.stream_id = ?1 AND b.position = b.batch_first
+                   AND b.stream_version >= (
+                       SELECT coalesce(max(stream_version), 0) FROM events
+                       WHERE stream_id = ?1 AND position = batch_first AND stream_version <= ?2)
+                   AND e.stream_id = ?1 AND e.stream_version >= ?2
+                 ORDER BY b.stream_version, e.position LIMIT ?3"
             ),
             params![stream.as_str(), from_version, clamp(limit)],
-        )
+        )?;
+        // Hashes cover each row alone; also check the rows are this stream's, in order.
+        for (expected, e) in (from_version.max(1)..).zip(&events) {
+            if e.stream_version != expected {
+                return Err(StoreError::Tampered {
+                    position: e.position,
+                    reason: format!(
+                        "stream {:?} has version {} where {expected} was expected",
+                        stream.as_str(),
+                        e.stream_version
+                    ),
+                });
+            }
+        }
+        Ok(events)
     }
 
     /// Reads up to `limit` events from global position `from_position` on.
     pub fn read_all_sync(&self, from_position: u64, limit: usize) -> Result<Vec<StoredEvent>> {
         self.query_events(
             &format!(
-                "SELECT {COLUMNS} FROM events WHERE position >= ?1 ORDER BY position LIMIT ?2"
+                "SELECT {COLUMNS} FROM events e WHERE position >= ?1 ORDER BY position LIMIT ?2"
             ),
             params![from_position, clamp(limit)],
         )

@@ -1,4 +1,5 @@
-//! The SQLite schema, its version marker, and the check that a file is ours.
+//! The SQLite schema, its version marker, the check that a file is ours, and the
+//! migration of older versions.
 
 use rusqlite::{Connection, OptionalExtension};
 
@@ -6,11 +7,14 @@ use crate::error::{Result, StoreError};
 
 /// Marker stored in `dcs_meta` so a foreign SQLite file is never mistaken for a store.
 pub const FORMAT: &str = "dcs-event-store";
-/// Schema version this code writes and reads.
-pub const SCHEMA_VERSION: i64 = 1;
+/// Schema version this code writes and reads (older versions are migrated on open).
+pub const SCHEMA_VERSION: i64 = 2;
 
-const SCHEMA: &str = "
-CREATE TABLE dcs_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) STRICT;
+/// The event log. `(stream_id, stream_version)` is indexed once per append, at the row
+/// that starts it (`position = batch_first`): an append's rows are consecutive positions of
+/// one stream with consecutive versions, so that entry finds all of them, and the index
+/// costs one entry per append instead of one per event. Version 1 indexed every row.
+const EVENTS_TABLE: &str = "
 CREATE TABLE events (
     position        INTEGER PRIMARY KEY,
     event_id        BLOB    NOT NULL UNIQUE,
@@ -28,9 +32,14 @@ CREATE TABLE events (
     event           BLOB    NOT NULL,
     prev_hash       BLOB    NOT NULL,
     row_hash        BLOB    NOT NULL,
-    UNIQUE (stream_id, stream_version),
     UNIQUE (tenant_id, idempotency_key)
 ) STRICT;
+CREATE UNIQUE INDEX events_stream_batches ON events (stream_id, stream_version)
+    WHERE position = batch_first;
+";
+
+const SCHEMA: &str = "
+CREATE TABLE dcs_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) STRICT;
 CREATE TABLE streams (stream_id TEXT PRIMARY KEY, version INTEGER NOT NULL) STRICT;
 CREATE TABLE chain_head (id INTEGER PRIMARY KEY CHECK (id = 1), position INTEGER NOT NULL, hash BLOB NOT NULL) STRICT;
 INSERT INTO chain_head VALUES (1, 0, zeroblob(32));
@@ -69,6 +78,7 @@ pub fn ensure(conn: &mut Connection, path: &str) -> Result<()> {
     if tables == 0 {
         let tx = conn.transaction().map_err(super::map_err)?;
         tx.execute_batch(SCHEMA).map_err(super::map_err)?;
+        tx.execute_batch(EVENTS_TABLE).map_err(super::map_err)?;
         tx.execute(
             "INSERT INTO dcs_meta (key, value) VALUES ('format', ?1), ('schema_version', ?2)",
             rusqlite::params![FORMAT, SCHEMA_VERSION.to_string()],
@@ -98,10 +108,28 @@ pub fn ensure(conn: &mut Connection, path: &str) -> Result<()> {
         return Err(not_ours("its format marker is missing or foreign".into()));
     }
     let version = meta("schema_version")?.unwrap_or_default();
+    if version == "1" {
+        return migrate_v1(conn);
+    }
     if version != SCHEMA_VERSION.to_string() {
         return Err(not_ours(format!(
-            "schema version {version:?}, this build reads version {SCHEMA_VERSION}"
+            "schema version {version:?}, this build reads versions 1 and {SCHEMA_VERSION}"
         )));
     }
     Ok(())
+}
+
+/// Version 1 to 2: rebuilds the event log without the per-row stream index (a table
+/// constraint, so the table is copied), in one transaction; rows and hashes are unchanged.
+fn migrate_v1(conn: &mut Connection) -> Result<()> {
+    let tx = conn.transaction().map_err(super::map_err)?;
+    tx.execute_batch("ALTER TABLE events RENAME TO events_v1;").map_err(super::map_err)?;
+    tx.execute_batch(EVENTS_TABLE).map_err(super::map_err)?;
+    tx.execute_batch(
+        "INSERT INTO events SELECT * FROM events_v1 ORDER BY position;
+         DROP TABLE events_v1;
+         UPDATE dcs_meta SET value = '2' WHERE key = 'schema_version';",
+    )
+    .map_err(super::map_err)?;
+    tx.commit().map_err(super::map_err)
 }

@@ -1,5 +1,7 @@
 //! `verify_chain`: walks every row and says where the history was edited.
 
+use std::collections::HashMap;
+
 use dcs_core::SovereignFinancialEvent;
 
 use super::read::RawRow;
@@ -63,6 +65,8 @@ impl SqliteStore {
         let mut rows = stmt.query([]).map_err(map_err)?;
         let mut expected_pos = 1u64;
         let mut prev: RowHash = GENESIS;
+        // Each stream's versions must run 1, 2, 3, … in position order.
+        let mut stream_versions: HashMap<String, u64> = HashMap::new();
         while let Some(r) = rows.next().map_err(map_err)? {
             let raw = RawRow::from_row(r).map_err(map_err)?;
             let cols = Columns {
@@ -107,6 +111,17 @@ impl SqliteStore {
                     "a visible column differs from the hashed event: it was edited",
                 ));
             }
+            let last = stream_versions.entry(raw.stream_id.clone()).or_insert(0);
+            if raw.stream_version != *last + 1 {
+                return Err(tampered(
+                    pos,
+                    format!(
+                        "stream {:?} jumps from version {} to {}",
+                        raw.stream_id, *last, raw.stream_version
+                    ),
+                ));
+            }
+            *last = raw.stream_version;
             prev = hash;
             expected_pos += 1;
         }
