@@ -37,4 +37,24 @@ async fn migrations_are_recorded_and_idempotent() {
         .unwrap()
         .get(0);
     assert!(months >= 4, "this month and three ahead, got {months}");
+    // Schema 2: every text column of the tenant tables compares bytewise, and the policies
+    // that had to be dropped for the change are back.
+    let not_c: i64 = owner
+        .query_one(
+            "SELECT count(*) FROM information_schema.columns
+             WHERE table_schema = 'public' AND data_type = 'text'
+               AND table_name IN ('event_store', 'idempotency_keys', 'stream_metadata', 'audit_log')
+               AND coalesce(collation_name, '') <> 'C'",
+            &[],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(not_c, 0, "identifier columns use COLLATE \"C\"");
+    let policies: i64 = owner
+        .query_one("SELECT count(*) FROM pg_policies WHERE schemaname = 'public'", &[])
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(policies, 24, "two policies on each of the 12 tenant tables");
 }

@@ -12,35 +12,32 @@ use crate::api::StreamId;
 use crate::error::{Result, StoreError};
 use crate::projection::{Folds, ProjectionRows};
 
-/// Inserts the new events of one tenant's batch, with their keys and stream versions.
+/// Inserts the new events of one tenant's batch and moves their streams' versions.
+///
+/// The client sends each event id once; `$12` (the head position) numbers the new rows in
+/// batch order. Ingest is idempotent on the event id, the identity of an event a store has
+/// already accepted; it does not record idempotency keys (see [`PgStore::ingest`]).
 const INGEST_SQL: &str = "
 WITH input AS (
     SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::bigint[], $6::smallint[],
                          $7::bigint[], $8::text[], $9::bigint[], $10::text[], $11::bytea[])
         WITH ORDINALITY AS u(event_id, tenant_id, branch_id, stream_id, stream_version, event_type,
                              amount_minor, currency, hlc_time, idempotency_key, event, ord)
-), fresh AS (
+), numbered AS (
     -- One primary-key probe per input row (LATERAL + LIMIT keeps the planner from turning
     -- this into an anti join that hashes every stored event of the tenant on each batch).
-    SELECT DISTINCT ON (i.event_id) i.* FROM input i
+    SELECT i.*, $12::bigint + row_number() OVER (ORDER BY i.ord) AS position FROM input i
     LEFT JOIN LATERAL (SELECT 1 AS stored FROM event_store e WHERE e.event_id = i.event_id LIMIT 1) s ON true
     WHERE s.stored IS NULL
-    ORDER BY i.event_id, i.ord
-), numbered AS (
-    SELECT f.*, $12::bigint + row_number() OVER (ORDER BY ord) AS position FROM fresh f
 ), ins AS (
     INSERT INTO event_store (event_id, position, tenant_id, branch_id, stream_id, stream_version,
                              event_type, amount_minor, currency, hlc_time, idempotency_key, event)
     SELECT event_id, position, tenant_id, branch_id, stream_id, stream_version, event_type,
            amount_minor, currency, hlc_time, idempotency_key, event FROM numbered
-    RETURNING event_id, position, tenant_id, branch_id, stream_id, stream_version, idempotency_key
-), keys AS (
-    INSERT INTO idempotency_keys (tenant_id, key, branch_id, first_position, last_position, stream_version)
-    SELECT tenant_id, idempotency_key, branch_id, position, position, stream_version FROM ins
-    ON CONFLICT (tenant_id, key) DO NOTHING
+    RETURNING event_id, position
 ), streams AS (
     INSERT INTO stream_metadata AS s (tenant_id, stream_id, branch_id, version)
-    SELECT tenant_id, stream_id, min(branch_id), max(stream_version) FROM ins GROUP BY tenant_id, stream_id
+    SELECT tenant_id, stream_id, min(branch_id), max(stream_version) FROM numbered GROUP BY tenant_id, stream_id
     ON CONFLICT (tenant_id, stream_id) DO UPDATE SET
         version = greatest(s.version, excluded.version), updated_at = now()
 )
@@ -79,6 +76,11 @@ impl PgStore {
     ///
     /// Each tenant's rows are written under that tenant's RLS setting, so the role must be
     /// tenant-wide (`dcs_app`); a branch-scoped role may only ingest its own branch.
+    ///
+    /// Idempotency keys are not recorded: they name commands within the store that accepted
+    /// them (two stores of a tenant may both send `sale-17/complete`), and that store has
+    /// already enforced them; the region's dedup rule for forwarded events is the event id.
+    /// Keys of regional [`append`](crate::EventStore::append)s live in `idempotency_keys`.
     pub async fn ingest(&self, batch: &[IngestEvent]) -> Result<IngestReport> {
         if batch.is_empty() || batch.len() > MAX_BATCH {
             return Err(StoreError::Invalid {
@@ -94,17 +96,23 @@ impl PgStore {
         let tx = client.transaction().await.map_err(map_pg)?;
         let mut head = lock_positions(&tx).await?;
         let mut report = IngestReport::default();
+        let statement = tx.prepare_cached(INGEST_SQL).await.map_err(map_pg)?;
         for (tenant, events) in by_tenant {
             set_scope(&tx, tenant, self.scope.branch.as_ref()).await?;
+            // Each event id once (the first copy).
+            let sent = events.len();
+            let mut ids = HashSet::with_capacity(sent);
+            let events: Vec<&IngestEvent> =
+                events.into_iter().filter(|e| ids.insert(e.event.event_id())).collect();
             let mut cols = Columns::default();
             for e in &events {
                 cols.push(&e.event, 0, &e.stream, e.stream_version)?;
             }
-            // One statement: skip stored and repeated ids, number the rest in batch order
-            // after the head, insert them, their idempotency keys and their streams' versions.
+            // One statement: skip stored ids, number the rest in batch order after the
+            // head, insert them and move their streams' versions.
             let rows = tx
                 .query(
-                    INGEST_SQL,
+                    &statement,
                     &[
                         &cols.event_id,
                         &cols.tenant,
@@ -131,7 +139,7 @@ impl PgStore {
             }
             head += inserted.len() as u64;
             report.inserted += inserted.len();
-            report.duplicates += events.len() - inserted.len();
+            report.duplicates += sent - inserted.len();
             add_rows(&tx, &folds.rows()).await?;
         }
         advance_positions(&tx, head).await?;

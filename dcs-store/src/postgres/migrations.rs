@@ -6,8 +6,10 @@ use super::map_pg;
 use crate::error::{Result, StoreError};
 
 /// The migrations, in order: (version, name, SQL).
-pub const MIGRATIONS: &[(i32, &str, &str)] =
-    &[(1, "initial schema", include_str!("schema_v1.sql"))];
+pub const MIGRATIONS: &[(i32, &str, &str)] = &[
+    (1, "initial schema", include_str!("schema_v1.sql")),
+    (2, "bytewise identifiers", include_str!("schema_v2.sql")),
+];
 
 /// A fixed key for the advisory lock that keeps two migrators from racing.
 const LOCK_KEY: i64 = 0x6463_735f_6d69_6772; // "dcs_migr"
