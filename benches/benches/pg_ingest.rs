@@ -48,15 +48,50 @@ async fn bare_copy(client: &Client, rows: &[IngestEvent], first_position: i64) {
     copy_into(client, "bare_events", rows, first_position).await
 }
 
+/// One row's columns, in `event_store`'s order (what every peer writes).
+struct Fields<'a> {
+    event_id: uuid::Uuid,
+    position: i64,
+    tenant: &'a str,
+    branch: &'a str,
+    stream: &'a str,
+    version: i64,
+    event_type: i16,
+    amount: i64,
+    currency: String,
+    hlc: i64,
+    key: &'a str,
+    bytes: Vec<u8>,
+}
+
+impl<'a> Fields<'a> {
+    fn of(r: &'a IngestEvent, position: i64) -> Fields<'a> {
+        let e = &r.event;
+        Fields {
+            event_id: uuid::Uuid::from_bytes(*e.event_id().as_bytes()),
+            position,
+            tenant: e.tenant_id().as_str(),
+            branch: e.branch_id().as_str(),
+            stream: r.stream.as_str(),
+            version: r.stream_version as i64,
+            event_type: e.event_type().code() as i16,
+            amount: e.amount().minor(),
+            currency: e.amount().currency().code().to_string(),
+            hlc: e.causality().hlc.time as i64,
+            key: e.idempotency_key().as_str(),
+            bytes: postcard::to_allocvec(e).unwrap(),
+        }
+    }
+}
+
+const COLUMNS: &str =
+    "event_id, position, tenant_id, branch_id, stream_id, stream_version, event_type,
+    amount_minor, currency, hlc_time, idempotency_key, event";
+
 /// Binary COPY of the rows into `table`.
 async fn copy_into(client: &Client, table: &str, rows: &[IngestEvent], first_position: i64) {
-    let sink = client
-        .copy_in(&format!(
-            "COPY {table} (event_id, position, tenant_id, branch_id, stream_id, stream_version, event_type,
-               amount_minor, currency, hlc_time, idempotency_key, event) FROM STDIN BINARY"
-        ))
-        .await
-        .unwrap();
+    let sink =
+        client.copy_in(&format!("COPY {table} ({COLUMNS}) FROM STDIN BINARY")).await.unwrap();
     let types = [
         Type::UUID,
         Type::INT8,
@@ -73,23 +108,22 @@ async fn copy_into(client: &Client, table: &str, rows: &[IngestEvent], first_pos
     ];
     let mut writer = pin!(BinaryCopyInWriter::new(sink, &types));
     for (i, r) in rows.iter().enumerate() {
-        let e = &r.event;
-        let bytes = postcard::to_allocvec(e).unwrap();
+        let f = Fields::of(r, first_position + i as i64);
         writer
             .as_mut()
             .write(&[
-                &uuid::Uuid::from_bytes(*e.event_id().as_bytes()),
-                &(first_position + i as i64),
-                &e.tenant_id().as_str(),
-                &e.branch_id().as_str(),
-                &r.stream.as_str(),
-                &(r.stream_version as i64),
-                &(e.event_type().code() as i16),
-                &e.amount().minor(),
-                &e.amount().currency().code(),
-                &(e.causality().hlc.time as i64),
-                &e.idempotency_key().as_str(),
-                &bytes,
+                &f.event_id,
+                &f.position,
+                &f.tenant,
+                &f.branch,
+                &f.stream,
+                &f.version,
+                &f.event_type,
+                &f.amount,
+                &f.currency,
+                &f.hlc,
+                &f.key,
+                &f.bytes,
             ])
             .await
             .unwrap();
@@ -97,13 +131,69 @@ async fn copy_into(client: &Client, table: &str, rows: &[IngestEvent], first_pos
     writer.finish().await.unwrap();
 }
 
-/// A fresh database `name` with the schema, an application login and the peer's table.
-fn setup(name: &str) -> (tokio::runtime::Runtime, PgStore, Client) {
+/// The floor of any ingest that respects row-level security: the same rows inserted as the
+/// application role, in one `INSERT … SELECT FROM unnest(…)` under the tenant's RLS
+/// setting, into a table with the event log's partitions, indexes and policy — and
+/// nothing else (no dedup, keys, stream versions or position lock).
+async fn insert_under_rls(app: &mut Client, rows: &[IngestEvent], first_position: i64) {
+    let f: Vec<Fields> =
+        rows.iter().enumerate().map(|(i, r)| Fields::of(r, first_position + i as i64)).collect();
+    let ids: Vec<uuid::Uuid> = f.iter().map(|f| f.event_id).collect();
+    let positions: Vec<i64> = f.iter().map(|f| f.position).collect();
+    let tenants: Vec<&str> = f.iter().map(|f| f.tenant).collect();
+    let branches: Vec<&str> = f.iter().map(|f| f.branch).collect();
+    let streams: Vec<&str> = f.iter().map(|f| f.stream).collect();
+    let versions: Vec<i64> = f.iter().map(|f| f.version).collect();
+    let types: Vec<i16> = f.iter().map(|f| f.event_type).collect();
+    let amounts: Vec<i64> = f.iter().map(|f| f.amount).collect();
+    let currencies: Vec<&str> = f.iter().map(|f| f.currency.as_str()).collect();
+    let hlcs: Vec<i64> = f.iter().map(|f| f.hlc).collect();
+    let keys: Vec<&str> = f.iter().map(|f| f.key).collect();
+    let bytes: Vec<&[u8]> = f.iter().map(|f| f.bytes.as_slice()).collect();
+    let tx = app.transaction().await.unwrap();
+    tx.execute("SELECT set_config('dcs.tenant_id', 'bench', true)", &[]).await.unwrap();
+    tx.execute(
+        &format!(
+            "INSERT INTO rls_indexed ({COLUMNS})
+             SELECT * FROM unnest($1::uuid[], $2::bigint[], $3::text[], $4::text[], $5::text[], $6::bigint[],
+                 $7::smallint[], $8::bigint[], $9::text[], $10::bigint[], $11::text[], $12::bytea[])"
+        ),
+        &[
+            &ids,
+            &positions,
+            &tenants,
+            &branches,
+            &streams,
+            &versions,
+            &types,
+            &amounts,
+            &currencies,
+            &hlcs,
+            &keys,
+            &bytes,
+        ],
+    )
+    .await
+    .unwrap();
+    tx.commit().await.unwrap();
+}
+
+/// A benchmark database: the store, the owner's connection (for the COPY peers) and an
+/// application-role connection (for the RLS floor).
+struct Bench {
+    rt: tokio::runtime::Runtime,
+    store: PgStore,
+    owner: Client,
+    app: Client,
+}
+
+/// A fresh database `name` with the schema, an application login and the peers' tables.
+fn setup(name: &str) -> Bench {
     let url = std::env::var("DCS_PG_URL")
         .expect("DCS_PG_URL is not set: run `eval \"$(scripts/pg-dev start)\"` first");
     let rt = tokio::runtime::Runtime::new().unwrap();
     let server: Config = url.parse().unwrap();
-    let (store, bare) = rt.block_on(async {
+    let (store, owner, app) = rt.block_on(async {
         let root = connect(&server).await;
         root.batch_execute(&format!("DROP DATABASE IF EXISTS {name}")).await.unwrap();
         root.batch_execute(&format!("CREATE DATABASE {name}")).await.unwrap();
@@ -119,25 +209,36 @@ fn setup(name: &str) -> (tokio::runtime::Runtime, PgStore, Client) {
                    hlc_time bigint, idempotency_key text, event bytea);
                  -- The second peer: the event log's own partitions and indexes, without
                  -- row-level security (COPY is refused under it) or any of the ingest's work.
+                 -- The third (the RLS floor): the same with the event log's forced policy.
                  CREATE TABLE bare_indexed (LIKE event_store INCLUDING DEFAULTS INCLUDING INDEXES)
+                   PARTITION BY HASH (event_id);
+                 CREATE TABLE rls_indexed (LIKE event_store INCLUDING DEFAULTS INCLUDING INDEXES)
                    PARTITION BY HASH (event_id);
                  DO $$ BEGIN FOR i IN 0..7 LOOP
                    EXECUTE format('CREATE TABLE bare_indexed_p%s PARTITION OF bare_indexed
                      FOR VALUES WITH (MODULUS 8, REMAINDER %s)', i, i);
-                 END LOOP; END $$;",
+                   EXECUTE format('CREATE TABLE rls_indexed_p%s PARTITION OF rls_indexed
+                     FOR VALUES WITH (MODULUS 8, REMAINDER %s)', i, i);
+                 END LOOP; END $$;
+                 ALTER TABLE rls_indexed ENABLE ROW LEVEL SECURITY;
+                 ALTER TABLE rls_indexed FORCE ROW LEVEL SECURITY;
+                 CREATE POLICY tenant_rows ON rls_indexed FOR ALL TO dcs_app
+                   USING (tenant_id = dcs_tenant()) WITH CHECK (tenant_id = dcs_tenant());
+                 GRANT SELECT, INSERT ON rls_indexed TO dcs_app;",
             )
             .await
             .unwrap();
         let mut app = admin.clone();
         app.user("dcs_bench_app");
         let scope = Scope { tenant: TenantId::new("bench").unwrap(), branch: None::<BranchId> };
-        (PgStore::connect(app, scope, 2).unwrap(), owner)
+        let app_client = connect(&app).await;
+        (PgStore::connect(app, scope, 2).unwrap(), owner, app_client)
     });
-    (rt, store, bare)
+    Bench { rt, store, owner, app }
 }
 
 fn ingest(c: &mut Criterion) {
-    let (rt, store, bare) = setup("dcs_bench_ingest");
+    let Bench { rt, store, owner, .. } = setup("dcs_bench_ingest");
     let mut group = c.benchmark_group("pg_ingest_batch_1000");
     group.throughput(Throughput::Elements(BATCH));
     group.sample_size(10).measurement_time(Duration::from_secs(8));
@@ -161,80 +262,70 @@ fn ingest(c: &mut Criterion) {
                 next += BATCH;
                 (rows, next as i64)
             },
-            |(rows, first)| rt.block_on(bare_copy(&bare, &rows, first)),
+            |(rows, first)| rt.block_on(bare_copy(&owner, &rows, first)),
             BatchSize::PerIteration,
         )
     });
     group.finish();
 }
 
-/// Ingest and bare COPY in alternating blocks (the server's checkpoints and the disk drift
-/// between criterion's consecutive figures), then the median of the per-block rate ratios.
+/// The contenders of the paired measurement, in the order of `paired`'s figures.
+const CONTENDERS: [&str; 4] = [
+    "dcs-store ingest",
+    "bare COPY (no index, no RLS)",
+    "COPY into the event log's partitions and indexes (no RLS)",
+    "INSERT under RLS into them, nothing else (the floor)",
+];
+
+/// The contenders in alternating blocks (the server's checkpoints and the disk drift
+/// between criterion's consecutive figures), then the median of the per-block rate ratios
+/// to the bare COPY.
 fn paired() {
     const ROUNDS: usize = 21;
     const PER_BLOCK: u64 = 5;
-    let (rt, store, bare) = setup("dcs_bench_ingest_paired");
-    let (mut next_store, mut next_bare, mut next_indexed) = (0u64, 0u64, 0u64);
-    let (mut ratios, mut store_times, mut bare_times) = (Vec::new(), Vec::new(), Vec::new());
-    let (mut indexed_ratios, mut indexed_times, mut copy_ratios) =
-        (Vec::new(), Vec::new(), Vec::new());
+    let Bench { rt, store, owner, mut app } = setup("dcs_bench_ingest_paired");
+    let mut next = [0u64; 4];
+    let mut times: [Vec<f64>; 4] = Default::default();
     for round in 0..ROUNDS {
-        let mut time_store = || {
-            let inputs: Vec<_> = (0..PER_BLOCK).map(|i| batch(next_store + i * BATCH)).collect();
-            next_store += PER_BLOCK * BATCH;
+        for k in 0..CONTENDERS.len() {
+            let who = (round + k) % CONTENDERS.len();
+            let inputs: Vec<_> = (0..PER_BLOCK).map(|i| batch(next[who] + i * BATCH)).collect();
+            let first = next[who] as i64;
+            next[who] += PER_BLOCK * BATCH;
             let t = std::time::Instant::now();
-            for rows in &inputs {
-                rt.block_on(store.ingest(rows)).unwrap();
+            for (i, rows) in inputs.iter().enumerate() {
+                let position = first + (i as u64 * BATCH) as i64 + 1;
+                match who {
+                    0 => drop(rt.block_on(store.ingest(rows)).unwrap()),
+                    1 => rt.block_on(copy_into(&owner, "bare_events", rows, position)),
+                    2 => rt.block_on(copy_into(&owner, "bare_indexed", rows, position)),
+                    _ => rt.block_on(insert_under_rls(&mut app, rows, position)),
+                }
             }
-            t.elapsed().as_secs_f64()
-        };
-        let time_copy = |table: &str, next: &mut u64| {
-            let inputs: Vec<_> = (0..PER_BLOCK).map(|i| batch(*next + i * BATCH)).collect();
-            let firsts: Vec<i64> = (0..PER_BLOCK).map(|i| (*next + i * BATCH) as i64).collect();
-            *next += PER_BLOCK * BATCH;
-            let t = std::time::Instant::now();
-            for (rows, first) in inputs.iter().zip(firsts) {
-                rt.block_on(copy_into(&bare, table, rows, first));
-            }
-            t.elapsed().as_secs_f64()
-        };
-        let (ts, tb, ti) = if round % 2 == 0 {
-            let ts = time_store();
-            (
-                ts,
-                time_copy("bare_events", &mut next_bare),
-                time_copy("bare_indexed", &mut next_indexed),
-            )
-        } else {
-            let tb = time_copy("bare_events", &mut next_bare);
-            let ti = time_copy("bare_indexed", &mut next_indexed);
-            (time_store(), tb, ti)
-        };
-        store_times.push(ts);
-        bare_times.push(tb);
-        indexed_times.push(ti);
-        ratios.push(tb / ts);
-        indexed_ratios.push(ti / ts);
-        copy_ratios.push(tb / ti);
+            times[who].push(t.elapsed().as_secs_f64());
+        }
     }
-    let median = |v: &mut Vec<f64>| {
+    let median = |mut v: Vec<f64>| {
         v.sort_by(f64::total_cmp);
         v[v.len() / 2]
     };
     let per_block = (PER_BLOCK * BATCH) as f64;
+    let ratio_to = |who: usize, of: usize| {
+        median(times[of].iter().zip(&times[who]).map(|(o, w)| o / w).collect())
+    };
     println!(
-        "paired ingest / bare COPY: rate ratio {:.3} (median of {ROUNDS} blocks of {PER_BLOCK} batches of {BATCH}; ingest {:.0} ev/s, COPY {:.0} ev/s; {} events ingested)",
-        median(&mut ratios),
-        per_block / median(&mut store_times),
-        per_block / median(&mut bare_times),
-        next_store
+        "paired ingest / bare COPY: rate ratio {:.3} (median of {ROUNDS} blocks of {PER_BLOCK} batches of {BATCH}; {} events ingested)",
+        ratio_to(0, 1),
+        next[0]
     );
-    println!(
-        "paired ingest / COPY into the same partitions and indexes: rate ratio {:.3} (that COPY {:.0} ev/s); that COPY / bare COPY: {:.3}",
-        median(&mut indexed_ratios),
-        per_block / median(&mut indexed_times),
-        median(&mut copy_ratios)
-    );
+    for (who, name) in CONTENDERS.iter().enumerate() {
+        println!(
+            "paired {name}: {:.0} ev/s, rate ratio to the bare COPY {:.3}, to the RLS floor {:.3}",
+            per_block / median(times[who].clone()),
+            ratio_to(who, 1),
+            ratio_to(who, 3)
+        );
+    }
 }
 
 criterion_group!(benches, ingest);

@@ -55,6 +55,71 @@ async fn re_ingesting_a_batch_writes_nothing_new() {
     );
 }
 
+/// The idempotency key recorded for `key` in the tenant: (first, last position, version).
+async fn recorded_key(db: &TestDb, key: &str) -> Option<(i64, i64, i64)> {
+    let owner = connect(&db.admin).await;
+    owner
+        .query_opt(
+            "SELECT first_position, last_position, stream_version FROM idempotency_keys
+             WHERE tenant_id = 't1' AND key = $1",
+            &[&key],
+        )
+        .await
+        .unwrap()
+        .map(|r| (r.get(0), r.get(1), r.get(2)))
+}
+
+#[tokio::test]
+async fn ingested_keys_are_the_tenants_keys() {
+    let db = TestDb::new().await;
+    let store = db.store("t1");
+    store.ingest(&ingest_batch(0..10)).await.unwrap();
+    // Every ingested event's key is recorded with its position and stream version ...
+    assert_eq!(recorded_key(&db, "k3").await, Some((4, 4, 1)));
+    // ... so a regional append retrying that command finds the ingested event.
+    let retry = store
+        .append(
+            &StreamId::new("store-1/s3").unwrap(),
+            ExpectedVersion::Any,
+            &[test_event("t1", 900, "k3")],
+        )
+        .await
+        .unwrap();
+    assert!(retry.deduplicated);
+    assert_eq!((retry.first_position, retry.last_position, retry.stream_version), (4, 4, 1));
+    assert_eq!(copies(&db).await.0, 10);
+
+    // A key first used by a regional append keeps that append; an event forwarded later
+    // with the same key (another store's command) is still stored once.
+    let appended = store
+        .append(
+            &StreamId::new("region/x").unwrap(),
+            ExpectedVersion::NoStream,
+            &[test_event("t1", 500, "shared")],
+        )
+        .await
+        .unwrap();
+    let mut late = ingest_batch(20..25);
+    late[2].event = test_event("t1", 22, "shared");
+    let report = store.ingest(&late).await.unwrap();
+    assert_eq!((report.inserted, report.duplicates), (5, 0));
+    let p = appended.first_position as i64;
+    assert_eq!(recorded_key(&db, "shared").await, Some((p, p, 1)));
+
+    // Two stores' events with one key in one batch: both stored, the first keeps the key.
+    let mut both = ingest_batch(30..34);
+    both[1].event = test_event("t1", 31, "twice");
+    both[3].event = test_event("t1", 33, "twice");
+    let report = store.ingest(&both).await.unwrap();
+    assert_eq!((report.inserted, report.head_position), (4, 20));
+    // Positions 17..=20; both[1] sits at 18.
+    assert_eq!(recorded_key(&db, "twice").await.map(|k| k.0), Some(18));
+    assert_eq!(copies(&db).await, (20, 20));
+    // Positions stay gap-free through the fast, the retried and the careful statements.
+    let all = store.read_all(1, 100).await.unwrap();
+    assert_eq!(all.iter().map(|e| e.position).collect::<Vec<_>>(), (1..=20).collect::<Vec<_>>());
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn overlapping_concurrent_forwarders_leave_one_copy() {
     let db = TestDb::new().await;

@@ -16,29 +16,46 @@ pub const MAX_BATCH: usize = 10_000;
 /// Most rows one read returns.
 pub const MAX_READ: i64 = 100_000;
 
-/// The columns of a batch, as arrays for one `INSERT … SELECT FROM unnest(…)`.
-#[derive(Default)]
-pub(super) struct Columns {
+/// The columns of a batch, as arrays for one `INSERT … SELECT FROM unnest(…)`; the
+/// identifiers are borrowed from the events.
+pub(super) struct Columns<'a> {
     pub event_id: Vec<uuid::Uuid>,
     pub position: Vec<i64>,
-    pub tenant: Vec<String>,
-    pub branch: Vec<String>,
-    pub stream: Vec<String>,
+    pub tenant: Vec<&'a str>,
+    pub branch: Vec<&'a str>,
+    pub stream: Vec<&'a str>,
     pub version: Vec<i64>,
     pub event_type: Vec<i16>,
     pub amount: Vec<i64>,
     pub currency: Vec<String>,
     pub hlc: Vec<i64>,
-    pub key: Vec<String>,
+    pub key: Vec<&'a str>,
     pub bytes: Vec<Vec<u8>>,
 }
 
-impl Columns {
+impl<'a> Columns<'a> {
+    pub(super) fn with_capacity(n: usize) -> Self {
+        Columns {
+            event_id: Vec::with_capacity(n),
+            position: Vec::with_capacity(n),
+            tenant: Vec::with_capacity(n),
+            branch: Vec::with_capacity(n),
+            stream: Vec::with_capacity(n),
+            version: Vec::with_capacity(n),
+            event_type: Vec::with_capacity(n),
+            amount: Vec::with_capacity(n),
+            currency: Vec::with_capacity(n),
+            hlc: Vec::with_capacity(n),
+            key: Vec::with_capacity(n),
+            bytes: Vec::with_capacity(n),
+        }
+    }
+
     pub(super) fn push(
         &mut self,
-        event: &SovereignFinancialEvent,
+        event: &'a SovereignFinancialEvent,
         position: u64,
-        stream: &StreamId,
+        stream: &'a StreamId,
         version: u64,
     ) -> Result<()> {
         let bytes = postcard::to_allocvec(event).map_err(|e| StoreError::Invalid {
@@ -47,17 +64,36 @@ impl Columns {
         })?;
         self.event_id.push(uuid::Uuid::from_bytes(*event.event_id().as_bytes()));
         self.position.push(position as i64);
-        self.tenant.push(event.tenant_id().as_str().to_string());
-        self.branch.push(event.branch_id().as_str().to_string());
-        self.stream.push(stream.as_str().to_string());
+        self.tenant.push(event.tenant_id().as_str());
+        self.branch.push(event.branch_id().as_str());
+        self.stream.push(stream.as_str());
         self.version.push(version as i64);
         self.event_type.push(event.event_type().code() as i16);
         self.amount.push(event.amount().minor());
         self.currency.push(event.amount().currency().code().to_string());
         self.hlc.push(event.causality().hlc.time as i64);
-        self.key.push(event.idempotency_key().as_str().to_string());
+        self.key.push(event.idempotency_key().as_str());
         self.bytes.push(bytes);
         Ok(())
+    }
+
+    /// The twelve arrays, in `event_store`'s column order (the `$1`…`$12` of an
+    /// `unnest` over them).
+    pub(super) fn params(&self) -> [&(dyn tokio_postgres::types::ToSql + Sync); 12] {
+        [
+            &self.event_id,
+            &self.position,
+            &self.tenant,
+            &self.branch,
+            &self.stream,
+            &self.version,
+            &self.event_type,
+            &self.amount,
+            &self.currency,
+            &self.hlc,
+            &self.key,
+            &self.bytes,
+        ]
     }
 
     /// Inserts the rows into `event_store` in one statement.
@@ -67,20 +103,7 @@ impl Columns {
                  event_type, amount_minor, currency, hlc_time, idempotency_key, event)
              SELECT * FROM unnest($1::uuid[], $2::bigint[], $3::text[], $4::text[], $5::text[], $6::bigint[],
                  $7::smallint[], $8::bigint[], $9::text[], $10::bigint[], $11::text[], $12::bytea[])",
-            &[
-                &self.event_id,
-                &self.position,
-                &self.tenant,
-                &self.branch,
-                &self.stream,
-                &self.version,
-                &self.event_type,
-                &self.amount,
-                &self.currency,
-                &self.hlc,
-                &self.key,
-                &self.bytes,
-            ],
+            &self.params(),
         )
         .await
         .map_err(classify_insert)?;
@@ -215,7 +238,7 @@ async fn append_in(
             current,
         });
     }
-    let mut cols = Columns::default();
+    let mut cols = Columns::with_capacity(events.len());
     for (i, e) in events.iter().enumerate() {
         cols.push(e, head + 1 + i as u64, stream, current + 1 + i as u64)?;
     }

@@ -1,47 +1,89 @@
 //! Bulk ingest for the regional forwarder: batches from many stores, idempotent on event id.
+//!
+//! A batch is one transaction that holds the position lock (so positions stay gap-free and
+//! commit-ordered) and runs one statement per tenant of the batch, under that tenant's RLS
+//! setting. There are two such statements:
+//! - the fast one, for the common case of a batch with nothing stored yet and no key used
+//!   yet: the client numbers the events after the head, and the statement inserts them,
+//!   their idempotency keys, their streams' versions and the new head, with no probe at
+//!   all. The database's unique indexes still decide: a stored event id or a used key
+//!   makes the statement fail, and the whole transaction is rolled back and done again
+//!   with
+//! - the careful one: one primary-key probe per event skips those already stored, the rest
+//!   are numbered in batch order, and a key the tenant already used keeps its first event.
 
 use std::collections::{BTreeMap, HashSet};
 
 use dcs_core::commerce::EventBody;
-use dcs_core::{SovereignFinancialEvent, TenantId};
+use dcs_core::{BranchId, SovereignFinancialEvent, TenantId};
+use tokio_postgres::error::SqlState;
 
-use super::append::{Columns, MAX_BATCH, advance_positions, classify_insert, lock_positions};
+use super::append::{Columns, MAX_BATCH, classify_insert};
 use super::projections::add_rows;
 use super::{PgStore, map_pg, set_scope};
 use crate::api::StreamId;
 use crate::error::{Result, StoreError};
 use crate::projection::{Folds, ProjectionRows};
 
-/// Inserts the new events of one tenant's batch and moves their streams' versions.
-///
-/// The client sends each event id once; `$12` (the head position) numbers the new rows in
-/// batch order. Ingest is idempotent on the event id, the identity of an event a store has
-/// already accepted; it does not record idempotency keys (see [`PgStore::ingest`]).
-const INGEST_SQL: &str = "
+/// The batch as rows: `$1`…`$12` are [`Columns::params`].
+const INPUT: &str = "
 WITH input AS (
-    SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::bigint[], $6::smallint[],
-                         $7::bigint[], $8::text[], $9::bigint[], $10::text[], $11::bytea[])
-        WITH ORDINALITY AS u(event_id, tenant_id, branch_id, stream_id, stream_version, event_type,
-                             amount_minor, currency, hlc_time, idempotency_key, event, ord)
-), numbered AS (
-    -- One primary-key probe per input row (LATERAL + LIMIT keeps the planner from turning
-    -- this into an anti join that hashes every stored event of the tenant on each batch).
-    SELECT i.*, $12::bigint + row_number() OVER (ORDER BY i.ord) AS position FROM input i
-    LEFT JOIN LATERAL (SELECT 1 AS stored FROM event_store e WHERE e.event_id = i.event_id LIMIT 1) s ON true
-    WHERE s.stored IS NULL
-), ins AS (
+    SELECT * FROM unnest($1::uuid[], $2::bigint[], $3::text[], $4::text[], $5::text[], $6::bigint[],
+                         $7::smallint[], $8::bigint[], $9::text[], $10::bigint[], $11::text[], $12::bytea[])
+        AS u(event_id, position, tenant_id, branch_id, stream_id, stream_version, event_type,
+             amount_minor, currency, hlc_time, idempotency_key, event)
+)";
+
+/// Inserts every row as numbered by the client, with its key and its stream's version, and
+/// moves the position counter to `$13`.
+const FAST_SQL: &str = "
+, events AS (
     INSERT INTO event_store (event_id, position, tenant_id, branch_id, stream_id, stream_version,
                              event_type, amount_minor, currency, hlc_time, idempotency_key, event)
-    SELECT event_id, position, tenant_id, branch_id, stream_id, stream_version, event_type,
-           amount_minor, currency, hlc_time, idempotency_key, event FROM numbered
-    RETURNING event_id, position
+    SELECT * FROM input
+), keys AS (
+    INSERT INTO idempotency_keys (tenant_id, key, branch_id, first_position, last_position, stream_version)
+    SELECT tenant_id, idempotency_key, branch_id, position, position, stream_version FROM input
+), advance AS (
+    UPDATE event_position SET last = $13 WHERE id = 1
+)
+INSERT INTO stream_metadata AS s (tenant_id, stream_id, branch_id, version)
+SELECT tenant_id, stream_id, min(branch_id), max(stream_version) FROM input GROUP BY tenant_id, stream_id
+ON CONFLICT (tenant_id, stream_id) DO UPDATE SET
+    version = greatest(s.version, excluded.version), updated_at = now()";
+
+/// Skips stored event ids, numbers the rest after `$13` in batch order, records each key
+/// not used before (the first event wins), moves the streams' versions and the position
+/// counter; returns the ids written.
+const CAREFUL_SQL: &str = "
+, fresh AS (
+    -- One primary-key probe per input row (LATERAL + LIMIT keeps the planner from turning
+    -- this into an anti join that hashes every stored event of the tenant on each batch).
+    SELECT i.event_id, $13::bigint + row_number() OVER (ORDER BY i.position) AS position,
+           i.tenant_id, i.branch_id, i.stream_id, i.stream_version, i.event_type, i.amount_minor,
+           i.currency, i.hlc_time, i.idempotency_key, i.event
+    FROM input i
+    LEFT JOIN LATERAL (SELECT 1 AS stored FROM event_store e WHERE e.event_id = i.event_id LIMIT 1) s ON true
+    WHERE s.stored IS NULL
+), events AS (
+    INSERT INTO event_store (event_id, position, tenant_id, branch_id, stream_id, stream_version,
+                             event_type, amount_minor, currency, hlc_time, idempotency_key, event)
+    SELECT * FROM fresh
+    RETURNING event_id
+), keys AS (
+    INSERT INTO idempotency_keys (tenant_id, key, branch_id, first_position, last_position, stream_version)
+    SELECT tenant_id, idempotency_key, branch_id, position, position, stream_version FROM fresh
+    ORDER BY position
+    ON CONFLICT (tenant_id, key) DO NOTHING
 ), streams AS (
     INSERT INTO stream_metadata AS s (tenant_id, stream_id, branch_id, version)
-    SELECT tenant_id, stream_id, min(branch_id), max(stream_version) FROM numbered GROUP BY tenant_id, stream_id
+    SELECT tenant_id, stream_id, min(branch_id), max(stream_version) FROM fresh GROUP BY tenant_id, stream_id
     ON CONFLICT (tenant_id, stream_id) DO UPDATE SET
         version = greatest(s.version, excluded.version), updated_at = now()
+), advance AS (
+    UPDATE event_position SET last = $13 + (SELECT count(*) FROM events) WHERE id = 1
 )
-SELECT event_id, position FROM ins";
+SELECT event_id FROM events";
 
 /// One event as a store forwards it: where it sits in its store, and its plaintext body
 /// when the region may read it (for the projections).
@@ -69,18 +111,28 @@ pub struct IngestReport {
     pub head_position: u64,
 }
 
+/// Which statement an attempt uses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Mode {
+    Fast,
+    Careful,
+}
+
+/// One tenant's share of a batch, each event id once (its first copy).
+struct Group<'a> {
+    tenant: &'a TenantId,
+    sent: usize,
+    events: Vec<&'a IngestEvent>,
+}
+
 impl PgStore {
     /// Ingests a batch of events of any tenants in one transaction: events already stored
-    /// (by id) are skipped, the rest get the next positions, their streams' versions and
-    /// the projections move in the same transaction. Re-sending a batch writes nothing.
+    /// (by id) are skipped, the rest get the next positions, their idempotency keys (a key
+    /// the tenant already used keeps its first event), their streams' versions and the
+    /// projections move in the same transaction. Re-sending a batch writes nothing.
     ///
     /// Each tenant's rows are written under that tenant's RLS setting, so the role must be
     /// tenant-wide (`dcs_app`); a branch-scoped role may only ingest its own branch.
-    ///
-    /// Idempotency keys are not recorded: they name commands within the store that accepted
-    /// them (two stores of a tenant may both send `sale-17/complete`), and that store has
-    /// already enforced them; the region's dedup rule for forwarded events is the event id.
-    /// Keys of regional [`append`](crate::EventStore::append)s live in `idempotency_keys`.
     pub async fn ingest(&self, batch: &[IngestEvent]) -> Result<IngestReport> {
         if batch.is_empty() || batch.len() > MAX_BATCH {
             return Err(StoreError::Invalid {
@@ -88,62 +140,83 @@ impl PgStore {
                 reason: format!("a batch holds 1 to {MAX_BATCH} events, got {}", batch.len()),
             });
         }
-        let mut by_tenant: BTreeMap<&TenantId, Vec<&IngestEvent>> = BTreeMap::new();
-        for e in batch {
-            by_tenant.entry(e.event.tenant_id()).or_default().push(e);
-        }
+        let groups = group(batch);
         let mut client = self.client().await?;
-        let tx = client.transaction().await.map_err(map_pg)?;
-        let mut head = lock_positions(&tx).await?;
-        let mut report = IngestReport::default();
-        let statement = tx.prepare_cached(INGEST_SQL).await.map_err(map_pg)?;
-        for (tenant, events) in by_tenant {
-            set_scope(&tx, tenant, self.scope.branch.as_ref()).await?;
-            // Each event id once (the first copy).
-            let sent = events.len();
-            let mut ids = HashSet::with_capacity(sent);
-            let events: Vec<&IngestEvent> =
-                events.into_iter().filter(|e| ids.insert(e.event.event_id())).collect();
-            let mut cols = Columns::default();
-            for e in &events {
-                cols.push(&e.event, 0, &e.stream, e.stream_version)?;
+        // Two events of a tenant with one key would make the fast statement fail for sure.
+        if groups.iter().all(|g| keys_distinct(&g.events)) {
+            let tx = client.transaction().await.map_err(map_pg)?;
+            match self.ingest_in(&tx, &groups, Mode::Fast).await {
+                Ok(report) => {
+                    tx.commit().await.map_err(map_pg)?;
+                    return Ok(report);
+                }
+                Err(Attempt::Collided) => tx.rollback().await.map_err(map_pg)?,
+                Err(Attempt::Failed(e)) => return Err(e),
             }
-            // One statement: skip stored ids, number the rest in batch order after the
-            // head, insert them and move their streams' versions.
-            let rows = tx
-                .query(
-                    &statement,
-                    &[
-                        &cols.event_id,
-                        &cols.tenant,
-                        &cols.branch,
-                        &cols.stream,
-                        &cols.version,
-                        &cols.event_type,
-                        &cols.amount,
-                        &cols.currency,
-                        &cols.hlc,
-                        &cols.key,
-                        &cols.bytes,
-                        &(head as i64),
-                    ],
-                )
-                .await
-                .map_err(classify_insert)?;
-            let inserted: HashSet<uuid::Uuid> = rows.iter().map(|r| r.get(0)).collect();
+        }
+        let tx = client.transaction().await.map_err(map_pg)?;
+        let report =
+            self.ingest_in(&tx, &groups, Mode::Careful).await.map_err(Attempt::into_error)?;
+        tx.commit().await.map_err(map_pg)?;
+        Ok(report)
+    }
+
+    /// One attempt at the whole batch in `tx`, which the caller commits or rolls back.
+    async fn ingest_in(
+        &self,
+        tx: &deadpool_postgres::Transaction<'_>,
+        groups: &[Group<'_>],
+        mode: Mode,
+    ) -> std::result::Result<IngestReport, Attempt> {
+        let Some(first) = groups.first() else { return Ok(IngestReport::default()) };
+        let mut head = lock_in_scope(tx, first.tenant, self.scope.branch.as_ref()).await?;
+        let sql = match mode {
+            Mode::Fast => format!("{INPUT}{FAST_SQL}"),
+            Mode::Careful => format!("{INPUT}{CAREFUL_SQL}"),
+        };
+        let statement = tx.prepare_cached(&sql).await.map_err(map_pg)?;
+        let mut report = IngestReport::default();
+        for (n, g) in groups.iter().enumerate() {
+            if n > 0 {
+                set_scope(tx, g.tenant, self.scope.branch.as_ref()).await?;
+            }
+            let mut cols = Columns::with_capacity(g.events.len());
+            for (i, e) in g.events.iter().enumerate() {
+                cols.push(&e.event, head + 1 + i as u64, &e.stream, e.stream_version)?;
+            }
+            let written: Vec<&IngestEvent> = match mode {
+                Mode::Fast => {
+                    let mut params = cols.params().to_vec();
+                    let last = (head + g.events.len() as u64) as i64;
+                    params.push(&last);
+                    tx.execute(&statement, &params).await.map_err(Attempt::from_insert)?;
+                    g.events.clone()
+                }
+                Mode::Careful => {
+                    let mut params = cols.params().to_vec();
+                    let after = head as i64;
+                    params.push(&after);
+                    let rows = tx.query(&statement, &params).await.map_err(classify_insert)?;
+                    let ids: HashSet<uuid::Uuid> = rows.iter().map(|r| r.get(0)).collect();
+                    g.events
+                        .iter()
+                        .zip(&cols.event_id)
+                        .filter(|(_, id)| ids.contains(id))
+                        .map(|(e, _)| *e)
+                        .collect()
+                }
+            };
             let mut folds = Folds::new(&self.projector);
-            for (e, id) in events.iter().zip(&cols.event_id) {
-                if let (true, Some(body)) = (inserted.contains(id), &e.body) {
+            for e in &written {
+                if let Some(body) = &e.body {
                     folds.apply(&self.projector, &e.event, body)?;
                 }
             }
-            head += inserted.len() as u64;
-            report.inserted += inserted.len();
-            report.duplicates += sent - inserted.len();
-            add_rows(&tx, &folds.rows()).await?;
+            add_rows(tx, &folds.rows()).await?;
+            head += written.len() as u64;
+            report.inserted += written.len();
+            report.duplicates += g.sent - written.len();
         }
-        advance_positions(&tx, head).await?;
-        tx.commit().await.map_err(map_pg)?;
         report.head_position = head;
         Ok(report)
     }
@@ -152,4 +225,80 @@ impl PgStore {
     pub async fn projection_rows(&self) -> Result<ProjectionRows> {
         self.in_scope(async |tx| super::projections::read_rows(tx).await).await
     }
+}
+
+/// How an attempt ended short of success.
+enum Attempt {
+    /// The fast statement met a stored event id or a used key: do it carefully.
+    Collided,
+    /// Anything else, reported as is.
+    Failed(StoreError),
+}
+
+impl Attempt {
+    fn from_insert(e: tokio_postgres::Error) -> Attempt {
+        match e.as_db_error() {
+            Some(db) if *db.code() == SqlState::UNIQUE_VIOLATION => Attempt::Collided,
+            _ => Attempt::Failed(map_pg(e)),
+        }
+    }
+
+    /// The error of a careful attempt (which classifies its own unique violations).
+    fn into_error(self) -> StoreError {
+        match self {
+            Attempt::Collided => StoreError::Database(
+                "a stored event or a used key appeared while the position lock was held".into(),
+            ),
+            Attempt::Failed(e) => e,
+        }
+    }
+}
+
+impl From<StoreError> for Attempt {
+    fn from(e: StoreError) -> Attempt {
+        Attempt::Failed(e)
+    }
+}
+
+/// Locks the position counter until commit (positions are handed out in commit order) and
+/// sets the RLS scope of the first tenant, in one round trip; returns the head position.
+async fn lock_in_scope(
+    tx: &deadpool_postgres::Transaction<'_>,
+    tenant: &TenantId,
+    branch: Option<&BranchId>,
+) -> Result<u64> {
+    let row = tx
+        .query_one(
+            "SELECT last, set_config('dcs.tenant_id', $1, true), set_config('dcs.branch_id', $2, true)
+             FROM event_position WHERE id = 1 FOR UPDATE",
+            &[&tenant.as_str(), &branch.map_or("", |b| b.as_str())],
+        )
+        .await
+        .map_err(map_pg)?;
+    Ok(row.get::<_, i64>(0) as u64)
+}
+
+/// The batch by tenant, in batch order, each event id once.
+fn group(batch: &[IngestEvent]) -> Vec<Group<'_>> {
+    let mut by_tenant: BTreeMap<&TenantId, Group<'_>> = BTreeMap::new();
+    let mut ids = HashSet::with_capacity(batch.len());
+    for e in batch {
+        let tenant = e.event.tenant_id();
+        let g = by_tenant.entry(tenant).or_insert_with(|| Group {
+            tenant,
+            sent: 0,
+            events: Vec::new(),
+        });
+        g.sent += 1;
+        if ids.insert(e.event.event_id()) {
+            g.events.push(e);
+        }
+    }
+    by_tenant.into_values().collect()
+}
+
+/// Whether no two events share an idempotency key.
+fn keys_distinct(events: &[&IngestEvent]) -> bool {
+    let mut keys = HashSet::with_capacity(events.len());
+    events.iter().all(|e| keys.insert(e.event.idempotency_key()))
 }
