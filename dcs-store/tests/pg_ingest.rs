@@ -55,69 +55,77 @@ async fn re_ingesting_a_batch_writes_nothing_new() {
     );
 }
 
-/// The idempotency key recorded for `key` in the tenant: (first, last position, version).
-async fn recorded_key(db: &TestDb, key: &str) -> Option<(i64, i64, i64)> {
+/// The versions a full read of `stream` returns, from version `from`.
+async fn versions(store: &dcs_store::postgres::PgStore, stream: &str, from: u64) -> Vec<u64> {
+    let events = store.read_stream(&StreamId::new(stream).unwrap(), from, 100).await.unwrap();
+    events.iter().map(|e| e.stream_version).collect()
+}
+
+/// (rows that start a run, sum of the run lengths) in the event log.
+async fn runs(db: &TestDb) -> (i64, i64) {
     let owner = connect(&db.admin).await;
-    owner
-        .query_opt(
-            "SELECT first_position, last_position, stream_version FROM idempotency_keys
-             WHERE tenant_id = 't1' AND key = $1",
-            &[&key],
+    let row = owner
+        .query_one(
+            "SELECT count(*) FILTER (WHERE run_len > 0), sum(run_len)::bigint FROM event_store",
+            &[],
         )
         .await
-        .unwrap()
-        .map(|r| (r.get(0), r.get(1), r.get(2)))
+        .unwrap();
+    (row.get(0), row.get(1))
 }
 
 #[tokio::test]
-async fn ingested_keys_are_the_tenants_keys() {
+async fn ingest_puts_each_streams_events_in_runs() {
     let db = TestDb::new().await;
     let store = db.store("t1");
+    // Streams s0..s6; s0, s1 and s2 have two events each in this batch.
     store.ingest(&ingest_batch(0..10)).await.unwrap();
-    // Every ingested event's key is recorded with its position and stream version ...
-    assert_eq!(recorded_key(&db, "k3").await, Some((4, 4, 1)));
-    // ... so a regional append retrying that command finds the ingested event.
-    let retry = store
-        .append(
-            &StreamId::new("store-1/s3").unwrap(),
-            ExpectedVersion::Any,
-            &[test_event("t1", 900, "k3")],
-        )
-        .await
-        .unwrap();
-    assert!(retry.deduplicated);
-    assert_eq!((retry.first_position, retry.last_position, retry.stream_version), (4, 4, 1));
-    assert_eq!(copies(&db).await.0, 10);
+    assert_eq!(runs(&db).await, (7, 10));
+    let s0 = store.read_stream(&StreamId::new("store-1/s0").unwrap(), 1, 10).await.unwrap();
+    let at: Vec<(u64, u64)> = s0.iter().map(|e| (e.position, e.stream_version)).collect();
+    assert_eq!(at, [(1, 1), (2, 2)], "a stream's events of a batch are consecutive");
+    assert_eq!(versions(&store, "store-1/s0", 2).await, [2], "a read may start inside a run");
 
-    // A key first used by a regional append keeps that append; an event forwarded later
-    // with the same key (another store's command) is still stored once.
-    let appended = store
-        .append(
-            &StreamId::new("region/x").unwrap(),
-            ExpectedVersion::NoStream,
-            &[test_event("t1", 500, "shared")],
-        )
-        .await
-        .unwrap();
-    let mut late = ingest_batch(20..25);
-    late[2].event = test_event("t1", 22, "shared");
-    let report = store.ingest(&late).await.unwrap();
-    assert_eq!((report.inserted, report.duplicates), (5, 0));
-    let p = appended.first_position as i64;
-    assert_eq!(recorded_key(&db, "shared").await, Some((p, p, 1)));
+    // An overlapping batch takes the careful statement: the new events are each their own run.
+    let report = store.ingest(&ingest_batch(5..15)).await.unwrap();
+    assert_eq!((report.inserted, report.duplicates, report.head_position), (5, 5, 15));
+    assert_eq!(runs(&db).await, (12, 15));
+    assert_eq!(versions(&store, "store-1/s0", 1).await, [1, 2, 3]);
+    assert_eq!(versions(&store, "store-1/s3", 1).await, [1, 2]);
+    assert_eq!(versions(&store, "store-1/s0", 3).await, [3]);
+    assert!(versions(&store, "store-1/s0", 4).await.is_empty());
+    assert_eq!(store.stream_version(&StreamId::new("store-1/s0").unwrap()).await.unwrap(), 3);
+    let all = store.read_all(1, 100).await.unwrap();
+    assert_eq!(all.iter().map(|e| e.position).collect::<Vec<_>>(), (1..=15).collect::<Vec<_>>());
 
-    // Two stores' events with one key in one batch: both stored, the first keeps the key.
+    // Two stores' events with one idempotency key in one batch are both stored: the stores
+    // deduplicated their own commands, the region deduplicates events by id.
     let mut both = ingest_batch(30..34);
     both[1].event = test_event("t1", 31, "twice");
     both[3].event = test_event("t1", 33, "twice");
     let report = store.ingest(&both).await.unwrap();
-    assert_eq!((report.inserted, report.head_position), (4, 20));
-    // Positions 17..=20; both[1] sits at 18.
-    assert_eq!(recorded_key(&db, "twice").await.map(|k| k.0), Some(18));
-    assert_eq!(copies(&db).await, (20, 20));
-    // Positions stay gap-free through the fast, the retried and the careful statements.
-    let all = store.read_all(1, 100).await.unwrap();
-    assert_eq!(all.iter().map(|e| e.position).collect::<Vec<_>>(), (1..=20).collect::<Vec<_>>());
+    assert_eq!((report.inserted, report.head_position), (4, 19));
+    assert_eq!(copies(&db).await, (19, 19));
+}
+
+#[tokio::test]
+async fn appends_see_the_versions_of_ingested_streams() {
+    let db = TestDb::new().await;
+    let store = db.store("t1");
+    store.ingest(&ingest_batch(0..10)).await.unwrap();
+    let s3 = StreamId::new("store-1/s3").unwrap();
+    let err = store
+        .append(&s3, ExpectedVersion::NoStream, &[test_event("t1", 900, "r1")])
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, dcs_store::StoreError::Conflict { current: 1, .. }),
+        "a forwarded stream exists for the region's version check: {err}"
+    );
+    let ok = store.append(&s3, ExpectedVersion::Exact(1), &[test_event("t1", 901, "r2")]).await;
+    assert_eq!(ok.unwrap().stream_version, 2);
+    assert_eq!(versions(&store, "store-1/s3", 1).await, [1, 2]);
+    assert_eq!(store.stream_version(&s3).await.unwrap(), 2);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -16,6 +16,27 @@ pub const MAX_BATCH: usize = 10_000;
 /// Most rows one read returns.
 pub const MAX_READ: i64 = 100_000;
 
+/// A stream's events from version `$2` on, at most `$3`: the run that holds `$2` and the
+/// runs after it from the stream index, then each run's rows by position.
+const READ_STREAM: &str = "
+WITH runs AS (
+    (SELECT position, run_len FROM event_store
+     WHERE tenant_id = dcs_tenant() AND stream_id = $1 AND run_len > 0 AND stream_version <= $2
+     ORDER BY stream_version DESC LIMIT 1)
+    UNION ALL
+    (SELECT position, run_len FROM event_store
+     WHERE tenant_id = dcs_tenant() AND stream_id = $1 AND run_len > 0 AND stream_version > $2
+     ORDER BY stream_version LIMIT $3)
+)
+SELECT e.position, e.stream_id, e.stream_version, e.event
+FROM runs r
+JOIN LATERAL (
+    SELECT * FROM event_store e
+    WHERE e.position >= r.position AND e.position < r.position + r.run_len
+) e ON true
+WHERE e.tenant_id = dcs_tenant() AND e.stream_id = $1 AND e.stream_version >= $2
+ORDER BY e.stream_version LIMIT $3";
+
 /// The columns of a batch, as arrays for one `INSERT … SELECT FROM unnest(…)`; the
 /// identifiers are borrowed from the events.
 pub(super) struct Columns<'a> {
@@ -31,6 +52,7 @@ pub(super) struct Columns<'a> {
     pub hlc: Vec<i64>,
     pub key: Vec<&'a str>,
     pub bytes: Vec<Vec<u8>>,
+    pub run_len: Vec<i32>,
 }
 
 impl<'a> Columns<'a> {
@@ -48,15 +70,17 @@ impl<'a> Columns<'a> {
             hlc: Vec::with_capacity(n),
             key: Vec::with_capacity(n),
             bytes: Vec::with_capacity(n),
+            run_len: Vec::with_capacity(n),
         }
     }
 
+    /// Adds one event; `run_len` is the length of the run it starts, or 0 inside a run.
     pub(super) fn push(
         &mut self,
         event: &'a SovereignFinancialEvent,
         position: u64,
-        stream: &'a StreamId,
-        version: u64,
+        (stream, version): (&'a StreamId, u64),
+        run_len: usize,
     ) -> Result<()> {
         let bytes = postcard::to_allocvec(event).map_err(|e| StoreError::Invalid {
             field: "events",
@@ -74,12 +98,13 @@ impl<'a> Columns<'a> {
         self.hlc.push(event.causality().hlc.time as i64);
         self.key.push(event.idempotency_key().as_str());
         self.bytes.push(bytes);
+        self.run_len.push(i32::try_from(run_len).unwrap_or(i32::MAX));
         Ok(())
     }
 
-    /// The twelve arrays, in `event_store`'s column order (the `$1`…`$12` of an
+    /// The thirteen arrays, in `event_store`'s column order (the `$1`…`$13` of an
     /// `unnest` over them).
-    pub(super) fn params(&self) -> [&(dyn tokio_postgres::types::ToSql + Sync); 12] {
+    pub(super) fn params(&self) -> [&(dyn tokio_postgres::types::ToSql + Sync); 13] {
         [
             &self.event_id,
             &self.position,
@@ -93,6 +118,7 @@ impl<'a> Columns<'a> {
             &self.hlc,
             &self.key,
             &self.bytes,
+            &self.run_len,
         ]
     }
 
@@ -100,9 +126,9 @@ impl<'a> Columns<'a> {
     pub(super) async fn insert(&self, tx: &Transaction<'_>) -> Result<()> {
         tx.execute(
             "INSERT INTO event_store (event_id, position, tenant_id, branch_id, stream_id, stream_version,
-                 event_type, amount_minor, currency, hlc_time, idempotency_key, event)
+                 event_type, amount_minor, currency, hlc_time, idempotency_key, event, run_len)
              SELECT * FROM unnest($1::uuid[], $2::bigint[], $3::text[], $4::text[], $5::text[], $6::bigint[],
-                 $7::smallint[], $8::bigint[], $9::text[], $10::bigint[], $11::text[], $12::bytea[])",
+                 $7::smallint[], $8::bigint[], $9::text[], $10::bigint[], $11::text[], $12::bytea[], $13::int[])",
             &self.params(),
         )
         .await
@@ -218,14 +244,7 @@ async fn append_in(
     if let Some(dedup) = find_original(tx, events).await? {
         return Ok(dedup);
     }
-    let current: u64 = tx
-        .query_opt(
-            "SELECT version FROM stream_metadata WHERE tenant_id = dcs_tenant() AND stream_id = $1",
-            &[&stream.as_str()],
-        )
-        .await
-        .map_err(map_pg)?
-        .map_or(0, |r| r.get::<_, i64>(0) as u64);
+    let current = version_of(tx, stream).await?;
     let ok = match expected {
         ExpectedVersion::Any => true,
         ExpectedVersion::NoStream => current == 0,
@@ -238,9 +257,11 @@ async fn append_in(
             current,
         });
     }
+    // The append is one run: its first row carries the length, the others 0.
     let mut cols = Columns::with_capacity(events.len());
     for (i, e) in events.iter().enumerate() {
-        cols.push(e, head + 1 + i as u64, stream, current + 1 + i as u64)?;
+        let run_len = if i == 0 { events.len() } else { 0 };
+        cols.push(e, head + 1 + i as u64, (stream, current + 1 + i as u64), run_len)?;
     }
     cols.insert(tx).await?;
     let (first, last, version) =
@@ -268,6 +289,20 @@ async fn append_in(
         stream_version: version,
         deduplicated: false,
     })
+}
+
+/// The version of `stream`: the end of its last run in the event log (0 if it has none).
+async fn version_of(tx: &Transaction<'_>, stream: &StreamId) -> Result<u64> {
+    Ok(tx
+        .query_opt(
+            "SELECT stream_version + run_len - 1 FROM event_store
+             WHERE tenant_id = dcs_tenant() AND stream_id = $1 AND run_len > 0
+             ORDER BY stream_version DESC LIMIT 1",
+            &[&stream.as_str()],
+        )
+        .await
+        .map_err(map_pg)?
+        .map_or(0, |r| r.get::<_, i64>(0) as u64))
 }
 
 fn decode_rows(rows: Vec<tokio_postgres::Row>) -> Result<Vec<StoredEvent>> {
@@ -318,12 +353,7 @@ impl EventStore for PgStore {
         async move {
             self.in_scope(async |tx| {
                 let rows = tx
-                    .query(
-                        "SELECT position, stream_id, stream_version, event FROM event_store
-                         WHERE tenant_id = dcs_tenant() AND stream_id = $1 AND stream_version >= $2
-                         ORDER BY stream_version LIMIT $3",
-                        &[&stream.as_str(), &(from_version as i64), &limit(n)],
-                    )
+                    .query(READ_STREAM, &[&stream.as_str(), &(from_version as i64), &limit(n)])
                     .await
                     .map_err(map_pg)?;
                 decode_rows(rows)
@@ -354,19 +384,7 @@ impl EventStore for PgStore {
     }
 
     fn stream_version(&self, stream: &StreamId) -> impl Future<Output = Result<u64>> + Send {
-        async move {
-            self.in_scope(async |tx| {
-                Ok(tx
-                    .query_opt(
-                        "SELECT version FROM stream_metadata WHERE tenant_id = dcs_tenant() AND stream_id = $1",
-                        &[&stream.as_str()],
-                    )
-                    .await
-                    .map_err(map_pg)?
-                    .map_or(0, |r| r.get::<_, i64>(0) as u64))
-            })
-            .await
-        }
+        async move { self.in_scope(async |tx| version_of(tx, stream).await).await }
     }
 
     fn head_position(&self) -> impl Future<Output = Result<u64>> + Send {

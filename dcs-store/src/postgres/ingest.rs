@@ -2,17 +2,21 @@
 //!
 //! A batch is one transaction that holds the position lock (so positions stay gap-free and
 //! commit-ordered) and runs one statement per tenant of the batch, under that tenant's RLS
-//! setting. There are two such statements:
-//! - the fast one, for the common case of a batch with nothing stored yet and no key used
-//!   yet: the client numbers the events after the head, and the statement inserts them,
-//!   their idempotency keys, their streams' versions and the new head, with no probe at
-//!   all. The database's unique indexes still decide: a stored event id or a used key
-//!   makes the statement fail, and the whole transaction is rolled back and done again
-//!   with
+//! setting. Each tenant's events are put in runs first: a stream's events of the batch
+//! (in batch order) go to consecutive positions, so the stream index gets one entry per
+//! stream of the batch rather than one per event. There are two statements:
+//! - the fast one, for the common case of a batch with nothing stored yet: the client
+//!   numbers the events after the head, and the statement inserts them and moves the head,
+//!   with no probe at all. The primary key still decides: a stored event id makes the
+//!   statement fail, and the whole transaction is rolled back and done again with
 //! - the careful one: one primary-key probe per event skips those already stored, the rest
-//!   are numbered in batch order, and a key the tenant already used keeps its first event.
+//!   are numbered in batch order, each its own run.
+//!
+//! Ingest writes no idempotency keys and no `stream_metadata` rows: the stores deduplicated
+//! their commands by key before the events existed, and a stream's version is read from
+//! the stream index (see `schema_v3.sql`), which covers forwarded streams too.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 use dcs_core::commerce::EventBody;
 use dcs_core::{BranchId, SovereignFinancialEvent, TenantId};
@@ -25,63 +29,44 @@ use crate::api::StreamId;
 use crate::error::{Result, StoreError};
 use crate::projection::{Folds, ProjectionRows};
 
-/// The batch as rows: `$1`…`$12` are [`Columns::params`].
+/// The batch as rows: `$1`…`$13` are [`Columns::params`].
 const INPUT: &str = "
 WITH input AS (
     SELECT * FROM unnest($1::uuid[], $2::bigint[], $3::text[], $4::text[], $5::text[], $6::bigint[],
-                         $7::smallint[], $8::bigint[], $9::text[], $10::bigint[], $11::text[], $12::bytea[])
+                         $7::smallint[], $8::bigint[], $9::text[], $10::bigint[], $11::text[], $12::bytea[],
+                         $13::int[])
         AS u(event_id, position, tenant_id, branch_id, stream_id, stream_version, event_type,
-             amount_minor, currency, hlc_time, idempotency_key, event)
+             amount_minor, currency, hlc_time, idempotency_key, event, run_len)
 )";
 
-/// Inserts every row as numbered by the client, with its key and its stream's version, and
-/// moves the position counter to `$13`.
+/// Inserts every row as numbered by the client and moves the position counter to `$14`.
 const FAST_SQL: &str = "
 , events AS (
     INSERT INTO event_store (event_id, position, tenant_id, branch_id, stream_id, stream_version,
-                             event_type, amount_minor, currency, hlc_time, idempotency_key, event)
+                             event_type, amount_minor, currency, hlc_time, idempotency_key, event, run_len)
     SELECT * FROM input
-), keys AS (
-    INSERT INTO idempotency_keys (tenant_id, key, branch_id, first_position, last_position, stream_version)
-    SELECT tenant_id, idempotency_key, branch_id, position, position, stream_version FROM input
-), advance AS (
-    UPDATE event_position SET last = $13 WHERE id = 1
 )
-INSERT INTO stream_metadata AS s (tenant_id, stream_id, branch_id, version)
-SELECT tenant_id, stream_id, min(branch_id), max(stream_version) FROM input GROUP BY tenant_id, stream_id
-ON CONFLICT (tenant_id, stream_id) DO UPDATE SET
-    version = greatest(s.version, excluded.version), updated_at = now()";
+UPDATE event_position SET last = $14 WHERE id = 1";
 
-/// Skips stored event ids, numbers the rest after `$13` in batch order, records each key
-/// not used before (the first event wins), moves the streams' versions and the position
-/// counter; returns the ids written.
+/// Skips stored event ids, numbers the rest after `$14` in batch order (each its own run)
+/// and moves the position counter; returns the ids written.
 const CAREFUL_SQL: &str = "
 , fresh AS (
     -- One primary-key probe per input row (LATERAL + LIMIT keeps the planner from turning
     -- this into an anti join that hashes every stored event of the tenant on each batch).
-    SELECT i.event_id, $13::bigint + row_number() OVER (ORDER BY i.position) AS position,
+    SELECT i.event_id, $14::bigint + row_number() OVER (ORDER BY i.position) AS position,
            i.tenant_id, i.branch_id, i.stream_id, i.stream_version, i.event_type, i.amount_minor,
-           i.currency, i.hlc_time, i.idempotency_key, i.event
+           i.currency, i.hlc_time, i.idempotency_key, i.event, 1 AS run_len
     FROM input i
     LEFT JOIN LATERAL (SELECT 1 AS stored FROM event_store e WHERE e.event_id = i.event_id LIMIT 1) s ON true
     WHERE s.stored IS NULL
 ), events AS (
     INSERT INTO event_store (event_id, position, tenant_id, branch_id, stream_id, stream_version,
-                             event_type, amount_minor, currency, hlc_time, idempotency_key, event)
+                             event_type, amount_minor, currency, hlc_time, idempotency_key, event, run_len)
     SELECT * FROM fresh
     RETURNING event_id
-), keys AS (
-    INSERT INTO idempotency_keys (tenant_id, key, branch_id, first_position, last_position, stream_version)
-    SELECT tenant_id, idempotency_key, branch_id, position, position, stream_version FROM fresh
-    ORDER BY position
-    ON CONFLICT (tenant_id, key) DO NOTHING
-), streams AS (
-    INSERT INTO stream_metadata AS s (tenant_id, stream_id, branch_id, version)
-    SELECT tenant_id, stream_id, min(branch_id), max(stream_version) FROM fresh GROUP BY tenant_id, stream_id
-    ON CONFLICT (tenant_id, stream_id) DO UPDATE SET
-        version = greatest(s.version, excluded.version), updated_at = now()
 ), advance AS (
-    UPDATE event_position SET last = $13 + (SELECT count(*) FROM events) WHERE id = 1
+    UPDATE event_position SET last = $14 + (SELECT count(*) FROM events) WHERE id = 1
 )
 SELECT event_id FROM events";
 
@@ -127,9 +112,9 @@ struct Group<'a> {
 
 impl PgStore {
     /// Ingests a batch of events of any tenants in one transaction: events already stored
-    /// (by id) are skipped, the rest get the next positions, their idempotency keys (a key
-    /// the tenant already used keeps its first event), their streams' versions and the
-    /// projections move in the same transaction. Re-sending a batch writes nothing.
+    /// (by id) are skipped, the rest get the next positions (each stream's events of the
+    /// batch consecutive, in batch order) and the projections move in the same
+    /// transaction. Re-sending a batch writes nothing.
     ///
     /// Each tenant's rows are written under that tenant's RLS setting, so the role must be
     /// tenant-wide (`dcs_app`); a branch-scoped role may only ingest its own branch.
@@ -142,8 +127,7 @@ impl PgStore {
         }
         let groups = group(batch);
         let mut client = self.client().await?;
-        // Two events of a tenant with one key would make the fast statement fail for sure.
-        if groups.iter().all(|g| keys_distinct(&g.events)) {
+        {
             let tx = client.transaction().await.map_err(map_pg)?;
             match self.ingest_in(&tx, &groups, Mode::Fast).await {
                 Ok(report) => {
@@ -181,8 +165,8 @@ impl PgStore {
                 set_scope(tx, g.tenant, self.scope.branch.as_ref()).await?;
             }
             let mut cols = Columns::with_capacity(g.events.len());
-            for (i, e) in g.events.iter().enumerate() {
-                cols.push(&e.event, head + 1 + i as u64, &e.stream, e.stream_version)?;
+            for (i, (e, run_len)) in g.events.iter().zip(run_lengths(&g.events)).enumerate() {
+                cols.push(&e.event, head + 1 + i as u64, (&e.stream, e.stream_version), run_len)?;
             }
             let written: Vec<&IngestEvent> = match mode {
                 Mode::Fast => {
@@ -229,7 +213,7 @@ impl PgStore {
 
 /// How an attempt ended short of success.
 enum Attempt {
-    /// The fast statement met a stored event id or a used key: do it carefully.
+    /// The fast statement met a stored event id: do it carefully.
     Collided,
     /// Anything else, reported as is.
     Failed(StoreError),
@@ -247,7 +231,7 @@ impl Attempt {
     fn into_error(self) -> StoreError {
         match self {
             Attempt::Collided => StoreError::Database(
-                "a stored event or a used key appeared while the position lock was held".into(),
+                "a stored event appeared while the position lock was held".into(),
             ),
             Attempt::Failed(e) => e,
         }
@@ -278,7 +262,8 @@ async fn lock_in_scope(
     Ok(row.get::<_, i64>(0) as u64)
 }
 
-/// The batch by tenant, in batch order, each event id once.
+/// The batch by tenant, each event id once, each tenant's events in runs: streams in the
+/// order they first appear in the batch, a stream's events in batch order.
 fn group(batch: &[IngestEvent]) -> Vec<Group<'_>> {
     let mut by_tenant: BTreeMap<&TenantId, Group<'_>> = BTreeMap::new();
     let mut ids = HashSet::with_capacity(batch.len());
@@ -294,11 +279,31 @@ fn group(batch: &[IngestEvent]) -> Vec<Group<'_>> {
             g.events.push(e);
         }
     }
-    by_tenant.into_values().collect()
+    let mut groups: Vec<Group<'_>> = by_tenant.into_values().collect();
+    for g in &mut groups {
+        let mut first_seen: HashMap<&str, usize> = HashMap::new();
+        for (i, e) in g.events.iter().enumerate() {
+            first_seen.entry(e.stream.as_str()).or_insert(i);
+        }
+        // A stable sort: within a stream the batch order stays.
+        g.events.sort_by_key(|e| first_seen.get(e.stream.as_str()).copied().unwrap_or(0));
+    }
+    groups
 }
 
-/// Whether no two events share an idempotency key.
-fn keys_distinct(events: &[&IngestEvent]) -> bool {
-    let mut keys = HashSet::with_capacity(events.len());
-    events.iter().all(|e| keys.insert(e.event.idempotency_key()))
+/// The run length of each event of a tenant's ordered events: at a run's first event the
+/// number of events in the run (same stream, each version one more than the last), else 0.
+fn run_lengths(events: &[&IngestEvent]) -> Vec<usize> {
+    let mut lengths = vec![0; events.len()];
+    let mut start = 0;
+    for i in 1..=events.len() {
+        let continues = i < events.len()
+            && events[i].stream == events[i - 1].stream
+            && events[i - 1].stream_version.checked_add(1) == Some(events[i].stream_version);
+        if !continues {
+            lengths[start] = i - start;
+            start = i;
+        }
+    }
+    lengths
 }

@@ -9,6 +9,7 @@ use crate::error::{Result, StoreError};
 pub const MIGRATIONS: &[(i32, &str, &str)] = &[
     (1, "initial schema", include_str!("schema_v1.sql")),
     (2, "bytewise identifiers", include_str!("schema_v2.sql")),
+    (3, "one stream-index entry per run", include_str!("schema_v3.sql")),
 ];
 
 /// A fixed key for the advisory lock that keeps two migrators from racing.
