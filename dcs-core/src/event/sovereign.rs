@@ -56,8 +56,8 @@ pub struct Audit {
 /// One immutable financial fact: who, where, what, how much, when, and its seal.
 ///
 /// Made only through [`EventBuilder`](super::EventBuilder), which validates every field.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(try_from = "super::builder::EventParts", into = "super::builder::EventParts")]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Deserialize)]
+#[serde(try_from = "super::builder::EventParts")]
 pub struct SovereignFinancialEvent {
     pub(super) event_id: EventId,
     pub(super) correlation_id: CorrelationId,
@@ -70,6 +70,12 @@ pub struct SovereignFinancialEvent {
     pub(super) payload: SealedPayload,
     pub(super) causality: CausalContext,
     pub(super) audit: Audit,
+}
+
+impl Serialize for SovereignFinancialEvent {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        super::builder::EventPartsRef::from(self).serialize(serializer)
+    }
 }
 
 impl SovereignFinancialEvent {

@@ -82,7 +82,9 @@ impl<'a> Columns<'a> {
         (stream, version): (&'a StreamId, u64),
         run_len: usize,
     ) -> Result<()> {
-        let bytes = postcard::to_allocvec(event).map_err(|e| StoreError::Invalid {
+        // Room for the metadata beside the envelope, so the encoding does not regrow.
+        let room = Vec::with_capacity(event.payload().envelope.len() + 512);
+        let bytes = postcard::to_extend(event, room).map_err(|e| StoreError::Invalid {
             field: "events",
             reason: format!("event does not encode: {e}"),
         })?;

@@ -23,8 +23,9 @@ use dcs_core::{BranchId, SovereignFinancialEvent, TenantId};
 use tokio_postgres::error::SqlState;
 
 use super::append::{Columns, MAX_BATCH, classify_insert};
+use super::pipeline::Pipeline;
 use super::projections::add_rows;
-use super::{PgStore, map_pg, set_scope};
+use super::{PgStore, SCOPE_SQL, map_pg, set_scope};
 use crate::api::StreamId;
 use crate::error::{Result, StoreError};
 use crate::projection::{Folds, ProjectionRows};
@@ -39,17 +40,24 @@ WITH input AS (
              amount_minor, currency, hlc_time, idempotency_key, event, run_len)
 )";
 
-/// Inserts every row as numbered by the client and moves the position counter to `$14`.
+/// Inserts every row at the head plus its offset (`$2` counts from 1) and moves the head
+/// by `$14`, the number of rows; returns the new head. The caller holds the position lock.
 const FAST_SQL: &str = "
 , events AS (
     INSERT INTO event_store (event_id, position, tenant_id, branch_id, stream_id, stream_version,
                              event_type, amount_minor, currency, hlc_time, idempotency_key, event, run_len)
-    SELECT * FROM input
+    SELECT i.event_id, h.last + i.position, i.tenant_id, i.branch_id, i.stream_id, i.stream_version,
+           i.event_type, i.amount_minor, i.currency, i.hlc_time, i.idempotency_key, i.event, i.run_len
+    FROM input i, (SELECT last FROM event_position WHERE id = 1) h
 )
-UPDATE event_position SET last = $14 WHERE id = 1";
+UPDATE event_position SET last = last + $14 WHERE id = 1 RETURNING last";
 
-/// Skips stored event ids, numbers the rest after `$14` in batch order (each its own run)
-/// and moves the position counter; returns the ids written.
+/// Rows per statement of the fast path: the client encodes the next chunk while the server
+/// inserts this one.
+const CHUNK: usize = 250;
+
+/// Skips stored event ids, numbers the rest after `$14` in the order of `$2` (each its own
+/// run) and moves the position counter; returns the ids written.
 const CAREFUL_SQL: &str = "
 , fresh AS (
     -- One primary-key probe per input row (LATERAL + LIMIT keeps the planner from turning
@@ -152,57 +160,121 @@ impl PgStore {
         groups: &[Group<'_>],
         mode: Mode,
     ) -> std::result::Result<IngestReport, Attempt> {
+        match mode {
+            Mode::Fast => self.ingest_fast(tx, groups).await,
+            Mode::Careful => self.ingest_careful(tx, groups).await,
+        }
+    }
+
+    /// The fast statement, pipelined: the position lock, then each tenant's scope and rows
+    /// in chunks, every request sent while the client encodes the next.
+    async fn ingest_fast(
+        &self,
+        tx: &deadpool_postgres::Transaction<'_>,
+        groups: &[Group<'_>],
+    ) -> std::result::Result<IngestReport, Attempt> {
+        let branch = self.scope.branch.as_ref().map_or("", |b| b.as_str());
+        // Prepared first (each once per connection), so that every request below goes out
+        // as one message, in order.
+        let lock = tx.prepare_cached(LOCK_SQL).await.map_err(map_pg)?;
+        let scope = tx.prepare_cached(SCOPE_SQL).await.map_err(map_pg)?;
+        let statement = tx.prepare_cached(&format!("{INPUT}{FAST_SQL}")).await.map_err(map_pg)?;
+        let mut report = IngestReport::default();
+        for (n, g) in groups.iter().enumerate() {
+            let mut pipeline = Pipeline::new();
+            let tenant = g.tenant.as_str();
+            let first = if n == 0 { &lock } else { &scope };
+            pipeline
+                .send(async move {
+                    tx.query_one(first, &[&tenant, &branch]).await.map_err(map_pg)?;
+                    Ok(None)
+                })
+                .await;
+            let runs = run_lengths(&g.events);
+            for (events, runs) in g.events.chunks(CHUNK).zip(runs.chunks(CHUNK)) {
+                let mut cols = Columns::with_capacity(events.len());
+                for (i, (e, run_len)) in events.iter().zip(runs).enumerate() {
+                    cols.push(&e.event, 1 + i as u64, (&e.stream, e.stream_version), *run_len)?;
+                }
+                let statement = &statement;
+                pipeline
+                    .send(async move {
+                        let rows = cols.event_id.len() as i64;
+                        let mut params = cols.params().to_vec();
+                        params.push(&rows);
+                        let row =
+                            tx.query_one(statement, &params).await.map_err(Attempt::from_insert)?;
+                        Ok(Some(row.get::<_, i64>(0) as u64))
+                    })
+                    .await;
+            }
+            for answer in pipeline.answers().await {
+                match answer {
+                    Ok(Some(head)) => report.head_position = head,
+                    Ok(None) => {}
+                    Err(attempt) => return Err(attempt),
+                }
+            }
+            self.project(tx, &g.events).await?;
+            report.inserted += g.events.len();
+            report.duplicates += g.sent - g.events.len();
+        }
+        Ok(report)
+    }
+
+    /// The careful statement: a probe per event, the new ones numbered after the head.
+    async fn ingest_careful(
+        &self,
+        tx: &deadpool_postgres::Transaction<'_>,
+        groups: &[Group<'_>],
+    ) -> std::result::Result<IngestReport, Attempt> {
         let Some(first) = groups.first() else { return Ok(IngestReport::default()) };
         let mut head = lock_in_scope(tx, first.tenant, self.scope.branch.as_ref()).await?;
-        let sql = match mode {
-            Mode::Fast => format!("{INPUT}{FAST_SQL}"),
-            Mode::Careful => format!("{INPUT}{CAREFUL_SQL}"),
-        };
-        let statement = tx.prepare_cached(&sql).await.map_err(map_pg)?;
+        let statement =
+            tx.prepare_cached(&format!("{INPUT}{CAREFUL_SQL}")).await.map_err(map_pg)?;
         let mut report = IngestReport::default();
         for (n, g) in groups.iter().enumerate() {
             if n > 0 {
                 set_scope(tx, g.tenant, self.scope.branch.as_ref()).await?;
             }
             let mut cols = Columns::with_capacity(g.events.len());
-            for (i, (e, run_len)) in g.events.iter().zip(run_lengths(&g.events)).enumerate() {
-                cols.push(&e.event, head + 1 + i as u64, (&e.stream, e.stream_version), run_len)?;
+            for (i, e) in g.events.iter().enumerate() {
+                cols.push(&e.event, 1 + i as u64, (&e.stream, e.stream_version), 1)?;
             }
-            let written: Vec<&IngestEvent> = match mode {
-                Mode::Fast => {
-                    let mut params = cols.params().to_vec();
-                    let last = (head + g.events.len() as u64) as i64;
-                    params.push(&last);
-                    tx.execute(&statement, &params).await.map_err(Attempt::from_insert)?;
-                    g.events.clone()
-                }
-                Mode::Careful => {
-                    let mut params = cols.params().to_vec();
-                    let after = head as i64;
-                    params.push(&after);
-                    let rows = tx.query(&statement, &params).await.map_err(classify_insert)?;
-                    let ids: HashSet<uuid::Uuid> = rows.iter().map(|r| r.get(0)).collect();
-                    g.events
-                        .iter()
-                        .zip(&cols.event_id)
-                        .filter(|(_, id)| ids.contains(id))
-                        .map(|(e, _)| *e)
-                        .collect()
-                }
-            };
-            let mut folds = Folds::new(&self.projector);
-            for e in &written {
-                if let Some(body) = &e.body {
-                    folds.apply(&self.projector, &e.event, body)?;
-                }
-            }
-            add_rows(tx, &folds.rows()).await?;
+            let mut params = cols.params().to_vec();
+            let after = head as i64;
+            params.push(&after);
+            let rows = tx.query(&statement, &params).await.map_err(classify_insert)?;
+            let ids: HashSet<uuid::Uuid> = rows.iter().map(|r| r.get(0)).collect();
+            let written: Vec<&IngestEvent> = g
+                .events
+                .iter()
+                .zip(&cols.event_id)
+                .filter(|(_, id)| ids.contains(id))
+                .map(|(e, _)| *e)
+                .collect();
+            self.project(tx, &written).await?;
             head += written.len() as u64;
             report.inserted += written.len();
             report.duplicates += g.sent - written.len();
         }
         report.head_position = head;
         Ok(report)
+    }
+
+    /// Moves the projections by the bodies of the events just written, in the tenant's scope.
+    async fn project(
+        &self,
+        tx: &deadpool_postgres::Transaction<'_>,
+        written: &[&IngestEvent],
+    ) -> Result<()> {
+        let mut folds = Folds::new(&self.projector);
+        for e in written {
+            if let Some(body) = &e.body {
+                folds.apply(&self.projector, &e.event, body)?;
+            }
+        }
+        add_rows(tx, &folds.rows()).await
     }
 
     /// The projection rows this handle's scope can see, ordered by key.
@@ -245,18 +317,19 @@ impl From<StoreError> for Attempt {
 }
 
 /// Locks the position counter until commit (positions are handed out in commit order) and
-/// sets the RLS scope of the first tenant, in one round trip; returns the head position.
+/// sets the RLS scope (`$1` tenant, `$2` branch or `''`); returns the head position.
+const LOCK_SQL: &str =
+    "SELECT last, set_config('dcs.tenant_id', $1, true), set_config('dcs.branch_id', $2, true)
+     FROM event_position WHERE id = 1 FOR UPDATE";
+
+/// [`LOCK_SQL`] in one round trip; returns the head position.
 async fn lock_in_scope(
     tx: &deadpool_postgres::Transaction<'_>,
     tenant: &TenantId,
     branch: Option<&BranchId>,
 ) -> Result<u64> {
     let row = tx
-        .query_one(
-            "SELECT last, set_config('dcs.tenant_id', $1, true), set_config('dcs.branch_id', $2, true)
-             FROM event_position WHERE id = 1 FOR UPDATE",
-            &[&tenant.as_str(), &branch.map_or("", |b| b.as_str())],
-        )
+        .query_one(LOCK_SQL, &[&tenant.as_str(), &branch.map_or("", |b| b.as_str())])
         .await
         .map_err(map_pg)?;
     Ok(row.get::<_, i64>(0) as u64)

@@ -15,7 +15,7 @@
 mod append;
 mod ingest;
 mod migrations;
-mod partition;
+mod pipeline;
 mod projections;
 
 use dcs_core::{BranchId, TenantId};
@@ -28,7 +28,6 @@ use crate::projection::Projector;
 
 pub use ingest::{IngestEvent, IngestReport};
 pub use migrations::{MIGRATIONS, migrate};
-pub use partition::partition_of;
 
 /// Which rows a store handle may see and write.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -107,18 +106,19 @@ impl PgStore {
     }
 }
 
+/// Sets `$1` as the tenant and `$2` as the branch (or `''`) of the transaction.
+const SCOPE_SQL: &str =
+    "SELECT set_config('dcs.tenant_id', $1, true), set_config('dcs.branch_id', $2, true)";
+
 /// Sets the tenant and branch the database's row-level policies check, for this transaction.
 async fn set_scope(
     tx: &Transaction<'_>,
     tenant: &TenantId,
     branch: Option<&BranchId>,
 ) -> Result<()> {
-    tx.execute(
-        "SELECT set_config('dcs.tenant_id', $1, true), set_config('dcs.branch_id', $2, true)",
-        &[&tenant.as_str(), &branch.map_or("", |b| b.as_str())],
-    )
-    .await
-    .map_err(map_pg)?;
+    tx.execute(SCOPE_SQL, &[&tenant.as_str(), &branch.map_or("", |b| b.as_str())])
+        .await
+        .map_err(map_pg)?;
     Ok(())
 }
 
