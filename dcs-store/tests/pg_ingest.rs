@@ -109,6 +109,59 @@ async fn ingest_puts_each_streams_events_in_runs() {
 }
 
 #[tokio::test]
+async fn a_large_batch_of_two_tenants_lands_in_its_partitions_in_runs() {
+    let db = TestDb::new().await;
+    // 1,000 events, two tenants, 60 streams each with interleaved events (as from many stores).
+    let batch: Vec<IngestEvent> = (0..1000u64)
+        .map(|i| {
+            let tenant = if i % 3 == 0 { "t2" } else { "t1" };
+            IngestEvent {
+                stream: StreamId::new(format!("store-{}/s{}", i % 4, i % 60)).unwrap(),
+                stream_version: i / 60 + 1,
+                event: test_event(tenant, i, &format!("k{i}")),
+                body: None,
+            }
+        })
+        .collect();
+    let report = db.store("t1").ingest(&batch).await.unwrap();
+    assert_eq!((report.inserted, report.duplicates, report.head_position), (1000, 0, 1000));
+
+    // Every row sits in the partition the client computed for it.
+    let owner = connect(&db.admin).await;
+    let rows = owner
+        .query("SELECT event_id, tableoid::regclass::text, position FROM event_store", &[])
+        .await
+        .unwrap();
+    assert_eq!(rows.len(), 1000);
+    for r in &rows {
+        let id: uuid::Uuid = r.get(0);
+        let table: String = r.get(1);
+        assert_eq!(
+            table,
+            format!("event_store_p{}", dcs_store::postgres::partition_of(id.as_bytes()))
+        );
+    }
+    let positions: BTreeSet<i64> = rows.iter().map(|r| r.get(2)).collect();
+    assert_eq!(positions, (1..=1000).collect::<BTreeSet<i64>>(), "gap-free, each once");
+
+    // Each stream reads back whole and in version order, in either tenant.
+    for tenant in ["t1", "t2"] {
+        let store = db.store(tenant);
+        for s in 0..60u64 {
+            let stream = format!("store-{}/s{s}", s % 4);
+            let expected: Vec<u64> = (0..1000u64)
+                .filter(|i| i % 60 == s && (i % 3 == 0) == (tenant == "t2"))
+                .map(|i| i / 60 + 1)
+                .collect();
+            assert_eq!(versions(&store, &stream, 1).await, expected, "{tenant} {stream}");
+        }
+    }
+    // Each stream belongs to one tenant and its versions follow each other, so each is one
+    // run across all the partitions its events fell in: one stream-index entry per stream.
+    assert_eq!(runs(&db).await, (60, 1000));
+}
+
+#[tokio::test]
 async fn appends_see_the_versions_of_ingested_streams() {
     let db = TestDb::new().await;
     let store = db.store("t1");

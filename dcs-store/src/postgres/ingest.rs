@@ -1,15 +1,18 @@
 //! Bulk ingest for the regional forwarder: batches from many stores, idempotent on event id.
 //!
 //! A batch is one transaction that holds the position lock (so positions stay gap-free and
-//! commit-ordered) and runs one statement per tenant of the batch, under that tenant's RLS
-//! setting. Each tenant's events are put in runs first: a stream's events of the batch
-//! (in batch order) go to consecutive positions, so the stream index gets one entry per
-//! stream of the batch rather than one per event. There are two statements:
-//! - the fast one, for the common case of a batch with nothing stored yet: the client
-//!   numbers the events after the head, and the statement inserts them and moves the head,
-//!   with no probe at all. The primary key still decides: a stored event id makes the
-//!   statement fail, and the whole transaction is rolled back and done again with
-//! - the careful one: one primary-key probe per event skips those already stored, the rest
+//! commit-ordered) and writes each tenant's share under that tenant's RLS setting. Each
+//! tenant's events are put in runs first: a stream's events of the batch (in batch order)
+//! go to consecutive positions, so the stream index gets one entry per stream of the
+//! batch rather than one per event. Then one of two ways:
+//! - the fast one, for the common case of a batch with nothing stored yet: one `INSERT`
+//!   per partition the events fall in (the client computes the server's hash partitioning,
+//!   so each statement opens one partition and its indexes, not eight), each row at the
+//!   head plus its offset, then the head moves. The requests go out without waiting for
+//!   each other's answers, the client encoding the next while the server inserts. The
+//!   primary key still decides: a stored event id makes a statement fail, and the whole
+//!   transaction is rolled back and done again
+//! - the careful way: one primary-key probe per event skips those already stored, the rest
 //!   are numbered in batch order, each its own run.
 //!
 //! Ingest writes no idempotency keys and no `stream_metadata` rows: the stores deduplicated
@@ -23,6 +26,7 @@ use dcs_core::{BranchId, SovereignFinancialEvent, TenantId};
 use tokio_postgres::error::SqlState;
 
 use super::append::{Columns, MAX_BATCH, classify_insert};
+use super::partition::{PARTITIONS, partition_of};
 use super::pipeline::Pipeline;
 use super::projections::add_rows;
 use super::{PgStore, SCOPE_SQL, map_pg, set_scope};
@@ -40,21 +44,23 @@ WITH input AS (
              amount_minor, currency, hlc_time, idempotency_key, event, run_len)
 )";
 
-/// Inserts every row at the head plus its offset (`$2` counts from 1) and moves the head
-/// by `$14`, the number of rows; returns the new head. The caller holds the position lock.
+/// Inserts one partition's rows at the head plus their offsets (`$2`, counted from 1 over
+/// the tenant's share of the batch); the head does not move. The caller holds the
+/// position lock.
 const FAST_SQL: &str = "
-, events AS (
-    INSERT INTO event_store (event_id, position, tenant_id, branch_id, stream_id, stream_version,
-                             event_type, amount_minor, currency, hlc_time, idempotency_key, event, run_len)
-    SELECT i.event_id, h.last + i.position, i.tenant_id, i.branch_id, i.stream_id, i.stream_version,
-           i.event_type, i.amount_minor, i.currency, i.hlc_time, i.idempotency_key, i.event, i.run_len
-    FROM input i, (SELECT last FROM event_position WHERE id = 1) h
-)
-UPDATE event_position SET last = last + $14 WHERE id = 1 RETURNING last";
+INSERT INTO event_store (event_id, position, tenant_id, branch_id, stream_id, stream_version,
+                         event_type, amount_minor, currency, hlc_time, idempotency_key, event, run_len)
+SELECT i.event_id, h.last + i.position, i.tenant_id, i.branch_id, i.stream_id, i.stream_version,
+       i.event_type, i.amount_minor, i.currency, i.hlc_time, i.idempotency_key, i.event, i.run_len
+FROM unnest($1::uuid[], $2::bigint[], $3::text[], $4::text[], $5::text[], $6::bigint[],
+            $7::smallint[], $8::bigint[], $9::text[], $10::bigint[], $11::text[], $12::bytea[],
+            $13::int[])
+    AS i(event_id, position, tenant_id, branch_id, stream_id, stream_version, event_type,
+         amount_minor, currency, hlc_time, idempotency_key, event, run_len),
+    (SELECT last FROM event_position WHERE id = 1) h";
 
-/// Rows per statement of the fast path: the client encodes the next chunk while the server
-/// inserts this one.
-const CHUNK: usize = 250;
+/// Moves the head by `$1` rows; returns the new head.
+const ADVANCE_SQL: &str = "UPDATE event_position SET last = last + $1 WHERE id = 1 RETURNING last";
 
 /// Skips stored event ids, numbers the rest after `$14` in the order of `$2` (each its own
 /// run) and moves the position counter; returns the ids written.
@@ -166,8 +172,9 @@ impl PgStore {
         }
     }
 
-    /// The fast statement, pipelined: the position lock, then each tenant's scope and rows
-    /// in chunks, every request sent while the client encodes the next.
+    /// The fast statements, pipelined: the position lock (or the next tenant's scope),
+    /// then one insert per partition the tenant's rows fall in, then the head; each request
+    /// is sent while the client encodes the next.
     async fn ingest_fast(
         &self,
         tx: &deadpool_postgres::Transaction<'_>,
@@ -178,10 +185,14 @@ impl PgStore {
         // as one message, in order.
         let lock = tx.prepare_cached(LOCK_SQL).await.map_err(map_pg)?;
         let scope = tx.prepare_cached(SCOPE_SQL).await.map_err(map_pg)?;
-        let statement = tx.prepare_cached(&format!("{INPUT}{FAST_SQL}")).await.map_err(map_pg)?;
+        let insert = tx.prepare_cached(FAST_SQL).await.map_err(map_pg)?;
+        let advance = tx.prepare_cached(ADVANCE_SQL).await.map_err(map_pg)?;
+        let (insert, advance) = (&insert, &advance);
         let mut report = IngestReport::default();
         for (n, g) in groups.iter().enumerate() {
-            let mut pipeline = Pipeline::new();
+            // Each answer: the new head, if the request moved it.
+            let mut pipeline: Pipeline<'_, std::result::Result<Option<u64>, Attempt>> =
+                Pipeline::new();
             let tenant = g.tenant.as_str();
             let first = if n == 0 { &lock } else { &scope };
             pipeline
@@ -190,29 +201,28 @@ impl PgStore {
                     Ok(None)
                 })
                 .await;
-            let runs = run_lengths(&g.events);
-            for (events, runs) in g.events.chunks(CHUNK).zip(runs.chunks(CHUNK)) {
-                let mut cols = Columns::with_capacity(events.len());
-                for (i, (e, run_len)) in events.iter().zip(runs).enumerate() {
-                    cols.push(&e.event, 1 + i as u64, (&e.stream, e.stream_version), *run_len)?;
+            for part in by_partition(&g.events) {
+                let mut cols = Columns::with_capacity(part.len());
+                for (offset, e, run_len) in part {
+                    cols.push(&e.event, offset, (&e.stream, e.stream_version), run_len)?;
                 }
-                let statement = &statement;
                 pipeline
                     .send(async move {
-                        let rows = cols.event_id.len() as i64;
-                        let mut params = cols.params().to_vec();
-                        params.push(&rows);
-                        let row =
-                            tx.query_one(statement, &params).await.map_err(Attempt::from_insert)?;
-                        Ok(Some(row.get::<_, i64>(0) as u64))
+                        tx.execute(insert, &cols.params()).await.map_err(Attempt::from_insert)?;
+                        Ok(None)
                     })
                     .await;
             }
+            let rows = g.events.len() as i64;
+            pipeline
+                .send(async move {
+                    let head = tx.query_one(advance, &[&rows]).await.map_err(map_pg)?;
+                    Ok(Some(head.get::<_, i64>(0) as u64))
+                })
+                .await;
             for answer in pipeline.answers().await {
-                match answer {
-                    Ok(Some(head)) => report.head_position = head,
-                    Ok(None) => {}
-                    Err(attempt) => return Err(attempt),
+                if let Some(head) = answer? {
+                    report.head_position = head;
                 }
             }
             self.project(tx, &g.events).await?;
@@ -362,6 +372,17 @@ fn group(batch: &[IngestEvent]) -> Vec<Group<'_>> {
         g.events.sort_by_key(|e| first_seen.get(e.stream.as_str()).copied().unwrap_or(0));
     }
     groups
+}
+
+/// A tenant's ordered events split by the partition their ids fall in, each with its offset
+/// (from 1, in the tenant's order) and run length.
+fn by_partition<'a>(events: &[&'a IngestEvent]) -> Vec<Vec<(u64, &'a IngestEvent, usize)>> {
+    let mut parts: Vec<Vec<(u64, &IngestEvent, usize)>> = vec![Vec::new(); PARTITIONS];
+    for (i, (e, run_len)) in events.iter().zip(run_lengths(events)).enumerate() {
+        parts[partition_of(e.event.event_id().as_bytes())].push((1 + i as u64, e, run_len));
+    }
+    parts.retain(|p| !p.is_empty());
+    parts
 }
 
 /// The run length of each event of a tenant's ordered events: at a run's first event the

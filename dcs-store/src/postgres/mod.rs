@@ -15,6 +15,7 @@
 mod append;
 mod ingest;
 mod migrations;
+mod partition;
 mod pipeline;
 mod projections;
 
@@ -28,6 +29,7 @@ use crate::projection::Projector;
 
 pub use ingest::{IngestEvent, IngestReport};
 pub use migrations::{MIGRATIONS, migrate};
+pub use partition::partition_of;
 
 /// Which rows a store handle may see and write.
 #[derive(Debug, Clone, PartialEq, Eq)]
