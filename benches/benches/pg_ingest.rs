@@ -131,10 +131,10 @@ async fn copy_into(client: &Client, table: &str, rows: &[IngestEvent], first_pos
     writer.finish().await.unwrap();
 }
 
-/// The floor of any ingest that respects row-level security: the same rows inserted as the
+/// The plain way to insert under row-level security: the same rows inserted as the
 /// application role, in one `INSERT … SELECT FROM unnest(…)` under the tenant's RLS
 /// setting, into a table with the event log's partitions, indexes and policy — and
-/// nothing else (no dedup, keys, stream versions or position lock).
+/// nothing else (no dedup, no runs: every row in the stream index; no position lock).
 async fn insert_under_rls(app: &mut Client, rows: &[IngestEvent], first_position: i64) {
     let f: Vec<Fields> =
         rows.iter().enumerate().map(|(i, r)| Fields::of(r, first_position + i as i64)).collect();
@@ -179,7 +179,7 @@ async fn insert_under_rls(app: &mut Client, rows: &[IngestEvent], first_position
 }
 
 /// A benchmark database: the store, the owner's connection (for the COPY peers) and an
-/// application-role connection (for the RLS floor).
+/// application-role connection (for the plain RLS insert).
 struct Bench {
     rt: tokio::runtime::Runtime,
     store: PgStore,
@@ -209,7 +209,7 @@ fn setup(name: &str) -> Bench {
                    hlc_time bigint, idempotency_key text, event bytea);
                  -- The second peer: the event log's own partitions and indexes, without
                  -- row-level security (COPY is refused under it) or any of the ingest's work.
-                 -- The third (the RLS floor): the same with the event log's forced policy.
+                 -- The third (the plain RLS insert): the same with the event log's forced policy.
                  CREATE TABLE bare_indexed (LIKE event_store INCLUDING DEFAULTS INCLUDING INDEXES)
                    PARTITION BY HASH (event_id);
                  CREATE TABLE rls_indexed (LIKE event_store INCLUDING DEFAULTS INCLUDING INDEXES)
@@ -274,7 +274,7 @@ const CONTENDERS: [&str; 4] = [
     "dcs-store ingest",
     "bare COPY (no index, no RLS)",
     "COPY into the event log's partitions and indexes (no RLS)",
-    "INSERT under RLS into them, nothing else (the floor)",
+    "one INSERT under RLS into them, nothing else (the plain RLS insert)",
 ];
 
 /// The contenders in alternating blocks (the server's checkpoints and the disk drift
@@ -320,7 +320,7 @@ fn paired() {
     );
     for (who, name) in CONTENDERS.iter().enumerate() {
         println!(
-            "paired {name}: {:.0} ev/s, rate ratio to the bare COPY {:.3}, to the RLS floor {:.3}",
+            "paired {name}: {:.0} ev/s, rate ratio to the bare COPY {:.3}, to the plain RLS insert {:.3}",
             per_block / median(times[who].clone()),
             ratio_to(who, 1),
             ratio_to(who, 3)

@@ -9,8 +9,9 @@
 //!   (what the region acknowledged), snapshots, CRDT states and sagas.
 //! - `postgres::PgStore` (feature `postgres`): the regional store. Versioned migrations,
 //!   `event_store` hash-partitioned into 8 and append-only in the database itself, forced
-//!   row-level security per tenant and branch, commit-ordered gap-free positions, and
-//!   idempotent bulk `ingest` with projections in the same
+//!   row-level security per tenant and branch, commit-ordered gap-free positions, a
+//!   stream index with one entry per run of a stream's consecutive events, and idempotent
+//!   bulk `ingest` (pipelined, one statement per partition) with projections in the same
 //!   transaction.
 //! - `conformance` (feature `conformance`): the behaviour every backend must show, written
 //!   once as generic async functions and run by each backend's tests.

@@ -16,26 +16,28 @@ pub const MAX_BATCH: usize = 10_000;
 /// Most rows one read returns.
 pub const MAX_READ: i64 = 100_000;
 
-/// A stream's events from version `$2` on, at most `$3`: the run that holds `$2` and the
-/// runs after it from the stream index, then each run's rows by position.
+/// A stream's events from version `$2` on, at most `$3`: from the stream index, the run
+/// that holds `$2` and the runs after it (their first rows are events of the answer); then
+/// the other rows of those runs, by position, in one scan per partition.
 const READ_STREAM: &str = "
-WITH runs AS (
-    (SELECT position, run_len FROM event_store
+WITH runs AS MATERIALIZED (
+    (SELECT position, stream_id, stream_version, event, run_len FROM event_store
      WHERE tenant_id = dcs_tenant() AND stream_id = $1 AND run_len > 0 AND stream_version <= $2
      ORDER BY stream_version DESC LIMIT 1)
     UNION ALL
-    (SELECT position, run_len FROM event_store
+    (SELECT position, stream_id, stream_version, event, run_len FROM event_store
      WHERE tenant_id = dcs_tenant() AND stream_id = $1 AND run_len > 0 AND stream_version > $2
      ORDER BY stream_version LIMIT $3)
+), rest AS (
+    SELECT array_agg(p) AS positions
+    FROM runs r, generate_series(r.position + 1, r.position + r.run_len - 1) AS p
 )
-SELECT e.position, e.stream_id, e.stream_version, e.event
-FROM runs r
-JOIN LATERAL (
-    SELECT * FROM event_store e
-    WHERE e.position >= r.position AND e.position < r.position + r.run_len
-) e ON true
-WHERE e.tenant_id = dcs_tenant() AND e.stream_id = $1 AND e.stream_version >= $2
-ORDER BY e.stream_version LIMIT $3";
+SELECT position, stream_id, stream_version, event FROM runs WHERE stream_version >= $2
+UNION ALL
+SELECT e.position, e.stream_id, e.stream_version, e.event FROM event_store e
+WHERE e.position = ANY ((SELECT positions FROM rest)::bigint[])
+  AND e.tenant_id = dcs_tenant() AND e.stream_id = $1 AND e.stream_version >= $2
+ORDER BY stream_version LIMIT $3";
 
 /// The columns of a batch, as arrays for one `INSERT … SELECT FROM unnest(…)`; the
 /// identifiers are borrowed from the events.

@@ -11,6 +11,10 @@
 //!   a catch-up reader that has seen position `p` committed will never later find a
 //!   committed event below `p`. The price is that appends serialise on that row; bulk
 //!   ingest amortises it over batches.
+//! - Streams: a run of a stream's consecutive events at consecutive positions has one
+//!   entry in the stream index, on its first row (which carries the run's length). An
+//!   append is one run; [`PgStore::ingest`] orders each stream's events of a batch into
+//!   one. A stream's version, which appends check, is the end of its last run.
 
 mod append;
 mod ingest;
