@@ -31,6 +31,22 @@ fn canonical_bytes_match_golden_vector() {
     );
 }
 
+/// The whole event as stores keep it (postcard): written by the encoding of 2026-11-24,
+/// which cloned the event into its serde form; today's borrows it and must match.
+#[test]
+fn stored_event_bytes_match_golden_vector() {
+    let path =
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/vectors/event_postcard_v1.hex");
+    let expected = std::fs::read_to_string(path).unwrap();
+    let event = common::sample_event();
+    assert_eq!(common::hex(&postcard::to_allocvec(&event).unwrap()), expected.trim());
+    let bytes: Vec<u8> = (0..expected.trim().len() / 2)
+        .map(|i| u8::from_str_radix(&expected[2 * i..2 * i + 2], 16).unwrap())
+        .collect();
+    let decoded: dcs_core::SovereignFinancialEvent = postcard::from_bytes(&bytes).unwrap();
+    assert_eq!(decoded, event);
+}
+
 #[test]
 fn canonical_bytes_exclude_mac_and_signature_but_cover_everything_else() {
     let event = common::sample_event();
