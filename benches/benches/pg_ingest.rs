@@ -5,28 +5,22 @@
 //! Run: `eval "$(scripts/pg-dev start)" && cargo bench -p dcs-benches --bench pg_ingest`.
 #![allow(missing_docs, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod pg_common;
+
 use std::pin::pin;
 use std::time::Duration;
 
 use criterion::{BatchSize, Criterion, Throughput, criterion_group};
-use dcs_core::{BranchId, TenantId};
 use dcs_store::StreamId;
 use dcs_store::conformance::test_event;
-use dcs_store::postgres::{IngestEvent, PgStore, Scope, migrate};
+use dcs_store::postgres::IngestEvent;
+use pg_common::PgBench;
+use tokio_postgres::Client;
 use tokio_postgres::binary_copy::BinaryCopyInWriter;
 use tokio_postgres::types::Type;
-use tokio_postgres::{Client, Config, NoTls};
 
 const BATCH: u64 = 1000;
 const SEALED_LEN: usize = 256 + 160;
-
-async fn connect(config: &Config) -> Client {
-    let (client, conn) = config.connect(NoTls).await.unwrap();
-    tokio::spawn(async move {
-        let _ = conn.await;
-    });
-    client
-}
 
 fn batch(start: u64) -> Vec<IngestEvent> {
     (start..start + BATCH)
@@ -178,67 +172,37 @@ async fn insert_under_rls(app: &mut Client, rows: &[IngestEvent], first_position
     tx.commit().await.unwrap();
 }
 
-/// A benchmark database: the store, the owner's connection (for the COPY peers) and an
-/// application-role connection (for the plain RLS insert).
-struct Bench {
-    rt: tokio::runtime::Runtime,
-    store: PgStore,
-    owner: Client,
-    app: Client,
-}
+/// The peers' tables: the bare one, and the event log's partitions and indexes without and
+/// with its forced tenant policy.
+const PEERS: &str = "CREATE TABLE bare_events (event_id uuid, position bigint, tenant_id text, branch_id text,
+       stream_id text, stream_version bigint, event_type smallint, amount_minor bigint, currency text,
+       hlc_time bigint, idempotency_key text, event bytea);
+     -- The second peer: the event log's own partitions and indexes, without
+     -- row-level security (COPY is refused under it) or any of the ingest's work.
+     -- The third (the plain RLS insert): the same with the event log's forced policy.
+     CREATE TABLE bare_indexed (LIKE event_store INCLUDING DEFAULTS INCLUDING INDEXES)
+       PARTITION BY HASH (event_id);
+     CREATE TABLE rls_indexed (LIKE event_store INCLUDING DEFAULTS INCLUDING INDEXES)
+       PARTITION BY HASH (event_id);
+     DO $$ BEGIN FOR i IN 0..7 LOOP
+       EXECUTE format('CREATE TABLE bare_indexed_p%s PARTITION OF bare_indexed
+         FOR VALUES WITH (MODULUS 8, REMAINDER %s)', i, i);
+       EXECUTE format('CREATE TABLE rls_indexed_p%s PARTITION OF rls_indexed
+         FOR VALUES WITH (MODULUS 8, REMAINDER %s)', i, i);
+     END LOOP; END $$;
+     ALTER TABLE rls_indexed ENABLE ROW LEVEL SECURITY;
+     ALTER TABLE rls_indexed FORCE ROW LEVEL SECURITY;
+     CREATE POLICY tenant_rows ON rls_indexed FOR ALL TO dcs_app
+       USING (tenant_id = dcs_tenant()) WITH CHECK (tenant_id = dcs_tenant());
+     GRANT SELECT, INSERT ON rls_indexed TO dcs_app;";
 
-/// A fresh database `name` with the schema, an application login and the peers' tables.
-fn setup(name: &str) -> Bench {
-    let url = std::env::var("DCS_PG_URL")
-        .expect("DCS_PG_URL is not set: run `eval \"$(scripts/pg-dev start)\"` first");
-    let rt = tokio::runtime::Runtime::new().unwrap();
-    let server: Config = url.parse().unwrap();
-    let (store, owner, app) = rt.block_on(async {
-        let root = connect(&server).await;
-        root.batch_execute(&format!("DROP DATABASE IF EXISTS {name}")).await.unwrap();
-        root.batch_execute(&format!("CREATE DATABASE {name}")).await.unwrap();
-        let mut admin = server.clone();
-        admin.dbname(name);
-        let mut owner = connect(&admin).await;
-        migrate(&mut owner).await.unwrap();
-        let _ = root.batch_execute("CREATE ROLE dcs_bench_app LOGIN IN ROLE dcs_app").await;
-        owner
-            .batch_execute(
-                "CREATE TABLE bare_events (event_id uuid, position bigint, tenant_id text, branch_id text,
-                   stream_id text, stream_version bigint, event_type smallint, amount_minor bigint, currency text,
-                   hlc_time bigint, idempotency_key text, event bytea);
-                 -- The second peer: the event log's own partitions and indexes, without
-                 -- row-level security (COPY is refused under it) or any of the ingest's work.
-                 -- The third (the plain RLS insert): the same with the event log's forced policy.
-                 CREATE TABLE bare_indexed (LIKE event_store INCLUDING DEFAULTS INCLUDING INDEXES)
-                   PARTITION BY HASH (event_id);
-                 CREATE TABLE rls_indexed (LIKE event_store INCLUDING DEFAULTS INCLUDING INDEXES)
-                   PARTITION BY HASH (event_id);
-                 DO $$ BEGIN FOR i IN 0..7 LOOP
-                   EXECUTE format('CREATE TABLE bare_indexed_p%s PARTITION OF bare_indexed
-                     FOR VALUES WITH (MODULUS 8, REMAINDER %s)', i, i);
-                   EXECUTE format('CREATE TABLE rls_indexed_p%s PARTITION OF rls_indexed
-                     FOR VALUES WITH (MODULUS 8, REMAINDER %s)', i, i);
-                 END LOOP; END $$;
-                 ALTER TABLE rls_indexed ENABLE ROW LEVEL SECURITY;
-                 ALTER TABLE rls_indexed FORCE ROW LEVEL SECURITY;
-                 CREATE POLICY tenant_rows ON rls_indexed FOR ALL TO dcs_app
-                   USING (tenant_id = dcs_tenant()) WITH CHECK (tenant_id = dcs_tenant());
-                 GRANT SELECT, INSERT ON rls_indexed TO dcs_app;",
-            )
-            .await
-            .unwrap();
-        let mut app = admin.clone();
-        app.user("dcs_bench_app");
-        let scope = Scope { tenant: TenantId::new("bench").unwrap(), branch: None::<BranchId> };
-        let app_client = connect(&app).await;
-        (PgStore::connect(app, scope, 2).unwrap(), owner, app_client)
-    });
-    Bench { rt, store, owner, app }
+/// A fresh benchmark database with the peers' tables.
+fn setup(name: &str) -> PgBench {
+    pg_common::fresh(name, PEERS)
 }
 
 fn ingest(c: &mut Criterion) {
-    let Bench { rt, store, owner, .. } = setup("dcs_bench_ingest");
+    let PgBench { rt, store, owner, .. } = setup("dcs_bench_ingest");
     let mut group = c.benchmark_group("pg_ingest_batch_1000");
     group.throughput(Throughput::Elements(BATCH));
     group.sample_size(10).measurement_time(Duration::from_secs(8));
@@ -283,7 +247,7 @@ const CONTENDERS: [&str; 4] = [
 fn paired() {
     const ROUNDS: usize = 21;
     const PER_BLOCK: u64 = 5;
-    let Bench { rt, store, owner, mut app } = setup("dcs_bench_ingest_paired");
+    let PgBench { rt, store, owner, mut app } = setup("dcs_bench_ingest_paired");
     let mut next = [0u64; 4];
     let mut times: [Vec<f64>; 4] = Default::default();
     for round in 0..ROUNDS {

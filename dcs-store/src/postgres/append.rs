@@ -356,8 +356,11 @@ impl EventStore for PgStore {
     ) -> impl Future<Output = Result<Vec<StoredEvent>>> + Send {
         async move {
             self.in_scope(async |tx| {
+                // Cached per connection: the plan of this query over eight partitions costs
+                // more than running it.
+                let read = tx.prepare_cached(READ_STREAM).await.map_err(map_pg)?;
                 let rows = tx
-                    .query(READ_STREAM, &[&stream.as_str(), &(from_version as i64), &limit(n)])
+                    .query(&read, &[&stream.as_str(), &(from_version as i64), &limit(n)])
                     .await
                     .map_err(map_pg)?;
                 decode_rows(rows)

@@ -101,7 +101,7 @@ impl PgStore {
     /// Runs `body` in a transaction whose RLS settings are this handle's scope.
     async fn in_scope<T>(
         &self,
-        body: impl AsyncFnOnce(&Transaction<'_>) -> Result<T>,
+        body: impl AsyncFnOnce(&deadpool_postgres::Transaction<'_>) -> Result<T>,
     ) -> Result<T> {
         let mut client = self.client().await?;
         let tx = client.transaction().await.map_err(map_pg)?;
