@@ -22,39 +22,44 @@ async fn migrations_are_recorded_and_idempotent() {
         .await
         .unwrap();
     assert_eq!(rows.len(), dcs_store::postgres::MIGRATIONS.len());
-    let parts: i64 = owner
-        .query_one(
-            "SELECT count(*) FROM pg_inherits WHERE inhparent = 'event_store'::regclass",
-            &[],
-        )
-        .await
-        .unwrap()
-        .get(0);
+    let parts =
+        count(&owner, "SELECT count(*) FROM pg_inherits WHERE inhparent = 'event_store'::regclass")
+            .await;
     assert_eq!(parts, 8, "event_store is hash-partitioned into 8");
-    let months: i64 = owner
-        .query_one("SELECT count(*) FROM pg_inherits WHERE inhparent = 'audit_log'::regclass", &[])
-        .await
-        .unwrap()
-        .get(0);
+    let months =
+        count(&owner, "SELECT count(*) FROM pg_inherits WHERE inhparent = 'audit_log'::regclass")
+            .await;
     assert!(months >= 4, "this month and three ahead, got {months}");
     // Schema 2: every text column of the tenant tables compares bytewise, and the policies
     // that had to be dropped for the change are back.
-    let not_c: i64 = owner
-        .query_one(
-            "SELECT count(*) FROM information_schema.columns
-             WHERE table_schema = 'public' AND data_type = 'text'
-               AND table_name IN ('event_store', 'idempotency_keys', 'stream_metadata', 'audit_log')
-               AND coalesce(collation_name, '') <> 'C'",
-            &[],
-        )
-        .await
-        .unwrap()
-        .get(0);
+    let not_c = count(
+        &owner,
+        "SELECT count(*) FROM information_schema.columns
+         WHERE table_schema = 'public' AND data_type = 'text'
+           AND table_name IN ('event_store', 'idempotency_keys', 'stream_metadata', 'audit_log')
+           AND coalesce(collation_name, '') <> 'C'",
+    )
+    .await;
     assert_eq!(not_c, 0, "identifier columns use COLLATE \"C\"");
-    let policies: i64 = owner
-        .query_one("SELECT count(*) FROM pg_policies WHERE schemaname = 'public'", &[])
-        .await
-        .unwrap()
-        .get(0);
+    let policies =
+        count(&owner, "SELECT count(*) FROM pg_policies WHERE schemaname = 'public'").await;
     assert_eq!(policies, 24, "two policies on each of the 12 tenant tables");
+    // Schema 3: the stream index holds run starts only, and the per-event one is gone.
+    let stream_indexes = count(
+        &owner,
+        "SELECT count(*) FROM pg_indexes WHERE tablename = 'event_store'
+         AND indexdef LIKE '%(tenant_id, stream_id, stream_version)%'
+         AND indexdef LIKE '%WHERE (run_len > 0)'",
+    )
+    .await;
+    assert_eq!(stream_indexes, 1, "one partial stream index on run starts");
+    let old =
+        count(&owner, "SELECT count(*) FROM pg_indexes WHERE indexname = 'event_store_stream'")
+            .await;
+    assert_eq!(old, 0, "the per-event stream index of schema 1 is dropped");
+}
+
+/// The one bigint `sql` returns.
+async fn count(owner: &tokio_postgres::Client, sql: &str) -> i64 {
+    owner.query_one(sql, &[]).await.unwrap().get(0)
 }

@@ -26,13 +26,16 @@ fn ingest_batch(range: std::ops::Range<u64>) -> Vec<IngestEvent> {
         .collect()
 }
 
-async fn copies(db: &TestDb) -> (i64, i64) {
+/// The two bigint columns of the one row `sql` returns, read as the owner (past RLS).
+async fn owner_pair(db: &TestDb, sql: &str) -> (i64, i64) {
     let owner = connect(&db.admin).await;
-    let row = owner
-        .query_one("SELECT count(*), count(DISTINCT event_id) FROM event_store", &[])
-        .await
-        .unwrap();
+    let row = owner.query_one(sql, &[]).await.unwrap();
     (row.get(0), row.get(1))
+}
+
+/// (rows, distinct event ids) in the event log.
+async fn copies(db: &TestDb) -> (i64, i64) {
+    owner_pair(db, "SELECT count(*), count(DISTINCT event_id) FROM event_store").await
 }
 
 #[tokio::test]
@@ -63,15 +66,8 @@ async fn versions(store: &dcs_store::postgres::PgStore, stream: &str, from: u64)
 
 /// (rows that start a run, sum of the run lengths) in the event log.
 async fn runs(db: &TestDb) -> (i64, i64) {
-    let owner = connect(&db.admin).await;
-    let row = owner
-        .query_one(
-            "SELECT count(*) FILTER (WHERE run_len > 0), sum(run_len)::bigint FROM event_store",
-            &[],
-        )
-        .await
-        .unwrap();
-    (row.get(0), row.get(1))
+    let sql = "SELECT count(*) FILTER (WHERE run_len > 0), sum(run_len)::bigint FROM event_store";
+    owner_pair(db, sql).await
 }
 
 #[tokio::test]
