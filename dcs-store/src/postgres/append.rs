@@ -84,6 +84,10 @@ impl<'a> Columns<'a> {
         (stream, version): (&'a StreamId, u64),
         run_len: usize,
     ) -> Result<()> {
+        let run_len = i32::try_from(run_len).map_err(|_| StoreError::Invalid {
+            field: "events",
+            reason: format!("a run of {run_len} events is longer than a batch may be"),
+        })?;
         // Room for the metadata beside the envelope, so the encoding does not regrow.
         let room = Vec::with_capacity(event.payload().envelope.len() + 512);
         let bytes = postcard::to_extend(event, room).map_err(|e| StoreError::Invalid {
@@ -102,7 +106,7 @@ impl<'a> Columns<'a> {
         self.hlc.push(event.causality().hlc.time as i64);
         self.key.push(event.idempotency_key().as_str());
         self.bytes.push(bytes);
-        self.run_len.push(i32::try_from(run_len).unwrap_or(i32::MAX));
+        self.run_len.push(run_len);
         Ok(())
     }
 
