@@ -100,8 +100,11 @@ pub struct Snapshot {
 pub trait EventStore {
     /// Appends `events` to `stream` in one transaction if the stream is at `expected`.
     ///
-    /// All or nothing. An exact retry (every idempotency key already used by one earlier
-    /// append) returns that append's result with `deduplicated: true` and writes nothing.
+    /// All or nothing. An exact retry (the same events, by id, to the same stream, whose
+    /// keys one earlier append used) returns that append's result with `deduplicated: true`
+    /// and writes nothing. A key already used by a different event, or the same events sent
+    /// to another stream, is [`StoreError::IdempotencyKeyReused`]; some but not all keys of
+    /// one earlier append is [`StoreError::IdempotencyMismatch`].
     fn append(
         &self,
         stream: &StreamId,

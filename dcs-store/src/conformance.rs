@@ -49,6 +49,8 @@ pub async fn run_all<S: EventStore, F: AsyncFnMut() -> S>(mut make: F) {
     version_conflict_names_current_version(&make().await).await;
     idempotent_retry_writes_nothing(&make().await).await;
     partial_idempotency_overlap_is_refused(&make().await).await;
+    key_reused_by_another_event_is_refused(&make().await).await;
+    retry_into_another_stream_is_refused(&make().await).await;
     batch_is_all_or_nothing(&make().await).await;
     positions_are_gap_free_across_streams(&make().await).await;
     snapshots_round_trip(&make().await).await;
@@ -104,10 +106,6 @@ pub async fn idempotent_retry_writes_nothing<S: EventStore>(s: &S) {
         (first.first_position, first.last_position, first.stream_version)
     );
     assert_eq!(s.head_position().await.unwrap(), 3);
-    // The same key under another tenant is a different key.
-    let other = events("t2", 0..3);
-    let r = s.append(&stream("sale-3b"), ExpectedVersion::NoStream, &other).await;
-    assert!(r.is_err(), "same event ids under another tenant must still be refused");
 }
 
 /// A batch that reuses some but not all keys of an earlier append is refused whole.
@@ -118,6 +116,41 @@ pub async fn partial_idempotency_overlap_is_refused<S: EventStore>(s: &S) {
     let err = s.append(&st, ExpectedVersion::Any, &mixed).await.unwrap_err();
     assert!(matches!(err, StoreError::IdempotencyMismatch { .. }), "{err:?}");
     assert_eq!(s.head_position().await.unwrap(), 2);
+}
+
+/// A key already used by one event, offered again with a different event, is an error that
+/// names the key (never a silent "deduplicated"), and nothing is written; the genuine retry
+/// still deduplicates.
+pub async fn key_reused_by_another_event_is_refused<S: EventStore>(s: &S) {
+    let st = stream("sale-5");
+    let first = vec![test_event("t1", 0, "till-1/0001")];
+    s.append(&st, ExpectedVersion::Any, &first).await.unwrap();
+    let other_sale = vec![test_event("t1", 1, "till-1/0001")];
+    let err = s.append(&st, ExpectedVersion::Any, &other_sale).await.unwrap_err();
+    match &err {
+        StoreError::IdempotencyKeyReused { key, .. } => assert_eq!(key, "till-1/0001"),
+        other => panic!("expected IdempotencyKeyReused, got {other:?}"),
+    }
+    assert!(err.to_string().contains("till-1/0001"), "{err}");
+    assert_eq!(s.head_position().await.unwrap(), 1);
+    // In another stream too.
+    let err = s.append(&stream("sale-5b"), ExpectedVersion::Any, &other_sale).await.unwrap_err();
+    assert!(matches!(err, StoreError::IdempotencyKeyReused { .. }), "{err:?}");
+    assert_eq!(s.head_position().await.unwrap(), 1);
+    let again = s.append(&st, ExpectedVersion::Any, &first).await.unwrap();
+    assert!(again.deduplicated);
+    assert_eq!(s.head_position().await.unwrap(), 1);
+}
+
+/// Re-sending the same events to a different stream is not a retry of the first append: it
+/// is refused, not reported as deduplicated, and nothing is written.
+pub async fn retry_into_another_stream_is_refused<S: EventStore>(s: &S) {
+    let batch = events("t1", 0..2);
+    s.append(&stream("sale-6"), ExpectedVersion::NoStream, &batch).await.unwrap();
+    let err = s.append(&stream("sale-6b"), ExpectedVersion::NoStream, &batch).await.unwrap_err();
+    assert!(matches!(err, StoreError::IdempotencyKeyReused { .. }), "{err:?}");
+    assert_eq!(s.head_position().await.unwrap(), 2);
+    assert_eq!(s.stream_version(&stream("sale-6b")).await.unwrap(), 0);
 }
 
 /// A batch that fails part-way (a duplicate event id) leaves nothing behind.

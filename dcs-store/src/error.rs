@@ -26,6 +26,19 @@ pub enum StoreError {
         /// The key that collided.
         key: String,
     },
+    /// An idempotency key already names another append: other events, or another stream.
+    ///
+    /// A retry must resend exactly the same events to the same stream; a new operation
+    /// needs a new key. Nothing was written.
+    #[error(
+        "idempotency key {key:?} already names another append ({reason}); nothing was written: to retry, resend exactly the same events to the same stream; for a new operation, use a new key"
+    )]
+    IdempotencyKeyReused {
+        /// The key that was reused.
+        key: String,
+        /// What differs from the append that holds the key.
+        reason: String,
+    },
     /// The same event id is already stored under another append.
     #[error("event {0} is already stored by another append")]
     DuplicateEvent(String),
