@@ -63,3 +63,20 @@ fn oversized_proofs_and_envelopes_are_refused() {
     let err = e.set_envelope(vec![0; event::MAX_ENVELOPE_LEN + 1]).unwrap_err();
     assert!(err.to_string().contains("payload.envelope"), "{err}");
 }
+
+#[test]
+fn stored_bytes_round_trip_and_refuse_trailing_bytes() {
+    let e = common::sample_event();
+    let bytes = e.to_bytes();
+    assert_eq!(SovereignFinancialEvent::from_bytes(&bytes).unwrap(), e);
+    // One event, one encoding: `b + b"junk"` decoded before this fix.
+    let mut junk = bytes.clone();
+    junk.extend_from_slice(b"junk");
+    let err = SovereignFinancialEvent::from_bytes(&junk).unwrap_err();
+    assert!(err.to_string().contains("4 trailing bytes"), "{err}");
+    assert!(SovereignFinancialEvent::from_bytes(&bytes[..bytes.len() - 1]).is_err());
+    assert!(SovereignFinancialEvent::from_bytes(&[]).is_err());
+    let huge = vec![0u8; event::MAX_EVENT_BYTES + 1];
+    let err = SovereignFinancialEvent::from_bytes(&huge).unwrap_err();
+    assert!(err.to_string().contains("maximum"), "{err}");
+}

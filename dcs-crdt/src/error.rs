@@ -42,6 +42,11 @@ pub enum CrdtError {
     /// Encoding failed (only possible for element types whose `Serialize` fails).
     #[error("could not encode the value ({0}): check the element type's Serialize implementation")]
     Encode(postcard::Error),
+    /// An ORMap key is present but has no value (no valid map or delta is like that).
+    #[error(
+        "a present map key has no value: the sender's state is corrupt, ask it for a fresh full state"
+    )]
+    KeyWithoutValue,
     /// An ORSet or ORMap entry carries a dot that its causal context does not contain.
     #[error(
         "entry dot (replica {replica}, counter {counter}) is missing from the causal context: the sender's state is corrupt, ask it for a fresh full state"

@@ -151,6 +151,11 @@ impl<K: Ord + Clone, V: Crdt> Crdt for ORMap<K, V> {
 
     fn validate(&self) -> Result<(), CrdtError> {
         self.keys.check()?;
+        // Every mutator writes a value when it adds a key; a present key with none would be a
+        // ghost (counted by `len`, invisible to `get`, kept by every merge).
+        if self.keys.iter().any(|k| !self.values.contains_key(k)) {
+            return Err(CrdtError::KeyWithoutValue);
+        }
         self.values.values().try_for_each(V::validate)
     }
 

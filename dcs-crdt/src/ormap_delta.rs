@@ -66,6 +66,9 @@ impl<K: Ord + Clone, D> ORMapDelta<K, D> {
     /// Checks the key delta and every value delta.
     pub(crate) fn check<V: Crdt<Delta = D>>(&self) -> Result<(), CrdtError> {
         self.keys.check()?;
+        if self.keys.as_state().iter().any(|k| !self.values.contains_key(k)) {
+            return Err(CrdtError::KeyWithoutValue);
+        }
         self.values.values().try_for_each(V::validate_delta)
     }
 }

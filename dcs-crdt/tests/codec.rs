@@ -161,3 +161,24 @@ fuzz_decoders! {
     arbitrary_bytes_ormap: ORMap<u8, PNCounter>,
     arbitrary_bytes_nested: ORMap<u8, ORSet<u8>>,
 }
+
+/// Issue 16, defect 12: this state (found by fuzzing the Python package) has a present key
+/// `SKU-1` with no counter. It decoded to a map of `len() == 1`, an empty value and a `get`
+/// of None, and the ghost key survived merges.
+#[test]
+fn a_present_map_key_without_a_value_is_refused_on_decode() {
+    let hex = "010201020201000102010105534b552d330205534b552d3101010a01020305534b552d3201010400";
+    let bytes: Vec<u8> = (0..hex.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(&hex[i..i + 2], 16).unwrap())
+        .collect();
+    let err = decode_state::<ORMap<String, PNCounter>>(&bytes).unwrap_err();
+    assert_eq!(err, CrdtError::KeyWithoutValue, "{err}");
+    // A valid map with the same keys still decodes.
+    let mut m: ORMap<String, PNCounter> = ORMap::new();
+    for sku in ["SKU-1", "SKU-2", "SKU-3"] {
+        m.update(ReplicaId(1), sku.into(), |c| c.increment(ReplicaId(1), 2)).unwrap();
+    }
+    let back = decode_state::<ORMap<String, PNCounter>>(&encode(&m).unwrap()).unwrap();
+    assert_eq!(back, m);
+}

@@ -40,7 +40,7 @@ pub enum CryptoError {
     #[error("not a DCS envelope: the first four bytes are not `DCSE`")]
     BadMagic,
     /// The envelope format version is not one this build reads.
-    #[error("unknown envelope format version {0}; this build reads version 1 (upgrade dcs-crypto)")]
+    #[error("unknown envelope format version {0}; this build reads version 1 (upgrade DCS)")]
     UnknownVersion(u8),
     /// The algorithm suite byte names no suite this build knows.
     #[error("unknown algorithm suite {0}; this build knows suite 1 (AES-256-GCM, HKDF commitment)")]
@@ -146,7 +146,7 @@ pub enum CryptoError {
     )]
     BadMac,
     /// The event carries no MAC.
-    #[error("the event carries no MAC (seal it with seal_event first)")]
+    #[error("the event carries no MAC (seal the event first)")]
     MissingMac,
     /// The signature did not verify.
     #[error(
@@ -155,7 +155,7 @@ pub enum CryptoError {
     )]
     BadSignature,
     /// The event carries no signature.
-    #[error("the event carries no creator signature (seal it with seal_event first)")]
+    #[error("the event carries no creator signature (seal the event first)")]
     MissingSignature,
     /// The signature bytes are not a well-formed signature of their algorithm.
     #[error("malformed {algorithm} signature: expected {expected} bytes, got {len}")]

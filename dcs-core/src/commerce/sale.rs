@@ -74,13 +74,13 @@ fn check_record(record: &SaleRecord) -> Result<()> {
     for line in &record.lines {
         if line.quantity == 0 || !skus.insert(&line.sku) {
             return Err(CoreError::Rule(alloc::format!(
-                "sale {id}: SKU {} must appear once with a quantity of at least 1; price the sale with Cart::totals",
+                "sale {id}: SKU {} must appear once with a quantity of at least 1; price the sale with the cart's totals",
                 line.sku
             )));
         }
         if line.net.checked_add(line.tax)? != line.gross || line.gross.is_negative() {
             return Err(CoreError::Rule(alloc::format!(
-                "sale {id}: line {} has net + tax != gross; price the sale with Cart::totals",
+                "sale {id}: line {} has net + tax != gross; price the sale with the cart's totals",
                 line.sku
             )));
         }
@@ -88,7 +88,7 @@ fn check_record(record: &SaleRecord) -> Result<()> {
     let currency = record.totals.total.currency();
     if SaleTotals::of_lines(currency, &record.lines)? != record.totals {
         return Err(CoreError::Rule(alloc::format!(
-            "sale {id}: the totals are not the sums of the lines; price the sale with Cart::totals"
+            "sale {id}: the totals are not the sums of the lines; price the sale with the cart's totals"
         )));
     }
     Ok(())

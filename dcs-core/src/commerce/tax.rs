@@ -17,8 +17,12 @@ use crate::money::RoundingMode;
 
 /// One million: a rate of `PPM` parts per million is 100 %.
 pub const PPM: u32 = 1_000_000;
-/// Largest combined rate of a tax category, in parts per million (1000 %).
-pub const MAX_COMBINED_PPM: u32 = 10 * PPM;
+/// Largest combined rate of a tax category, in parts per million (100 %).
+///
+/// Sales taxes and VAT are far below it (the highest standard VAT is 27 %); a rate above
+/// 100 % is almost always a unit mistake (percent or basis points given as ppm), so it is
+/// refused rather than charged.
+pub const MAX_COMBINED_PPM: u32 = PPM;
 /// Longest tax rate name, in bytes.
 pub const MAX_TAX_NAME_LEN: usize = 64;
 
@@ -38,7 +42,7 @@ impl TaxRate {
             return Err(CoreError::InvalidField {
                 field: "tax_rate.ppm",
                 reason: alloc::format!(
-                    "{ppm} ppm is above {MAX_COMBINED_PPM} (1000 %); give the rate in parts per million (6.25 % = 62500)"
+                    "{ppm} ppm is above {MAX_COMBINED_PPM} (100 %); give the rate in parts per million (6.25 % = 62500)"
                 ),
             });
         }
@@ -77,8 +81,26 @@ impl From<TaxRate> for (String, u32) {
 /// The tax rates of every tax category. A category must be listed to be sold; list it with
 /// no rates to make it tax-exempt.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(try_from = "TaxTableParts")]
 pub struct TaxTable {
     categories: BTreeMap<TaxCategory, Vec<TaxRate>>,
+}
+
+/// The wire form of a [`TaxTable`], validated by [`TaxTable::set`] on the way in.
+#[derive(Serialize, Deserialize)]
+struct TaxTableParts {
+    categories: BTreeMap<TaxCategory, Vec<TaxRate>>,
+}
+
+impl TryFrom<TaxTableParts> for TaxTable {
+    type Error = CoreError;
+    fn try_from(parts: TaxTableParts) -> Result<Self> {
+        let mut table = TaxTable::new();
+        for (category, rates) in parts.categories {
+            table.set(category.as_str(), rates)?;
+        }
+        Ok(table)
+    }
 }
 
 impl TaxTable {
@@ -87,9 +109,20 @@ impl TaxTable {
         Self::default()
     }
 
-    /// Sets the rates of `category` (replacing earlier ones), checking that their sum is at
-    /// most [`MAX_COMBINED_PPM`].
+    /// Sets the rates of `category` (replacing earlier ones), checking that their names are
+    /// distinct and their sum is at most [`MAX_COMBINED_PPM`].
     pub fn set(&mut self, category: &str, rates: Vec<TaxRate>) -> Result<()> {
+        for (i, r) in rates.iter().enumerate() {
+            if rates[..i].iter().any(|earlier| earlier.name == r.name) {
+                return Err(CoreError::InvalidField {
+                    field: "tax_table",
+                    reason: alloc::format!(
+                        "two rates of {category:?} are named {:?}; give each rate of a category its own name",
+                        r.name
+                    ),
+                });
+            }
+        }
         let combined: u64 = rates.iter().map(|r| u64::from(r.ppm)).sum();
         if combined > u64::from(MAX_COMBINED_PPM) {
             return Err(CoreError::InvalidField {
@@ -116,7 +149,7 @@ impl TaxTable {
             .map(Vec::as_slice)
             .ok_or_else(|| {
                 CoreError::Rule(alloc::format!(
-                    "tax category {category} is not in the tax table: add it with TaxTable::set (an empty rate list makes it exempt)"
+                    "tax category {category} is not in the tax table: add the category to the tax table (an empty list of rates makes it exempt)"
                 ))
             })
     }
@@ -167,6 +200,7 @@ impl Default for TaxPolicy {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use alloc::string::ToString;
     use alloc::vec;
 
     #[test]
@@ -180,6 +214,39 @@ mod tests {
         let exempt = TaxCategory::new("exempt").unwrap();
         assert!(t.rates(&exempt).unwrap().is_empty());
         let err = t.rates(&TaxCategory::new("food").unwrap()).unwrap_err();
-        assert!(matches!(err, CoreError::Rule(m) if m.contains("TaxTable::set")));
+        assert!(matches!(err, CoreError::Rule(m) if m.contains("add the category")));
+    }
+
+    #[test]
+    fn a_rate_above_100_percent_is_refused() {
+        // 1000 % was accepted before; 100 % is the ceiling of a rate and of a category.
+        let err = TaxRate::new("VAT", 10 * PPM).unwrap_err();
+        assert!(err.to_string().contains("tax_rate.ppm"), "{err}");
+        assert!(TaxRate::new("VAT", PPM + 1).is_err());
+        let half = TaxRate::new("a", PPM / 2).unwrap();
+        let more = TaxRate::new("b", PPM / 2 + 1).unwrap();
+        assert!(TaxTable::new().set("std", vec![half, more]).is_err());
+    }
+
+    #[test]
+    fn duplicate_rate_names_are_refused() {
+        let state = TaxRate::new("state", 62_500).unwrap();
+        let err = TaxTable::new().set("std", vec![state.clone(), state.clone()]).unwrap_err();
+        assert!(err.to_string().contains("\"state\""), "{err}");
+        // The same name in two categories is fine.
+        let t = TaxTable::new().with("a", vec![state.clone()]).unwrap();
+        assert!(t.with("b", vec![state]).is_ok());
+    }
+
+    #[test]
+    fn decoding_a_table_validates_it_like_set() {
+        let rate = TaxRate::new("state", 62_500).unwrap();
+        let mut raw = BTreeMap::new();
+        raw.insert(TaxCategory::new("std").unwrap(), vec![rate.clone(), rate]);
+        let bytes = postcard::to_allocvec(&TaxTableParts { categories: raw }).unwrap();
+        assert!(postcard::from_bytes::<TaxTable>(&bytes).is_err());
+        let good = TaxTable::new().with("std", vec![TaxRate::new("s", 1).unwrap()]).unwrap();
+        let bytes = postcard::to_allocvec(&good).unwrap();
+        assert_eq!(postcard::from_bytes::<TaxTable>(&bytes).unwrap(), good);
     }
 }

@@ -9,5 +9,6 @@ pub use builder::EventBuilder;
 pub use canonical::{CANONICAL_VERSION, MAX_ENVELOPE_LEN};
 pub use event_type::{EventFlow, EventType};
 pub use sovereign::{
-    Audit, EventSignature, SealedPayload, SignatureAlgorithm, SovereignFinancialEvent,
+    Audit, EventSignature, MAX_EVENT_BYTES, SealedPayload, SignatureAlgorithm,
+    SovereignFinancialEvent,
 };

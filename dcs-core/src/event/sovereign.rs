@@ -78,7 +78,45 @@ impl Serialize for SovereignFinancialEvent {
     }
 }
 
+/// Longest stored form accepted by [`SovereignFinancialEvent::from_bytes`]: the largest
+/// envelope plus room for the visible metadata.
+pub const MAX_EVENT_BYTES: usize = super::canonical::MAX_ENVELOPE_LEN + 64 * 1024;
+
 impl SovereignFinancialEvent {
+    /// The stored form (postcard of the event's parts): what stores keep and queues carry.
+    pub fn to_bytes(&self) -> Vec<u8> {
+        // Serializing owned, validated parts into a growable buffer cannot fail.
+        postcard::to_allocvec(self).unwrap_or_default()
+    }
+
+    /// Decodes the stored form canonically: the input must be exactly one event, at most
+    /// [`MAX_EVENT_BYTES`] long, that validates like a freshly built one; trailing bytes are
+    /// refused, so one event has one encoding.
+    pub fn from_bytes(bytes: &[u8]) -> crate::Result<Self> {
+        let what = "event bytes";
+        if bytes.len() > MAX_EVENT_BYTES {
+            return Err(crate::CoreError::Decode {
+                what,
+                reason: alloc::format!(
+                    "{} bytes is more than the maximum of {MAX_EVENT_BYTES}",
+                    bytes.len()
+                ),
+            });
+        }
+        let (event, rest) = postcard::take_from_bytes::<Self>(bytes)
+            .map_err(|e| crate::CoreError::Decode { what, reason: alloc::format!("{e}") })?;
+        if !rest.is_empty() {
+            return Err(crate::CoreError::Decode {
+                what,
+                reason: alloc::format!(
+                    "{} trailing bytes after the event; pass exactly the bytes of one event",
+                    rest.len()
+                ),
+            });
+        }
+        Ok(event)
+    }
+
     /// The event's UUIDv7 id.
     pub fn event_id(&self) -> EventId {
         self.event_id
