@@ -6,8 +6,19 @@
 //! cache holds at most [`CachePolicy::max_entries`] data keys, one per (tenant, KEK version);
 //! an evicted key is zeroized as it is dropped. Time is an argument (`now_ms`): the cache
 //! reads no clock.
+//!
+//! What the cache may skip and what it may not: it skips the provider's *wrap* call for a
+//! cached key, never the check that the key's KEK is still the tenant's current, live KEK.
+//! Every [`sealing_key`](DataKeyCache::sealing_key) asks the provider for the tenant's current
+//! KEK first (for the in-memory keyring a map look-up; for a remote provider whatever its
+//! `current_kek` costs). So after a rotation, a retirement, a crypto-shred
+//! (`destroy_tenant`) or against an empty keyring, the next seal fails or moves to the new
+//! version, and the cached data keys of the old version are dropped and zeroized: no event is
+//! ever sealed under a key that can no longer open it. [`evict_tenant`](DataKeyCache::evict_tenant)
+//! and [`clear`](DataKeyCache::clear) drop keys at once (call them on shutdown, or when an
+//! operator shreds a tenant, to erase the secrets from memory).
 
-use alloc::string::String;
+use alloc::string::{String, ToString};
 use alloc::vec::Vec;
 
 use rand_core::CryptoRngCore;
@@ -79,7 +90,10 @@ impl DataKeyCache {
 
     /// A data key for sealing one event of `tenant` under `kek`, counting one use.
     ///
-    /// Reuses a cached key if it is young enough and not used up; otherwise makes one through
+    /// First checks with `provider` that `kek` is the tenant's current KEK
+    /// ([`CryptoError::KekNotCurrent`] otherwise, or the provider's own error for a destroyed,
+    /// retired or unknown key) and drops the tenant's cached keys of any other version. Then
+    /// reuses a cached key if it is young enough and not used up; otherwise makes one through
     /// `provider` (one wrap call) and caches it.
     pub fn sealing_key(
         &mut self,
@@ -90,6 +104,22 @@ impl DataKeyCache {
         rng: &mut dyn CryptoRngCore,
     ) -> Result<&SealingKey> {
         self.evict_expired(now_ms);
+        let current = match provider.current_kek(tenant) {
+            Ok(current) => current,
+            Err(e) => {
+                self.evict_tenant(tenant);
+                return Err(e);
+            }
+        };
+        self.entries.retain(|e| e.tenant != tenant || e.key.wrapped.kek == current);
+        if current != *kek {
+            return Err(CryptoError::KekNotCurrent {
+                tenant: tenant.into(),
+                kek_id: kek.id.clone(),
+                version: kek.version,
+                current: current.to_string(),
+            });
+        }
         let pos = self.entries.iter().position(|e| e.tenant == tenant && e.key.wrapped.kek == *kek);
         let pos = match pos {
             Some(p) => p,
@@ -120,6 +150,19 @@ impl DataKeyCache {
             self.entries.get_mut(pos).ok_or(CryptoError::UnknownKek { kek_id: kek.id.clone() })?;
         entry.uses += 1;
         Ok(&entry.key)
+    }
+
+    /// A data key under the tenant's current KEK, whichever version that is now (what a
+    /// terminal that follows rotations uses); returns it with that KEK.
+    pub fn current_sealing_key(
+        &mut self,
+        provider: &(impl KeyProvider + ?Sized),
+        tenant: &str,
+        now_ms: u64,
+        rng: &mut dyn CryptoRngCore,
+    ) -> Result<&SealingKey> {
+        let current = provider.current_kek(tenant).inspect_err(|_| self.evict_tenant(tenant))?;
+        self.sealing_key(provider, tenant, &current, now_ms, rng)
     }
 
     /// A data key for the tenant and KEK that `event` names.

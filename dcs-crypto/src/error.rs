@@ -117,6 +117,22 @@ pub enum CryptoError {
         /// The retired version.
         version: u32,
     },
+    /// Sealing was asked for under a KEK version that is no longer the tenant's current one
+    /// (rotated, retired, or no longer in the provider).
+    #[error(
+        "KEK `{kek_id}` v{version} is not the current KEK of tenant `{tenant}` (the current one \
+         is {current}): new events must be sealed under the current version; reseal under it"
+    )]
+    KekNotCurrent {
+        /// The tenant sealing.
+        tenant: String,
+        /// The KEK id asked for.
+        kek_id: String,
+        /// The version asked for.
+        version: u32,
+        /// The tenant's current KEK (id and version).
+        current: String,
+    },
     /// The tenant's KEK was destroyed (crypto-shredded): its payloads cannot be recovered.
     #[error(
         "KEK `{kek_id}` of tenant `{tenant}` was destroyed (crypto-shredded): its payloads are \

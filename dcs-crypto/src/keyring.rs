@@ -4,6 +4,16 @@
 //! [`Keyring::to_bytes`] and [`Keyring::from_bytes`] give a versioned serialization; the
 //! `dcs-keys` crate (at `dcs-crypto/providers`) stores it in a file only its owner can read
 //! (mode 0600).
+//!
+//! What protects those bytes:
+//! - **Corruption and truncation** (a bad disk, a half-copied file, a flipped bit): format
+//!   version 2 ends with a SHA-256 digest of everything before it, and decoding refuses a
+//!   digest mismatch and any trailing byte, so a damaged keyring fails to load with an error
+//!   that says so, instead of loading and then failing every open.
+//! - **An attacker who can write the bytes**: the digest does not stop them (they can
+//!   recompute it, and whoever can write the file can usually read its secrets too). Seal the
+//!   keyring under a key held elsewhere with [`Keyring::to_sealed_bytes`] (AES-256-GCM: any
+//!   edit fails to open), or keep the KEKs in an HSM or Vault (`dcs-keys`).
 
 use alloc::collections::BTreeMap;
 use alloc::string::String;
@@ -13,6 +23,8 @@ use core::fmt;
 use rand_core::CryptoRngCore;
 use serde::{Deserialize, Serialize};
 use zeroize::{Zeroize, ZeroizeOnDrop, Zeroizing};
+
+use sha2::{Digest, Sha256};
 
 use crate::error::{CryptoError, Result};
 use crate::primitive::{NONCE_LEN, aes256gcm_open, aes256gcm_seal, hkdf_sha256};
@@ -76,6 +88,12 @@ struct Persisted {
 }
 
 const PERSIST_MAGIC: [u8; 4] = *b"DCSK";
+/// The keyring format written by [`Keyring::to_bytes`] (version 1 had no digest).
+const PERSIST_VERSION: u8 = 2;
+/// Length of the SHA-256 digest that ends a version-2 keyring.
+const DIGEST_LEN: usize = 32;
+const SEALED_MAGIC: [u8; 4] = *b"DCSS";
+const SEALED_AAD: &[u8] = b"dcs.keyring.sealed1";
 const WRAP_TAG: &[u8] = b"dcs.wrap1";
 const KEK_SALT: &[u8] = b"dcs/kek/v1";
 
@@ -154,11 +172,11 @@ impl Keyring {
         kek_id: &str,
         material: KekMaterial<'_>,
     ) -> Result<KekRef> {
-        if kek_id.is_empty() || kek_id.len() > crate::envelope::MAX_KEK_ID_LEN {
-            return Err(CryptoError::OversizedLength {
-                field: "kek id",
-                len: kek_id.len(),
-                max: crate::envelope::MAX_KEK_ID_LEN,
+        crate::provider::check_kek_id(kek_id)?;
+        if tenant.is_empty() {
+            return Err(CryptoError::InvalidKey {
+                what: "tenant",
+                reason: "must not be empty: name the tenant that owns the KEK",
             });
         }
         if let Some(k) = self.keks.get(kek_id) {
@@ -273,25 +291,85 @@ impl Keyring {
         }
     }
 
-    /// Serializes the keyring (secrets included) in keyring format version 1.
+    /// Serializes the keyring (secrets included) in keyring format version 2: the postcard
+    /// encoding followed by its SHA-256 digest.
     ///
-    /// The bytes are secret: store them only where the owner alone can read them.
+    /// The bytes are secret: store them only where the owner alone can read them, or seal
+    /// them with [`to_sealed_bytes`](Self::to_sealed_bytes).
     pub fn to_bytes(&self) -> Zeroizing<Vec<u8>> {
-        let p = Persisted { magic: PERSIST_MAGIC, version: 1, keks: self.keks.clone() };
-        Zeroizing::new(postcard::to_allocvec(&p).unwrap_or_default())
+        let p =
+            Persisted { magic: PERSIST_MAGIC, version: PERSIST_VERSION, keks: self.keks.clone() };
+        // Postcard into a growable buffer fails only for types whose Serialize fails; ours
+        // cannot.
+        let mut out = Zeroizing::new(postcard::to_allocvec(&p).unwrap_or_default());
+        let digest = Sha256::digest(out.as_slice());
+        out.extend_from_slice(&digest);
+        out
     }
 
-    /// Reads bytes written by [`to_bytes`](Self::to_bytes).
+    /// Reads bytes written by [`to_bytes`](Self::to_bytes) (format 2, or format 1 of earlier
+    /// releases), refusing a digest mismatch and any trailing byte.
     pub fn from_bytes(bytes: &[u8]) -> Result<Self> {
-        let p: Persisted =
-            postcard::from_bytes(bytes).map_err(|_| CryptoError::KeyringFormat("undecodable"))?;
-        if p.magic != PERSIST_MAGIC {
+        if bytes.len() < PERSIST_MAGIC.len() || bytes[..PERSIST_MAGIC.len()] != PERSIST_MAGIC {
             return Err(CryptoError::KeyringFormat("bad magic (not a keyring file)"));
         }
-        if p.version != 1 {
-            return Err(CryptoError::KeyringFormat("unknown keyring version"));
+        let (p, rest) = postcard::take_from_bytes::<Persisted>(bytes).map_err(|_| {
+            CryptoError::KeyringFormat(
+                "undecodable (truncated or corrupt): restore it from a backup",
+            )
+        })?;
+        match p.version {
+            1 if rest.is_empty() => {}
+            1 => return Err(CryptoError::KeyringFormat("trailing bytes after the keyring")),
+            PERSIST_VERSION => {
+                if rest.len() != DIGEST_LEN {
+                    return Err(CryptoError::KeyringFormat(
+                        "the digest is missing or followed by trailing bytes: the keyring is truncated or corrupt",
+                    ));
+                }
+                let body = &bytes[..bytes.len() - DIGEST_LEN];
+                if Sha256::digest(body).as_slice() != rest {
+                    return Err(CryptoError::KeyringFormat(
+                        "digest mismatch: the keyring bytes are corrupt or were edited; restore them from a backup",
+                    ));
+                }
+            }
+            _ => return Err(CryptoError::KeyringFormat("unknown keyring version")),
         }
         Ok(Self { keks: p.keks.clone() })
+    }
+
+    /// The keyring sealed under `wrapping_key` (held elsewhere: an HSM, a secret manager, an
+    /// operator's passphrase through a KDF): `DCSS ‖ nonce ‖ AES-256-GCM(to_bytes())`. Any
+    /// edit of the sealed bytes fails [`from_sealed_bytes`](Self::from_sealed_bytes).
+    pub fn to_sealed_bytes(
+        &self,
+        wrapping_key: &DataKey,
+        rng: &mut dyn CryptoRngCore,
+    ) -> Result<Vec<u8>> {
+        let mut nonce = [0u8; NONCE_LEN];
+        rng.fill_bytes(&mut nonce);
+        let plain = self.to_bytes();
+        let sealed = aes256gcm_seal(wrapping_key.expose_secret(), &nonce, SEALED_AAD, &plain)?;
+        let mut out = Vec::with_capacity(SEALED_MAGIC.len() + NONCE_LEN + sealed.len());
+        out.extend_from_slice(&SEALED_MAGIC);
+        out.extend_from_slice(&nonce);
+        out.extend_from_slice(&sealed);
+        Ok(out)
+    }
+
+    /// Opens bytes written by [`to_sealed_bytes`](Self::to_sealed_bytes) with the same key.
+    ///
+    /// [`CryptoError::BadTag`] when the key is wrong or the bytes were changed.
+    pub fn from_sealed_bytes(bytes: &[u8], wrapping_key: &DataKey) -> Result<Self> {
+        let head = SEALED_MAGIC.len() + NONCE_LEN;
+        if bytes.len() < head || bytes[..SEALED_MAGIC.len()] != SEALED_MAGIC {
+            return Err(CryptoError::KeyringFormat("not a sealed keyring (bad magic)"));
+        }
+        let nonce = &bytes[SEALED_MAGIC.len()..head];
+        let plain =
+            aes256gcm_open(wrapping_key.expose_secret(), nonce, SEALED_AAD, &bytes[head..])?;
+        Self::from_bytes(&plain)
     }
 }
 

@@ -34,6 +34,36 @@ impl KekRef {
     pub fn new(id: impl Into<String>, version: u32) -> Self {
         Self { id: id.into(), version }
     }
+
+    /// A validated reference: the id is 1 to [`MAX_KEK_ID_LEN`](crate::envelope::MAX_KEK_ID_LEN)
+    /// bytes without control characters and the version is at least 1 (what every envelope
+    /// and event must name); use it for ids that come from outside.
+    pub fn checked(id: impl Into<String>, version: u32) -> Result<Self> {
+        let id = id.into();
+        check_kek_id(&id)?;
+        if version == 0 {
+            return Err(crate::CryptoError::InvalidKey {
+                what: "KEK version",
+                reason: "must be at least 1 (versions count from 1)",
+            });
+        }
+        Ok(Self { id, version })
+    }
+}
+
+/// Checks a KEK id: 1 to [`MAX_KEK_ID_LEN`](crate::envelope::MAX_KEK_ID_LEN) bytes, no
+/// control characters.
+pub fn check_kek_id(id: &str) -> Result<()> {
+    if id.is_empty()
+        || id.len() > crate::envelope::MAX_KEK_ID_LEN
+        || id.chars().any(char::is_control)
+    {
+        return Err(crate::CryptoError::InvalidKey {
+            what: "KEK id",
+            reason: "must be 1 to 128 bytes without control characters (e.g. \"acme/kek\")",
+        });
+    }
+    Ok(())
 }
 
 impl fmt::Display for KekRef {

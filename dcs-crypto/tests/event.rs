@@ -160,7 +160,14 @@ fn wrong_tenant_and_wrong_kek_are_named() {
     assert!(matches!(err, CryptoError::KekMismatch { .. }), "{err}");
     // An event of globex that names acme's KEK.
     let mut g = event("globex", &kek, 2);
+    // The cache checks the KEK against globex's current one before anything else.
     let err = w.cache.sealing_key_for_event(&w.keyring, &g, 0, &mut w.rng).unwrap_err();
+    assert!(matches!(err, CryptoError::KekNotCurrent { .. }), "{err}");
+    assert!(err.to_string().contains("globex") && err.to_string().contains(&kek.id), "{err}");
+    // The provider itself refuses to wrap under another tenant's KEK.
+    let id = [0u8; 16];
+    let dk = DataKey::from_bytes([1; 32]);
+    let err = w.keyring.wrap("globex", &kek, &id, &dk, &mut w.rng).unwrap_err();
     assert!(matches!(err, CryptoError::WrongTenant { .. }), "{err}");
     let acme_key = w.keyring.generate_data_key("acme", &mut w.rng).unwrap();
     seal_event(&mut g, b"x", &acme_key, &w.mac_key, &w.signer, &mut w.rng).unwrap();

@@ -79,11 +79,11 @@ fn cache_reuses_one_wrapped_key_within_its_bounds() {
     // A clock that went backwards does not extend a key's life.
     cache.evict_expired(0);
     assert!(cache.is_empty());
-    // Retired and shredded KEKs refuse to wrap new data keys.
+    // Retired (and so no longer current) and shredded KEKs refuse to wrap new data keys.
     k.retire(&v1).unwrap();
     assert!(matches!(
         cache.sealing_key(&k, "acme", &v1, 3_000, &mut r),
-        Err(CryptoError::RetiredKek { .. })
+        Err(CryptoError::KekNotCurrent { version: 1, .. })
     ));
     k.destroy_tenant("acme");
     assert!(matches!(
