@@ -180,6 +180,7 @@ pub mod primitive;
 pub mod provider;
 pub mod registry;
 pub mod signature;
+pub mod terminal;
 
 pub use dek_cache::{CachePolicy, DataKeyCache};
 pub use envelope::Envelope;
@@ -193,3 +194,4 @@ pub use mac::MacKey;
 pub use provider::{DataKey, KekRef, KeyProvider, SealingKey, WrappedKey};
 pub use registry::{KeyRegistry, SignedMessage};
 pub use signature::{Signer, Verifier};
+pub use terminal::{Terminal, TerminalConfig, TerminalState};

@@ -66,3 +66,11 @@ impl MacKey {
         hmac_sha512_verify(&self.0, &[message], tag)
     }
 }
+
+impl MacKey {
+    /// The key's secret bytes, for keeping it in a key file or a secret manager (zeroized on
+    /// drop); [`MacKey::from_bytes`] loads them again.
+    pub fn to_secret_bytes(&self) -> Zeroizing<Vec<u8>> {
+        self.0.clone()
+    }
+}

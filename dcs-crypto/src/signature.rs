@@ -216,3 +216,58 @@ pub(crate) fn ed25519_signature(bytes: &[u8]) -> Result<ed25519_dalek::Signature
         })?;
     Ok(ed25519_dalek::Signature::from_bytes(&arr))
 }
+
+/// Leading bytes of a [`Signer::to_key_bytes`] key file.
+const KEY_FILE_MAGIC: &[u8; 4] = b"DCSG";
+/// Format version of a signer key file.
+const KEY_FILE_VERSION: u8 = 1;
+/// Length of a signer key file: magic, version, algorithm, secret, SHA-256 digest.
+const KEY_FILE_LEN: usize = 4 + 1 + 1 + 32 + 32;
+
+impl Signer {
+    /// The 32-byte secret (P-256 scalar or Ed25519 seed) that [`Signer::from_bytes`] loads;
+    /// zeroized on drop. Keep it in a file only its owner can read, or in a key provider.
+    pub fn to_secret_bytes(&self) -> zeroize::Zeroizing<[u8; 32]> {
+        let mut out = zeroize::Zeroizing::new([0u8; 32]);
+        match self {
+            Self::EcdsaP256(k) => out.copy_from_slice(&k.to_bytes()),
+            Self::Ed25519(k) => out.copy_from_slice(&k.to_bytes()),
+        }
+        out
+    }
+
+    /// A self-describing key file: `DCSG ‖ version ‖ algorithm ‖ secret ‖ SHA-256`, so a
+    /// terminal keeps its identity across restarts; the digest catches a damaged file.
+    pub fn to_key_bytes(&self) -> zeroize::Zeroizing<Vec<u8>> {
+        use sha2::{Digest, Sha256};
+        let mut out = zeroize::Zeroizing::new(Vec::with_capacity(KEY_FILE_LEN));
+        out.extend_from_slice(KEY_FILE_MAGIC);
+        out.push(KEY_FILE_VERSION);
+        out.push(self.algorithm() as u8);
+        out.extend_from_slice(self.to_secret_bytes().as_slice());
+        let digest = Sha256::digest(out.as_slice());
+        out.extend_from_slice(&digest);
+        out
+    }
+
+    /// Loads a key file written by [`to_key_bytes`](Self::to_key_bytes).
+    pub fn from_key_bytes(bytes: &[u8]) -> Result<Self> {
+        use sha2::{Digest, Sha256};
+        let bad = |reason| CryptoError::InvalidKey { what: "signer key file", reason };
+        if bytes.len() != KEY_FILE_LEN || &bytes[..4] != KEY_FILE_MAGIC {
+            return Err(bad("not a DCS signer key file (wrong length or magic)"));
+        }
+        if bytes[4] != KEY_FILE_VERSION {
+            return Err(bad("unknown key file version (written by a newer DCS?)"));
+        }
+        if Sha256::digest(&bytes[..KEY_FILE_LEN - 32]).as_slice() != &bytes[KEY_FILE_LEN - 32..] {
+            return Err(bad("digest mismatch: the key file is damaged or was edited"));
+        }
+        let algorithm = match bytes[5] {
+            1 => SignatureAlgorithm::EcdsaP256Sha256,
+            2 => SignatureAlgorithm::Ed25519,
+            _ => return Err(bad("unknown signature algorithm")),
+        };
+        Self::from_bytes(algorithm, &bytes[6..38])
+    }
+}
