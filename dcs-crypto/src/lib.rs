@@ -15,7 +15,17 @@
 //! - Keys: the [`KeyProvider`] trait, the in-memory [`Keyring`] (the default provider), the
 //!   [`DataKeyCache`], [`MacKey`] (HMAC-SHA512), [`Signer`] / [`Verifier`] (ECDSA P-256 and
 //!   Ed25519) and the [`KeyRegistry`] of agents' public keys.
+//! - A POS: [`Terminal`] builds and seals domain facts with restart-safe idempotency keys,
+//!   follows KEK rotations and saves its clocks as a [`TerminalState`] ([`terminal`]).
 //! - [`primitive`]: AES-256-GCM, HKDF and HMAC exactly as the rest of the crate calls them.
+//!
+//! ## What the data-key cache may skip
+//! The [`DataKeyCache`] skips the provider's wrap call for a cached data key, never the check
+//! that the key's KEK is still the tenant's current, live KEK: after a rotation, a retirement
+//! or a crypto-shred, the next seal moves on or fails, and the old data keys are zeroized
+//! ([`dek_cache`]). Keyring bytes end with a digest (corruption, truncation) and can be
+//! sealed under an outside key against an attacker who can write them
+//! ([`Keyring::to_sealed_bytes`]).
 //!
 //! ```
 //! use dcs_crypto::{DataKeyCache, KekMaterial, KeyProvider, KeyRegistry, Keyring, MacKey, Signer};

@@ -81,6 +81,9 @@ pub struct TerminalConfig {
     pub cache: CachePolicy,
     /// Largest drift of a remote HLC time ahead of the wall clock.
     pub max_drift_ms: u64,
+    /// When set, seal only while this is the tenant's current KEK (a terminal provisioned for
+    /// one KEK version refuses instead of following a rotation).
+    pub pinned_kek: Option<crate::provider::KekRef>,
 }
 
 impl TerminalConfig {
@@ -93,6 +96,7 @@ impl TerminalConfig {
             currency,
             cache: CachePolicy::default(),
             max_drift_ms: DEFAULT_MAX_DRIFT_MS,
+            pinned_kek: None,
         })
     }
 }
@@ -200,7 +204,10 @@ impl Terminal {
         signer: &Signer,
     ) -> Result<SovereignFinancialEvent> {
         let tenant = self.config.tenant.as_str();
-        let sealing = self.cache.current_sealing_key(provider, tenant, now_ms, rng)?.clone();
+        let sealing = match &self.config.pinned_kek {
+            Some(kek) => self.cache.sealing_key(provider, tenant, kek, now_ms, rng)?.clone(),
+            None => self.cache.current_sealing_key(provider, tenant, now_ms, rng)?.clone(),
+        };
         let plaintext = fact.plaintext()?;
         let mut random = [0u8; 10];
         rng.fill_bytes(&mut random);

@@ -128,6 +128,21 @@ fn a_terminal_follows_rotation_and_refuses_after_a_shred() {
 }
 
 #[test]
+fn a_pinned_terminal_refuses_after_a_rotation() {
+    let mut w = World::new(SignatureAlgorithm::Ed25519);
+    let cashier = AgentId::new("cashier-17").unwrap();
+    let mut r = rng(3);
+    let mut c = config();
+    c.pinned_kek = Some(KekRef::checked("acme/kek", 1).unwrap());
+    let mut t = Terminal::new(c, [1; 16]).unwrap();
+    t.seal(&fact(1), &cashier, None, 1, &mut r, &w.keyring, &w.mac_key, &w.signer).unwrap();
+    w.keyring.rotate("acme/kek", KekMaterial::Random(&mut rng(8))).unwrap();
+    let err =
+        t.seal(&fact(2), &cashier, None, 2, &mut r, &w.keyring, &w.mac_key, &w.signer).unwrap_err();
+    assert!(matches!(err, CryptoError::KekNotCurrent { .. }), "{err}");
+}
+
+#[test]
 fn signer_and_mac_keys_export_and_import() {
     for alg in [SignatureAlgorithm::Ed25519, SignatureAlgorithm::EcdsaP256Sha256] {
         let s = Signer::generate(alg, &mut rng(4));

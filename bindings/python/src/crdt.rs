@@ -32,8 +32,9 @@ macro_rules! crdt_class {
 
             /// Decodes and validates state bytes written by `to_bytes` (in any language).
             #[staticmethod]
-            fn from_bytes(data: &[u8]) -> PyResult<Self> {
-                Ok(Self { inner: dcs_crdt::decode_state::<$inner>(data).map_err(py)? })
+            fn from_bytes(data: &Bound<'_, PyAny>) -> PyResult<Self> {
+                let data = crate::args::bytes_like(data, "state bytes")?;
+                Ok(Self { inner: dcs_crdt::decode_state::<$inner>(&data).map_err(py)? })
             }
 
             /// The canonical bytes of the state: equal states give equal bytes.
@@ -47,17 +48,24 @@ macro_rules! crdt_class {
             }
 
             /// Joins delta bytes (from a mutator or `join_deltas`) into this state.
-            fn apply_delta(&mut self, delta: &[u8]) -> PyResult<()> {
-                let delta = dcs_crdt::decode_delta::<$inner>(delta).map_err(py)?;
+            fn apply_delta(&mut self, delta: &Bound<'_, PyAny>) -> PyResult<()> {
+                let delta = crate::args::bytes_like(delta, "delta bytes")?;
+                let delta = dcs_crdt::decode_delta::<$inner>(&delta).map_err(py)?;
                 self.inner.apply_delta(&delta);
                 Ok(())
             }
 
             /// Joins two deltas into one to ship together.
             #[staticmethod]
-            fn join_deltas<'py>(py_: Python<'py>, a: &[u8], b: &[u8]) -> PyResult<Bound<'py, PyBytes>> {
-                let mut joined = dcs_crdt::decode_delta::<$inner>(a).map_err(py)?;
-                let b = dcs_crdt::decode_delta::<$inner>(b).map_err(py)?;
+            fn join_deltas<'py>(
+                py_: Python<'py>,
+                a: &Bound<'_, PyAny>,
+                b: &Bound<'_, PyAny>,
+            ) -> PyResult<Bound<'py, PyBytes>> {
+                let a = crate::args::bytes_like(a, "delta bytes")?;
+                let b = crate::args::bytes_like(b, "delta bytes")?;
+                let mut joined = dcs_crdt::decode_delta::<$inner>(&a).map_err(py)?;
+                let b = dcs_crdt::decode_delta::<$inner>(&b).map_err(py)?;
                 <$inner as Crdt>::join_deltas(&mut joined, &b);
                 bytes(py_, &joined)
             }

@@ -7,19 +7,17 @@ use dcs_core::commerce::{
     CustomerId, DomainEvent as CoreDomainEvent, RefundId, Sale as CoreSale, SaleId, Sku, Tender,
 };
 use dcs_core::event::SignatureAlgorithm;
-use dcs_core::{
-    AgentId, BranchId, CausalContext, Currency, EventBuilder, EventId, HybridClock, IdempotencyKey,
-    SovereignFinancialEvent, TenantId, VectorClock,
-};
+use dcs_core::{AgentId, BranchId, IdempotencyKey, SovereignFinancialEvent};
 use dcs_crypto::{
-    CachePolicy, DataKeyCache, KekMaterial, KekRef, KeyRegistry as CoreRegistry,
-    Keyring as CoreKeyring,
+    KekMaterial, KekRef, KeyRegistry as CoreRegistry, Keyring as CoreKeyring,
+    Terminal as CoreTerminal, TerminalConfig, TerminalState,
 };
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 use pyo3::types::PyBytes;
 use rand_core::{OsRng, RngCore};
 
+use crate::args::bytes_like;
 use crate::errors::py;
 use crate::money::{CartTotals, Money};
 
@@ -73,10 +71,31 @@ impl Keyring {
         PyBytes::new(py_, &self.inner.to_bytes())
     }
 
-    /// Reads bytes written by `to_bytes`.
+    /// Reads bytes written by `to_bytes` (bytes-like); a damaged keyring raises CryptoError.
     #[staticmethod]
-    fn from_bytes(data: &[u8]) -> PyResult<Self> {
-        Ok(Self { inner: CoreKeyring::from_bytes(data).map_err(py)? })
+    fn from_bytes(data: &Bound<'_, PyAny>) -> PyResult<Self> {
+        let data = bytes_like(data, "keyring bytes")?;
+        Ok(Self { inner: CoreKeyring::from_bytes(&data).map_err(py)? })
+    }
+
+    /// The keyring sealed (AES-256-GCM) under a 32-byte `wrapping_key` kept elsewhere; any
+    /// edit fails `from_sealed_bytes`.
+    fn to_sealed_bytes<'py>(
+        &self,
+        py_: Python<'py>,
+        wrapping_key: &Bound<'_, PyAny>,
+    ) -> PyResult<Bound<'py, PyBytes>> {
+        let key = data_key(wrapping_key)?;
+        let sealed = self.inner.to_sealed_bytes(&key, &mut OsRng).map_err(py)?;
+        Ok(PyBytes::new(py_, &sealed))
+    }
+
+    /// Opens bytes written by `to_sealed_bytes` with the same `wrapping_key`.
+    #[staticmethod]
+    fn from_sealed_bytes(data: &Bound<'_, PyAny>, wrapping_key: &Bound<'_, PyAny>) -> PyResult<Self> {
+        let data = bytes_like(data, "sealed keyring bytes")?;
+        let key = data_key(wrapping_key)?;
+        Ok(Self { inner: CoreKeyring::from_sealed_bytes(&data, &key).map_err(py)? })
     }
 
     fn __repr__(&self) -> &'static str {
@@ -95,17 +114,40 @@ impl MacKey {
     /// A fresh random key, or the key given as bytes.
     #[new]
     #[pyo3(signature = (secret = None))]
-    fn new(secret: Option<&[u8]>) -> PyResult<Self> {
+    fn new(secret: Option<&Bound<'_, PyAny>>) -> PyResult<Self> {
         let inner = match secret {
-            Some(s) => dcs_crypto::MacKey::from_bytes(s).map_err(py)?,
+            Some(s) => {
+                let s = zeroize::Zeroizing::new(bytes_like(s, "MAC key secret")?);
+                dcs_crypto::MacKey::from_bytes(&s).map_err(py)?
+            }
             None => dcs_crypto::MacKey::random(&mut OsRng),
         };
         Ok(Self { inner })
     }
 
+    /// The key's secret bytes (secret! keep them where only the owner can read them);
+    /// `MacKey(secret)` loads them again.
+    fn to_bytes<'py>(&self, py_: Python<'py>) -> Bound<'py, PyBytes> {
+        PyBytes::new(py_, &self.inner.to_secret_bytes())
+    }
+
     fn __repr__(&self) -> &'static str {
         "MacKey(<secret>)"
     }
+}
+
+/// The Python name of a signature algorithm.
+fn algorithm_label(a: SignatureAlgorithm) -> &'static str {
+    match a {
+        SignatureAlgorithm::EcdsaP256Sha256 => "ecdsa-p256",
+        SignatureAlgorithm::Ed25519 => "ed25519",
+    }
+}
+
+/// A 32-byte wrapping key from a bytes-like argument.
+fn data_key(obj: &Bound<'_, PyAny>) -> PyResult<dcs_crypto::DataKey> {
+    let raw = zeroize::Zeroizing::new(bytes_like(obj, "wrapping key")?);
+    dcs_crypto::DataKey::from_slice(&raw).map_err(py)
 }
 
 fn algorithm(name: &str) -> PyResult<SignatureAlgorithm> {
@@ -138,6 +180,39 @@ impl Signer {
         PyBytes::new(py_, &self.inner.verifier().to_bytes())
     }
 
+    /// The algorithm: "ecdsa-p256" or "ed25519".
+    #[getter]
+    fn algorithm(&self) -> &'static str {
+        algorithm_label(self.inner.algorithm())
+    }
+
+    /// A key file (secret!): algorithm, 32-byte secret and a digest, so a POS keeps its
+    /// identity across restarts. `Signer.from_key_bytes` loads it.
+    fn to_key_bytes<'py>(&self, py_: Python<'py>) -> Bound<'py, PyBytes> {
+        PyBytes::new(py_, &self.inner.to_key_bytes())
+    }
+
+    /// Loads a key file written by `to_key_bytes` (bytes-like); a damaged file raises.
+    #[staticmethod]
+    fn from_key_bytes(data: &Bound<'_, PyAny>) -> PyResult<Self> {
+        let data = zeroize::Zeroizing::new(bytes_like(data, "signer key file")?);
+        Ok(Self { inner: dcs_crypto::Signer::from_key_bytes(&data).map_err(py)? })
+    }
+
+    /// The raw 32-byte secret (secret!), e.g. to store it in a key provider.
+    fn secret_bytes<'py>(&self, py_: Python<'py>) -> Bound<'py, PyBytes> {
+        PyBytes::new(py_, self.inner.to_secret_bytes().as_slice())
+    }
+
+    /// A signer from a raw 32-byte secret of `algorithm_name`.
+    #[staticmethod]
+    fn from_secret(algorithm_name: &str, secret: &Bound<'_, PyAny>) -> PyResult<Self> {
+        let secret = zeroize::Zeroizing::new(bytes_like(secret, "signer secret")?);
+        let inner =
+            dcs_crypto::Signer::from_bytes(algorithm(algorithm_name)?, &secret).map_err(py)?;
+        Ok(Self { inner })
+    }
+
     fn __repr__(&self) -> String {
         format!("Signer({:?})", dcs_crypto::signature::algorithm_name(self.inner.algorithm()))
     }
@@ -168,10 +243,11 @@ impl KeyRegistry {
         &mut self,
         agent_id: &str,
         algorithm_name: &str,
-        public_key: &[u8],
+        public_key: &Bound<'_, PyAny>,
     ) -> PyResult<()> {
-        let key =
-            dcs_crypto::Verifier::from_bytes(algorithm(algorithm_name)?, public_key).map_err(py)?;
+        let public_key = bytes_like(public_key, "public key")?;
+        let key = dcs_crypto::Verifier::from_bytes(algorithm(algorithm_name)?, &public_key)
+            .map_err(py)?;
         self.inner.register(&AgentId::new(agent_id).map_err(py)?, key);
         Ok(())
     }
@@ -308,10 +384,10 @@ impl Event {
     fn event_type(&self) -> &'static str {
         self.inner.event_type().name()
     }
-    /// The visible amount.
+    /// The amount, or None for a fact that carries no money (as on `DomainEvent.amount`).
     #[getter]
-    fn amount(&self) -> Money {
-        Money { inner: self.inner.amount() }
+    fn amount(&self) -> Option<Money> {
+        self.inner.fact_amount().map(|inner| Money { inner })
     }
     /// The tenant.
     #[getter]
@@ -330,20 +406,16 @@ impl Event {
     }
 
     /// The event's bytes (postcard), as stores and the sync protocol carry it.
-    fn to_bytes<'py>(&self, py_: Python<'py>) -> PyResult<Bound<'py, PyBytes>> {
-        let raw = postcard::to_allocvec(&self.inner).map_err(|e| {
-            crate::errors::CoreError::new_err(format!("cannot encode the event: {e}"))
-        })?;
-        Ok(PyBytes::new(py_, &raw))
+    fn to_bytes<'py>(&self, py_: Python<'py>) -> Bound<'py, PyBytes> {
+        PyBytes::new(py_, &self.inner.to_bytes())
     }
 
-    /// Decodes and validates event bytes (from `to_bytes`, in any language).
+    /// Decodes and validates event bytes (from `to_bytes`, in any language; bytes-like);
+    /// exactly one event, no trailing bytes.
     #[staticmethod]
-    fn from_bytes(data: &[u8]) -> PyResult<Self> {
-        let inner = postcard::from_bytes(data).map_err(|e| {
-            crate::errors::CoreError::new_err(format!("not a valid DCS event: {e}"))
-        })?;
-        Ok(Self { inner })
+    fn from_bytes(data: &Bound<'_, PyAny>) -> PyResult<Self> {
+        let data = bytes_like(data, "event bytes")?;
+        Ok(Self { inner: SovereignFinancialEvent::from_bytes(&data).map_err(py)? })
     }
 
     fn __eq__(&self, other: &Bound<'_, PyAny>) -> bool {
@@ -385,60 +457,61 @@ pub fn verify_event(
 
 /// A POS terminal's identity, clocks and keys: it turns facts into sealed events.
 ///
-/// Safe to share between Python threads: sealing takes the terminal's lock, so its clocks and
-/// sequence numbers advance one event at a time.
+/// Safe to share between Python threads: sealing takes the terminal's lock, so its clocks
+/// advance one event at a time. Save `state()` after sealing and pass it back as `state=` on
+/// restart so the clocks continue; the idempotency keys need no saved state (see `seal`).
 #[pyclass(module = "dcs")]
 pub struct Terminal {
-    state: Mutex<TerminalState>,
-}
-
-/// The clocks, identity and key cache a terminal advances as it seals.
-struct TerminalState {
-    tenant: TenantId,
-    branch: BranchId,
-    agent: AgentId,
+    state: Mutex<CoreTerminal>,
     cashier: AgentId,
-    currency: Currency,
-    kek: KekRef,
-    clock: HybridClock,
-    vclock: VectorClock,
-    cache: DataKeyCache,
-    seq: u64,
 }
 
 #[pymethods]
 impl Terminal {
-    /// A terminal of `tenant`/`branch` run by `agent`, sealing under `kek_id` version `kek_version`.
+    /// A terminal of `tenant`/`branch` run by `agent`, its events created by `cashier`.
+    ///
+    /// It seals under the tenant's current KEK and follows rotations; with `kek_id` (and
+    /// `kek_version`) it seals only while that KEK is current and raises otherwise.
     #[new]
-    #[pyo3(signature = (tenant, branch, agent, cashier, kek_id, kek_version, currency_code = "USD"))]
+    #[pyo3(signature = (tenant, branch, agent, cashier, kek_id = None, kek_version = None, currency_code = "USD", state = None))]
+    #[allow(clippy::too_many_arguments)]
     fn new(
         tenant: &str,
         branch: &str,
         agent: &str,
         cashier: &str,
-        kek_id: &str,
-        kek_version: u32,
+        kek_id: Option<&str>,
+        kek_version: Option<u32>,
         currency_code: &str,
+        state: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<Self> {
+        let mut config =
+            TerminalConfig::new(tenant, branch, agent, crate::money::currency(currency_code)?)
+                .map_err(py)?;
+        config.pinned_kek = match (kek_id, kek_version) {
+            (Some(id), version) => Some(KekRef::checked(id, version.unwrap_or(1)).map_err(py)?),
+            (None, None) => None,
+            (None, Some(_)) => {
+                return Err(PyValueError::new_err("kek_version needs kek_id: name the KEK too"));
+            }
+        };
+        let saved = match state {
+            Some(b) => TerminalState::from_bytes(&bytes_like(b, "terminal state")?).map_err(py)?,
+            None => TerminalState::default(),
+        };
         let mut node = [0u8; 16];
         OsRng.fill_bytes(&mut node);
         node[0] |= 1;
-        let state = TerminalState {
-            tenant: TenantId::new(tenant).map_err(py)?,
-            branch: BranchId::new(branch).map_err(py)?,
-            agent: AgentId::new(agent).map_err(py)?,
-            cashier: AgentId::new(cashier).map_err(py)?,
-            currency: crate::money::currency(currency_code)?,
-            kek: KekRef::new(kek_id, kek_version),
-            clock: HybridClock::new(node, 60_000).map_err(py)?,
-            vclock: VectorClock::new(),
-            cache: DataKeyCache::new(CachePolicy::default()),
-            seq: 0,
-        };
-        Ok(Self { state: Mutex::new(state) })
+        let inner = CoreTerminal::resume(config, node, &saved).map_err(py)?;
+        Ok(Self { state: Mutex::new(inner), cashier: AgentId::new(cashier).map_err(py)? })
     }
 
     /// Builds, seals, MACs and signs one event per fact, in order.
+    ///
+    /// `keys` gives each fact its command's idempotency key (e.g. the receipt number), so a
+    /// command rebuilt after a crash is refused by the store instead of stored twice; without
+    /// it each event gets `AGENT/EVENT-ID`, unique per event with no saved state.
+    #[pyo3(signature = (facts, keyring, mac_key, signer, keys = None))]
     fn seal(
         &self,
         py_: Python<'_>,
@@ -446,58 +519,64 @@ impl Terminal {
         keyring: &Keyring,
         mac_key: &MacKey,
         signer: &Signer,
+        keys: Option<Vec<String>>,
     ) -> PyResult<Vec<Event>> {
-        let facts: Vec<CoreDomainEvent> = facts.into_iter().map(|f| f.inner).collect();
+        let keys: Vec<Option<IdempotencyKey>> = match keys {
+            None => vec![None; facts.len()],
+            Some(k) if k.len() == facts.len() => k
+                .into_iter()
+                .map(|k| IdempotencyKey::new(k).map(Some))
+                .collect::<Result<_, _>>()
+                .map_err(py)?,
+            Some(k) => {
+                return Err(PyValueError::new_err(format!(
+                    "keys has {} entries for {} facts: give one key per fact, or none",
+                    k.len(),
+                    facts.len()
+                )));
+            }
+        };
         let sealed = py_.detach(|| {
-            let mut state = self.state.lock().map_err(|_| {
-                crate::errors::CryptoError::new_err(
-                    "a previous seal on this terminal panicked; create a new Terminal",
-                )
-            })?;
-            state.seal_all(&facts, &keyring.inner, &mac_key.inner, &signer.inner)
+            let mut term = self.lock()?;
+            let mut out = Vec::with_capacity(facts.len());
+            for (fact, key) in facts.iter().zip(keys) {
+                let event = term
+                    .seal(
+                        &fact.inner,
+                        &self.cashier,
+                        key,
+                        now_ms(),
+                        &mut OsRng,
+                        &keyring.inner,
+                        &mac_key.inner,
+                        &signer.inner,
+                    )
+                    .map_err(py)?;
+                out.push(Event { inner: event });
+            }
+            Ok::<_, PyErr>(out)
         })?;
-        Ok(sealed.into_iter().map(|inner| Event { inner }).collect())
+        Ok(sealed)
+    }
+
+    /// The clocks to save (bytes) and pass back as `Terminal(..., state=...)` after a restart.
+    fn state<'py>(&self, py_: Python<'py>) -> PyResult<Bound<'py, PyBytes>> {
+        Ok(PyBytes::new(py_, &self.lock()?.state().to_bytes()))
+    }
+
+    /// Drops and zeroizes the cached data keys (e.g. after shredding a tenant).
+    fn evict_keys(&self) -> PyResult<()> {
+        self.lock()?.evict_keys();
+        Ok(())
     }
 }
 
-impl TerminalState {
-    fn seal_all(
-        &mut self,
-        facts: &[CoreDomainEvent],
-        keyring: &CoreKeyring,
-        mac_key: &dcs_crypto::MacKey,
-        signer: &dcs_crypto::Signer,
-    ) -> PyResult<Vec<SovereignFinancialEvent>> {
-        let mut out = Vec::with_capacity(facts.len());
-        for fact in facts {
-            self.seq += 1;
-            let now = now_ms();
-            let hlc = self.clock.tick(now);
-            self.vclock.increment(&self.agent);
-            let mut random = [0u8; 10];
-            OsRng.fill_bytes(&mut random);
-            let mut event = fact
-                .fill(EventBuilder::new(), self.currency)
-                .event_id(EventId::new_v7(now, random))
-                .idempotency_key(
-                    IdempotencyKey::new(format!("{}/{}/{}", self.agent, now, self.seq))
-                        .map_err(py)?,
-                )
-                .tenant_id(self.tenant.clone())
-                .branch_id(self.branch.clone())
-                .agent_id(self.agent.clone())
-                .kek(self.kek.id.clone(), self.kek.version)
-                .causality(CausalContext { hlc, vector_clock: self.vclock.clone() })
-                .created_by(self.cashier.clone())
-                .build()
-                .map_err(py)?;
-            let key =
-                self.cache.sealing_key_for_event(keyring, &event, now, &mut OsRng).map_err(py)?;
-            let plain = fact.plaintext().map_err(py)?;
-            dcs_crypto::seal_event(&mut event, &plain, key, mac_key, signer, &mut OsRng)
-                .map_err(py)?;
-            out.push(event);
-        }
-        Ok(out)
+impl Terminal {
+    fn lock(&self) -> PyResult<std::sync::MutexGuard<'_, CoreTerminal>> {
+        self.state.lock().map_err(|_| {
+            crate::errors::CryptoError::new_err(
+                "a previous seal on this terminal panicked; create a new Terminal",
+            )
+        })
     }
 }

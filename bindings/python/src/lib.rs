@@ -4,6 +4,7 @@
 //! keys, sales and sealed events (`events`), and the SQLite event store (`store`). Errors
 //! become the `dcs.DcsError` hierarchy (`errors`); store I/O and crypto run without the GIL.
 
+mod args;
 mod crdt;
 mod errors;
 mod events;

@@ -8,7 +8,9 @@ use dcs_core::{Currency, Money as CoreMoney, RoundingMode};
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 
+use crate::args::strict_int;
 use crate::errors::py;
+use pyo3::pyclass::CompareOp;
 
 /// Parses an ISO-4217 code.
 pub(crate) fn currency(code: &str) -> PyResult<Currency> {
@@ -16,7 +18,11 @@ pub(crate) fn currency(code: &str) -> PyResult<Currency> {
 }
 
 /// An amount of money: integer minor units of an ISO-4217 currency (never a float).
-#[pyclass(module = "dcs", frozen, eq, hash, from_py_object)]
+///
+/// Amounts of one currency compare and sort (`<`, `sorted`, `max`); comparing amounts of two
+/// currencies raises MoneyError, as adding them does. `sum()` works (it starts from 0), and
+/// `3 * price` as well as `price * 3`; booleans are refused as amounts and quantities.
+#[pyclass(module = "dcs", frozen, from_py_object)]
 #[derive(Clone, Copy, PartialEq, Eq, Hash)]
 pub struct Money {
     pub(crate) inner: CoreMoney,
@@ -26,7 +32,8 @@ pub struct Money {
 impl Money {
     /// `Money(1299, "USD")` is 12.99 USD; `minor` must be an int (a float raises TypeError).
     #[new]
-    fn new(minor: i64, currency_code: &str) -> PyResult<Self> {
+    fn new(minor: &Bound<'_, PyAny>, currency_code: &str) -> PyResult<Self> {
+        let minor = strict_int(minor, "minor (the amount in minor units)")?;
         Ok(Self { inner: CoreMoney::from_minor(minor, currency(currency_code)?) })
     }
 
@@ -50,8 +57,53 @@ impl Money {
         Ok(Self { inner: self.inner.checked_sub(other.inner).map_err(py)? })
     }
 
-    fn __mul__(&self, quantity: i64) -> PyResult<Self> {
+    fn __mul__(&self, quantity: &Bound<'_, PyAny>) -> PyResult<Self> {
+        let quantity = strict_int(quantity, "a quantity")?;
         Ok(Self { inner: self.inner.checked_mul(quantity).map_err(py)? })
+    }
+
+    fn __rmul__(&self, quantity: &Bound<'_, PyAny>) -> PyResult<Self> {
+        self.__mul__(quantity)
+    }
+
+    /// `0 + money` is `money`, so `sum(amounts)` works; any other left operand is refused.
+    fn __radd__(&self, other: &Bound<'_, PyAny>) -> PyResult<Self> {
+        if !other.is_instance_of::<pyo3::types::PyBool>() && other.extract::<i64>().ok() == Some(0)
+        {
+            return Ok(*self);
+        }
+        Err(pyo3::exceptions::PyTypeError::new_err(
+            "only Money (or the 0 that sum() starts from) can be added to Money",
+        ))
+    }
+
+    fn __richcmp__(&self, other: &Bound<'_, PyAny>, op: CompareOp) -> PyResult<Py<PyAny>> {
+        let py_ = other.py();
+        let Ok(other) = other.cast::<Money>() else {
+            return Ok(py_.NotImplemented());
+        };
+        let (a, b) = (self.inner, other.get().inner);
+        let result = match op {
+            CompareOp::Eq => a == b,
+            CompareOp::Ne => a != b,
+            _ => {
+                if a.currency() != b.currency() {
+                    return Err(py(dcs_core::CoreError::CurrencyMismatch {
+                        left: a.currency().code().to_string(),
+                        right: b.currency().code().to_string(),
+                    }));
+                }
+                op.matches(a.minor().cmp(&b.minor()))
+            }
+        };
+        Ok(pyo3::types::PyBool::new(py_, result).to_owned().into_any().unbind())
+    }
+
+    fn __hash__(&self) -> u64 {
+        use std::hash::{Hash, Hasher};
+        let mut h = std::collections::hash_map::DefaultHasher::new();
+        self.inner.hash(&mut h);
+        h.finish()
     }
 
     fn __neg__(&self) -> PyResult<Self> {

@@ -13,9 +13,6 @@ use dcs_core::{
     SovereignFinancialEvent, TenantId, VectorClock,
 };
 
-/// Largest encoded event `Event.fromBytes` accepts: the largest envelope plus 64 KiB of fields.
-const MAX_EVENT_BYTES: usize = dcs_core::event::MAX_ENVELOPE_LEN + 64 * 1024;
-
 /// A new UUIDv7 event id from a Unix time in ms (`Date.now()`) and 10 random bytes.
 #[wasm_bindgen(js_name = newEventId)]
 pub fn new_event_id(
@@ -227,20 +224,8 @@ impl Event {
         #[wasm_bindgen(unchecked_param_type = "Uint8Array")] bytes: JsValue,
     ) -> Result<Event, JsError> {
         let bytes = args::bytes(&bytes, "event bytes")?;
-        if bytes.len() > MAX_EVENT_BYTES {
-            return Err(JsError::new(&format!(
-                "event bytes are {} long, more than the maximum of {MAX_EVENT_BYTES}",
-                bytes.len()
-            )));
-        }
-        let (inner, rest) = postcard::take_from_bytes::<SovereignFinancialEvent>(&bytes)
-            .map_err(|e| JsError::new(&format!("cannot decode event bytes: {e}")))?;
-        if !rest.is_empty() {
-            return Err(JsError::new(&format!(
-                "cannot decode event bytes: {} trailing bytes after the event",
-                rest.len()
-            )));
-        }
+        // The canonical decoding: bounded, exactly one event, no trailing bytes.
+        let inner = SovereignFinancialEvent::from_bytes(&bytes).map_err(args::error)?;
         Ok(Event { inner })
     }
 

@@ -135,6 +135,15 @@ event_types! {
     SessionClosed = 61, "SESSION_CLOSED", PosSession;
 }
 
+impl EventType {
+    /// Whether every fact of this type carries money (sales, payments, ledger, end of day,
+    /// sessions). Inventory, saga and period facts never do; agent notes may.
+    pub const fn always_has_amount(self) -> bool {
+        matches!(self.flow(), EventFlow::Sales | EventFlow::Payments | EventFlow::PosSession)
+            || matches!(self, EventType::LedgerEntryPosted | EventType::EndOfDayReconciliation)
+    }
+}
+
 impl fmt::Display for EventType {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.name())

@@ -149,6 +149,18 @@ impl SovereignFinancialEvent {
     pub fn amount(&self) -> Money {
         self.amount
     }
+
+    /// The amount as the domain fact had it: `None` for a zero amount on a type that does not
+    /// always carry money (an inventory or saga fact, an agent note without an amount), the
+    /// inverse of [`DomainEvent::visible_amount`](crate::commerce::DomainEvent::visible_amount).
+    pub fn fact_amount(&self) -> Option<Money> {
+        if self.amount.is_zero() && !self.event_type.always_has_amount() {
+            None
+        } else {
+            Some(self.amount)
+        }
+    }
+
     /// The sealed payload.
     pub fn payload(&self) -> &SealedPayload {
         &self.payload

@@ -190,6 +190,8 @@ export const cases = {
     eq(ev.amount.minor, 1713n, 'amount');
     const back = Event.fromBytes(ev.toBytes());
     eq(hex(back.toBytes()), hex(ev.toBytes()), 'event bytes round trip');
+    // One event, one encoding: trailing bytes are refused (issue 16, defect 11).
+    throws(() => Event.fromBytes(Uint8Array.of(...ev.toBytes(), 0x6a)), /1 trailing bytes after the event/, 'trailing bytes');
     eq(hex(back.canonicalBytes()), hex(ev.canonicalBytes()), 'canonical bytes survive the round trip');
     ok(ev.canonicalBytes().length > 100 && ev.aadBytes().length > 50, 'canonical and AAD bytes');
     b.causality(t2, node, [['pos-9', 1n]]);
