@@ -92,7 +92,10 @@ impl Keyring {
 
     /// Opens bytes written by `to_sealed_bytes` with the same `wrapping_key`.
     #[staticmethod]
-    fn from_sealed_bytes(data: &Bound<'_, PyAny>, wrapping_key: &Bound<'_, PyAny>) -> PyResult<Self> {
+    fn from_sealed_bytes(
+        data: &Bound<'_, PyAny>,
+        wrapping_key: &Bound<'_, PyAny>,
+    ) -> PyResult<Self> {
         let data = bytes_like(data, "sealed keyring bytes")?;
         let key = data_key(wrapping_key)?;
         Ok(Self { inner: CoreKeyring::from_sealed_bytes(&data, &key).map_err(py)? })

@@ -1,0 +1,26 @@
+//! # dcs-daemon: the plumbing the DCS daemons share, written once
+//!
+//! `dcs-local`, `dcs-regional` and `dcs-master` are thin drivers of the sans-IO core. What
+//! every one of them needs besides the core lives here, so that each is written (and tested)
+//! once:
+//!
+//! - [`config`]: a daemon's settings from a commented TOML file, then `DCS_SECTION__KEY`
+//!   environment overrides, refusing unknown keys with the key named; `--check-config`.
+//! - [`telemetry`]: `tracing` logs as text or JSON with an env filter, and the Prometheus
+//!   recorder behind the `metrics` facade.
+//! - [`tls`]: mutual TLS between tiers (tonic on rustls) from PEM files, and a development CA
+//!   that issues node certificates, so a newcomer needs no openssl.
+//! - [`admin`]: the separate admin HTTP port with `/healthz`, `/readyz` and `/metrics`.
+//! - [`shutdown`]: SIGTERM/SIGINT to a cancellation token, readiness dropped first, in-flight
+//!   work given a deadline.
+//!
+//! Errors are [`DaemonError`]; each names the file, key or address to fix.
+
+pub mod admin;
+pub mod config;
+pub mod error;
+pub mod shutdown;
+pub mod telemetry;
+pub mod tls;
+
+pub use error::{DaemonError, Result};
