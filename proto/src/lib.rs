@@ -14,6 +14,9 @@
 //! - Sync protocol (`sync.proto`): [`sync_to_pb`] / [`sync_from_pb`] and [`encode_sync`] /
 //!   [`decode_sync`] between dcs-sync's messages and [`pb::SyncEnvelope`]; a newer protocol
 //!   version is [`ProtoError::UnsupportedVersion`], answered with [`sync_refusal`].
+//! - POS service (`pos.proto`): [`pos`] turns each `PosService` request into a validated
+//!   command ([`pos::SubmitSale`], [`pos::SubmitRefund`], …) or a [`ProtoError`] naming the
+//!   field, with every list and text bounded.
 //! - [`EventWithProofs`]: a core event with the zero-knowledge compliance proofs carried
 //!   (opaque) in its payload, which the core event itself does not hold.
 //!
@@ -42,6 +45,7 @@ mod convert;
 mod error;
 mod event;
 mod limits;
+pub mod pos;
 mod sync;
 
 pub use codec::{
