@@ -1,6 +1,7 @@
 //! The SQLite backend of the Local Agent: WAL, `synchronous=FULL`, hash-chained rows.
 
 mod append;
+mod lookup;
 mod projections;
 mod read;
 mod schema;
