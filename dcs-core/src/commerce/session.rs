@@ -59,6 +59,11 @@ impl PosSession {
         Ok((session, event))
     }
 
+    /// The cashier who opened it.
+    pub fn cashier(&self) -> &AgentId {
+        &self.cashier
+    }
+
     /// The session id.
     pub fn session_id(&self) -> &SessionId {
         &self.session_id

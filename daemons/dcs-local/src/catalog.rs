@@ -1,0 +1,120 @@
+//! The products and tax table the store sells with, from its config, and carts priced with
+//! the dcs-core engine (so every client gets the same totals).
+
+use std::collections::BTreeMap;
+
+use dcs_core::commerce::{Cart, CartTotals, Product, Sku, TaxEngine, TaxPolicy, TaxRate, TaxTable};
+use dcs_core::{Currency, Money};
+use dcs_proto::pb;
+use dcs_proto::pos::CartSpec;
+
+use crate::config::LocalConfig;
+use crate::error::{LocalError, Result};
+
+/// The catalog and the tax engine of the store.
+#[derive(Debug, Clone)]
+pub struct Catalog {
+    currency: Currency,
+    products: BTreeMap<Sku, Product>,
+    engine: TaxEngine,
+}
+
+impl Catalog {
+    /// Builds the catalog of `config`, validating every product and rate.
+    pub fn from_config(config: &LocalConfig, currency: Currency) -> Result<Self> {
+        let mut table = TaxTable::new();
+        for (i, t) in config.tax.iter().enumerate() {
+            let rates = t
+                .rates
+                .iter()
+                .map(|(name, ppm)| TaxRate::new(name, *ppm))
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(|e| LocalError::Setup(format!("tax[{i}]: {e}")))?;
+            table
+                .set(&t.category, rates)
+                .map_err(|e| LocalError::Setup(format!("tax[{i}]: {e}")))?;
+        }
+        let mut products = BTreeMap::new();
+        for (i, p) in config.products.iter().enumerate() {
+            let product = Product::new(
+                &p.sku,
+                &p.name,
+                &p.category,
+                Money::from_minor(p.price_minor, currency),
+                &p.tax_category,
+            )
+            .map_err(|e| LocalError::Setup(format!("products[{i}]: {e}")))?;
+            products.insert(product.sku().clone(), product);
+        }
+        Ok(Self { currency, products, engine: TaxEngine::new(table, TaxPolicy::default()) })
+    }
+
+    /// The store's currency.
+    pub fn currency(&self) -> Currency {
+        self.currency
+    }
+
+    /// Prices `spec`; an unknown SKU names its line.
+    pub fn price(&self, spec: &CartSpec) -> Result<CartTotals> {
+        let mut cart = Cart::new(self.currency);
+        for (i, line) in spec.lines.iter().enumerate() {
+            let product = self.products.get(&line.sku).ok_or_else(|| {
+                LocalError::Invalid(format!(
+                    "cart.lines[{i}].sku: {} is not in the catalog",
+                    line.sku
+                ))
+            })?;
+            cart.add(product.clone(), line.quantity)
+                .map_err(|e| LocalError::Invalid(format!("cart.lines[{i}]: {e}")))?;
+            if line.discount.is_some() {
+                cart.set_line_discount(&line.sku, line.discount)
+                    .map_err(|e| LocalError::Invalid(format!("cart.lines[{i}].discount: {e}")))?;
+            }
+        }
+        cart.set_cart_discount(spec.discount)
+            .map_err(|e| LocalError::Invalid(format!("cart.discount: {e}")))?;
+        Ok(cart.totals(&self.engine)?)
+    }
+
+    /// The catalog as terminals see it.
+    pub fn to_pb(&self) -> pb::Catalog {
+        pb::Catalog {
+            products: self
+                .products
+                .values()
+                .map(|p| pb::CatalogProduct {
+                    sku: p.sku().to_string(),
+                    name: p.name().to_string(),
+                    category: p.category().to_string(),
+                    unit_price: Some(pb::Money::from(p.unit_price())),
+                    tax_category: p.tax_category().to_string(),
+                })
+                .collect(),
+        }
+    }
+}
+
+/// A priced cart on the wire.
+pub fn priced_to_pb(t: &CartTotals) -> pb::PricedCart {
+    let m = |x: Money| Some(pb::Money::from(x));
+    pb::PricedCart {
+        lines: t
+            .lines
+            .iter()
+            .map(|l| pb::PricedLine {
+                sku: l.sku.to_string(),
+                name: l.name.clone(),
+                quantity: l.quantity,
+                unit_price: m(l.unit_price),
+                net: m(l.net),
+                tax: m(l.tax),
+                gross: m(l.gross),
+            })
+            .collect(),
+        subtotal: m(t.totals.subtotal),
+        discount: m(t.totals.discount),
+        net: m(t.totals.net),
+        tax: m(t.totals.tax),
+        total: m(t.totals.total),
+    }
+}

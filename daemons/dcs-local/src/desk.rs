@@ -1,0 +1,563 @@
+//! The store's desk: turns validated POS commands into sealed, stored events.
+//!
+//! The domain rules are dcs-core's (`Sale`, `PosSession`, the cart and tax engine); the desk
+//! only loads the aggregate a command needs from the store, calls the core, seals the facts
+//! with dcs-crypto's `Terminal`, and appends them with their bodies (so the projections move
+//! in the same transaction). A command's key `K` becomes the keys `K/0`, `K/1`, … of its
+//! events; a retry finds `K/0` in the store and returns the first result.
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
+
+use dcs_core::commerce::body::{StockAdjustment, StockMovement};
+use dcs_core::commerce::{
+    BusinessDay, DomainEvent, EventBody, PosSession, Sale, SaleId, SessionId, Tender,
+};
+use dcs_core::{AgentId, BranchId, IdempotencyKey, Money, SovereignFinancialEvent};
+use dcs_crypto::{Terminal, TerminalConfig, TerminalState};
+use dcs_proto::pos;
+use dcs_store::sqlite::SqliteStore;
+use dcs_store::{AppendResult, ExpectedVersion, Snapshot, StreamId};
+use rand_core::OsRng;
+
+use crate::catalog::Catalog;
+use crate::error::{LocalError, Result};
+use crate::identity::{Identity, TerminalIdentity};
+
+/// What a stored command returns.
+#[derive(Debug, Clone)]
+pub struct Stored {
+    /// Where its events went.
+    pub result: AppendResult,
+    /// Their ids.
+    pub event_ids: Vec<[u8; 16]>,
+    /// The command's amount, if it has one.
+    pub total: Option<Money>,
+}
+
+/// A closed session's report.
+#[derive(Debug, Clone)]
+pub struct Closed {
+    /// The stored SESSION_CLOSED.
+    pub stored: Stored,
+    /// The cash the drawer should hold.
+    pub expected: Money,
+    /// Counted − expected.
+    pub variance: Money,
+}
+
+/// The desk of one store.
+pub struct Desk {
+    store: Arc<SqliteStore>,
+    identity: Arc<Identity>,
+    catalog: Catalog,
+    tenant: String,
+    branch: BranchId,
+    terminals: BTreeMap<String, Mutex<Terminal>>,
+    /// One lock per session stream, so commands of one session run one at a time.
+    sessions: tokio::sync::Mutex<BTreeMap<SessionId, Arc<tokio::sync::Mutex<()>>>>,
+    /// Commands touching one sale run one at a time.
+    sales: tokio::sync::Mutex<BTreeMap<SaleId, Arc<tokio::sync::Mutex<()>>>>,
+    utc_offset_minutes: i32,
+}
+
+impl std::fmt::Debug for Desk {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Desk").field("tenant", &self.tenant).field("branch", &self.branch).finish()
+    }
+}
+
+fn stream(name: String) -> Result<StreamId> {
+    StreamId::new(name).map_err(LocalError::Store)
+}
+
+fn session_stream(id: &SessionId) -> Result<StreamId> {
+    stream(format!("session-{id}"))
+}
+
+fn sale_stream(id: &SaleId) -> Result<StreamId> {
+    stream(format!("sale-{id}"))
+}
+
+/// Runs blocking store work off the async threads.
+async fn blocking<T: Send + 'static>(f: impl FnOnce() -> Result<T> + Send + 'static) -> Result<T> {
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(|e| LocalError::Setup(format!("a store task failed: {e}")))?
+}
+
+impl Desk {
+    /// A desk over `store`, sealing with `identity`'s keys; the terminals' clocks resume after
+    /// the newest stored event.
+    pub fn new(
+        store: Arc<SqliteStore>,
+        identity: Arc<Identity>,
+        catalog: Catalog,
+        tenant: &str,
+        branch: &str,
+        utc_offset_minutes: i32,
+    ) -> Result<Self> {
+        let head = store.head_position_sync()?;
+        let resume = match store.read_all_sync(head.max(1), 1)?.pop() {
+            Some(last) => TerminalState {
+                hlc_last: last.event.causality().hlc.time,
+                vector_clock: last.event.causality().vector_clock.clone(),
+            },
+            None => TerminalState::default(),
+        };
+        let mut terminals = BTreeMap::new();
+        for id in identity.thin_terminals() {
+            let config = TerminalConfig::new(tenant, branch, id, catalog.currency())?;
+            let mut node = [0u8; 16];
+            rand_core::RngCore::fill_bytes(&mut OsRng, &mut node);
+            node[0] |= 1;
+            terminals.insert(id.to_string(), Mutex::new(Terminal::resume(config, node, &resume)?));
+        }
+        Ok(Self {
+            store,
+            identity,
+            catalog,
+            tenant: tenant.into(),
+            branch: BranchId::new(branch)?,
+            terminals,
+            sessions: tokio::sync::Mutex::new(BTreeMap::new()),
+            sales: tokio::sync::Mutex::new(BTreeMap::new()),
+            utc_offset_minutes,
+        })
+    }
+
+    /// The catalog.
+    pub fn catalog(&self) -> &Catalog {
+        &self.catalog
+    }
+
+    /// The first result of the command keyed `key`, if it ran before.
+    async fn earlier(&self, key: &IdempotencyKey) -> Result<Option<Stored>> {
+        let store = Arc::clone(&self.store);
+        let (tenant, first) = (self.tenant.clone(), format!("{key}/0"));
+        blocking(move || {
+            let Some(result) = store.append_of_key(&tenant, &first)? else { return Ok(None) };
+            let n = (result.last_position - result.first_position + 1) as usize;
+            let events = store.read_all_sync(result.first_position, n)?;
+            let total = events.iter().find_map(|e| match e.event.event_type() {
+                dcs_core::EventType::SaleCompleted
+                | dcs_core::EventType::SalePartiallyRefunded
+                | dcs_core::EventType::SaleReversed => Some(e.event.amount()),
+                _ => None,
+            });
+            let event_ids = events.iter().map(|e| *e.event.event_id().as_bytes()).collect();
+            Ok(Some(Stored { result, event_ids, total }))
+        })
+        .await
+    }
+
+    fn seal(
+        &self,
+        terminal: &TerminalIdentity,
+        facts: &[DomainEvent],
+        key: &IdempotencyKey,
+        cashier: &AgentId,
+    ) -> Result<Vec<SovereignFinancialEvent>> {
+        let id = terminal.agent.as_str();
+        let (false, Some(lock), Some(signer)) =
+            (terminal.self_sealing, self.terminals.get(id), self.identity.signer(id))
+        else {
+            return Err(LocalError::Unauthenticated(format!(
+                "terminal {id} seals its own events: submit them with SubmitSealed"
+            )));
+        };
+        let mut term =
+            lock.lock().map_err(|_| LocalError::Setup("terminal lock poisoned".into()))?;
+        let now = now_ms();
+        facts
+            .iter()
+            .enumerate()
+            .map(|(i, fact)| {
+                let k = IdempotencyKey::new(format!("{key}/{i}"))?;
+                let keyring = &self.identity.keyring;
+                Ok(term.seal(
+                    fact,
+                    cashier,
+                    Some(k),
+                    now,
+                    &mut OsRng,
+                    keyring,
+                    &self.identity.mac,
+                    signer,
+                )?)
+            })
+            .collect()
+    }
+
+    async fn append(
+        &self,
+        stream: StreamId,
+        expected: ExpectedVersion,
+        events: Vec<SovereignFinancialEvent>,
+        facts: Vec<DomainEvent>,
+        total: Option<Money>,
+    ) -> Result<Stored> {
+        let store = Arc::clone(&self.store);
+        let started = std::time::Instant::now();
+        let stored = blocking(move || {
+            let bodies: Vec<EventBody> = facts.into_iter().map(|f| f.body).collect();
+            let result = store.append_with_bodies(&stream, expected, &events, &bodies)?;
+            let event_ids = events.iter().map(|e| *e.event_id().as_bytes()).collect();
+            Ok(Stored { result, event_ids, total })
+        })
+        .await?;
+        metrics::counter!("dcs_local_appends_total").increment(1);
+        metrics::histogram!("dcs_local_append_seconds").record(started.elapsed().as_secs_f64());
+        Ok(stored)
+    }
+
+    async fn lock_of<K: Ord + Clone>(
+        map: &tokio::sync::Mutex<BTreeMap<K, Arc<tokio::sync::Mutex<()>>>>,
+        key: &K,
+    ) -> Arc<tokio::sync::Mutex<()>> {
+        let mut m = map.lock().await;
+        // Bounded: drop locks nobody holds before adding one.
+        if m.len() > 1024 {
+            m.retain(|_, l| Arc::strong_count(l) > 1);
+        }
+        Arc::clone(m.entry(key.clone()).or_default())
+    }
+
+    async fn load_session(&self, id: &SessionId) -> Result<Option<PosSession>> {
+        let store = Arc::clone(&self.store);
+        let stream = session_stream(id)?;
+        blocking(move || match store.load_snapshot_sync(&stream)? {
+            Some(s) => postcard::from_bytes(&s.state).map(Some).map_err(|e| {
+                LocalError::Setup(format!(
+                    "the snapshot of {} does not decode: {e}",
+                    stream.as_str()
+                ))
+            }),
+            None => Ok(None),
+        })
+        .await
+    }
+
+    async fn save_session(&self, session: &PosSession, version: u64) -> Result<()> {
+        let store = Arc::clone(&self.store);
+        let snapshot = Snapshot {
+            stream_id: session_stream(session.session_id())?,
+            stream_version: version,
+            state: postcard::to_allocvec(session)
+                .map_err(|e| LocalError::Setup(format!("cannot encode a session: {e}")))?,
+        };
+        blocking(move || Ok(store.save_snapshot_sync(&snapshot)?)).await
+    }
+
+    async fn open_session_of(&self, id: &SessionId) -> Result<PosSession> {
+        match self.load_session(id).await? {
+            Some(s) if !s.is_closed() => Ok(s),
+            Some(_) => {
+                Err(LocalError::Refused(format!("session {id} is closed: open a new session")))
+            }
+            None => Err(LocalError::Refused(format!("session {id} is not open: open it first"))),
+        }
+    }
+
+    /// Opens a cashier session.
+    pub async fn open_session(&self, t: &TerminalIdentity, c: pos::OpenSession) -> Result<Stored> {
+        if let Some(done) = self.earlier(&c.key).await? {
+            return Ok(done);
+        }
+        let lock = Self::lock_of(&self.sessions, &c.session_id).await;
+        let _guard = lock.lock().await;
+        if self.load_session(&c.session_id).await?.is_some() {
+            return Err(LocalError::Refused(format!(
+                "session {} already exists: choose a new session id",
+                c.session_id
+            )));
+        }
+        self.check_currency("opening_float", c.opening_float)?;
+        let (session, fact) =
+            PosSession::open(c.session_id.clone(), c.cashier.clone(), c.opening_float)?;
+        let events = self.seal(t, std::slice::from_ref(&fact), &c.key, &c.cashier)?;
+        let stored = self
+            .append(
+                session_stream(&c.session_id)?,
+                ExpectedVersion::NoStream,
+                events,
+                vec![fact],
+                None,
+            )
+            .await?;
+        self.save_session(&session, stored.result.stream_version).await?;
+        Ok(stored)
+    }
+
+    /// Closes a cashier session with the counted cash.
+    pub async fn close_session(
+        &self,
+        t: &TerminalIdentity,
+        c: pos::CloseSession,
+    ) -> Result<Closed> {
+        let lock = Self::lock_of(&self.sessions, &c.session_id).await;
+        let _guard = lock.lock().await;
+        if let Some(done) = self.earlier(&c.key).await? {
+            let session = self.load_session(&c.session_id).await?;
+            let expected = match &session {
+                Some(s) => s.expected_cash()?,
+                None => Money::zero(self.catalog.currency()),
+            };
+            return Ok(Closed {
+                stored: done,
+                expected,
+                variance: c.counted.checked_sub(expected)?,
+            });
+        }
+        self.check_currency("counted", c.counted)?;
+        let mut session = self.open_session_of(&c.session_id).await?;
+        let expected = session.expected_cash()?;
+        let fact = session.close(c.counted)?;
+        let cashier = session_cashier(&fact)?;
+        let events = self.seal(t, std::slice::from_ref(&fact), &c.key, &cashier)?;
+        let stored = self
+            .append(session_stream(&c.session_id)?, ExpectedVersion::Any, events, vec![fact], None)
+            .await?;
+        self.save_session(&session, stored.result.stream_version).await?;
+        Ok(Closed { stored, expected, variance: c.counted.checked_sub(expected)? })
+    }
+
+    /// Prices, pays and completes a sale in an open session.
+    pub async fn sell(&self, t: &TerminalIdentity, c: pos::SubmitSale) -> Result<Stored> {
+        if let Some(done) = self.earlier(&c.key).await? {
+            return Ok(done);
+        }
+        let lock = Self::lock_of(&self.sessions, &c.session_id).await;
+        let _guard = lock.lock().await;
+        let mut session = self.open_session_of(&c.session_id).await?;
+        let totals = self.catalog.price(&c.cart)?;
+        let (mut sale, started) =
+            Sale::initiate(c.sale_id.clone(), self.branch.clone(), &totals, c.customer.clone())?;
+        let mut facts = vec![started];
+        facts.extend(sale.pay_and_complete(c.tender)?);
+        let total = totals.totals.total;
+        if c.tender == Tender::Cash {
+            session.record_cash_sale(total)?;
+        }
+        let cashier = session_cashier_of(&session);
+        let events = self.seal(t, &facts, &c.key, &cashier)?;
+        let stored = self
+            .append(sale_stream(&c.sale_id)?, ExpectedVersion::NoStream, events, facts, Some(total))
+            .await?;
+        let version = self.stream_version(&session_stream(&c.session_id)?).await?;
+        self.save_session(&session, version).await?;
+        Ok(stored)
+    }
+
+    /// Refunds lines of a completed sale, never more than was sold.
+    pub async fn refund(&self, t: &TerminalIdentity, c: pos::SubmitRefund) -> Result<Stored> {
+        if let Some(done) = self.earlier(&c.key).await? {
+            return Ok(done);
+        }
+        let session_lock = Self::lock_of(&self.sessions, &c.session_id).await;
+        let _s = session_lock.lock().await;
+        let sale_lock = Self::lock_of(&self.sales, &c.sale_id).await;
+        let _g = sale_lock.lock().await;
+        let mut session = self.open_session_of(&c.session_id).await?;
+        let (mut sale, version) = self.load_sale(&c.sale_id).await?;
+        let facts = sale.refund(c.refund_id.clone(), &c.lines, c.tender, &c.reason)?;
+        let total = facts.iter().find_map(|f| match &f.body {
+            EventBody::SalePartiallyRefunded(r) | EventBody::SaleReversed(r) => Some(r.total),
+            _ => None,
+        });
+        if let (Tender::Cash, Some(amount)) = (c.tender, total) {
+            session.record_cash_refund(amount)?;
+        }
+        let cashier = session_cashier_of(&session);
+        let events = self.seal(t, &facts, &c.key, &cashier)?;
+        let stored = self
+            .append(sale_stream(&c.sale_id)?, ExpectedVersion::Exact(version), events, facts, total)
+            .await?;
+        let sv = self.stream_version(&session_stream(&c.session_id)?).await?;
+        self.save_session(&session, sv).await?;
+        Ok(stored)
+    }
+
+    /// Records a delivery or a stock adjustment at this store.
+    pub async fn inventory(&self, t: &TerminalIdentity, c: pos::SubmitInventory) -> Result<Stored> {
+        if let Some(done) = self.earlier(&c.key).await? {
+            return Ok(done);
+        }
+        let body = if c.received {
+            let quantity = u32::try_from(c.quantity).map_err(|_| {
+                LocalError::Invalid("quantity: too many units for one delivery".into())
+            })?;
+            EventBody::InventoryReceived(StockMovement {
+                branch: self.branch.clone(),
+                sku: c.sku.clone(),
+                quantity,
+            })
+        } else {
+            EventBody::InventoryAdjusted(StockAdjustment {
+                branch: self.branch.clone(),
+                sku: c.sku.clone(),
+                delta: c.quantity,
+                reason: c.reference.clone(),
+            })
+        };
+        let fact = DomainEvent::new(body);
+        let events = self.seal(t, std::slice::from_ref(&fact), &c.key, &t.agent)?;
+        self.append(
+            stream(format!("stock-{}", c.sku))?,
+            ExpectedVersion::Any,
+            events,
+            vec![fact],
+            None,
+        )
+        .await
+    }
+
+    /// Stores events a self-sealing terminal sealed, after verifying each against the
+    /// registered keys and checking it is this store's and the caller's.
+    pub async fn store_sealed(
+        &self,
+        t: &TerminalIdentity,
+        stream_name: String,
+        events: Vec<SovereignFinancialEvent>,
+    ) -> Result<Stored> {
+        let stream =
+            StreamId::new(stream_name).map_err(|e| LocalError::Invalid(format!("stream: {e}")))?;
+        let mut bodies = Vec::with_capacity(events.len());
+        for (i, e) in events.iter().enumerate() {
+            if e.tenant_id().as_str() != self.tenant || *e.branch_id() != self.branch {
+                return Err(LocalError::Invalid(format!(
+                    "events[{i}]: belongs to {}/{}, not to this store ({}/{})",
+                    e.tenant_id(),
+                    e.branch_id(),
+                    self.tenant,
+                    self.branch
+                )));
+            }
+            if *e.agent_id() != t.agent {
+                return Err(LocalError::Unauthenticated(format!(
+                    "events[{i}]: agent_id is {}, but the caller is terminal {}",
+                    e.agent_id(),
+                    t.agent
+                )));
+            }
+            dcs_crypto::verify_event(e, &self.identity.mac, &self.identity.registry).map_err(
+                |err| match err {
+                    dcs_crypto::CryptoError::BadMac
+                    | dcs_crypto::CryptoError::BadSignature
+                    | dcs_crypto::CryptoError::MissingMac
+                    | dcs_crypto::CryptoError::MissingSignature
+                    | dcs_crypto::CryptoError::UnknownSigner { .. } => {
+                        LocalError::Unauthenticated(format!("events[{i}]: {err}"))
+                    }
+                    other => LocalError::Invalid(format!("events[{i}]: {other}")),
+                },
+            )?;
+            let plain = dcs_crypto::open_event(e, &self.identity.keyring)?;
+            let body = EventBody::from_bytes(&plain)
+                .map_err(|err| LocalError::Invalid(format!("events[{i}]: payload: {err}")))?;
+            if body.event_type() != e.event_type() {
+                return Err(LocalError::Invalid(format!(
+                    "events[{i}]: the payload is a {} but the event says {}",
+                    body.event_type(),
+                    e.event_type()
+                )));
+            }
+            bodies.push(DomainEvent::new(body));
+        }
+        let total = events.iter().find_map(|e| match e.event_type() {
+            dcs_core::EventType::SaleCompleted => Some(e.amount()),
+            _ => None,
+        });
+        self.append(stream, ExpectedVersion::Any, events, bodies, total).await
+    }
+
+    async fn stream_version(&self, stream: &StreamId) -> Result<u64> {
+        let store = Arc::clone(&self.store);
+        let stream = stream.clone();
+        blocking(move || Ok(store.stream_version_sync(&stream)?)).await
+    }
+
+    async fn load_sale(&self, id: &SaleId) -> Result<(Sale, u64)> {
+        let store = Arc::clone(&self.store);
+        let identity = Arc::clone(&self.identity);
+        let (stream, branch, id) = (sale_stream(id)?, self.branch.clone(), id.clone());
+        blocking(move || {
+            let stored = store.read_stream_sync(&stream, 1, dcs_store::sqlite::MAX_READ)?;
+            if stored.is_empty() {
+                return Err(LocalError::Refused(format!("sale {id} is not in this store")));
+            }
+            let version = stored.last().map_or(0, |e| e.stream_version);
+            let mut bodies = Vec::with_capacity(stored.len());
+            for e in &stored {
+                let plain = dcs_crypto::open_event(&e.event, &identity.keyring)?;
+                bodies.push(EventBody::from_bytes(&plain)?);
+            }
+            Ok((Sale::replay(branch, bodies.iter())?, version))
+        })
+        .await
+    }
+
+    fn check_currency(&self, field: &str, m: Money) -> Result<()> {
+        if m.currency() != self.catalog.currency() {
+            return Err(LocalError::Invalid(format!(
+                "{field}: {} is not this store's currency {}",
+                m.currency().code(),
+                self.catalog.currency().code()
+            )));
+        }
+        Ok(())
+    }
+
+    /// The sales summary of `day` (today when None).
+    pub async fn day_summary(
+        &self,
+        day: Option<BusinessDay>,
+    ) -> Result<(BusinessDay, dcs_core::projection::DailySales)> {
+        let day = match day {
+            Some(d) => d,
+            None => BusinessDay::from_unix_ms(now_ms(), self.utc_offset_minutes)?,
+        };
+        let rows = {
+            let store = Arc::clone(&self.store);
+            blocking(move || Ok(store.projection_rows()?)).await?
+        };
+        let currency = self.catalog.currency();
+        let row = rows
+            .sales
+            .into_iter()
+            .find(|(k, _)| k.day == day && k.branch == self.branch && k.currency == currency)
+            .map(|(_, v)| v)
+            .unwrap_or_else(|| dcs_core::projection::DailySales::zero(currency));
+        Ok((day, row))
+    }
+
+    /// The projection rows (stock and loyalty readers filter them).
+    pub async fn projections(&self) -> Result<dcs_store::ProjectionRows> {
+        let store = Arc::clone(&self.store);
+        blocking(move || Ok(store.projection_rows()?)).await
+    }
+
+    /// This store's branch.
+    pub fn branch(&self) -> &BranchId {
+        &self.branch
+    }
+}
+
+fn session_cashier(fact: &DomainEvent) -> Result<AgentId> {
+    match &fact.body {
+        EventBody::SessionClosed(r) => Ok(r.cashier.clone()),
+        EventBody::SessionOpened(o) => Ok(o.cashier.clone()),
+        _ => Err(LocalError::Setup("a session fact without a cashier".into())),
+    }
+}
+
+fn session_cashier_of(session: &PosSession) -> AgentId {
+    session.cashier().clone()
+}
+
+/// Milliseconds since the Unix epoch (the daemon is the one place that reads the clock).
+pub fn now_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+}

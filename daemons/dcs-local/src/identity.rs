@@ -1,0 +1,189 @@
+//! The store's keys and its registered terminals, loaded from the data directory.
+//!
+//! - `keys/keyring.dcsk`: the tenant's KEKs (a `dcs-keys` keyring file, 0600).
+//! - `keys/mac.key`: the tenant's HMAC-SHA512 key (0600).
+//! - `terminals.toml`: one entry per terminal: its id, the SHA-256 of its bearer token, and
+//!   its public key. A thin terminal's signing key is held by the daemon in
+//!   `keys/terminal-ID.key` (0600); a self-sealing terminal keeps its own and only its public
+//!   key is here.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD as B64;
+use dcs_core::AgentId;
+use dcs_crypto::{KeyRegistry, MacKey, Signer, Verifier};
+use dcs_keys::FileKeyring;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use zeroize::Zeroizing;
+
+use crate::config::DataDir;
+use crate::error::{LocalError, Result};
+
+/// One entry of `terminals.toml`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TerminalEntry {
+    /// The terminal's agent id (the `agent_id` of its events).
+    pub id: String,
+    /// Hex SHA-256 of its bearer token (the token itself is shown once, by `init`).
+    pub token_sha256: String,
+    /// `ed25519` or `ecdsa-p256`.
+    pub algorithm: String,
+    /// Its public key, base64.
+    pub public_key: String,
+    /// True when the terminal seals its own events (the daemon holds no key for it).
+    #[serde(default)]
+    pub self_sealing: bool,
+}
+
+/// `terminals.toml`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TerminalsFile {
+    /// The terminals.
+    #[serde(default, rename = "terminal")]
+    pub terminals: Vec<TerminalEntry>,
+}
+
+/// A registered terminal, authenticated.
+#[derive(Debug, Clone)]
+pub struct TerminalIdentity {
+    /// Its agent id.
+    pub agent: AgentId,
+    /// Whether it seals its own events.
+    pub self_sealing: bool,
+}
+
+/// Everything secret and public the daemon seals and verifies with.
+pub struct Identity {
+    /// The tenant's KEKs.
+    pub keyring: FileKeyring,
+    /// The tenant's MAC key.
+    pub mac: MacKey,
+    /// Public keys of every terminal (for verifying).
+    pub registry: KeyRegistry,
+    /// Token digest → terminal.
+    by_token: BTreeMap<[u8; 32], TerminalIdentity>,
+    /// Signing keys of the thin terminals.
+    signers: BTreeMap<String, Signer>,
+}
+
+impl std::fmt::Debug for Identity {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Identity").field("terminals", &self.by_token.len()).finish()
+    }
+}
+
+/// The SHA-256 digest of a bearer token.
+pub fn token_digest(token: &str) -> [u8; 32] {
+    Sha256::digest(token.as_bytes()).into()
+}
+
+/// The signature algorithm named in `terminals.toml`.
+pub fn algorithm(name: &str) -> Result<dcs_core::event::SignatureAlgorithm> {
+    match name {
+        "ed25519" => Ok(dcs_core::event::SignatureAlgorithm::Ed25519),
+        "ecdsa-p256" => Ok(dcs_core::event::SignatureAlgorithm::EcdsaP256Sha256),
+        other => Err(LocalError::Setup(format!(
+            "terminals.toml: algorithm {other:?} is not \"ed25519\" or \"ecdsa-p256\""
+        ))),
+    }
+}
+
+fn read_secret(path: &Path) -> Result<Zeroizing<Vec<u8>>> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let meta = std::fs::metadata(path).map_err(|e| LocalError::file(path, &e))?;
+        if meta.permissions().mode() & 0o077 != 0 {
+            return Err(LocalError::Setup(format!(
+                "{}: a key file readable by group or others is refused: chmod 600 it",
+                path.display()
+            )));
+        }
+    }
+    std::fs::read(path).map(Zeroizing::new).map_err(|e| LocalError::file(path, &e))
+}
+
+impl Identity {
+    /// Loads the keys and terminals of `dir`.
+    pub fn load(dir: &DataDir) -> Result<Self> {
+        let keyring = FileKeyring::open(dir.keyring())
+            .map_err(|e| LocalError::Setup(format!("{}: {e}", dir.keyring().display())))?;
+        let mac = MacKey::from_bytes(&read_secret(&dir.mac_key())?)
+            .map_err(|e| LocalError::Setup(format!("{}: {e}", dir.mac_key().display())))?;
+        let text = std::fs::read_to_string(dir.terminals())
+            .map_err(|e| LocalError::file(dir.terminals(), &e))?;
+        let file: TerminalsFile = toml::from_str(&text).map_err(|e| {
+            LocalError::Setup(format!("{}: {}", dir.terminals().display(), e.message()))
+        })?;
+        let mut registry = KeyRegistry::new();
+        let mut by_token = BTreeMap::new();
+        let mut signers = BTreeMap::new();
+        for t in file.terminals {
+            let agent = AgentId::new(t.id.clone())
+                .map_err(|e| LocalError::Setup(format!("terminals.toml: {e}")))?;
+            let alg = algorithm(&t.algorithm)?;
+            let public = B64.decode(&t.public_key).map_err(|_| {
+                LocalError::Setup(format!("terminals.toml: {}: public_key is not base64", t.id))
+            })?;
+            let verifier = Verifier::from_bytes(alg, &public)
+                .map_err(|e| LocalError::Setup(format!("terminals.toml: {}: {e}", t.id)))?;
+            let digest = hex_digest(&t.token_sha256).ok_or_else(|| {
+                LocalError::Setup(format!(
+                    "terminals.toml: {}: token_sha256 must be 64 hex digits",
+                    t.id
+                ))
+            })?;
+            if !t.self_sealing {
+                let path = dir.terminal_key(&t.id);
+                let signer = Signer::from_key_bytes(&read_secret(&path)?)
+                    .map_err(|e| LocalError::Setup(format!("{}: {e}", path.display())))?;
+                if signer.verifier().to_bytes() != verifier.to_bytes() {
+                    return Err(LocalError::Setup(format!(
+                        "{}: the key does not match the public key in terminals.toml",
+                        path.display()
+                    )));
+                }
+                signers.insert(t.id.clone(), signer);
+            }
+            registry.register(&agent, verifier);
+            by_token.insert(digest, TerminalIdentity { agent, self_sealing: t.self_sealing });
+        }
+        Ok(Self { keyring, mac, registry, by_token, signers })
+    }
+
+    /// The terminal holding `token`, if any.
+    pub fn authenticate(&self, token: &str) -> Option<&TerminalIdentity> {
+        self.by_token.get(&token_digest(token))
+    }
+
+    /// The signing key the daemon holds for thin terminal `id`.
+    pub fn signer(&self, id: &str) -> Option<&Signer> {
+        self.signers.get(id)
+    }
+
+    /// The ids of the terminals whose keys the daemon holds.
+    pub fn thin_terminals(&self) -> impl Iterator<Item = &str> {
+        self.signers.keys().map(String::as_str)
+    }
+}
+
+fn hex_digest(text: &str) -> Option<[u8; 32]> {
+    if text.len() != 64 {
+        return None;
+    }
+    let mut out = [0u8; 32];
+    for (i, byte) in out.iter_mut().enumerate() {
+        *byte = u8::from_str_radix(text.get(2 * i..2 * i + 2)?, 16).ok()?;
+    }
+    Some(out)
+}
+
+/// Lower-case hex of `bytes`.
+pub fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}

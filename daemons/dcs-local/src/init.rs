@@ -1,0 +1,163 @@
+//! `dcs-local init`: a data directory with a commented config, fresh keys and one terminal,
+//! so that `dcs-local run` works with no external server.
+
+use std::io::Write;
+use std::path::Path;
+
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD as B64;
+use dcs_core::event::SignatureAlgorithm;
+use dcs_crypto::{KekMaterial, MacKey, Signer};
+use dcs_keys::FileKeyring;
+use rand_core::{OsRng, RngCore};
+
+use crate::config::DataDir;
+use crate::error::{LocalError, Result};
+use crate::identity::{TerminalEntry, TerminalsFile, hex, token_digest};
+
+/// What `init` made that the operator must keep: the terminal tokens (shown once).
+#[derive(Debug)]
+pub struct Made {
+    /// (terminal id, bearer token).
+    pub tokens: Vec<(String, String)>,
+}
+
+fn write_private(path: &Path, bytes: &[u8]) -> Result<()> {
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    let mut f = options.open(path).map_err(|e| LocalError::file(path, &e))?;
+    f.write_all(bytes).map_err(|e| LocalError::file(path, &e))?;
+    f.sync_all().map_err(|e| LocalError::file(path, &e))
+}
+
+/// A random bearer token: 32 random bytes, base64url.
+fn token() -> String {
+    let mut raw = [0u8; 32];
+    OsRng.fill_bytes(&mut raw);
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(raw)
+}
+
+/// Adds a thin terminal `id` (the daemon holds its signing key); returns its entry and token.
+pub fn new_thin_terminal(dir: &DataDir, id: &str) -> Result<(TerminalEntry, String)> {
+    let signer = Signer::generate(SignatureAlgorithm::Ed25519, &mut OsRng);
+    write_private(&dir.terminal_key(id), &signer.to_key_bytes())?;
+    let token = token();
+    let entry = TerminalEntry {
+        id: id.into(),
+        token_sha256: hex(&token_digest(&token)),
+        algorithm: "ed25519".into(),
+        public_key: B64.encode(signer.verifier().to_bytes()),
+        self_sealing: false,
+    };
+    Ok((entry, token))
+}
+
+/// Creates `dir` with a config for `tenant`/`branch`, a KEK, a MAC key and terminals
+/// `pos-1` (thin). Refuses a directory that already holds a config.
+pub fn init(dir: &DataDir, tenant: &str, branch: &str) -> Result<Made> {
+    if dir.config().exists() {
+        return Err(LocalError::Setup(format!(
+            "{} exists: this data directory is initialised already",
+            dir.config().display()
+        )));
+    }
+    let keys = dir.root.join("keys");
+    std::fs::create_dir_all(&keys).map_err(|e| LocalError::file(&keys, &e))?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&keys, std::fs::Permissions::from_mode(0o700))
+            .map_err(|e| LocalError::file(&keys, &e))?;
+    }
+    let keyring = FileKeyring::create(dir.keyring())
+        .map_err(|e| LocalError::Setup(format!("{}: {e}", dir.keyring().display())))?;
+    keyring
+        .update(|k| k.create_kek(tenant, &format!("{tenant}/kek"), KekMaterial::Random(&mut OsRng)))
+        .map_err(|e| LocalError::Setup(format!("{}: {e}", dir.keyring().display())))?;
+    write_private(&dir.mac_key(), &MacKey::random(&mut OsRng).to_secret_bytes())?;
+    let (entry, token) = new_thin_terminal(dir, "pos-1")?;
+    let terminals = TerminalsFile { terminals: vec![entry] };
+    let text = toml::to_string(&terminals)
+        .map_err(|e| LocalError::Setup(format!("cannot write terminals.toml: {e}")))?;
+    std::fs::write(
+        dir.terminals(),
+        format!("# Terminals of this store. Tokens are stored as SHA-256 only.\n{text}"),
+    )
+    .map_err(|e| LocalError::file(dir.terminals(), &e))?;
+    std::fs::write(dir.config(), config_template(tenant, branch))
+        .map_err(|e| LocalError::file(dir.config(), &e))?;
+    Ok(Made { tokens: vec![("pos-1".into(), token)] })
+}
+
+fn config_template(tenant: &str, branch: &str) -> String {
+    format!(
+        r#"# dcs-local configuration. Every key can be overridden by an environment variable
+# DCS_SECTION__KEY (e.g. DCS_LISTEN__POS=127.0.0.1:7500). Unknown keys are refused.
+
+[store]
+# The retailer and this store.
+tenant = "{tenant}"
+branch = "{branch}"
+# The ISO-4217 currency the store sells in.
+currency = "USD"
+# The store's UTC offset in minutes: its business day for the day summary.
+utc_offset_minutes = 0
+# The SQLite event store, relative to the data directory.
+database = "events.db"
+# Cap on the database in MiB (0: none); past it appends fail as on a full disk.
+max_size_mib = 0
+
+[listen]
+# gRPC, gRPC-Web and the web app on one port; 127.0.0.1 only unless the LAN needs it.
+pos = "127.0.0.1:7400"
+# /healthz, /readyz and /metrics.
+admin = "127.0.0.1:7401"
+# How long SIGTERM waits for in-flight requests.
+shutdown_deadline_ms = 10000
+
+[web]
+# A directory served at / (the browser POS build); leave it out to serve none.
+# static_dir = "/srv/pos-web"
+# Origins allowed to call gRPC-Web from another origin.
+cors_origins = []
+
+[limits]
+max_request_bytes = 4194304
+max_concurrent_requests = 256
+
+[log]
+# "text" or "json"; the filter is a tracing filter (RUST_LOG overrides it).
+format = "text"
+filter = "info"
+
+# Tax rates per category in parts per million (6.25 % = 62500).
+[[tax]]
+category = "general"
+rates = [["state", 62500], ["city", 25000]]
+
+[[tax]]
+category = "food"
+rates = []
+
+# The catalog: list prices in minor units (central prices from the region override them).
+[[products]]
+sku = "COFFEE-250G"
+name = "Coffee beans 250 g"
+category = "grocery"
+price_minor = 899
+tax_category = "food"
+
+[[products]]
+sku = "MUG"
+name = "Mug"
+category = "home"
+price_minor = 1299
+tax_category = "general"
+"#
+    )
+}

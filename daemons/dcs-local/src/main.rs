@@ -1,0 +1,122 @@
+//! `dcs-local`: the Local Agent of one store.
+//!
+//! ```text
+//! dcs-local init --data-dir D     # a commented config, fresh keys, one terminal
+//! dcs-local run  --data-dir D     # serve POS terminals (gRPC + gRPC-Web) until SIGTERM
+//! ```
+//!
+//! A thin driver: the commerce rules are dcs-core's, sealing is dcs-crypto's, the store is
+//! dcs-store's SQLite; the plumbing (config, logs, metrics, admin port, shutdown) is
+//! dcs-daemon's.
+
+mod catalog;
+mod config;
+mod desk;
+mod error;
+mod identity;
+mod init;
+mod pos;
+mod server;
+mod sync_status;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use tokio_util::sync::CancellationToken;
+
+use crate::config::DataDir;
+
+/// The Local Agent of a DCS store.
+#[derive(Debug, Parser)]
+#[command(version, about, long_about = None)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Creates a data directory: dcs-local.toml (commented), keys/ (0600) and terminals.toml
+    /// with one terminal, pos-1, whose bearer token is printed once.
+    Init {
+        /// The data directory to create.
+        #[arg(long, env = "DCS_DATA_DIR")]
+        data_dir: PathBuf,
+        /// The tenant (retailer).
+        #[arg(long, default_value = "acme")]
+        tenant: String,
+        /// This store's branch id.
+        #[arg(long, default_value = "store-1")]
+        branch: String,
+    },
+    /// Serves POS terminals from a data directory until SIGTERM or Ctrl-C.
+    Run {
+        /// The data directory made by `init`.
+        #[arg(long, env = "DCS_DATA_DIR")]
+        data_dir: PathBuf,
+        /// Only check the config, keys, terminals and store, print the outcome and exit.
+        #[arg(long)]
+        check_config: bool,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Init { data_dir, tenant, branch } => {
+            match init::init(&DataDir { root: data_dir.clone() }, &tenant, &branch) {
+                Ok(made) => {
+                    println!("initialised {}", data_dir.display());
+                    for (id, token) in made.tokens {
+                        println!(
+                            "terminal {id} token (shown once, keep it on the terminal): {token}"
+                        );
+                    }
+                    ExitCode::SUCCESS
+                }
+                Err(e) => fail(&e),
+            }
+        }
+        Command::Run { data_dir, check_config } => {
+            let dir = DataDir { root: data_dir };
+            let prepared = match server::prepare(&dir) {
+                Ok(p) => p,
+                Err(e) => return fail(&e),
+            };
+            if check_config {
+                println!("configuration ok: {}", dir.config().display());
+                return ExitCode::SUCCESS;
+            }
+            run(prepared)
+        }
+    }
+}
+
+fn run(prepared: server::Prepared) -> ExitCode {
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("dcs-local: cannot start the runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    runtime.block_on(async move {
+        if let Err(e) =
+            dcs_daemon::telemetry::init_logs(&dcs_daemon::telemetry::LogConfig::default())
+        {
+            eprintln!("dcs-local: {e}");
+        }
+        let stop = CancellationToken::new();
+        dcs_daemon::shutdown::cancel_on_signals(stop.clone());
+        match server::run(prepared, stop).await {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => fail(&e),
+        }
+    })
+}
+
+fn fail(e: &error::LocalError) -> ExitCode {
+    eprintln!("dcs-local: {e}");
+    ExitCode::FAILURE
+}

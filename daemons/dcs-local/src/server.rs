@@ -1,0 +1,143 @@
+//! `dcs-local run`: opens the store, loads keys and terminals, and serves gRPC, gRPC-Web and
+//! the web app on the POS port and health and metrics on the admin port, until SIGTERM.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::http::{HeaderName, Method};
+use dcs_daemon::admin::{self, Health};
+use dcs_proto::pb::pos_service_server::PosServiceServer;
+use dcs_store::projection::Projector;
+use dcs_store::sqlite::{Options, SqliteStore};
+use tokio_util::sync::CancellationToken;
+use tower_http::cors::{AllowOrigin, CorsLayer};
+
+use crate::catalog::Catalog;
+use crate::config::{DataDir, LocalConfig};
+use crate::desk::Desk;
+use crate::error::{LocalError, Result};
+use crate::identity::Identity;
+use crate::pos::Pos;
+use crate::sync_status::SyncStatusFeed;
+
+/// Everything `run` builds before it listens (also what `--check-config` checks).
+pub struct Prepared {
+    config: LocalConfig,
+    store: Arc<SqliteStore>,
+    identity: Arc<Identity>,
+    catalog: Catalog,
+}
+
+/// Loads and checks the config, keys, terminals, catalog and store of `dir`.
+pub fn prepare(dir: &DataDir) -> Result<Prepared> {
+    let config: LocalConfig = dcs_daemon::config::load(Some(&dir.config()))?;
+    let currency = dcs_core::Currency::from_code(&config.store.currency)
+        .map_err(|e| LocalError::Setup(format!("[store] currency: {e}")))?;
+    dcs_core::commerce::BusinessDay::from_unix_ms(0, config.store.utc_offset_minutes)
+        .map_err(|e| LocalError::Setup(format!("[store] utc_offset_minutes: {e}")))?;
+    let catalog = Catalog::from_config(&config, currency)?;
+    let identity = Arc::new(Identity::load(dir)?);
+    let options = Options {
+        max_size_bytes: (config.store.max_size_mib > 0)
+            .then(|| config.store.max_size_mib * 1024 * 1024),
+        ..Options::default()
+    };
+    let path = dir.root.join(&config.store.database);
+    let store = SqliteStore::open_with(&path, options)
+        .map_err(|e| LocalError::Setup(format!("{}: {e}", path.display())))?
+        .with_projector(Projector {
+            utc_offset_minutes: config.store.utc_offset_minutes,
+            loyalty: None,
+        });
+    Ok(Prepared { config, store: Arc::new(store), identity, catalog })
+}
+
+fn cors(origins: &[String]) -> Result<CorsLayer> {
+    let origins = origins
+        .iter()
+        .map(|o| {
+            o.parse().map_err(|_| {
+                LocalError::Setup(format!("[web] cors_origins: {o:?} is not an origin"))
+            })
+        })
+        .collect::<Result<Vec<axum::http::HeaderValue>>>()?;
+    let headers = ["content-type", "x-grpc-web", "x-user-agent", "grpc-timeout", "authorization"]
+        .map(HeaderName::from_static);
+    let exposed =
+        ["grpc-status", "grpc-message", "grpc-status-details-bin"].map(HeaderName::from_static);
+    Ok(CorsLayer::new()
+        .allow_origin(AllowOrigin::list(origins))
+        .allow_methods([Method::POST, Method::OPTIONS])
+        .allow_headers(headers)
+        .expose_headers(exposed))
+}
+
+/// Serves until SIGTERM/SIGINT (or `stop`), then drains within the deadline.
+pub async fn run(prepared: Prepared, stop: CancellationToken) -> Result<()> {
+    let Prepared { config, store, identity, catalog } = prepared;
+    let health = Health::new();
+    let metrics = dcs_daemon::telemetry::metrics()?;
+    let (admin_addr, admin_task) = admin::serve(
+        config.listen.admin,
+        admin::router(health.clone(), metrics, axum::Router::new()),
+        stop.clone(),
+    )
+    .await?;
+
+    let desk = Arc::new(Desk::new(
+        Arc::clone(&store),
+        Arc::clone(&identity),
+        catalog,
+        &config.store.tenant,
+        &config.store.branch,
+        config.store.utc_offset_minutes,
+    )?);
+    let feed = SyncStatusFeed::start(Arc::clone(&store), stop.clone());
+    let pos = PosServiceServer::new(Pos::new(desk, identity, feed))
+        .max_decoding_message_size(config.limits.max_request_bytes);
+    let (health_reporter, health_service) = tonic_health::server::health_reporter();
+    health_reporter.set_serving::<PosServiceServer<Pos>>().await;
+
+    let mut routes =
+        tonic::service::Routes::new(pos).add_service(health_service).into_axum_router();
+    if let Some(dir) = &config.web.static_dir {
+        routes = routes.fallback_service(tower_http::services::ServeDir::new(dir));
+    }
+    let router = routes
+        .layer(tonic_web::GrpcWebLayer::new())
+        .layer(cors(&config.web.cors_origins)?)
+        .layer(tower::limit::ConcurrencyLimitLayer::new(config.limits.max_concurrent_requests));
+
+    let listener = tokio::net::TcpListener::bind(config.listen.pos)
+        .await
+        .map_err(|e| LocalError::Setup(format!("cannot listen on {}: {e}", config.listen.pos)))?;
+    let pos_addr = listener.local_addr().map_err(|e| LocalError::Setup(e.to_string()))?;
+    health.set_ready();
+    // The one line tests and scripts read to find the ports (they may ask for port 0).
+    println!("dcs-local listening pos={pos_addr} admin={admin_addr}");
+    tracing::info!(%pos_addr, %admin_addr, "dcs-local serving");
+
+    let drain = stop.clone();
+    let health_on_stop = health.clone();
+    let server = axum::serve(listener, router).with_graceful_shutdown(async move {
+        drain.cancelled().await;
+        health_on_stop.set_not_ready("shutting down");
+    });
+    let server = tokio::spawn(async move { server.await });
+    stop.cancelled().await;
+    health_reporter.set_not_serving::<PosServiceServer<Pos>>().await;
+    let deadline = Duration::from_millis(config.listen.shutdown_deadline_ms);
+    if !dcs_daemon::shutdown::drain(
+        async {
+            let _ = server.await;
+        },
+        deadline,
+    )
+    .await
+    {
+        tracing::warn!("in-flight requests did not finish within the shutdown deadline");
+    }
+    let _ = admin_task.await;
+    tracing::info!("dcs-local stopped");
+    Ok(())
+}
