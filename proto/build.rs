@@ -26,6 +26,8 @@ fn main() -> Result<(), Box<dyn Error>> {
         .build_server(true)
         .build_client(true)
         .build_transport(false)
+        // Malformed requests are INVALID_ARGUMENT, not INTERNAL (src/grpc_codec.rs).
+        .codec_path("crate::grpc_codec::StrictCodec")
         .compile_with_config(config, &protos, &[PathBuf::from(".")])?;
     Ok(())
 }

@@ -44,6 +44,7 @@ mod codec;
 mod convert;
 mod error;
 mod event;
+pub mod grpc_codec;
 mod limits;
 pub mod pos;
 mod sync;

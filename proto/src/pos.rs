@@ -15,6 +15,8 @@ pub const MAX_REFUND_LINES: usize = 500;
 pub const MAX_NOTE_LEN: usize = 200;
 /// Most events of one `SubmitSealed` call.
 pub const MAX_SEALED_EVENTS: usize = 100;
+/// Most units of one stock movement (a delivery or an adjustment).
+pub const MAX_MOVEMENT_UNITS: i64 = 1_000_000;
 /// Longest command idempotency key, in bytes (the daemon appends `/N` per event).
 pub const MAX_COMMAND_KEY_LEN: usize = 100;
 
@@ -305,6 +307,12 @@ impl TryFrom<pb::SubmitInventoryRequest> for SubmitInventory {
                 ));
             }
         };
+        if r.quantity.unsigned_abs() > MAX_MOVEMENT_UNITS.unsigned_abs() {
+            return Err(ProtoError::invalid(
+                "quantity",
+                format!("at most {MAX_MOVEMENT_UNITS} units per movement; split larger ones"),
+            ));
+        }
         if (received && r.quantity < 1) || r.quantity == 0 {
             return Err(ProtoError::invalid(
                 "quantity",
@@ -417,6 +425,9 @@ mod tests {
             quantity: -3,
             reference: String::new(),
         };
-        assert_eq!(field_of(SubmitInventory::try_from(inv).unwrap_err()), "quantity");
+        assert_eq!(field_of(SubmitInventory::try_from(inv.clone()).unwrap_err()), "quantity");
+        // Found by the daemon's fuzzer: i64::MIN units overflowed the stock projection.
+        let huge = pb::SubmitInventoryRequest { movement: 2, quantity: i64::MIN, ..inv };
+        assert_eq!(field_of(SubmitInventory::try_from(huge).unwrap_err()), "quantity");
     }
 }

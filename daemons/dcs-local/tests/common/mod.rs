@@ -90,6 +90,10 @@ impl Daemon {
 
     /// SIGTERM, then the exit status.
     pub fn terminate(mut self) -> std::process::ExitStatus {
+        self.terminate_in_place()
+    }
+
+    fn terminate_in_place(&mut self) -> std::process::ExitStatus {
         let pid = self.child.id().to_string();
         Command::new("kill").args(["-TERM", &pid]).status().unwrap();
         for _ in 0..200 {
@@ -104,8 +108,18 @@ impl Daemon {
 
     /// SIGKILL.
     pub fn kill(mut self) {
-        self.child.kill().unwrap();
+        let _ = self.child.kill();
         self.child.wait().unwrap();
+    }
+}
+
+impl Drop for Daemon {
+    /// A test that fails must not leave its daemon running.
+    fn drop(&mut self) {
+        if let Ok(None) = self.child.try_wait() {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
     }
 }
 
