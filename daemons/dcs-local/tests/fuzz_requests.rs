@@ -301,12 +301,11 @@ async fn random_and_mutated_requests_store_nothing_unacknowledged() {
                             if !resp.deduplicated {
                                 stored += resp.last_position - resp.first_position + 1;
                             }
-                        } else if matches!(*method, "OpenSession" | "CloseSession") {
-                            if let Ok(resp) = pb::OpenSessionResponse::decode(bytes.as_slice()) {
-                                if let Some(s) = resp.stored.filter(|s| !s.deduplicated) {
-                                    stored += s.last_position - s.first_position + 1;
-                                }
-                            }
+                        } else if matches!(*method, "OpenSession" | "CloseSession")
+                            && let Ok(resp) = pb::OpenSessionResponse::decode(bytes.as_slice())
+                            && let Some(s) = resp.stored.filter(|s| !s.deduplicated)
+                        {
+                            stored += s.last_position - s.first_position + 1;
                         }
                     }
                     Err(status) => {
