@@ -344,8 +344,11 @@ impl Desk {
         let stored = self
             .append(sale_stream(&c.sale_id)?, ExpectedVersion::NoStream, events, facts, Some(total))
             .await?;
-        let version = self.stream_version(&session_stream(&c.session_id)?).await?;
-        self.save_session(&session, version).await?;
+        // Only cash moves the drawer; other tenders leave the session as it was.
+        if c.tender == Tender::Cash {
+            let version = self.stream_version(&session_stream(&c.session_id)?).await?;
+            self.save_session(&session, version).await?;
+        }
         Ok(stored)
     }
 
@@ -373,8 +376,10 @@ impl Desk {
         let stored = self
             .append(sale_stream(&c.sale_id)?, ExpectedVersion::Exact(version), events, facts, total)
             .await?;
-        let sv = self.stream_version(&session_stream(&c.session_id)?).await?;
-        self.save_session(&session, sv).await?;
+        if c.tender == Tender::Cash {
+            let sv = self.stream_version(&session_stream(&c.session_id)?).await?;
+            self.save_session(&session, sv).await?;
+        }
         Ok(stored)
     }
 
