@@ -18,6 +18,8 @@ pub struct LocalConfig {
     pub web: WebSection,
     /// Bounds on requests and the store.
     pub limits: LimitsSection,
+    /// The key provider of the tenant's KEKs.
+    pub keys: crate::keys::KeysSection,
     /// Logs.
     pub log: dcs_daemon::telemetry::LogConfig,
     /// The products sold here, with their list prices (central prices override them).

@@ -174,7 +174,7 @@ impl Desk {
             .enumerate()
             .map(|(i, fact)| {
                 let k = IdempotencyKey::new(format!("{key}/{i}"))?;
-                let keyring = &self.identity.keyring;
+                let keyring = self.identity.keyring.as_ref();
                 Ok(term.seal(
                     fact,
                     cashier,
@@ -457,7 +457,7 @@ impl Desk {
                     other => LocalError::Invalid(format!("events[{i}]: {other}")),
                 },
             )?;
-            let plain = dcs_crypto::open_event(e, &self.identity.keyring)?;
+            let plain = dcs_crypto::open_event(e, self.identity.keyring.as_ref())?;
             let body = EventBody::from_bytes(&plain)
                 .map_err(|err| LocalError::Invalid(format!("events[{i}]: payload: {err}")))?;
             if body.event_type() != e.event_type() {
@@ -494,7 +494,7 @@ impl Desk {
             let version = stored.last().map_or(0, |e| e.stream_version);
             let mut bodies = Vec::with_capacity(stored.len());
             for e in &stored {
-                let plain = dcs_crypto::open_event(&e.event, &identity.keyring)?;
+                let plain = dcs_crypto::open_event(&e.event, identity.keyring.as_ref())?;
                 bodies.push(EventBody::from_bytes(&plain)?);
             }
             Ok((Sale::replay(branch, bodies.iter())?, version))

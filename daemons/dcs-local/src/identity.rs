@@ -14,7 +14,6 @@ use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as B64;
 use dcs_core::AgentId;
 use dcs_crypto::{KeyRegistry, MacKey, Signer, Verifier};
-use dcs_keys::FileKeyring;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use zeroize::Zeroizing;
@@ -59,8 +58,8 @@ pub struct TerminalIdentity {
 
 /// Everything secret and public the daemon seals and verifies with.
 pub struct Identity {
-    /// The tenant's KEKs.
-    pub keyring: FileKeyring,
+    /// The tenant's KEKs (the configured provider).
+    pub keyring: Box<dyn crate::keys::Provider>,
     /// The tenant's MAC key.
     pub mac: MacKey,
     /// Public keys of every terminal (for verifying).
@@ -109,10 +108,9 @@ fn read_secret(path: &Path) -> Result<Zeroizing<Vec<u8>>> {
 }
 
 impl Identity {
-    /// Loads the keys and terminals of `dir`.
-    pub fn load(dir: &DataDir) -> Result<Self> {
-        let keyring = FileKeyring::open(dir.keyring())
-            .map_err(|e| LocalError::Setup(format!("{}: {e}", dir.keyring().display())))?;
+    /// Loads the keys and terminals of `dir`, the KEKs from the configured provider.
+    pub fn load(dir: &DataDir, keys: &crate::keys::KeysSection) -> Result<Self> {
+        let keyring = crate::keys::open(dir, keys)?;
         let mac = MacKey::from_bytes(&read_secret(&dir.mac_key())?)
             .map_err(|e| LocalError::Setup(format!("{}: {e}", dir.mac_key().display())))?;
         let text = std::fs::read_to_string(dir.terminals())

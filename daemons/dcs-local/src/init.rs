@@ -130,6 +130,12 @@ cors_origins = []
 max_request_bytes = 4194304
 max_concurrent_requests = 256
 
+[keys]
+# Where the tenant's KEKs live: "file" (keys/keyring.dcsk, made by init), "vault" (Vault or
+# OpenBao Transit; set vault_addr and vault_token_file) or "pkcs11" (an HSM token; set
+# pkcs11_module, pkcs11_token_label and pkcs11_pin_file). Secret files must be mode 0600.
+provider = "file"
+
 [log]
 # "text" or "json"; the filter is a tracing filter (RUST_LOG overrides it).
 format = "text"

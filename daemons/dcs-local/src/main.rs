@@ -15,6 +15,7 @@ mod desk;
 mod error;
 mod identity;
 mod init;
+mod keys;
 mod pos;
 mod server;
 mod sync_status;

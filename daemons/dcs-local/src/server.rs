@@ -36,7 +36,8 @@ pub fn prepare(dir: &DataDir) -> Result<Prepared> {
     dcs_core::commerce::BusinessDay::from_unix_ms(0, config.store.utc_offset_minutes)
         .map_err(|e| LocalError::Setup(format!("[store] utc_offset_minutes: {e}")))?;
     let catalog = Catalog::from_config(&config, currency)?;
-    let identity = Arc::new(Identity::load(dir)?);
+    let identity = Arc::new(Identity::load(dir, &config.keys)?);
+    crate::keys::ensure_kek(identity.keyring.as_ref(), &config.store.tenant)?;
     let options = Options {
         max_size_bytes: (config.store.max_size_mib > 0)
             .then(|| config.store.max_size_mib * 1024 * 1024),
