@@ -63,7 +63,7 @@ impl SqliteStore {
             Err(e) => {
                 // Dropping the transaction rolls the partial batch back; then look why.
                 drop(tx);
-                settle_refusal(&conn, events, e)
+                settle_refusal(&conn, stream, events, e)
             }
         }
     }
@@ -86,7 +86,7 @@ impl SqliteStore {
                 if !sp.is_autocommit() {
                     sp.rollback().map_err(map_err)?;
                 }
-                outcome = settle_refusal(&sp, req.events, e);
+                outcome = settle_refusal(&sp, req.stream, req.events, e);
             }
             if sp.is_autocommit() {
                 // SQLite aborted the whole transaction (full disk, I/O error): every
@@ -153,7 +153,7 @@ fn append_in(
     };
     if !ok {
         // A retry of an append that already happened is recognised before the conflict.
-        if let Some(dedup) = find_original(conn, events)? {
+        if let Some(dedup) = find_original(conn, stream, events)? {
             return Ok(dedup);
         }
         return Err(StoreError::Conflict {
@@ -176,15 +176,16 @@ fn append_in(
 /// id. Looking only now keeps the common path to plain inserts.
 fn settle_refusal(
     conn: &Connection,
+    stream: &StreamId,
     events: &[SovereignFinancialEvent],
     error: StoreError,
 ) -> Result<AppendResult> {
     match error {
         StoreError::Database(msg) if msg.contains("UNIQUE constraint failed") => {
-            if let Some(dedup) = find_original(conn, events)? {
+            if let Some(dedup) = find_original(conn, stream, events)? {
                 return Ok(dedup);
             }
-            Err(duplicate_event(conn, events)?)
+            Err(duplicate_event(conn, events, &msg)?)
         }
         other => Err(other),
     }
@@ -266,47 +267,75 @@ fn write_batch(
     })
 }
 
-/// The original result when every key of the batch belongs to one earlier append of the
-/// same size; `None` when no key was used; an error for a partial overlap.
+/// The original result when the batch is an exact retry of one earlier append: every key
+/// of the batch names, in order, the same event id in one earlier append of the same size
+/// to the same stream. `None` when no key was used. A key that names another event, or the
+/// same events in another stream, is [`StoreError::IdempotencyKeyReused`]; some but not all
+/// keys of an append is [`StoreError::IdempotencyMismatch`].
 fn find_original(
     conn: &Connection,
+    stream: &StreamId,
     events: &[SovereignFinancialEvent],
 ) -> Result<Option<AppendResult>> {
     let mut lookup = conn
         .prepare_cached(
             "SELECT e.batch_first, e.batch_last,
-                    (SELECT stream_version FROM events WHERE position = e.batch_last)
+                    (SELECT stream_version FROM events WHERE position = e.batch_last),
+                    e.position, e.event_id, e.stream_id
              FROM events e WHERE e.tenant_id = ?1 AND e.idempotency_key = ?2",
         )
         .map_err(map_err)?;
     let mut original: Option<(u64, u64, u64)> = None;
+    let mut original_stream = String::new();
     let mut found = 0usize;
-    for e in events {
-        let hit: Option<(u64, u64, u64)> = lookup
+    let mut in_order = true;
+    for (i, e) in events.iter().enumerate() {
+        type Hit = ((u64, u64, u64), u64, Vec<u8>, String);
+        let hit: Option<Hit> = lookup
             .query_row(params![e.tenant_id().as_str(), e.idempotency_key().as_str()], |r| {
-                Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+                Ok(((r.get(0)?, r.get(1)?, r.get(2)?), r.get(3)?, r.get(4)?, r.get(5)?))
             })
             .optional()
             .map_err(map_err)?;
-        match (hit, original) {
-            (None, _) => {}
-            (Some(h), None) => {
-                original = Some(h);
+        let Some((batch, position, event_id, hit_stream)) = hit else { continue };
+        if event_id.as_slice() != e.event_id().as_bytes().as_slice() {
+            return Err(StoreError::IdempotencyKeyReused {
+                key: e.idempotency_key().as_str().to_string(),
+                reason: format!(
+                    "it is held by the event at position {position}, whose event id differs from event {}",
+                    e.event_id()
+                ),
+            });
+        }
+        match original {
+            None => {
+                original = Some(batch);
+                original_stream = hit_stream;
                 found += 1;
             }
-            (Some(h), Some(o)) if h == o => found += 1,
-            (Some(_), Some(_)) => {
+            Some(o) if o == batch => found += 1,
+            Some(_) => {
                 return Err(StoreError::IdempotencyMismatch {
                     key: e.idempotency_key().as_str().to_string(),
                 });
             }
         }
+        in_order &= position == batch.0 + i as u64;
     }
     match original {
         None => Ok(None),
         Some((first, last, version))
-            if found == events.len() && (last - first + 1) as usize == events.len() =>
+            if found == events.len() && in_order && (last - first + 1) as usize == events.len() =>
         {
+            if original_stream != stream.as_str() {
+                return Err(StoreError::IdempotencyKeyReused {
+                    key: events[0].idempotency_key().as_str().to_string(),
+                    reason: format!(
+                        "these events were appended to stream {original_stream:?}, not {:?}",
+                        stream.as_str()
+                    ),
+                });
+            }
             Ok(Some(AppendResult {
                 first_position: first,
                 last_position: last,
@@ -321,7 +350,11 @@ fn find_original(
 }
 
 /// The error for a batch holding an event id that is already stored.
-fn duplicate_event(conn: &Connection, events: &[SovereignFinancialEvent]) -> Result<StoreError> {
+fn duplicate_event(
+    conn: &Connection,
+    events: &[SovereignFinancialEvent],
+    constraint: &str,
+) -> Result<StoreError> {
     let mut exists =
         conn.prepare_cached("SELECT 1 FROM events WHERE event_id = ?1").map_err(map_err)?;
     for e in events {
@@ -329,5 +362,12 @@ fn duplicate_event(conn: &Connection, events: &[SovereignFinancialEvent]) -> Res
             return Ok(StoreError::DuplicateEvent(e.event_id().to_string()));
         }
     }
-    Ok(StoreError::Database("a unique constraint failed for an unknown reason".into()))
+    // Neither a key nor an event id: the store's own tables disagree (an index row without
+    // its stream row, for instance), which only an edit outside DCS produces.
+    Ok(StoreError::Tampered {
+        position: 0,
+        reason: format!(
+            "the append was refused by the store's own index ({constraint}) although no key or event id of the batch is stored: the tables were edited outside DCS; run verify_chain"
+        ),
+    })
 }
