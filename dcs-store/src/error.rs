@@ -80,6 +80,14 @@ pub enum StoreError {
     /// A stored event no longer decodes or validates.
     #[error("stored event cannot be decoded: {0}")]
     Decode(#[from] CoreError),
+    /// The store was opened read-only and a write was attempted.
+    #[error(
+        "the event store is open read-only: {operation} is refused and nothing was written; open it without read_only to write"
+    )]
+    ReadOnly {
+        /// What was attempted.
+        operation: &'static str,
+    },
     /// Any other database error.
     #[error("database error: {0}")]
     Database(String),

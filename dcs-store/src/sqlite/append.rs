@@ -50,6 +50,7 @@ impl SqliteStore {
         events: &[SovereignFinancialEvent],
         bodies: &[EventBody],
     ) -> Result<AppendResult> {
+        self.writable("append")?;
         let req = AppendRequest { stream, expected, events, bodies };
         let mut conn = self.lock();
         let tx = conn.transaction().map_err(map_err)?;
@@ -76,6 +77,7 @@ impl SqliteStore {
         &self,
         requests: &[AppendRequest<'_>],
     ) -> Result<Vec<Result<AppendResult>>> {
+        self.writable("append_group")?;
         let mut conn = self.lock();
         let mut tx = conn.transaction().map_err(map_err)?;
         let mut results = Vec::with_capacity(requests.len());
@@ -141,11 +143,7 @@ fn append_in(
             });
         }
     }
-    let current: u64 = conn
-        .prepare_cached("SELECT version FROM streams WHERE stream_id = ?1")
-        .and_then(|mut st| st.query_row([stream.as_str()], |r| r.get(0)).optional())
-        .map_err(map_err)?
-        .unwrap_or(0);
+    let current = current_version(conn, stream)?;
     let ok = match expected {
         ExpectedVersion::Any => true,
         ExpectedVersion::NoStream => current == 0,
@@ -169,6 +167,34 @@ fn append_in(
         project_batch(conn, projector, events, bodies)?;
     }
     Ok(result)
+}
+
+/// The stream's version from its `streams` row; a stream without a row must have no events
+/// (a deleted row would otherwise restart the stream at version 0).
+fn current_version(conn: &Connection, stream: &StreamId) -> Result<u64> {
+    let row: Option<u64> = conn
+        .prepare_cached("SELECT version FROM streams WHERE stream_id = ?1")
+        .and_then(|mut st| st.query_row([stream.as_str()], |r| r.get(0)).optional())
+        .map_err(map_err)?;
+    if let Some(version) = row {
+        return Ok(version);
+    }
+    let first: Option<u64> = conn
+        .prepare_cached(
+            "SELECT position FROM events WHERE stream_id = ?1 AND position = batch_first LIMIT 1",
+        )
+        .and_then(|mut st| st.query_row([stream.as_str()], |r| r.get(0)).optional())
+        .map_err(map_err)?;
+    match first {
+        None => Ok(0),
+        Some(position) => Err(StoreError::Tampered {
+            position,
+            reason: format!(
+                "stream {:?} has events from position {position} on but no row in the streams table: the table was edited outside DCS; nothing was written, restore the store from a backup or the region",
+                stream.as_str()
+            ),
+        }),
+    }
 }
 
 /// Turns the error of a rolled-back append into its answer: a unique index that refused a

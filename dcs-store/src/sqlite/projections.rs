@@ -167,6 +167,7 @@ impl SqliteStore {
         &self,
         mut open: impl FnMut(&SovereignFinancialEvent) -> Result<Option<EventBody>>,
     ) -> Result<ProjectionRows> {
+        self.writable("rebuild_projections")?;
         let projector = &self.projector;
         let mut folds = Folds::new(projector);
         let mut from = 1;

@@ -1,7 +1,7 @@
 //! The SQLite schema, its version marker, the check that a file is ours, and the
 //! migration of older versions.
 
-use rusqlite::{Connection, OptionalExtension};
+use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior};
 
 use crate::error::{Result, StoreError};
 
@@ -70,13 +70,27 @@ CREATE TABLE projection_customer_loyalty (
 CREATE TABLE saga_steps (saga_id TEXT NOT NULL, step_no INTEGER NOT NULL, name TEXT NOT NULL, status TEXT NOT NULL, data BLOB NOT NULL, PRIMARY KEY (saga_id, step_no)) STRICT;
 ";
 
-/// Creates the schema in an empty database, or checks that an existing one is ours.
-pub fn ensure(conn: &mut Connection, path: &str) -> Result<()> {
-    let tables: i64 = conn
+/// Creates the schema in an empty database, or checks that an existing one is ours and
+/// migrates an older version.
+///
+/// Read-write, everything runs in one `BEGIN IMMEDIATE` transaction: of several processes
+/// opening one new file at once, the first creates the schema and the others, waiting for
+/// its lock, find it made. Read-only, the check runs in a read transaction and an older
+/// version is refused (migrating writes).
+pub fn ensure(conn: &mut Connection, path: &str, read_only: bool) -> Result<()> {
+    let behavior =
+        if read_only { TransactionBehavior::Deferred } else { TransactionBehavior::Immediate };
+    let tx = conn.transaction_with_behavior(behavior).map_err(super::map_err)?;
+    let tables: i64 = tx
         .query_row("SELECT count(*) FROM sqlite_schema WHERE type = 'table'", [], |r| r.get(0))
         .map_err(super::map_err)?;
+    let not_ours = |reason: String| StoreError::NotAStore { path: path.to_string(), reason };
     if tables == 0 {
-        let tx = conn.transaction().map_err(super::map_err)?;
+        if read_only {
+            return Err(not_ours(
+                "it is empty, and a read-only open does not create a store".into(),
+            ));
+        }
         tx.execute_batch(SCHEMA).map_err(super::map_err)?;
         tx.execute_batch(EVENTS_TABLE).map_err(super::map_err)?;
         tx.execute(
@@ -84,11 +98,9 @@ pub fn ensure(conn: &mut Connection, path: &str) -> Result<()> {
             rusqlite::params![FORMAT, SCHEMA_VERSION.to_string()],
         )
         .map_err(super::map_err)?;
-        tx.commit().map_err(super::map_err)?;
-        return Ok(());
+        return tx.commit().map_err(super::map_err);
     }
-    let not_ours = |reason: String| StoreError::NotAStore { path: path.to_string(), reason };
-    let has_meta: bool = conn
+    let has_meta: bool = tx
         .query_row(
             "SELECT count(*) FROM sqlite_schema WHERE type = 'table' AND name = 'dcs_meta'",
             [],
@@ -100,7 +112,7 @@ pub fn ensure(conn: &mut Connection, path: &str) -> Result<()> {
         return Err(not_ours("it is an SQLite database without the dcs_meta table".into()));
     }
     let meta = |key: &str| -> Result<Option<String>> {
-        conn.query_row("SELECT value FROM dcs_meta WHERE key = ?1", [key], |r| r.get(0))
+        tx.query_row("SELECT value FROM dcs_meta WHERE key = ?1", [key], |r| r.get(0))
             .optional()
             .map_err(super::map_err)
     };
@@ -108,21 +120,26 @@ pub fn ensure(conn: &mut Connection, path: &str) -> Result<()> {
         return Err(not_ours("its format marker is missing or foreign".into()));
     }
     let version = meta("schema_version")?.unwrap_or_default();
+    if version == SCHEMA_VERSION.to_string() {
+        return tx.commit().map_err(super::map_err);
+    }
     if version == "1" {
-        return migrate_v1(conn);
+        if read_only {
+            return Err(not_ours(format!(
+                "schema version 1 must be migrated to {SCHEMA_VERSION}: open it read-write once"
+            )));
+        }
+        migrate_v1(&tx)?;
+        return tx.commit().map_err(super::map_err);
     }
-    if version != SCHEMA_VERSION.to_string() {
-        return Err(not_ours(format!(
-            "schema version {version:?}, this build reads versions 1 and {SCHEMA_VERSION}"
-        )));
-    }
-    Ok(())
+    Err(not_ours(format!(
+        "schema version {version:?}, this build reads versions 1 and {SCHEMA_VERSION}"
+    )))
 }
 
 /// Version 1 to 2: rebuilds the event log without the per-row stream index (a table
 /// constraint, so the table is copied), in one transaction; rows and hashes are unchanged.
-fn migrate_v1(conn: &mut Connection) -> Result<()> {
-    let tx = conn.transaction().map_err(super::map_err)?;
+fn migrate_v1(tx: &Transaction<'_>) -> Result<()> {
     tx.execute_batch("ALTER TABLE events RENAME TO events_v1;").map_err(super::map_err)?;
     tx.execute_batch(EVENTS_TABLE).map_err(super::map_err)?;
     tx.execute_batch(
@@ -130,6 +147,5 @@ fn migrate_v1(conn: &mut Connection) -> Result<()> {
          DROP TABLE events_v1;
          UPDATE dcs_meta SET value = '2' WHERE key = 'schema_version';",
     )
-    .map_err(super::map_err)?;
-    tx.commit().map_err(super::map_err)
+    .map_err(super::map_err)
 }
