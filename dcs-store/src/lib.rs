@@ -31,4 +31,4 @@ pub mod sqlite;
 
 pub use api::{AppendResult, EventStore, ExpectedVersion, Snapshot, StoredEvent, StreamId};
 pub use error::{Result, StoreError};
-pub use projection::{ProjectionRows, Projector};
+pub use projection::{Opened, ProjectionRows, Projector, open_fact};

@@ -50,11 +50,22 @@ impl SqliteStore {
         events: &[SovereignFinancialEvent],
         bodies: &[EventBody],
     ) -> Result<AppendResult> {
+        self.append_facts(stream, expected, events, Facts::Given(bodies))
+    }
+
+    /// One append in its own durable transaction, projecting `facts`.
+    pub(super) fn append_facts(
+        &self,
+        stream: &StreamId,
+        expected: ExpectedVersion,
+        events: &[SovereignFinancialEvent],
+        facts: Facts<'_>,
+    ) -> Result<AppendResult> {
         self.writable("append")?;
-        let req = AppendRequest { stream, expected, events, bodies };
+        let req = AppendRequest { stream, expected, events, bodies: &[] };
         let mut conn = self.lock();
         let tx = conn.transaction().map_err(map_err)?;
-        match append_in(&tx, &self.projector, &req) {
+        match append_in(&tx, &self.projector, &req, facts) {
             Ok(result) => {
                 if !result.deduplicated {
                     tx.commit().map_err(map_err)?;
@@ -83,7 +94,7 @@ impl SqliteStore {
         let mut results = Vec::with_capacity(requests.len());
         for req in requests {
             let mut sp = tx.savepoint().map_err(map_err)?;
-            let mut outcome = append_in(&sp, &self.projector, req);
+            let mut outcome = append_in(&sp, &self.projector, req, Facts::Given(req.bodies));
             if let Err(e) = outcome {
                 if !sp.is_autocommit() {
                     sp.rollback().map_err(map_err)?;
@@ -109,18 +120,38 @@ impl SqliteStore {
     }
 }
 
+/// The plaintext facts an append folds into the projections.
+#[derive(Clone, Copy)]
+pub(super) enum Facts<'a> {
+    /// Given by the caller: none, or one per event (checked against the event's type and
+    /// visible amount).
+    Given(&'a [EventBody]),
+    /// Opened from the events themselves: one per event, `None` for an event without one.
+    Opened(&'a [Option<EventBody>]),
+}
+
+impl Facts<'_> {
+    fn len(&self) -> usize {
+        match self {
+            Facts::Given(b) => b.len(),
+            Facts::Opened(b) => b.len(),
+        }
+    }
+}
+
 fn append_in(
     conn: &Connection,
     projector: &Projector,
     req: &AppendRequest<'_>,
+    facts: Facts<'_>,
 ) -> Result<AppendResult> {
-    let AppendRequest { stream, expected, events, bodies } = *req;
-    if !bodies.is_empty() && bodies.len() != events.len() {
+    let AppendRequest { stream, expected, events, .. } = *req;
+    if facts.len() != 0 && facts.len() != events.len() {
         return Err(StoreError::Invalid {
             field: "bodies",
             reason: format!(
                 "{} bodies for {} events: give one per event, or none",
-                bodies.len(),
+                facts.len(),
                 events.len()
             ),
         });
@@ -163,8 +194,14 @@ fn append_in(
     // No savepoint of its own: the caller's transaction or savepoint rolls a failed batch
     // back (a nested savepoint would copy every page it touches into a sub-journal).
     let result = write_batch(conn, stream, current, events)?;
-    if !bodies.is_empty() {
-        project_batch(conn, projector, events, bodies)?;
+    match facts {
+        Facts::Given([]) => {}
+        Facts::Given(bodies) => project_batch(conn, projector, events.iter().zip(bodies))?,
+        Facts::Opened(bodies) => project_batch(
+            conn,
+            projector,
+            events.iter().zip(bodies).filter_map(|(e, b)| b.as_ref().map(|b| (e, b))),
+        )?,
     }
     Ok(result)
 }

@@ -6,6 +6,7 @@ mod read;
 mod schema;
 mod state;
 mod store_impl;
+mod verified;
 mod verify;
 
 use std::path::Path;
@@ -20,6 +21,7 @@ use crate::projection::Projector;
 pub use append::{AppendRequest, MAX_BATCH};
 pub use read::MAX_READ;
 pub use state::{SagaRecord, SagaStep};
+pub use verified::{Verification, verify_batch};
 pub use verify::ChainReport;
 
 /// How hard an append works to survive a power cut.
