@@ -21,7 +21,7 @@ pub struct Verification<'a> {
     pub registry: &'a KeyRegistry,
     /// The tenant keys to open each event's body for the projections; `None` projects
     /// nothing (a relay that holds no tenant keys).
-    pub keys: Option<&'a dyn KeyProvider>,
+    pub keys: Option<&'a (dyn KeyProvider + Sync)>,
 }
 
 impl std::fmt::Debug for Verification<'_> {
