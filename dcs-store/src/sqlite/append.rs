@@ -9,7 +9,7 @@ use rusqlite::{Connection, OptionalExtension, params};
 use super::projections::project_batch;
 use super::{SqliteStore, map_err};
 use crate::api::{AppendResult, ExpectedVersion, StreamId};
-use crate::chain::{RowHash, RowPlace, row_hash};
+use crate::chain::{Chain, RowHash, RowPlace};
 use crate::error::{Result, StoreError};
 use crate::projection::Projector;
 
@@ -65,7 +65,7 @@ impl SqliteStore {
         let req = AppendRequest { stream, expected, events, bodies: &[] };
         let mut conn = self.lock();
         let tx = conn.transaction().map_err(map_err)?;
-        match append_in(&tx, &self.projector, &req, facts) {
+        match append_in(&tx, &self.chain, &self.projector, &req, facts) {
             Ok(result) => {
                 if !result.deduplicated {
                     tx.commit().map_err(map_err)?;
@@ -94,7 +94,8 @@ impl SqliteStore {
         let mut results = Vec::with_capacity(requests.len());
         for req in requests {
             let mut sp = tx.savepoint().map_err(map_err)?;
-            let mut outcome = append_in(&sp, &self.projector, req, Facts::Given(req.bodies));
+            let mut outcome =
+                append_in(&sp, &self.chain, &self.projector, req, Facts::Given(req.bodies));
             if let Err(e) = outcome {
                 if !sp.is_autocommit() {
                     sp.rollback().map_err(map_err)?;
@@ -141,6 +142,7 @@ impl Facts<'_> {
 
 fn append_in(
     conn: &Connection,
+    chain: &Chain,
     projector: &Projector,
     req: &AppendRequest<'_>,
     facts: Facts<'_>,
@@ -193,7 +195,7 @@ fn append_in(
     }
     // No savepoint of its own: the caller's transaction or savepoint rolls a failed batch
     // back (a nested savepoint would copy every page it touches into a sub-journal).
-    let result = write_batch(conn, stream, current, events)?;
+    let result = write_batch(conn, chain, stream, current, events)?;
     match facts {
         Facts::Given([]) => {}
         Facts::Given(bodies) => project_batch(conn, projector, events.iter().zip(bodies))?,
@@ -257,6 +259,7 @@ fn settle_refusal(
 /// Inserts the rows, extends the chain and moves the stream and chain heads.
 fn write_batch(
     conn: &Connection,
+    chain: &Chain,
     stream: &StreamId,
     current: u64,
     events: &[SovereignFinancialEvent],
@@ -289,7 +292,7 @@ fn write_batch(
             batch_first: first,
             batch_last: last,
         };
-        let hash = row_hash(&prev, &place, &bytes);
+        let hash = chain.link(&prev, &place, &bytes);
         let amount = event.amount();
         insert
             .execute(params![

@@ -1,6 +1,8 @@
 //! The SQLite backend of the Local Agent: WAL, `synchronous=FULL`, hash-chained rows.
 
+mod anchor;
 mod append;
+mod keyed;
 mod projections;
 mod read;
 mod schema;
@@ -15,9 +17,11 @@ use std::time::Duration;
 
 use rusqlite::{Connection, ErrorCode, OpenFlags, TransactionBehavior};
 
+use crate::chain::Chain;
 use crate::error::{Result, StoreError};
 use crate::projection::Projector;
 
+pub use anchor::ChainAnchor;
 pub use append::{AppendRequest, MAX_BATCH};
 pub use read::MAX_READ;
 pub use state::{SagaRecord, SagaStep};
@@ -67,6 +71,7 @@ pub struct SqliteStore {
     conn: Mutex<Connection>,
     projector: Projector,
     read_only: bool,
+    chain: Chain,
 }
 
 impl std::fmt::Debug for SqliteStore {
@@ -96,8 +101,35 @@ impl SqliteStore {
     /// process's write lock, and positions, the chain and stream versions are read inside
     /// that lock (no head is cached between transactions). A new file's schema is created
     /// inside the same kind of transaction, so concurrent first opens agree.
+    ///
+    /// The chain is unkeyed (SHA-256): it finds damage and naive edits, not an editor who
+    /// knows the format. A keyed store is refused here: open it with
+    /// [`open_keyed`](Self::open_keyed).
     pub fn open_with(path: impl AsRef<Path>, options: Options) -> Result<Self> {
-        let path = path.as_ref();
+        Self::open_chained(path.as_ref(), options, None)
+    }
+
+    /// Opens (or creates) the store at `path` with its chain keyed by the tenant's MAC key
+    /// (HMAC-SHA256 under `mac_key.derive_chain_key(store id)`, a key the file does not hold).
+    ///
+    /// An unkeyed store (schema 2 or one made by [`open_with`](Self::open_with)) is
+    /// upgraded: its unkeyed chain is verified, then every row is re-chained under the key
+    /// in one transaction. That is trust on upgrade: an edit made before the upgrade by
+    /// someone who recomputed the unkeyed chain is not found (anchors from the region are).
+    /// A key that does not verify the chain's last row is refused.
+    pub fn open_keyed(
+        path: impl AsRef<Path>,
+        options: Options,
+        mac_key: &dcs_crypto::MacKey,
+    ) -> Result<Self> {
+        Self::open_chained(path.as_ref(), options, Some(mac_key))
+    }
+
+    fn open_chained(
+        path: &Path,
+        options: Options,
+        mac_key: Option<&dcs_crypto::MacKey>,
+    ) -> Result<Self> {
         let shown = path.display().to_string();
         check_path(path, &shown, options.read_only)?;
         check_header(path, &shown)?;
@@ -113,11 +145,23 @@ impl SqliteStore {
         // (a deferred transaction that upgrades to a write fails at once when busy).
         conn.set_transaction_behavior(TransactionBehavior::Immediate);
         // Reading the schema is the first access to the file's pages: a foreign or
-        // corrupt file fails here, before anything is written.
-        schema::ensure(&mut conn, &shown, options.read_only)?;
-        if !options.read_only {
-            // Changing the mode waits for the other processes' locks like any write.
-            conn.execute_batch("PRAGMA journal_mode = WAL;").map_err(map_err)?;
+        // corrupt file fails here, before anything is written. While another process
+        // switches a new file to WAL, SQLite answers "busy" without calling the busy
+        // handler, so these first steps are retried until the busy timeout.
+        let started = std::time::Instant::now();
+        loop {
+            let step = schema::ensure(&mut conn, &shown, options.read_only).and_then(|()| {
+                if options.read_only {
+                    return Ok(());
+                }
+                conn.execute_batch("PRAGMA journal_mode = WAL;").map_err(map_err)
+            });
+            match step {
+                Err(StoreError::Locked) if started.elapsed() < options.busy_timeout => {
+                    std::thread::sleep(Duration::from_millis(5));
+                }
+                other => break other?,
+            }
         }
         let sync = match options.durability {
             Durability::Full => "FULL",
@@ -133,10 +177,12 @@ impl SqliteStore {
             conn.execute_batch(&format!("PRAGMA max_page_count = {}", (max / page.max(1)).max(1)))
                 .map_err(map_err)?;
         }
+        let chain = keyed::chain_for(&mut conn, &shown, mac_key, options.read_only)?;
         Ok(SqliteStore {
             conn: Mutex::new(conn),
             projector: Projector::default(),
             read_only: options.read_only,
+            chain,
         })
     }
 
@@ -162,6 +208,7 @@ impl SqliteStore {
             conn: Mutex::new(conn),
             projector: Projector::default(),
             read_only: false,
+            chain: Chain::Unkeyed,
         })
     }
 

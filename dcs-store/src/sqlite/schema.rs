@@ -8,7 +8,27 @@ use crate::error::{Result, StoreError};
 /// Marker stored in `dcs_meta` so a foreign SQLite file is never mistaken for a store.
 pub const FORMAT: &str = "dcs-event-store";
 /// Schema version this code writes and reads (older versions are migrated on open).
-pub const SCHEMA_VERSION: i64 = 2;
+///
+/// Version 3 adds the store's id, the chain kind (`sha256` or `hmac-sha256/v1`, see
+/// [`crate::chain`]) in `dcs_meta`, and the `chain_anchor` table.
+pub const SCHEMA_VERSION: i64 = 3;
+/// The `dcs_meta` chain kind of an unkeyed chain.
+pub const CHAIN_UNKEYED: &str = "sha256";
+/// The `dcs_meta` chain kind of a chain keyed by the tenant's chain key.
+pub const CHAIN_KEYED: &str = "hmac-sha256/v1";
+
+/// Version 3's additions, idempotent: the newest signed anchor of the chain (one row: the
+/// chain up to an anchored position commits to every row before it), the store's random
+/// id (what its chain key is derived for) and its chain kind.
+const V3_ADDITIONS: &str = "
+CREATE TABLE IF NOT EXISTS chain_anchor (
+    id INTEGER PRIMARY KEY CHECK (id = 1), position INTEGER NOT NULL, chain_head BLOB NOT NULL,
+    signer TEXT NOT NULL, signature BLOB NOT NULL
+) STRICT;
+INSERT OR IGNORE INTO dcs_meta (key, value) VALUES ('store_id', lower(hex(randomblob(16))));
+INSERT OR IGNORE INTO dcs_meta (key, value) VALUES ('chain', 'sha256');
+UPDATE dcs_meta SET value = '3' WHERE key = 'schema_version';
+";
 
 /// The event log. `(stream_id, stream_version)` is indexed once per append, at the row
 /// that starts it (`position = batch_first`): an append's rows are consecutive positions of
@@ -98,6 +118,7 @@ pub fn ensure(conn: &mut Connection, path: &str, read_only: bool) -> Result<()> 
             rusqlite::params![FORMAT, SCHEMA_VERSION.to_string()],
         )
         .map_err(super::map_err)?;
+        tx.execute_batch(V3_ADDITIONS).map_err(super::map_err)?;
         return tx.commit().map_err(super::map_err);
     }
     let has_meta: bool = tx
@@ -123,17 +144,20 @@ pub fn ensure(conn: &mut Connection, path: &str, read_only: bool) -> Result<()> 
     if version == SCHEMA_VERSION.to_string() {
         return tx.commit().map_err(super::map_err);
     }
-    if version == "1" {
+    if version == "1" || version == "2" {
         if read_only {
             return Err(not_ours(format!(
-                "schema version 1 must be migrated to {SCHEMA_VERSION}: open it read-write once"
+                "schema version {version} must be migrated to {SCHEMA_VERSION}: open it read-write once"
             )));
         }
-        migrate_v1(&tx)?;
+        if version == "1" {
+            migrate_v1(&tx)?;
+        }
+        tx.execute_batch(V3_ADDITIONS).map_err(super::map_err)?;
         return tx.commit().map_err(super::map_err);
     }
     Err(not_ours(format!(
-        "schema version {version:?}, this build reads versions 1 and {SCHEMA_VERSION}"
+        "schema version {version:?}, this build reads versions 1 to {SCHEMA_VERSION}"
     )))
 }
 

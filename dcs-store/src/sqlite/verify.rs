@@ -94,7 +94,7 @@ impl SqliteStore {
                     "prev_hash does not link to the row before: a row was removed, inserted or moved",
                 ));
             }
-            let Some(hash) = raw.recomputed_hash() else {
+            let Some(hash) = raw.recomputed_hash(&self.chain) else {
                 return Err(tampered(pos, "prev_hash is not 32 bytes"));
             };
             if hash.as_slice() != raw.row_hash.as_slice() {
@@ -140,6 +140,15 @@ impl SqliteStore {
             ));
         }
         check_streams(&conn, &stream_versions)?;
+        drop(rows);
+        drop(stmt);
+        drop(conn);
+        // The newest anchor the region signed: a log shorter than it, or different at its
+        // position, was truncated or rewritten.
+        if let Some(anchor) = self.anchor()? {
+            super::anchor::check_anchor(self, &anchor, rows_checked)?;
+        }
+        let conn = self.lock();
         let acked: u64 = conn
             .query_row("SELECT acked_position FROM sync_state WHERE id = 1", [], |r| r.get(0))
             .map_err(map_err)?;
