@@ -115,9 +115,12 @@ impl Store {
     /// `loyalty` = (spend_unit Money, points, [(tier, threshold)]); `busy_timeout` is in
     /// seconds (how long a write waits for another process's lock); `durability` is
     /// "full" (survives power loss) or "normal" (survives a process crash); `read_only`
-    /// opens an existing store for reading only (appends raise StoreError).
+    /// opens an existing store for reading only (appends raise StoreError). With `mac_key`
+    /// (the tenant's MacKey) the hash chain is keyed: nobody without the key can recompute
+    /// it after an edit; an unkeyed store is verified and re-chained under the key once.
     #[new]
-    #[pyo3(signature = (path, utc_offset_minutes = 0, loyalty = None, *, busy_timeout = 5.0, durability = "full", read_only = false))]
+    #[pyo3(signature = (path, utc_offset_minutes = 0, loyalty = None, *, busy_timeout = 5.0, durability = "full", read_only = false, mac_key = None))]
+    #[allow(clippy::too_many_arguments)]
     fn new(
         py_: Python<'_>,
         path: PathBuf,
@@ -126,6 +129,7 @@ impl Store {
         busy_timeout: f64,
         durability: &str,
         read_only: bool,
+        mac_key: Option<&MacKey>,
     ) -> PyResult<Self> {
         let loyalty = loyalty
             .map(|(unit, points, tiers)| {
@@ -150,7 +154,13 @@ impl Store {
         };
         let options = Options { durability, busy_timeout, read_only, ..Options::default() };
         let p = path.clone();
-        let store = py_.detach(|| SqliteStore::open_with(&p, options)).map_err(store_err)?;
+        let key = mac_key.map(|k| &k.inner);
+        let store = py_
+            .detach(|| match key {
+                Some(k) => SqliteStore::open_keyed(&p, options, k),
+                None => SqliteStore::open_with(&p, options),
+            })
+            .map_err(store_err)?;
         let store = store.with_projector(Projector { utc_offset_minutes, loyalty });
         Ok(Self { inner: Some(Arc::new(store)), path })
     }

@@ -199,3 +199,18 @@ def test_a_deleted_stream_row_is_named(pos):
             store.verify_chain()
         with pytest.raises(dcs.TamperedError, match="streams table"):
             put(pos, store, "sale-S-1", sale(pos, "S-9", 1), expected_version=3)
+
+
+def test_a_keyed_chain_needs_its_key(pos):
+    with dcs.Store(pos["path"]) as store:
+        put(pos, store, "sale-S-1", sale(pos, "S-1", 1))
+    # The unkeyed store is verified and re-chained under the tenant's key.
+    with dcs.Store(pos["path"], mac_key=pos["mac"]) as store:
+        assert store.verify_chain() == 4
+        put(pos, store, "sale-S-2", sale(pos, "S-2", 1))
+    with pytest.raises(dcs.StoreError, match="keyed chain"):
+        dcs.Store(pos["path"])
+    with pytest.raises(dcs.StoreError, match="mac_key"):
+        dcs.Store(pos["path"], mac_key=dcs.MacKey())
+    with dcs.Store(pos["path"], mac_key=pos["mac"]) as store:
+        assert store.verify_chain() == 8
