@@ -220,11 +220,7 @@ fn main() -> Res<()> {
         );
     }
     let keyring = &pos.keyring;
-    let rebuilt = pos.store.rebuild_projections(|e| {
-        let plain = open_event(e, keyring)
-            .map_err(|err| dcs_store::StoreError::Database(err.to_string()))?;
-        Ok(Some(EventBody::from_bytes(&plain)?))
-    })?;
+    let rebuilt = pos.store.rebuild_projections(|e| dcs_store::open_fact(e, keyring))?;
     println!("  rebuilt from the log: {}", if rebuilt == rows { "identical" } else { "DIFFERENT" });
     if let Some(EventBody::SessionClosed(report)) = pos
         .store

@@ -56,6 +56,18 @@ impl MacKey {
         Ok(Self(k))
     }
 
+    /// The 32-byte key of one event store's hash chain, derived from this tenant key with
+    /// HKDF-SHA256 (salt `dcs/store-chain`, info `dcs/store-chain/v1` ‖ `store_id`): each store
+    /// gets its own key, and the store file never holds it.
+    pub fn derive_chain_key(&self, store_id: &[u8]) -> Result<Zeroizing<[u8; 32]>> {
+        let mut info = Vec::with_capacity(18 + store_id.len());
+        info.extend_from_slice(b"dcs/store-chain/v1");
+        info.extend_from_slice(store_id);
+        let mut k = Zeroizing::new([0u8; 32]);
+        hkdf_sha256(b"dcs/store-chain", &self.0, &info, k.as_mut_slice())?;
+        Ok(k)
+    }
+
     /// HMAC-SHA512 of `message` (64 bytes).
     pub fn compute(&self, message: &[u8]) -> [u8; MAC_LEN] {
         hmac_sha512(&self.0, &[message])

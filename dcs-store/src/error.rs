@@ -80,6 +80,30 @@ pub enum StoreError {
     /// A stored event no longer decodes or validates.
     #[error("stored event cannot be decoded: {0}")]
     Decode(#[from] CoreError),
+    /// The store was opened read-only and a write was attempted.
+    #[error(
+        "the event store is open read-only: {operation} is refused and nothing was written; open it without read_only to write"
+    )]
+    ReadOnly {
+        /// What was attempted.
+        operation: &'static str,
+    },
+    /// An event of a batch failed verification (MAC or signature): nothing was written.
+    #[error(
+        "event {index} of the batch ({event_id}) fails verification: {source}; nothing was written: the event was altered or not sealed by a registered agent with this tenant's MAC key"
+    )]
+    Unverified {
+        /// Its index in the batch (from 0).
+        index: usize,
+        /// Its event id.
+        event_id: String,
+        /// Why it failed.
+        #[source]
+        source: dcs_crypto::CryptoError,
+    },
+    /// A key, envelope, MAC or signature operation failed (kept as dcs-crypto's error).
+    #[error("{0}")]
+    Crypto(#[from] dcs_crypto::CryptoError),
     /// Any other database error.
     #[error("database error: {0}")]
     Database(String),

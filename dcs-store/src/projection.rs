@@ -34,6 +34,34 @@ pub struct ProjectionRows {
     pub loyalty: Vec<((TenantId, CustomerId), CustomerLoyalty)>,
 }
 
+/// What opening a stored event for the projections gave.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Opened {
+    /// Its plaintext business fact.
+    Body(EventBody),
+    /// It carries no fact the projections count (e.g. another store's event).
+    NoFact,
+    /// Its tenant was crypto-shredded: the body is gone with the key, and so are the
+    /// tenant's projections; the event is skipped.
+    Shredded,
+}
+
+/// Opens `event`'s envelope with `provider` and decodes its body.
+///
+/// A destroyed KEK (the tenant was crypto-shredded) is [`Opened::Shredded`]; any other
+/// crypto failure stays a [`StoreError::Crypto`]; a body that does not decode is
+/// [`StoreError::Decode`].
+pub fn open_fact(
+    event: &SovereignFinancialEvent,
+    provider: &(impl dcs_crypto::KeyProvider + ?Sized),
+) -> Result<Opened> {
+    match dcs_crypto::open_event(event, provider) {
+        Ok(plain) => Ok(Opened::Body(EventBody::from_bytes(&plain)?)),
+        Err(dcs_crypto::CryptoError::KekDestroyed { .. }) => Ok(Opened::Shredded),
+        Err(e) => Err(StoreError::Crypto(e)),
+    }
+}
+
 /// In-memory folds of one or more events.
 pub(crate) struct Folds {
     sales: SalesSummary,
@@ -64,6 +92,17 @@ impl Folds {
                     event.event_id(),
                     event.event_type(),
                     body.event_type()
+                ),
+            });
+        }
+        let shown = body.amount().unwrap_or(Money::zero(event.amount().currency()));
+        if shown != event.amount() {
+            return Err(StoreError::Invalid {
+                field: "bodies",
+                reason: format!(
+                    "event {} shows {} but its body says {shown}: give each event its own fact",
+                    event.event_id(),
+                    event.amount()
                 ),
             });
         }

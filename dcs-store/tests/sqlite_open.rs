@@ -125,3 +125,65 @@ fn a_full_disk_fails_the_append_whole_and_keeps_the_chain() {
     assert_eq!(report.rows, appended * 5, "no half batch after a full disk");
     assert_eq!(store.stream_version_sync(&s).unwrap(), appended * 5);
 }
+
+#[test]
+fn an_empty_path_is_refused() {
+    let err = SqliteStore::open("").unwrap_err();
+    assert!(matches!(err, StoreError::Invalid { field: "path", .. }), "{err:?}");
+    assert!(err.to_string().contains("temporary database"), "{err}");
+}
+
+#[test]
+fn a_fifo_is_refused_without_blocking() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("pipe");
+    let made = std::process::Command::new("mkfifo").arg(&path).status().unwrap();
+    assert!(made.success());
+    let err = SqliteStore::open(&path).unwrap_err();
+    assert!(matches!(err, StoreError::NotAStore { .. }), "{err:?}");
+    assert!(err.to_string().contains("not a regular file"), "{err}");
+    let err = SqliteStore::open(dir.path()).unwrap_err();
+    assert!(err.to_string().contains("a directory"), "{err}");
+}
+
+fn read_only() -> Options {
+    Options { read_only: true, ..Options::default() }
+}
+
+#[test]
+fn a_read_only_store_reads_and_refuses_writes() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("s.db");
+    let s = StreamId::new("x").unwrap();
+    SqliteStore::open(&path)
+        .unwrap()
+        .append_sync(&s, ExpectedVersion::Any, &[test_event("t", 1, "k")])
+        .unwrap();
+    // The file and its directory are read-only, as on a mounted backup.
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o444)).unwrap();
+    std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o555)).unwrap();
+    let opened = SqliteStore::open_with(&path, read_only());
+    let writable_dir = std::fs::File::create(dir.path().join("probe")).is_ok();
+    std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+    let store = opened.unwrap();
+    assert!(store.is_read_only());
+    assert_eq!(store.verify_chain().unwrap().rows, 1);
+    assert_eq!(store.read_all_sync(1, 10).unwrap().len(), 1);
+    let err = store.append_sync(&s, ExpectedVersion::Any, &[test_event("t", 2, "k2")]).unwrap_err();
+    assert!(matches!(err, StoreError::ReadOnly { .. }), "{err:?}");
+    assert!(err.to_string().contains("read-only"), "{err}");
+    let err = store.ack(1).unwrap_err();
+    assert!(matches!(err, StoreError::ReadOnly { .. }), "{err:?}");
+    // Root ignores permissions; the read-only flag alone is then what is tested.
+    let _ = writable_dir;
+}
+
+#[test]
+fn a_read_only_open_does_not_create_a_store() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("absent.db");
+    let err = SqliteStore::open_with(&path, read_only()).unwrap_err();
+    assert!(matches!(err, StoreError::NotAStore { .. }), "{err:?}");
+    assert!(!path.exists());
+}

@@ -101,8 +101,8 @@ fn movement(kind: u8, sku: u8, qty: u32) -> DomainEvent {
     })
 }
 
-fn open_body(e: &SovereignFinancialEvent) -> dcs_store::Result<Option<EventBody>> {
-    Ok(Some(EventBody::from_bytes(&e.payload().envelope)?))
+fn open_body(e: &SovereignFinancialEvent) -> dcs_store::Result<dcs_store::Opened> {
+    Ok(dcs_store::Opened::Body(EventBody::from_bytes(&e.payload().envelope)?))
 }
 
 proptest! {

@@ -100,3 +100,36 @@ fn reads_refuse_a_row_that_fails_its_hash() {
     // Rows before the bad one are still served.
     assert_eq!(store.read_all_sync(1, 1).unwrap().len(), 1);
 }
+
+#[test]
+fn deleting_a_stream_row_is_found_and_never_restarts_the_stream() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("s.db");
+    store_with_ten(&path);
+    Connection::open(&path)
+        .unwrap()
+        .execute_batch("DELETE FROM streams WHERE stream_id = 'sale-1'")
+        .unwrap();
+    let store = SqliteStore::open(&path).unwrap();
+    let err = store.verify_chain().unwrap_err();
+    assert!(matches!(err, StoreError::Tampered { .. }), "{err:?}");
+    assert!(err.to_string().contains("sale-1") && err.to_string().contains("streams"), "{err}");
+    // sale-1 holds versions 1 to 3: an append is refused as tampering, not as a conflict
+    // with "version 0" nor an unknown unique-constraint failure.
+    let s = StreamId::new("sale-1").unwrap();
+    for expected in [ExpectedVersion::Exact(3), ExpectedVersion::Any, ExpectedVersion::NoStream] {
+        let err = store.append_sync(&s, expected, &[test_event("t1", 50, "k50")]).unwrap_err();
+        assert!(matches!(err, StoreError::Tampered { .. }), "{expected}: {err:?}");
+        assert!(err.to_string().contains("streams table"), "{err}");
+    }
+}
+
+#[test]
+fn editing_a_stream_version_or_the_ack_cursor_is_found() {
+    let err = tamper("UPDATE streams SET version = 2 WHERE stream_id = 'sale-1'");
+    assert!(err.to_string().contains("version 2"), "{err}");
+    let err = tamper("INSERT INTO streams VALUES ('ghost', 4)");
+    assert!(err.to_string().contains("ghost"), "{err}");
+    let err = tamper("UPDATE sync_state SET acked_position = 12");
+    assert!(err.to_string().contains("acknowledged"), "{err}");
+}

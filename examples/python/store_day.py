@@ -27,7 +27,7 @@ def main() -> None:
 
     def record(store, stream, facts):
         events = pos.seal(facts, keyring, mac, signer)
-        return store.append(stream, events, facts=facts)
+        return store.append(stream, events, mac_key=mac, registry=registry, keyring=keyring)
 
     with tempfile.TemporaryDirectory() as tmp, dcs.Store(
         os.path.join(tmp, "store.db"), loyalty=(dcs.Money(100, "USD"), 1, [("silver", 10)])
@@ -55,10 +55,10 @@ def main() -> None:
         rows = store.verify_chain()
         print(f"\nhash chain: {rows} rows verified; every MAC, signature and envelope checked")
         projections = store.projections()
-        for day in projections["sales"]:
+        for day in projections.sales:
             print(
-                f"daily summary {day['branch']} {day['day']}: {day['sales_count']} sales, "
-                f"gross {day['gross']}, refunds {day['refunds']}, tax {day['tax']}, net {day['net']}"
+                f"daily summary {day.branch} {day.day}: {day.sales_count} sales, "
+                f"gross {day.gross}, refunds {day.refunds}, tax {day.tax}, net {day.net}"
             )
         assert store.rebuild_projections(keyring) == projections
         print("projections rebuilt from the log: identical")

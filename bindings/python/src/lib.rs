@@ -48,8 +48,7 @@ fn _dcs(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<events::Sale>()?;
     m.add_class::<events::Event>()?;
     m.add_class::<events::Terminal>()?;
-    m.add_class::<store::Store>()?;
-    m.add_class::<store::AppendResult>()?;
+    store::register(m)?;
     m.add_function(wrap_pyfunction!(events::open_event, m)?)?;
     m.add_function(wrap_pyfunction!(events::verify_event, m)?)?;
     Ok(())

@@ -1,19 +1,50 @@
-//! The local SQLite event store as a Python context manager.
+//! The local SQLite event store as a Python context manager: verifying appends, paged
+//! reads, typed projections.
 
+mod projections;
+
+use std::collections::VecDeque;
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::time::Duration;
 
-use dcs_core::commerce::EventBody;
 use dcs_core::projection::LoyaltyProgram;
-use dcs_store::sqlite::SqliteStore;
-use dcs_store::{ExpectedVersion, Projector, StoreError as CoreStoreError, StreamId};
+use dcs_store::sqlite::{Durability, MAX_READ, Options, SqliteStore, Verification};
+use dcs_store::{ExpectedVersion, Projector, StoreError as CoreStoreError, StreamId, open_fact};
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
-use pyo3::types::PyDict;
 
-use crate::errors::{StoreError, py};
-use crate::events::{DomainEvent, Event, Keyring};
+use crate::errors::{CryptoError, StoreError, py};
+use crate::events::{Event, KeyRegistry, Keyring, MacKey};
 use crate::money::Money;
+use projections::Projections;
+
+/// Adds the store's classes to the module.
+pub(crate) fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_class::<Store>()?;
+    m.add_class::<AppendResult>()?;
+    m.add_class::<StoreIterator>()?;
+    projections::register(m)
+}
+
+/// A store error as Python sees it: a crypto failure stays a `CryptoError`.
+fn store_err(e: CoreStoreError) -> PyErr {
+    match e {
+        CoreStoreError::Crypto(c) => py(c),
+        e @ CoreStoreError::Unverified { .. } => CryptoError::new_err(e.to_string()),
+        other => py(other),
+    }
+}
+
+/// Refuses a read limit above what one call returns.
+fn check_limit(method: &str, limit: usize) -> PyResult<()> {
+    if limit > MAX_READ {
+        return Err(PyValueError::new_err(format!(
+            "Store.{method}(limit={limit}): one call returns at most {MAX_READ} events; page with Store.iter_all(from_position, page_size) instead"
+        )));
+    }
+    Ok(())
+}
 
 /// A loyalty program as Python gives it: (spend unit, points per unit, [(tier, threshold)]).
 type LoyaltyArg = (Money, u64, Vec<(String, u64)>);
@@ -69,21 +100,36 @@ pub struct Store {
 impl Store {
     fn store(&self) -> PyResult<Arc<SqliteStore>> {
         self.inner.clone().ok_or_else(|| {
-            StoreError::new_err(format!("the store {} is closed", self.path.display()))
+            StoreError::new_err(format!(
+                "the store {} is closed: open a new dcs.Store to use it",
+                self.path.display()
+            ))
         })
     }
 }
 
 #[pymethods]
 impl Store {
-    /// Opens (or creates) the store at `path`; `loyalty` = (spend_unit Money, points, [(tier, threshold)]).
+    /// Opens (or creates) the store at `path` (str or os.PathLike).
+    ///
+    /// `loyalty` = (spend_unit Money, points, [(tier, threshold)]); `busy_timeout` is in
+    /// seconds (how long a write waits for another process's lock); `durability` is
+    /// "full" (survives power loss) or "normal" (survives a process crash); `read_only`
+    /// opens an existing store for reading only (appends raise StoreError). With `mac_key`
+    /// (the tenant's MacKey) the hash chain is keyed: nobody without the key can recompute
+    /// it after an edit; an unkeyed store is verified and re-chained under the key once.
     #[new]
-    #[pyo3(signature = (path, utc_offset_minutes = 0, loyalty = None))]
+    #[pyo3(signature = (path, utc_offset_minutes = 0, loyalty = None, *, busy_timeout = 5.0, durability = "full", read_only = false, mac_key = None))]
+    #[allow(clippy::too_many_arguments)]
     fn new(
         py_: Python<'_>,
         path: PathBuf,
         utc_offset_minutes: i32,
         loyalty: Option<LoyaltyArg>,
+        busy_timeout: f64,
+        durability: &str,
+        read_only: bool,
+        mac_key: Option<&MacKey>,
     ) -> PyResult<Self> {
         let loyalty = loyalty
             .map(|(unit, points, tiers)| {
@@ -92,8 +138,29 @@ impl Store {
             })
             .transpose()
             .map_err(py)?;
+        let busy_timeout = Duration::try_from_secs_f64(busy_timeout).map_err(|_| {
+            PyValueError::new_err(format!(
+                "Store(busy_timeout={busy_timeout}): give a number of seconds, 0 or more"
+            ))
+        })?;
+        let durability = match durability {
+            "full" => Durability::Full,
+            "normal" => Durability::Normal,
+            other => {
+                return Err(PyValueError::new_err(format!(
+                    "Store(durability={other:?}): use \"full\" or \"normal\""
+                )));
+            }
+        };
+        let options = Options { durability, busy_timeout, read_only, ..Options::default() };
         let p = path.clone();
-        let store = py_.detach(|| SqliteStore::open(&p)).map_err(py)?;
+        let key = mac_key.map(|k| &k.inner);
+        let store = py_
+            .detach(|| match key {
+                Some(k) => SqliteStore::open_keyed(&p, options, k),
+                None => SqliteStore::open_with(&p, options),
+            })
+            .map_err(store_err)?;
         let store = store.with_projector(Projector { utc_offset_minutes, loyalty });
         Ok(Self { inner: Some(Arc::new(store)), path })
     }
@@ -113,28 +180,43 @@ impl Store {
         self.inner = None;
     }
 
-    /// Appends sealed `events` to `stream` in one durable transaction.
+    /// True when the store was opened with `read_only=True`.
+    #[getter]
+    fn read_only(&self) -> PyResult<bool> {
+        Ok(self.store()?.is_read_only())
+    }
+
+    /// Verifies then appends `events` to `stream` in one durable transaction.
     ///
-    /// `facts` (the plaintext DomainEvents, one per event) update the projections in the same
-    /// transaction. `expected_version`: None/"any", "no_stream", or the stream's version.
-    #[pyo3(signature = (stream, events, facts = None, expected_version = None))]
+    /// Each event's MAC is checked with `mac_key` and its creator's signature with
+    /// `registry`; one that fails raises CryptoError and nothing is written. With
+    /// `keyring`, each event's fact is opened from the event itself and counted in the
+    /// projections in the same transaction. `expected_version`: None/"any", "no_stream",
+    /// or the stream's version.
+    #[pyo3(signature = (stream, events, *, mac_key, registry, keyring = None, expected_version = None))]
+    #[allow(clippy::too_many_arguments)]
     fn append(
         &self,
         py_: Python<'_>,
         stream: &str,
         events: Vec<Event>,
-        facts: Option<Vec<DomainEvent>>,
+        mac_key: &MacKey,
+        registry: &KeyRegistry,
+        keyring: Option<&Keyring>,
         expected_version: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<AppendResult> {
         let stream = StreamId::new(stream).map_err(py)?;
         let expected = expected(expected_version)?;
         let events: Vec<_> = events.into_iter().map(|e| e.inner).collect();
-        let bodies: Vec<EventBody> =
-            facts.unwrap_or_default().into_iter().map(|f| f.inner.body).collect();
         let store = self.store()?;
+        let v = Verification {
+            mac_key: &mac_key.inner,
+            registry: &registry.inner,
+            keys: keyring.map(|k| &k.inner as &(dyn dcs_crypto::KeyProvider + Sync)),
+        };
         let r = py_
-            .detach(|| store.append_with_bodies(&stream, expected, &events, &bodies))
-            .map_err(py)?;
+            .detach(|| store.append_verified(&stream, expected, &events, &v))
+            .map_err(store_err)?;
         Ok(AppendResult {
             first_position: r.first_position,
             last_position: r.last_position,
@@ -143,7 +225,8 @@ impl Store {
         })
     }
 
-    /// Events from `from_position` on, as (position, Event) pairs; each row's hash is checked.
+    /// Up to `limit` (at most 100,000) events from `from_position` on, as (position, Event)
+    /// pairs; each row's hash is checked. A larger limit raises ValueError: use `iter_all`.
     #[pyo3(signature = (from_position = 1, limit = 10_000))]
     fn read_all(
         &self,
@@ -151,9 +234,32 @@ impl Store {
         from_position: u64,
         limit: usize,
     ) -> PyResult<Vec<(u64, Event)>> {
+        check_limit("read_all", limit)?;
         let store = self.store()?;
-        let rows = py_.detach(|| store.read_all_sync(from_position, limit)).map_err(py)?;
+        let rows = py_.detach(|| store.read_all_sync(from_position, limit)).map_err(store_err)?;
         Ok(rows.into_iter().map(|s| (s.position, Event { inner: s.event })).collect())
+    }
+
+    /// Every event from `from_position` on, as (position, Event) pairs, read `page_size`
+    /// (1 to 100,000) at a time; events appended while iterating are included.
+    #[pyo3(signature = (from_position = 1, page_size = 1_000))]
+    fn iter_all(&self, from_position: u64, page_size: usize) -> PyResult<StoreIterator> {
+        if page_size == 0 || page_size > MAX_READ {
+            return Err(PyValueError::new_err(format!(
+                "Store.iter_all(page_size={page_size}): give 1 to {MAX_READ}"
+            )));
+        }
+        Ok(StoreIterator {
+            store: self.store()?,
+            next: from_position.max(1),
+            page_size,
+            page: VecDeque::new(),
+        })
+    }
+
+    /// Iterates over every event, as `iter_all()` does.
+    fn __iter__(&self) -> PyResult<StoreIterator> {
+        self.iter_all(1, 1_000)
     }
 
     /// Events of `stream` from `from_version` on.
@@ -165,10 +271,12 @@ impl Store {
         from_version: u64,
         limit: usize,
     ) -> PyResult<Vec<Event>> {
+        check_limit("read_stream", limit)?;
         let stream = StreamId::new(stream).map_err(py)?;
         let store = self.store()?;
-        let rows =
-            py_.detach(|| store.read_stream_sync(&stream, from_version, limit)).map_err(py)?;
+        let rows = py_
+            .detach(|| store.read_stream_sync(&stream, from_version, limit))
+            .map_err(store_err)?;
         Ok(rows.into_iter().map(|s| Event { inner: s.event }).collect())
     }
 
@@ -176,41 +284,33 @@ impl Store {
     #[getter]
     fn head_position(&self, py_: Python<'_>) -> PyResult<u64> {
         let store = self.store()?;
-        py_.detach(|| store.head_position_sync()).map_err(py)
+        py_.detach(|| store.head_position_sync()).map_err(store_err)
     }
 
     /// Verifies the whole hash chain; returns the number of rows (raises TamperedError).
     fn verify_chain(&self, py_: Python<'_>) -> PyResult<u64> {
         let store = self.store()?;
-        Ok(py_.detach(|| store.verify_chain()).map_err(py)?.rows)
+        Ok(py_.detach(|| store.verify_chain()).map_err(store_err)?.rows)
     }
 
-    /// The projections kept in the append transactions: {"sales": [...], "inventory": [...], "loyalty": [...]}.
-    fn projections<'py>(&self, py_: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
+    /// The projections kept in the append transactions (typed rows: `.sales`,
+    /// `.inventory`, `.loyalty`).
+    fn projections(&self, py_: Python<'_>) -> PyResult<Projections> {
         let store = self.store()?;
-        let rows = py_.detach(|| store.projection_rows()).map_err(py)?;
-        projections_dict(py_, &rows)
+        let rows = py_.detach(|| store.projection_rows()).map_err(store_err)?;
+        Projections::from_rows(&rows)
     }
 
     /// Rebuilds the projections from the log, opening each payload with `keyring`; returns
-    /// them in the same form as `projections()` (equal when the log and tables agree).
-    fn rebuild_projections<'py>(
-        &self,
-        py_: Python<'py>,
-        keyring: &Keyring,
-    ) -> PyResult<Bound<'py, PyDict>> {
+    /// them as `projections()` does (equal when the log and tables agree). Events of a
+    /// crypto-shredded tenant are skipped (its projections went with its key); any other
+    /// key failure raises CryptoError and changes nothing.
+    fn rebuild_projections(&self, py_: Python<'_>, keyring: &Keyring) -> PyResult<Projections> {
         let store = self.store()?;
         let kr = &keyring.inner;
-        let rows = py_
-            .detach(|| {
-                store.rebuild_projections(|e| {
-                    let plain = dcs_crypto::open_event(e, kr)
-                        .map_err(|err| CoreStoreError::Database(err.to_string()))?;
-                    Ok(Some(EventBody::from_bytes(&plain)?))
-                })
-            })
-            .map_err(py)?;
-        projections_dict(py_, &rows)
+        let rows =
+            py_.detach(|| store.rebuild_projections(|e| open_fact(e, kr))).map_err(store_err)?;
+        Projections::from_rows(&rows)
     }
 
     fn __repr__(&self) -> String {
@@ -222,54 +322,30 @@ impl Store {
     }
 }
 
-fn projections_dict<'py>(
-    py_: Python<'py>,
-    rows: &dcs_store::ProjectionRows,
-) -> PyResult<Bound<'py, PyDict>> {
-    let out = PyDict::new(py_);
-    let mut sales = Vec::new();
-    for (key, day) in &rows.sales {
-        let d = PyDict::new(py_);
-        d.set_item("tenant", key.tenant.as_str())?;
-        d.set_item("branch", key.branch.as_str())?;
-        d.set_item("day", key.day.to_string())?;
-        d.set_item("currency", key.currency.code())?;
-        d.set_item("sales_count", day.sales_count)?;
-        d.set_item("refund_count", day.refund_count)?;
-        for (name, m) in [
-            ("gross", day.gross),
-            ("discounts", day.discounts),
-            ("refunds", day.refunds),
-            ("tax", day.tax),
-            ("net", day.net),
-        ] {
-            d.set_item(name, Money { inner: m })?;
+/// Pages through the log for `Store.iter_all`; holds at most one page.
+#[pyclass(module = "dcs")]
+pub struct StoreIterator {
+    store: Arc<SqliteStore>,
+    next: u64,
+    page_size: usize,
+    page: VecDeque<(u64, Event)>,
+}
+
+#[pymethods]
+impl StoreIterator {
+    fn __iter__(slf: PyRef<'_, Self>) -> PyRef<'_, Self> {
+        slf
+    }
+
+    fn __next__(&mut self, py_: Python<'_>) -> PyResult<Option<(u64, Event)>> {
+        if self.page.is_empty() {
+            let (store, from, size) = (&self.store, self.next, self.page_size);
+            let rows = py_.detach(|| store.read_all_sync(from, size)).map_err(store_err)?;
+            if let Some(last) = rows.last() {
+                self.next = last.position + 1;
+            }
+            self.page.extend(rows.into_iter().map(|s| (s.position, Event { inner: s.event })));
         }
-        sales.push(d);
+        Ok(self.page.pop_front())
     }
-    out.set_item("sales", sales)?;
-    let mut stock = Vec::new();
-    for (key, level) in &rows.inventory {
-        let d = PyDict::new(py_);
-        d.set_item("tenant", key.tenant.as_str())?;
-        d.set_item("branch", key.branch.as_str())?;
-        d.set_item("sku", key.sku.to_string())?;
-        d.set_item("received", level.received)?;
-        d.set_item("sold", level.sold)?;
-        d.set_item("transferred_out", level.transferred_out)?;
-        d.set_item("transferred_in", level.transferred_in)?;
-        stock.push(d);
-    }
-    out.set_item("inventory", stock)?;
-    let mut loyalty = Vec::new();
-    for ((tenant, customer), c) in &rows.loyalty {
-        let d = PyDict::new(py_);
-        d.set_item("tenant", tenant.as_str())?;
-        d.set_item("customer", customer.to_string())?;
-        d.set_item("purchases", c.purchases)?;
-        d.set_item("net_spend_minor", c.net_spend)?;
-        loyalty.push(d);
-    }
-    out.set_item("loyalty", loyalty)?;
-    Ok(out)
 }

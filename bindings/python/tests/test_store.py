@@ -26,11 +26,17 @@ def pos(tmp_path):
                 totals=cart.totals(engine), path=tmp_path / "store.db")
 
 
+def put(p, store, stream, events, **kw):
+    """A verifying append that projects the events' own facts."""
+    return store.append(stream, events, mac_key=p["mac"], registry=p["registry"],
+                        keyring=p["keyring"], **kw)
+
+
 def sell(p, store, sale_id="S-1"):
     sale, started = dcs.Sale.initiate(sale_id, "store-1", p["totals"], customer="C-1")
     facts = [started] + sale.pay_and_complete("cash")
     events = p["term"].seal(facts, p["keyring"], p["mac"], p["signer"])
-    result = store.append(f"sale-{sale_id}", events, facts=facts, expected_version="no_stream")
+    result = put(p, store, f"sale-{sale_id}", events, expected_version="no_stream")
     return sale, facts, events, result
 
 
@@ -41,17 +47,17 @@ def test_store_day_seal_append_read_verify_open(pos):
         assert [e.event_type for e in events] == [f.event_type for f in facts]
         refund = sale.refund("R-1", [("MUG", 1)], "cash", "chipped")
         sealed = pos["term"].seal(refund, pos["keyring"], pos["mac"], pos["signer"])
-        store.append("sale-S-1", sealed, facts=refund, expected_version=4)
+        put(pos, store, "sale-S-1", sealed, expected_version=4)
         assert store.verify_chain() == store.head_position == 4 + len(refund)
         for position, event in store.read_all():
             dcs.verify_event(event, pos["mac"], pos["registry"])
             assert dcs.open_event(event, pos["keyring"])
             assert dcs.Event.from_bytes(event.to_bytes()) == event
         summary = store.projections()
-        day = summary["sales"][0]
-        assert day["sales_count"] == 1 and day["refund_count"] == 1
-        assert day["gross"] == sale.total and day["refunds"] == sale.refunded
-        assert summary["loyalty"][0]["customer"] == "C-1"
+        day = summary.sales[0]
+        assert day.sales_count == 1 and day.refund_count == 1
+        assert day.gross == sale.total and day.refunds == sale.refunded
+        assert summary.loyalty[0].customer == "C-1"
         assert store.rebuild_projections(pos["keyring"]) == summary
         assert [e.event_type for e in store.read_stream("sale-S-1", 5)] == [f.event_type for f in refund]
 
@@ -59,15 +65,15 @@ def test_store_day_seal_append_read_verify_open(pos):
 def test_idempotent_retry_and_conflict(pos):
     with dcs.Store(pos["path"]) as store:
         _, facts, events, first = sell(pos, store)
-        again = store.append("sale-S-1", events, facts=facts, expected_version="no_stream")
+        again = put(pos, store, "sale-S-1", events, expected_version="no_stream")
         assert again.deduplicated and again.first_position == first.first_position
         assert store.head_position == len(events)
         _, more = dcs.Sale.initiate("S-2", "store-1", pos["totals"])
         sealed = pos["term"].seal([more], pos["keyring"], pos["mac"], pos["signer"])
         with pytest.raises(dcs.ConflictError, match="at version 4"):
-            store.append("sale-S-1", sealed, expected_version=1)
+            put(pos, store, "sale-S-1", sealed, expected_version=1)
         with pytest.raises(ValueError):
-            store.append("sale-S-1", sealed, expected_version="latest")
+            put(pos, store, "sale-S-1", sealed, expected_version="latest")
         assert store.head_position == len(events)
 
 

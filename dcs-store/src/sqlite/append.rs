@@ -9,7 +9,7 @@ use rusqlite::{Connection, OptionalExtension, params};
 use super::projections::project_batch;
 use super::{SqliteStore, map_err};
 use crate::api::{AppendResult, ExpectedVersion, StreamId};
-use crate::chain::{RowHash, RowPlace, row_hash};
+use crate::chain::{Chain, RowHash, RowPlace};
 use crate::error::{Result, StoreError};
 use crate::projection::Projector;
 
@@ -50,10 +50,22 @@ impl SqliteStore {
         events: &[SovereignFinancialEvent],
         bodies: &[EventBody],
     ) -> Result<AppendResult> {
-        let req = AppendRequest { stream, expected, events, bodies };
+        self.append_facts(stream, expected, events, Facts::Given(bodies))
+    }
+
+    /// One append in its own durable transaction, projecting `facts`.
+    pub(super) fn append_facts(
+        &self,
+        stream: &StreamId,
+        expected: ExpectedVersion,
+        events: &[SovereignFinancialEvent],
+        facts: Facts<'_>,
+    ) -> Result<AppendResult> {
+        self.writable("append")?;
+        let req = AppendRequest { stream, expected, events, bodies: &[] };
         let mut conn = self.lock();
         let tx = conn.transaction().map_err(map_err)?;
-        match append_in(&tx, &self.projector, &req) {
+        match append_in(&tx, &self.chain, &self.projector, &req, facts) {
             Ok(result) => {
                 if !result.deduplicated {
                     tx.commit().map_err(map_err)?;
@@ -63,7 +75,7 @@ impl SqliteStore {
             Err(e) => {
                 // Dropping the transaction rolls the partial batch back; then look why.
                 drop(tx);
-                settle_refusal(&conn, events, e)
+                settle_refusal(&conn, stream, events, e)
             }
         }
     }
@@ -76,17 +88,19 @@ impl SqliteStore {
         &self,
         requests: &[AppendRequest<'_>],
     ) -> Result<Vec<Result<AppendResult>>> {
+        self.writable("append_group")?;
         let mut conn = self.lock();
         let mut tx = conn.transaction().map_err(map_err)?;
         let mut results = Vec::with_capacity(requests.len());
         for req in requests {
             let mut sp = tx.savepoint().map_err(map_err)?;
-            let mut outcome = append_in(&sp, &self.projector, req);
+            let mut outcome =
+                append_in(&sp, &self.chain, &self.projector, req, Facts::Given(req.bodies));
             if let Err(e) = outcome {
                 if !sp.is_autocommit() {
                     sp.rollback().map_err(map_err)?;
                 }
-                outcome = settle_refusal(&sp, req.events, e);
+                outcome = settle_refusal(&sp, req.stream, req.events, e);
             }
             if sp.is_autocommit() {
                 // SQLite aborted the whole transaction (full disk, I/O error): every
@@ -107,18 +121,39 @@ impl SqliteStore {
     }
 }
 
+/// The plaintext facts an append folds into the projections.
+#[derive(Clone, Copy)]
+pub(super) enum Facts<'a> {
+    /// Given by the caller: none, or one per event (checked against the event's type and
+    /// visible amount).
+    Given(&'a [EventBody]),
+    /// Opened from the events themselves: one per event, `None` for an event without one.
+    Opened(&'a [Option<EventBody>]),
+}
+
+impl Facts<'_> {
+    fn len(&self) -> usize {
+        match self {
+            Facts::Given(b) => b.len(),
+            Facts::Opened(b) => b.len(),
+        }
+    }
+}
+
 fn append_in(
     conn: &Connection,
+    chain: &Chain,
     projector: &Projector,
     req: &AppendRequest<'_>,
+    facts: Facts<'_>,
 ) -> Result<AppendResult> {
-    let AppendRequest { stream, expected, events, bodies } = *req;
-    if !bodies.is_empty() && bodies.len() != events.len() {
+    let AppendRequest { stream, expected, events, .. } = *req;
+    if facts.len() != 0 && facts.len() != events.len() {
         return Err(StoreError::Invalid {
             field: "bodies",
             reason: format!(
                 "{} bodies for {} events: give one per event, or none",
-                bodies.len(),
+                facts.len(),
                 events.len()
             ),
         });
@@ -141,11 +176,7 @@ fn append_in(
             });
         }
     }
-    let current: u64 = conn
-        .prepare_cached("SELECT version FROM streams WHERE stream_id = ?1")
-        .and_then(|mut st| st.query_row([stream.as_str()], |r| r.get(0)).optional())
-        .map_err(map_err)?
-        .unwrap_or(0);
+    let current = current_version(conn, stream)?;
     let ok = match expected {
         ExpectedVersion::Any => true,
         ExpectedVersion::NoStream => current == 0,
@@ -153,7 +184,7 @@ fn append_in(
     };
     if !ok {
         // A retry of an append that already happened is recognised before the conflict.
-        if let Some(dedup) = find_original(conn, events)? {
+        if let Some(dedup) = find_original(conn, stream, events)? {
             return Ok(dedup);
         }
         return Err(StoreError::Conflict {
@@ -164,11 +195,45 @@ fn append_in(
     }
     // No savepoint of its own: the caller's transaction or savepoint rolls a failed batch
     // back (a nested savepoint would copy every page it touches into a sub-journal).
-    let result = write_batch(conn, stream, current, events)?;
-    if !bodies.is_empty() {
-        project_batch(conn, projector, events, bodies)?;
+    let result = write_batch(conn, chain, stream, current, events)?;
+    match facts {
+        Facts::Given([]) => {}
+        Facts::Given(bodies) => project_batch(conn, projector, events.iter().zip(bodies))?,
+        Facts::Opened(bodies) => project_batch(
+            conn,
+            projector,
+            events.iter().zip(bodies).filter_map(|(e, b)| b.as_ref().map(|b| (e, b))),
+        )?,
     }
     Ok(result)
+}
+
+/// The stream's version from its `streams` row; a stream without a row must have no events
+/// (a deleted row would otherwise restart the stream at version 0).
+fn current_version(conn: &Connection, stream: &StreamId) -> Result<u64> {
+    let row: Option<u64> = conn
+        .prepare_cached("SELECT version FROM streams WHERE stream_id = ?1")
+        .and_then(|mut st| st.query_row([stream.as_str()], |r| r.get(0)).optional())
+        .map_err(map_err)?;
+    if let Some(version) = row {
+        return Ok(version);
+    }
+    let first: Option<u64> = conn
+        .prepare_cached(
+            "SELECT position FROM events WHERE stream_id = ?1 AND position = batch_first LIMIT 1",
+        )
+        .and_then(|mut st| st.query_row([stream.as_str()], |r| r.get(0)).optional())
+        .map_err(map_err)?;
+    match first {
+        None => Ok(0),
+        Some(position) => Err(StoreError::Tampered {
+            position,
+            reason: format!(
+                "stream {:?} has events from position {position} on but no row in the streams table: the table was edited outside DCS; nothing was written, restore the store from a backup or the region",
+                stream.as_str()
+            ),
+        }),
+    }
 }
 
 /// Turns the error of a rolled-back append into its answer: a unique index that refused a
@@ -176,15 +241,16 @@ fn append_in(
 /// id. Looking only now keeps the common path to plain inserts.
 fn settle_refusal(
     conn: &Connection,
+    stream: &StreamId,
     events: &[SovereignFinancialEvent],
     error: StoreError,
 ) -> Result<AppendResult> {
     match error {
         StoreError::Database(msg) if msg.contains("UNIQUE constraint failed") => {
-            if let Some(dedup) = find_original(conn, events)? {
+            if let Some(dedup) = find_original(conn, stream, events)? {
                 return Ok(dedup);
             }
-            Err(duplicate_event(conn, events)?)
+            Err(duplicate_event(conn, events, &msg)?)
         }
         other => Err(other),
     }
@@ -193,6 +259,7 @@ fn settle_refusal(
 /// Inserts the rows, extends the chain and moves the stream and chain heads.
 fn write_batch(
     conn: &Connection,
+    chain: &Chain,
     stream: &StreamId,
     current: u64,
     events: &[SovereignFinancialEvent],
@@ -225,7 +292,7 @@ fn write_batch(
             batch_first: first,
             batch_last: last,
         };
-        let hash = row_hash(&prev, &place, &bytes);
+        let hash = chain.link(&prev, &place, &bytes);
         let amount = event.amount();
         insert
             .execute(params![
@@ -266,47 +333,75 @@ fn write_batch(
     })
 }
 
-/// The original result when every key of the batch belongs to one earlier append of the
-/// same size; `None` when no key was used; an error for a partial overlap.
+/// The original result when the batch is an exact retry of one earlier append: every key
+/// of the batch names, in order, the same event id in one earlier append of the same size
+/// to the same stream. `None` when no key was used. A key that names another event, or the
+/// same events in another stream, is [`StoreError::IdempotencyKeyReused`]; some but not all
+/// keys of an append is [`StoreError::IdempotencyMismatch`].
 fn find_original(
     conn: &Connection,
+    stream: &StreamId,
     events: &[SovereignFinancialEvent],
 ) -> Result<Option<AppendResult>> {
     let mut lookup = conn
         .prepare_cached(
             "SELECT e.batch_first, e.batch_last,
-                    (SELECT stream_version FROM events WHERE position = e.batch_last)
+                    (SELECT stream_version FROM events WHERE position = e.batch_last),
+                    e.position, e.event_id, e.stream_id
              FROM events e WHERE e.tenant_id = ?1 AND e.idempotency_key = ?2",
         )
         .map_err(map_err)?;
     let mut original: Option<(u64, u64, u64)> = None;
+    let mut original_stream = String::new();
     let mut found = 0usize;
-    for e in events {
-        let hit: Option<(u64, u64, u64)> = lookup
+    let mut in_order = true;
+    for (i, e) in events.iter().enumerate() {
+        type Hit = ((u64, u64, u64), u64, Vec<u8>, String);
+        let hit: Option<Hit> = lookup
             .query_row(params![e.tenant_id().as_str(), e.idempotency_key().as_str()], |r| {
-                Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+                Ok(((r.get(0)?, r.get(1)?, r.get(2)?), r.get(3)?, r.get(4)?, r.get(5)?))
             })
             .optional()
             .map_err(map_err)?;
-        match (hit, original) {
-            (None, _) => {}
-            (Some(h), None) => {
-                original = Some(h);
+        let Some((batch, position, event_id, hit_stream)) = hit else { continue };
+        if event_id.as_slice() != e.event_id().as_bytes().as_slice() {
+            return Err(StoreError::IdempotencyKeyReused {
+                key: e.idempotency_key().as_str().to_string(),
+                reason: format!(
+                    "it is held by the event at position {position}, whose event id differs from event {}",
+                    e.event_id()
+                ),
+            });
+        }
+        match original {
+            None => {
+                original = Some(batch);
+                original_stream = hit_stream;
                 found += 1;
             }
-            (Some(h), Some(o)) if h == o => found += 1,
-            (Some(_), Some(_)) => {
+            Some(o) if o == batch => found += 1,
+            Some(_) => {
                 return Err(StoreError::IdempotencyMismatch {
                     key: e.idempotency_key().as_str().to_string(),
                 });
             }
         }
+        in_order &= position == batch.0 + i as u64;
     }
     match original {
         None => Ok(None),
         Some((first, last, version))
-            if found == events.len() && (last - first + 1) as usize == events.len() =>
+            if found == events.len() && in_order && (last - first + 1) as usize == events.len() =>
         {
+            if original_stream != stream.as_str() {
+                return Err(StoreError::IdempotencyKeyReused {
+                    key: events[0].idempotency_key().as_str().to_string(),
+                    reason: format!(
+                        "these events were appended to stream {original_stream:?}, not {:?}",
+                        stream.as_str()
+                    ),
+                });
+            }
             Ok(Some(AppendResult {
                 first_position: first,
                 last_position: last,
@@ -321,7 +416,11 @@ fn find_original(
 }
 
 /// The error for a batch holding an event id that is already stored.
-fn duplicate_event(conn: &Connection, events: &[SovereignFinancialEvent]) -> Result<StoreError> {
+fn duplicate_event(
+    conn: &Connection,
+    events: &[SovereignFinancialEvent],
+    constraint: &str,
+) -> Result<StoreError> {
     let mut exists =
         conn.prepare_cached("SELECT 1 FROM events WHERE event_id = ?1").map_err(map_err)?;
     for e in events {
@@ -329,5 +428,12 @@ fn duplicate_event(conn: &Connection, events: &[SovereignFinancialEvent]) -> Res
             return Ok(StoreError::DuplicateEvent(e.event_id().to_string()));
         }
     }
-    Ok(StoreError::Database("a unique constraint failed for an unknown reason".into()))
+    // Neither a key nor an event id: the store's own tables disagree (an index row without
+    // its stream row, for instance), which only an edit outside DCS produces.
+    Ok(StoreError::Tampered {
+        position: 0,
+        reason: format!(
+            "the append was refused by the store's own index ({constraint}) although no key or event id of the batch is stored: the tables were edited outside DCS; run verify_chain"
+        ),
+    })
 }

@@ -1,26 +1,32 @@
 //! The SQLite backend of the Local Agent: WAL, `synchronous=FULL`, hash-chained rows.
 
+mod anchor;
 mod append;
+mod keyed;
 mod lookup;
 mod projections;
 mod read;
 mod schema;
 mod state;
 mod store_impl;
+mod verified;
 mod verify;
 
 use std::path::Path;
 use std::sync::{Mutex, MutexGuard};
 use std::time::Duration;
 
-use rusqlite::{Connection, ErrorCode, OpenFlags};
+use rusqlite::{Connection, ErrorCode, OpenFlags, TransactionBehavior};
 
+use crate::chain::Chain;
 use crate::error::{Result, StoreError};
 use crate::projection::Projector;
 
+pub use anchor::ChainAnchor;
 pub use append::{AppendRequest, MAX_BATCH};
 pub use read::MAX_READ;
 pub use state::{SagaRecord, SagaStep};
+pub use verified::{Verification, verify_batch};
 pub use verify::ChainReport;
 
 /// How hard an append works to survive a power cut.
@@ -44,6 +50,10 @@ pub struct Options {
     /// A cap on the database size; an append past it fails with `DiskFull` exactly as a
     /// full disk does, and writes nothing.
     pub max_size_bytes: Option<u64>,
+    /// Opens the file read-only (`SQLITE_OPEN_READ_ONLY`): reads and `verify_chain` work,
+    /// even on a read-only file or directory; every write is refused with
+    /// [`StoreError::ReadOnly`]. The file must exist and hold a current-schema store.
+    pub read_only: bool,
 }
 
 impl Default for Options {
@@ -52,6 +62,7 @@ impl Default for Options {
             durability: Durability::Full,
             busy_timeout: Duration::from_secs(5),
             max_size_bytes: None,
+            read_only: false,
         }
     }
 }
@@ -60,6 +71,8 @@ impl Default for Options {
 pub struct SqliteStore {
     conn: Mutex<Connection>,
     projector: Projector,
+    read_only: bool,
+    chain: Chain,
 }
 
 impl std::fmt::Debug for SqliteStore {
@@ -79,29 +92,84 @@ impl SqliteStore {
     /// Opens (or creates) the store at `path`.
     ///
     /// A file that is not an SQLite database, or an SQLite database that is not a DCS
-    /// store, is refused with [`StoreError::NotAStore`] and left untouched.
+    /// store, is refused with [`StoreError::NotAStore`] and left untouched; so is anything
+    /// that is not a regular file (a FIFO, a device, a directory), before SQLite touches
+    /// it. An empty path is refused (SQLite would open a temporary database that vanishes
+    /// on close).
+    ///
+    /// Several processes may open one store and append at once: every write transaction
+    /// starts with `BEGIN IMMEDIATE`, so a writer waits up to `busy_timeout` for another
+    /// process's write lock, and positions, the chain and stream versions are read inside
+    /// that lock (no head is cached between transactions). A new file's schema is created
+    /// inside the same kind of transaction, so concurrent first opens agree.
+    ///
+    /// The chain is unkeyed (SHA-256): it finds damage and naive edits, not an editor who
+    /// knows the format. A keyed store is refused here: open it with
+    /// [`open_keyed`](Self::open_keyed).
     pub fn open_with(path: impl AsRef<Path>, options: Options) -> Result<Self> {
-        let path = path.as_ref();
+        Self::open_chained(path.as_ref(), options, None)
+    }
+
+    /// Opens (or creates) the store at `path` with its chain keyed by the tenant's MAC key
+    /// (HMAC-SHA256 under `mac_key.derive_chain_key(store id)`, a key the file does not hold).
+    ///
+    /// An unkeyed store (schema 2 or one made by [`open_with`](Self::open_with)) is
+    /// upgraded: its unkeyed chain is verified, then every row is re-chained under the key
+    /// in one transaction. That is trust on upgrade: an edit made before the upgrade by
+    /// someone who recomputed the unkeyed chain is not found (anchors from the region are).
+    /// A key that does not verify the chain's last row is refused.
+    pub fn open_keyed(
+        path: impl AsRef<Path>,
+        options: Options,
+        mac_key: &dcs_crypto::MacKey,
+    ) -> Result<Self> {
+        Self::open_chained(path.as_ref(), options, Some(mac_key))
+    }
+
+    fn open_chained(
+        path: &Path,
+        options: Options,
+        mac_key: Option<&dcs_crypto::MacKey>,
+    ) -> Result<Self> {
         let shown = path.display().to_string();
+        check_path(path, &shown, options.read_only)?;
         check_header(path, &shown)?;
-        let mut conn = Connection::open_with_flags(
-            path,
-            OpenFlags::SQLITE_OPEN_READ_WRITE
-                | OpenFlags::SQLITE_OPEN_CREATE
-                | OpenFlags::SQLITE_OPEN_NO_MUTEX,
-        )
-        .map_err(map_err)?;
+        let access = if options.read_only {
+            OpenFlags::SQLITE_OPEN_READ_ONLY
+        } else {
+            OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_CREATE
+        };
+        let mut conn = Connection::open_with_flags(path, access | OpenFlags::SQLITE_OPEN_NO_MUTEX)
+            .map_err(map_err)?;
         conn.busy_timeout(options.busy_timeout).map_err(map_err)?;
+        // Writes take the write lock when they begin, so the busy timeout applies to them
+        // (a deferred transaction that upgrades to a write fails at once when busy).
+        conn.set_transaction_behavior(TransactionBehavior::Immediate);
         // Reading the schema is the first access to the file's pages: a foreign or
-        // corrupt file fails here, before anything is written.
-        schema::ensure(&mut conn, &shown)?;
+        // corrupt file fails here, before anything is written. While another process
+        // switches a new file to WAL, SQLite answers "busy" without calling the busy
+        // handler, so these first steps are retried until the busy timeout.
+        let started = std::time::Instant::now();
+        loop {
+            let step = schema::ensure(&mut conn, &shown, options.read_only).and_then(|()| {
+                if options.read_only {
+                    return Ok(());
+                }
+                conn.execute_batch("PRAGMA journal_mode = WAL;").map_err(map_err)
+            });
+            match step {
+                Err(StoreError::Locked) if started.elapsed() < options.busy_timeout => {
+                    std::thread::sleep(Duration::from_millis(5));
+                }
+                other => break other?,
+            }
+        }
         let sync = match options.durability {
             Durability::Full => "FULL",
             Durability::Normal => "NORMAL",
         };
         conn.execute_batch(&format!(
-            "PRAGMA journal_mode = WAL; PRAGMA synchronous = {sync}; PRAGMA foreign_keys = ON;
-             PRAGMA cache_size = -16384;"
+            "PRAGMA synchronous = {sync}; PRAGMA foreign_keys = ON; PRAGMA cache_size = -16384;"
         ))
         .map_err(map_err)?;
         if let Some(max) = options.max_size_bytes {
@@ -110,14 +178,39 @@ impl SqliteStore {
             conn.execute_batch(&format!("PRAGMA max_page_count = {}", (max / page.max(1)).max(1)))
                 .map_err(map_err)?;
         }
-        Ok(SqliteStore { conn: Mutex::new(conn), projector: Projector::default() })
+        let chain = keyed::chain_for(&mut conn, &shown, mac_key, options.read_only)?;
+        Ok(SqliteStore {
+            conn: Mutex::new(conn),
+            projector: Projector::default(),
+            read_only: options.read_only,
+            chain,
+        })
+    }
+
+    /// True when the store was opened with [`Options::read_only`].
+    pub fn is_read_only(&self) -> bool {
+        self.read_only
+    }
+
+    /// Refuses a write on a read-only store, naming `what` was attempted.
+    pub(crate) fn writable(&self, what: &'static str) -> Result<()> {
+        if self.read_only {
+            return Err(StoreError::ReadOnly { operation: what });
+        }
+        Ok(())
     }
 
     /// An in-memory store (for tests and the simulator).
     pub fn open_in_memory() -> Result<Self> {
         let mut conn = Connection::open_in_memory().map_err(map_err)?;
-        schema::ensure(&mut conn, ":memory:")?;
-        Ok(SqliteStore { conn: Mutex::new(conn), projector: Projector::default() })
+        conn.set_transaction_behavior(TransactionBehavior::Immediate);
+        schema::ensure(&mut conn, ":memory:", false)?;
+        Ok(SqliteStore {
+            conn: Mutex::new(conn),
+            projector: Projector::default(),
+            read_only: false,
+            chain: Chain::Unkeyed,
+        })
     }
 
     /// Sets how appended bodies count in the projections (time zone, loyalty program).
@@ -146,6 +239,33 @@ impl SqliteStore {
         // A panic while holding the lock cannot leave a half transaction behind (SQLite
         // rolls it back), so a poisoned lock is safe to reuse.
         self.conn.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+}
+
+/// Refuses an empty path, and anything at `path` that is not a regular file (a FIFO would
+/// block SQLite's open for ever). A read-only store must exist.
+fn check_path(path: &Path, shown: &str, read_only: bool) -> Result<()> {
+    if path.as_os_str().is_empty() {
+        return Err(StoreError::Invalid {
+            field: "path",
+            reason: "is empty: give the store file's path (SQLite would open a temporary database that vanishes when it is closed)".into(),
+        });
+    }
+    match std::fs::metadata(path) {
+        Ok(meta) if meta.is_file() => Ok(()),
+        Ok(meta) => Err(StoreError::NotAStore {
+            path: shown.to_string(),
+            reason: format!(
+                "it is not a regular file ({}); give the path of a store file or of one to create",
+                if meta.is_dir() { "a directory" } else { "a FIFO, socket or device" }
+            ),
+        }),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound && !read_only => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Err(StoreError::NotAStore {
+            path: shown.to_string(),
+            reason: "it does not exist, and a read-only open does not create a store".into(),
+        }),
+        Err(e) => Err(StoreError::Database(format!("cannot inspect {shown}: {e}"))),
     }
 }
 
@@ -183,6 +303,7 @@ pub(crate) fn map_err(e: rusqlite::Error) -> StoreError {
             ErrorCode::DiskFull => StoreError::DiskFull,
             ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked => StoreError::Locked,
             ErrorCode::DatabaseCorrupt | ErrorCode::NotADatabase => StoreError::Corrupt(detail),
+            ErrorCode::ReadOnly => StoreError::ReadOnly { operation: "this write" },
             _ => StoreError::Database(detail),
         };
     }

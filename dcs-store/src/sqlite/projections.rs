@@ -8,7 +8,9 @@ use dcs_core::SovereignFinancialEvent;
 use dcs_core::commerce::EventBody;
 use rusqlite::{Connection, params};
 
-use crate::projection::{Folds, ProjectionRows, Projector, loyalty_row, sales_row, stock_row};
+use crate::projection::{
+    Folds, Opened, ProjectionRows, Projector, loyalty_row, sales_row, stock_row,
+};
 
 use super::{SqliteStore, map_err};
 use crate::error::Result;
@@ -83,14 +85,13 @@ fn add_rows(conn: &Connection, rows: &ProjectionRows) -> Result<()> {
 }
 
 /// Folds a batch into deltas and adds them to the tables (inside the caller's transaction).
-pub(super) fn project_batch(
+pub(super) fn project_batch<'a>(
     conn: &Connection,
     projector: &Projector,
-    events: &[SovereignFinancialEvent],
-    bodies: &[EventBody],
+    facts: impl Iterator<Item = (&'a SovereignFinancialEvent, &'a EventBody)>,
 ) -> Result<()> {
     let mut folds = Folds::new(projector);
-    for (event, body) in events.iter().zip(bodies) {
+    for (event, body) in facts {
         folds.apply(projector, event, body)?;
     }
     add_rows(conn, &folds.rows())
@@ -159,14 +160,17 @@ impl SqliteStore {
 
     /// Refolds the whole log and replaces the projection tables with the result.
     ///
-    /// `open` gives the plaintext body of a stored event (decrypting its envelope), or
-    /// `None` for an event that carries no projected fact. Returns the rebuilt rows; they
-    /// equal [`projection_rows`](Self::projection_rows) from before whenever every event was
-    /// appended with its body.
+    /// `open` says what a stored event holds ([`open_fact`](crate::projection::open_fact)
+    /// with the tenant keys is the usual one): its body, no fact, or nothing any more
+    /// because its tenant was crypto-shredded; shredded tenants' events are skipped and the
+    /// other tenants rebuilt. Returns the rebuilt rows; they equal
+    /// [`projection_rows`](Self::projection_rows) from before whenever every event was
+    /// appended with its body (and no tenant was shredded since).
     pub fn rebuild_projections(
         &self,
-        mut open: impl FnMut(&SovereignFinancialEvent) -> Result<Option<EventBody>>,
+        mut open: impl FnMut(&SovereignFinancialEvent) -> Result<Opened>,
     ) -> Result<ProjectionRows> {
+        self.writable("rebuild_projections")?;
         let projector = &self.projector;
         let mut folds = Folds::new(projector);
         let mut from = 1;
@@ -175,7 +179,7 @@ impl SqliteStore {
             let Some(last) = page.last() else { break };
             from = last.position + 1;
             for stored in &page {
-                if let Some(body) = open(&stored.event)? {
+                if let Opened::Body(body) = open(&stored.event)? {
                     folds.apply(projector, &stored.event, &body)?;
                 }
             }

@@ -5,13 +5,13 @@ use rusqlite::{OptionalExtension, Row, params};
 
 use super::{SqliteStore, map_err};
 use crate::api::{StoredEvent, StreamId};
-use crate::chain::{RowHash, RowPlace, row_hash};
+use crate::chain::{Chain, RowHash, RowPlace};
 use crate::error::{Result, StoreError};
 
 /// Most rows one read returns.
 pub const MAX_READ: usize = 100_000;
 
-const COLUMNS: &str = "e.position, e.stream_id, e.stream_version, e.event, e.prev_hash, e.row_hash, e.batch_first, e.batch_last";
+pub(super) const COLUMNS: &str = "e.position, e.stream_id, e.stream_version, e.event, e.prev_hash, e.row_hash, e.batch_first, e.batch_last";
 
 /// One row as stored, before its hash is checked.
 pub(super) struct RawRow {
@@ -39,22 +39,28 @@ impl RawRow {
         })
     }
 
-    /// Recomputes the row's hash from its content and its stored `prev_hash`.
-    pub(super) fn recomputed_hash(&self) -> Option<RowHash> {
-        let prev: RowHash = self.prev_hash.as_slice().try_into().ok()?;
-        let place = RowPlace {
+    /// Where the row sits, as its link covers it.
+    pub(super) fn place(&self) -> RowPlace<'_> {
+        RowPlace {
             position: self.position,
             stream_id: &self.stream_id,
             stream_version: self.stream_version,
             batch_first: self.batch_first,
             batch_last: self.batch_last,
-        };
-        Some(row_hash(&prev, &place, &self.event))
+        }
+    }
+
+    /// Recomputes the row's hash from its content and its stored `prev_hash`.
+    pub(super) fn recomputed_hash(&self, chain: &Chain) -> Option<RowHash> {
+        let prev: RowHash = self.prev_hash.as_slice().try_into().ok()?;
+        Some(chain.link(&prev, &self.place(), &self.event))
     }
 
     /// Checks the row's own hash and decodes it; a row that fails is never served.
-    pub(super) fn into_checked(self) -> Result<StoredEvent> {
-        if self.recomputed_hash().as_ref().map(|h| h.as_slice()) != Some(self.row_hash.as_slice()) {
+    pub(super) fn into_checked(self, chain: &Chain) -> Result<StoredEvent> {
+        if self.recomputed_hash(chain).as_ref().map(|h| h.as_slice())
+            != Some(self.row_hash.as_slice())
+        {
             return Err(StoreError::Tampered {
                 position: self.position,
                 reason: "the row does not match its hash".into(),
@@ -134,7 +140,7 @@ impl SqliteStore {
         let rows = stmt.query_map(args, RawRow::from_row).map_err(map_err)?;
         let mut out = Vec::new();
         for row in rows {
-            out.push(row.map_err(map_err)?.into_checked()?);
+            out.push(row.map_err(map_err)?.into_checked(&self.chain)?);
         }
         Ok(out)
     }

@@ -1,14 +1,34 @@
 //! The SQLite schema, its version marker, the check that a file is ours, and the
 //! migration of older versions.
 
-use rusqlite::{Connection, OptionalExtension};
+use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior};
 
 use crate::error::{Result, StoreError};
 
 /// Marker stored in `dcs_meta` so a foreign SQLite file is never mistaken for a store.
 pub const FORMAT: &str = "dcs-event-store";
 /// Schema version this code writes and reads (older versions are migrated on open).
-pub const SCHEMA_VERSION: i64 = 2;
+///
+/// Version 3 adds the store's id, the chain kind (`sha256` or `hmac-sha256/v1`, see
+/// [`crate::chain`]) in `dcs_meta`, and the `chain_anchor` table.
+pub const SCHEMA_VERSION: i64 = 3;
+/// The `dcs_meta` chain kind of an unkeyed chain.
+pub const CHAIN_UNKEYED: &str = "sha256";
+/// The `dcs_meta` chain kind of a chain keyed by the tenant's chain key.
+pub const CHAIN_KEYED: &str = "hmac-sha256/v1";
+
+/// Version 3's additions, idempotent: the newest signed anchor of the chain (one row: the
+/// chain up to an anchored position commits to every row before it), the store's random
+/// id (what its chain key is derived for) and its chain kind.
+const V3_ADDITIONS: &str = "
+CREATE TABLE IF NOT EXISTS chain_anchor (
+    id INTEGER PRIMARY KEY CHECK (id = 1), position INTEGER NOT NULL, chain_head BLOB NOT NULL,
+    signer TEXT NOT NULL, signature BLOB NOT NULL
+) STRICT;
+INSERT OR IGNORE INTO dcs_meta (key, value) VALUES ('store_id', lower(hex(randomblob(16))));
+INSERT OR IGNORE INTO dcs_meta (key, value) VALUES ('chain', 'sha256');
+UPDATE dcs_meta SET value = '3' WHERE key = 'schema_version';
+";
 
 /// The event log. `(stream_id, stream_version)` is indexed once per append, at the row
 /// that starts it (`position = batch_first`): an append's rows are consecutive positions of
@@ -70,13 +90,27 @@ CREATE TABLE projection_customer_loyalty (
 CREATE TABLE saga_steps (saga_id TEXT NOT NULL, step_no INTEGER NOT NULL, name TEXT NOT NULL, status TEXT NOT NULL, data BLOB NOT NULL, PRIMARY KEY (saga_id, step_no)) STRICT;
 ";
 
-/// Creates the schema in an empty database, or checks that an existing one is ours.
-pub fn ensure(conn: &mut Connection, path: &str) -> Result<()> {
-    let tables: i64 = conn
+/// Creates the schema in an empty database, or checks that an existing one is ours and
+/// migrates an older version.
+///
+/// Read-write, everything runs in one `BEGIN IMMEDIATE` transaction: of several processes
+/// opening one new file at once, the first creates the schema and the others, waiting for
+/// its lock, find it made. Read-only, the check runs in a read transaction and an older
+/// version is refused (migrating writes).
+pub fn ensure(conn: &mut Connection, path: &str, read_only: bool) -> Result<()> {
+    let behavior =
+        if read_only { TransactionBehavior::Deferred } else { TransactionBehavior::Immediate };
+    let tx = conn.transaction_with_behavior(behavior).map_err(super::map_err)?;
+    let tables: i64 = tx
         .query_row("SELECT count(*) FROM sqlite_schema WHERE type = 'table'", [], |r| r.get(0))
         .map_err(super::map_err)?;
+    let not_ours = |reason: String| StoreError::NotAStore { path: path.to_string(), reason };
     if tables == 0 {
-        let tx = conn.transaction().map_err(super::map_err)?;
+        if read_only {
+            return Err(not_ours(
+                "it is empty, and a read-only open does not create a store".into(),
+            ));
+        }
         tx.execute_batch(SCHEMA).map_err(super::map_err)?;
         tx.execute_batch(EVENTS_TABLE).map_err(super::map_err)?;
         tx.execute(
@@ -84,11 +118,10 @@ pub fn ensure(conn: &mut Connection, path: &str) -> Result<()> {
             rusqlite::params![FORMAT, SCHEMA_VERSION.to_string()],
         )
         .map_err(super::map_err)?;
-        tx.commit().map_err(super::map_err)?;
-        return Ok(());
+        tx.execute_batch(V3_ADDITIONS).map_err(super::map_err)?;
+        return tx.commit().map_err(super::map_err);
     }
-    let not_ours = |reason: String| StoreError::NotAStore { path: path.to_string(), reason };
-    let has_meta: bool = conn
+    let has_meta: bool = tx
         .query_row(
             "SELECT count(*) FROM sqlite_schema WHERE type = 'table' AND name = 'dcs_meta'",
             [],
@@ -100,7 +133,7 @@ pub fn ensure(conn: &mut Connection, path: &str) -> Result<()> {
         return Err(not_ours("it is an SQLite database without the dcs_meta table".into()));
     }
     let meta = |key: &str| -> Result<Option<String>> {
-        conn.query_row("SELECT value FROM dcs_meta WHERE key = ?1", [key], |r| r.get(0))
+        tx.query_row("SELECT value FROM dcs_meta WHERE key = ?1", [key], |r| r.get(0))
             .optional()
             .map_err(super::map_err)
     };
@@ -108,21 +141,29 @@ pub fn ensure(conn: &mut Connection, path: &str) -> Result<()> {
         return Err(not_ours("its format marker is missing or foreign".into()));
     }
     let version = meta("schema_version")?.unwrap_or_default();
-    if version == "1" {
-        return migrate_v1(conn);
+    if version == SCHEMA_VERSION.to_string() {
+        return tx.commit().map_err(super::map_err);
     }
-    if version != SCHEMA_VERSION.to_string() {
-        return Err(not_ours(format!(
-            "schema version {version:?}, this build reads versions 1 and {SCHEMA_VERSION}"
-        )));
+    if version == "1" || version == "2" {
+        if read_only {
+            return Err(not_ours(format!(
+                "schema version {version} must be migrated to {SCHEMA_VERSION}: open it read-write once"
+            )));
+        }
+        if version == "1" {
+            migrate_v1(&tx)?;
+        }
+        tx.execute_batch(V3_ADDITIONS).map_err(super::map_err)?;
+        return tx.commit().map_err(super::map_err);
     }
-    Ok(())
+    Err(not_ours(format!(
+        "schema version {version:?}, this build reads versions 1 to {SCHEMA_VERSION}"
+    )))
 }
 
 /// Version 1 to 2: rebuilds the event log without the per-row stream index (a table
 /// constraint, so the table is copied), in one transaction; rows and hashes are unchanged.
-fn migrate_v1(conn: &mut Connection) -> Result<()> {
-    let tx = conn.transaction().map_err(super::map_err)?;
+fn migrate_v1(tx: &Transaction<'_>) -> Result<()> {
     tx.execute_batch("ALTER TABLE events RENAME TO events_v1;").map_err(super::map_err)?;
     tx.execute_batch(EVENTS_TABLE).map_err(super::map_err)?;
     tx.execute_batch(
@@ -130,6 +171,5 @@ fn migrate_v1(conn: &mut Connection) -> Result<()> {
          DROP TABLE events_v1;
          UPDATE dcs_meta SET value = '2' WHERE key = 'schema_version';",
     )
-    .map_err(super::map_err)?;
-    tx.commit().map_err(super::map_err)
+    .map_err(super::map_err)
 }

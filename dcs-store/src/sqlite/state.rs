@@ -43,6 +43,7 @@ impl SqliteStore {
     /// Records that the region holds every event up to `position`. Never moves backwards;
     /// acknowledging past the head is refused.
     pub fn ack(&self, position: u64) -> Result<()> {
+        self.writable("ack")?;
         let conn = self.lock();
         let head: u64 = conn
             .query_row("SELECT position FROM chain_head WHERE id = 1", [], |r| r.get(0))
@@ -69,6 +70,7 @@ impl SqliteStore {
 
     /// Saves a named catch-up cursor (a reader's last processed position).
     pub fn save_cursor(&self, name: &str, position: u64) -> Result<()> {
+        self.writable("save_cursor")?;
         let conn = self.lock();
         conn.execute(
             "INSERT INTO cursors (name, position) VALUES (?1, ?2)
@@ -90,6 +92,7 @@ impl SqliteStore {
 
     /// Saves (replaces) a stream's snapshot.
     pub fn save_snapshot_sync(&self, snapshot: &Snapshot) -> Result<()> {
+        self.writable("save_snapshot")?;
         let conn = self.lock();
         conn.execute(
             "INSERT INTO snapshots (stream_id, stream_version, state) VALUES (?1, ?2, ?3)
@@ -120,6 +123,7 @@ impl SqliteStore {
 
     /// Saves the encoded state of a named CRDT of a replica.
     pub fn save_crdt(&self, replica_id: &str, name: &str, state: &[u8]) -> Result<()> {
+        self.writable("save_crdt")?;
         let conn = self.lock();
         conn.execute(
             "INSERT INTO crdt_state (replica_id, name, state) VALUES (?1, ?2, ?3)
@@ -144,6 +148,7 @@ impl SqliteStore {
 
     /// Saves (replaces) a saga instance.
     pub fn save_saga(&self, saga: &SagaRecord) -> Result<()> {
+        self.writable("save_saga")?;
         let conn = self.lock();
         conn.execute(
             "INSERT INTO saga_instances (saga_id, saga_type, status, data) VALUES (?1, ?2, ?3, ?4)
@@ -182,6 +187,7 @@ impl SqliteStore {
         status: &str,
         data: &[u8],
     ) -> Result<()> {
+        self.writable("save_saga_step")?;
         let conn = self.lock();
         conn.execute(
             "INSERT INTO saga_steps (saga_id, step_no, name, status, data) VALUES (?1, ?2, ?3, ?4, ?5)

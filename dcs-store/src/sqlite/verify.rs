@@ -94,7 +94,7 @@ impl SqliteStore {
                     "prev_hash does not link to the row before: a row was removed, inserted or moved",
                 ));
             }
-            let Some(hash) = raw.recomputed_hash() else {
+            let Some(hash) = raw.recomputed_hash(&self.chain) else {
                 return Err(tampered(pos, "prev_hash is not 32 bytes"));
             };
             if hash.as_slice() != raw.row_hash.as_slice() {
@@ -139,26 +139,79 @@ impl SqliteStore {
                 ),
             ));
         }
-        let bad_stream: Option<String> = conn
-            .query_row(
-                "SELECT s.stream_id FROM streams s
-                 LEFT JOIN (SELECT stream_id, count(*) AS n, max(stream_version) AS v FROM events GROUP BY stream_id) e
-                   ON e.stream_id = s.stream_id
-                 WHERE e.n IS NULL OR e.n != s.version OR e.v != s.version LIMIT 1",
-                [],
-                |r| r.get(0),
-            )
-            .map(Some)
-            .or_else(|e| match e {
-                rusqlite::Error::QueryReturnedNoRows => Ok(None),
-                other => Err(map_err(other)),
-            })?;
-        if let Some(stream) = bad_stream {
+        check_streams(&conn, &stream_versions)?;
+        drop(rows);
+        drop(stmt);
+        drop(conn);
+        // The newest anchor the region signed: a log shorter than it, or different at its
+        // position, was truncated or rewritten.
+        if let Some(anchor) = self.anchor()? {
+            super::anchor::check_anchor(self, &anchor, rows_checked)?;
+        }
+        let conn = self.lock();
+        let acked: u64 = conn
+            .query_row("SELECT acked_position FROM sync_state WHERE id = 1", [], |r| r.get(0))
+            .map_err(map_err)?;
+        if acked > rows_checked {
             return Err(tampered(
-                0,
-                format!("stream {stream:?}: its version does not match its events"),
+                rows_checked + 1,
+                format!(
+                    "the region acknowledged position {acked} but the log ends at {rows_checked}: acknowledged events were deleted"
+                ),
             ));
         }
         Ok(ChainReport { rows: rows_checked, head_position: head_pos, head_hash: prev })
     }
+}
+
+/// Every stream of the log has its row in `streams` at its last version, and no row names a
+/// stream without events.
+fn check_streams(conn: &rusqlite::Connection, from_log: &HashMap<String, u64>) -> Result<()> {
+    let mut stmt = conn.prepare("SELECT stream_id, version FROM streams").map_err(map_err)?;
+    let mut rows = stmt.query([]).map_err(map_err)?;
+    let mut seen = 0usize;
+    while let Some(r) = rows.next().map_err(map_err)? {
+        let stream: String = r.get(0).map_err(map_err)?;
+        let version: u64 = r.get(1).map_err(map_err)?;
+        match from_log.get(&stream) {
+            Some(v) if *v == version => seen += 1,
+            Some(v) => {
+                return Err(tampered(
+                    0,
+                    format!(
+                        "the streams table says stream {stream:?} is at version {version}, its events end at version {v}: the table was edited"
+                    ),
+                ));
+            }
+            None => {
+                return Err(tampered(
+                    0,
+                    format!(
+                        "the streams table names stream {stream:?}, which has no events: the table was edited"
+                    ),
+                ));
+            }
+        }
+    }
+    if seen != from_log.len() {
+        let mut missing: Vec<&String> = from_log.keys().collect();
+        missing.sort();
+        for stream in missing {
+            let present: bool = conn
+                .query_row("SELECT count(*) FROM streams WHERE stream_id = ?1", [stream], |r| {
+                    r.get::<_, i64>(0)
+                })
+                .map_err(map_err)?
+                == 1;
+            if !present {
+                return Err(tampered(
+                    0,
+                    format!(
+                        "stream {stream:?} has events but no row in the streams table: the row was deleted"
+                    ),
+                ));
+            }
+        }
+    }
+    Ok(())
 }

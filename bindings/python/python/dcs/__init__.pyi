@@ -298,28 +298,97 @@ class AppendResult:
     stream_version: int
     deduplicated: bool
 
+class SalesDay:
+    """One day of sales of a branch in one currency (read-only attributes)."""
+    tenant: str
+    branch: str
+    day: str
+    currency: str
+    sales_count: int
+    refund_count: int
+    gross: Money
+    discounts: Money
+    refunds: Money
+    tax: Money
+    net: Money
+
+class StockRow:
+    """Stock movements of one SKU at a branch (read-only attributes)."""
+    tenant: str
+    branch: str
+    sku: str
+    received: int
+    sold: int
+    transferred_out: int
+    transferred_in: int
+    adjusted: int
+    on_hand: int
+
+class LoyaltyRow:
+    """A customer's loyalty totals (read-only attributes)."""
+    tenant: str
+    customer: str
+    purchases: int
+    net_spend_minor: int
+
+class Projections:
+    """The store's projections, each list ordered by key; compares by value."""
+    sales: list[SalesDay]
+    inventory: list[StockRow]
+    loyalty: list[LoyaltyRow]
+
+class StoreIterator:
+    """Pages through the log, one page in memory at a time."""
+    def __iter__(self) -> StoreIterator: ...
+    def __next__(self) -> Tuple[int, Event]: ...
+
 class Store:
-    """A tamper-evident, crash-safe SQLite event store."""
+    """A tamper-evident, crash-safe SQLite event store; several processes may share one.
+
+    An empty path, a FIFO or a directory raises StoreError. ``busy_timeout`` (seconds) is how
+    long a write waits for another process; ``durability`` is "full" or "normal";
+    ``read_only`` opens an existing store for reading (appends raise StoreError).
+    """
     def __init__(
         self,
         path: Union[str, PathLike[str]],
         utc_offset_minutes: int = 0,
         loyalty: Optional[Tuple[Money, int, Sequence[Tuple[str, int]]]] = None,
-    ) -> None: ...
+        *,
+        busy_timeout: float = 5.0,
+        durability: Literal["full", "normal"] = "full",
+        read_only: bool = False,
+        mac_key: Optional[MacKey] = None,
+    ) -> None:
+        """``mac_key`` keys the hash chain (HMAC-SHA256 under a key derived for this store):
+        nobody without it can recompute the chain after an edit."""
     def __enter__(self) -> Store: ...
     def __exit__(self, *exc: object) -> bool: ...
+    def __iter__(self) -> StoreIterator: ...
     def close(self) -> None: ...
+    @property
+    def read_only(self) -> bool: ...
     def append(
         self,
         stream: str,
         events: Sequence[Event],
-        facts: Optional[Sequence[DomainEvent]] = None,
+        *,
+        mac_key: MacKey,
+        registry: KeyRegistry,
+        keyring: Optional[Keyring] = None,
         expected_version: Union[None, int, Literal["any", "no_stream"]] = None,
-    ) -> AppendResult: ...
-    def read_all(self, from_position: int = 1, limit: int = 10000) -> list[Tuple[int, Event]]: ...
+    ) -> AppendResult:
+        """Verifies each event (MAC, signature: CryptoError and nothing written on failure),
+        then appends; with ``keyring`` the projections count the facts opened from the events.
+        A key reused by another event, or the same events sent to another stream, raises
+        StoreError; an exact retry returns ``deduplicated=True``."""
+    def read_all(self, from_position: int = 1, limit: int = 10000) -> list[Tuple[int, Event]]:
+        """At most 100,000 events per call (a larger limit raises ValueError; use iter_all)."""
+    def iter_all(self, from_position: int = 1, page_size: int = 1000) -> StoreIterator: ...
     def read_stream(self, stream: str, from_version: int = 1, limit: int = 10000) -> list[Event]: ...
     @property
     def head_position(self) -> int: ...
     def verify_chain(self) -> int: ...
-    def projections(self) -> dict: ...
-    def rebuild_projections(self, keyring: Keyring) -> dict: ...
+    def projections(self) -> Projections: ...
+    def rebuild_projections(self, keyring: Keyring) -> Projections:
+        """Skips crypto-shredded tenants; other key failures raise CryptoError."""
