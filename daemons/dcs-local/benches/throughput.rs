@@ -30,7 +30,11 @@ const CLIENTS: usize = 16;
 fn rss_kib(pid: u32) -> u64 {
     std::fs::read_to_string(format!("/proc/{pid}/status"))
         .ok()
-        .and_then(|s| s.lines().find(|l| l.starts_with("VmRSS:")).map(|l| l.split_whitespace().nth(1).unwrap_or("0").parse().unwrap_or(0)))
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmRSS:"))
+                .map(|l| l.split_whitespace().nth(1).unwrap_or("0").parse().unwrap_or(0))
+        })
         .unwrap_or(0)
 }
 
@@ -38,7 +42,8 @@ fn rss_kib(pid: u32) -> u64 {
 fn add_till(dir: &Path) -> (Signer, String) {
     let signer = Signer::generate(SignatureAlgorithm::Ed25519, &mut rand_core::OsRng);
     let token = "bench-till-token".to_string();
-    let digest: String = sha2::Sha256::digest(token.as_bytes()).iter().map(|b| format!("{b:02x}")).collect();
+    let digest: String =
+        sha2::Sha256::digest(token.as_bytes()).iter().map(|b| format!("{b:02x}")).collect();
     let entry = format!(
         "\n[[terminal]]\nid = \"till-1\"\ntoken_sha256 = \"{digest}\"\nalgorithm = \"ed25519\"\npublic_key = \"{}\"\nself_sealing = true\n",
         base64::engine::general_purpose::STANDARD.encode(signer.verifier().to_bytes())
@@ -53,7 +58,11 @@ fn add_till(dir: &Path) -> (Signer, String) {
 fn seal_events(dir: &Path, signer: &Signer, n: usize) -> Vec<SovereignFinancialEvent> {
     let keyring = dcs_keys::FileKeyring::open(dir.join("keys/keyring.dcsk")).unwrap();
     let mac = MacKey::from_bytes(&std::fs::read(dir.join("keys/mac.key")).unwrap()).unwrap();
-    let mut t = Terminal::new(TerminalConfig::new("acme", "store-1", "till-1", Currency::USD).unwrap(), [7; 16]).unwrap();
+    let mut t = Terminal::new(
+        TerminalConfig::new("acme", "store-1", "till-1", Currency::USD).unwrap(),
+        [7; 16],
+    )
+    .unwrap();
     let cashier = AgentId::new("till-1").unwrap();
     (0..n)
         .map(|i| {
@@ -62,7 +71,17 @@ fn seal_events(dir: &Path, signer: &Signer, n: usize) -> Vec<SovereignFinancialE
                 detail: "x".repeat(200),
                 amount: None,
             }));
-            t.seal(&fact, &cashier, None, 1_767_225_600_000 + i as u64, &mut rand_core::OsRng, &keyring, &mac, signer).unwrap()
+            t.seal(
+                &fact,
+                &cashier,
+                None,
+                1_767_225_600_000 + i as u64,
+                &mut rand_core::OsRng,
+                &keyring,
+                &mac,
+                signer,
+            )
+            .unwrap()
         })
         .collect()
 }
@@ -93,22 +112,35 @@ fn in_process(dir: &Path, events: &[SovereignFinancialEvent], registry: &KeyRegi
     let keyring = dcs_keys::FileKeyring::open(dir.join("keys/keyring.dcsk")).unwrap();
     let mac = MacKey::from_bytes(&std::fs::read(dir.join("keys/mac.key")).unwrap()).unwrap();
     let tmp = tempfile::tempdir().unwrap();
-    let store = dcs_store::sqlite::SqliteStore::open(tmp.path().join("peer.db")).unwrap();
+    // Keyed like the daemon's store.
+    let store = dcs_store::sqlite::SqliteStore::open_keyed(
+        tmp.path().join("peer.db"),
+        Default::default(),
+        &mac,
+    )
+    .unwrap();
     let stream = StreamId::new("till-1").unwrap();
     let started = Instant::now();
     for e in events {
         dcs_crypto::verify_event(e, &mac, registry).unwrap();
         let plain = dcs_crypto::open_event(e, &keyring).unwrap();
         let body = EventBody::from_bytes(&plain).unwrap();
-        store.append_with_bodies(&stream, ExpectedVersion::Any, std::slice::from_ref(e), &[body]).unwrap();
+        store
+            .append_with_bodies(&stream, ExpectedVersion::Any, std::slice::from_ref(e), &[body])
+            .unwrap();
     }
     events.len() as f64 / started.elapsed().as_secs_f64()
 }
 
 fn main() {
-    let n: usize = std::env::var("DCS_BENCH_EVENTS").ok().and_then(|v| v.parse().ok()).unwrap_or(20_000);
+    let n: usize =
+        std::env::var("DCS_BENCH_EVENTS").ok().and_then(|v| v.parse().ok()).unwrap_or(20_000);
     let dir = tempfile::tempdir().unwrap();
-    let out = Command::new(env!("CARGO_BIN_EXE_dcs-local")).args(["init", "--data-dir"]).arg(dir.path()).output().unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_dcs-local"))
+        .args(["init", "--data-dir"])
+        .arg(dir.path())
+        .output()
+        .unwrap();
     assert!(out.status.success());
     let (signer, token) = add_till(dir.path());
     let mut registry = KeyRegistry::new();
@@ -122,7 +154,11 @@ fn main() {
     let pid = child.id();
     let rss_start = rss_kib(pid);
     let (rate, lat, rss_end) = runtime.block_on(async {
-        let channel = tonic::transport::Channel::from_shared(format!("http://{pos}")).unwrap().connect().await.unwrap();
+        let channel = tonic::transport::Channel::from_shared(format!("http://{pos}"))
+            .unwrap()
+            .connect()
+            .await
+            .unwrap();
         let auth: tonic::metadata::MetadataValue<_> = format!("Bearer {token}").parse().unwrap();
         let bulk = Arc::new(bulk.to_vec());
         let started = Instant::now();
@@ -148,7 +184,10 @@ fn main() {
         let mut client = PosServiceClient::new(channel);
         let mut lat = Vec::with_capacity(probe.len());
         for e in probe {
-            let mut r = tonic::Request::new(pb::SubmitSealedRequest { stream: "probe".into(), events: vec![pb::SovereignFinancialEvent::from(e)] });
+            let mut r = tonic::Request::new(pb::SubmitSealedRequest {
+                stream: "probe".into(),
+                events: vec![pb::SovereignFinancialEvent::from(e)],
+            });
             r.metadata_mut().insert("authorization", auth.clone());
             let t0 = Instant::now();
             client.submit_sealed(r).await.unwrap();
@@ -169,5 +208,8 @@ fn main() {
         percentile(&lat, 0.50).as_secs_f64() * 1e3,
         percentile(&lat, 0.99).as_secs_f64() * 1e3
     );
-    println!("  daemon RSS: {rss_start} KiB at start, {rss_end} KiB after {} events", n + latency_n);
+    println!(
+        "  daemon RSS: {rss_start} KiB at start, {rss_end} KiB after {} events",
+        n + latency_n
+    );
 }

@@ -44,7 +44,9 @@ pub fn prepare(dir: &DataDir) -> Result<Prepared> {
         ..Options::default()
     };
     let path = dir.root.join(&config.store.database);
-    let store = SqliteStore::open_with(&path, options)
+    // The hash chain is keyed by the tenant's MAC key: whoever can edit the file but holds
+    // no key cannot rewrite history (dcs-store's threat model).
+    let store = SqliteStore::open_keyed(&path, options, &identity.mac)
         .map_err(|e| LocalError::Setup(format!("{}: {e}", path.display())))?
         .with_projector(Projector {
             utc_offset_minutes: config.store.utc_offset_minutes,

@@ -58,7 +58,7 @@ async fn a_full_disk_refuses_with_unavailable_and_recovers() {
     assert!(refused.message().contains("disk is full"), "{}", refused.message());
     assert!(d.terminate().success());
 
-    let store = dcs_store::sqlite::SqliteStore::open(dir.path().join("events.db")).unwrap();
+    let store = common::open_store(dir.path());
     store.verify_chain().unwrap();
     let head = store.head_position_sync().unwrap();
     drop(store);

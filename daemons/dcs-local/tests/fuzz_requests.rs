@@ -339,7 +339,7 @@ async fn random_and_mutated_requests_store_nothing_unacknowledged() {
     // Still alive and answering.
     c.get_catalog(d.req(pb::GetCatalogRequest {})).await.unwrap();
     assert!(d.terminate().success());
-    let store = dcs_store::sqlite::SqliteStore::open(dir.path().join("events.db")).unwrap();
+    let store = common::open_store(dir.path());
     store.verify_chain().unwrap();
     assert_eq!(
         store.head_position_sync().unwrap(),

@@ -83,7 +83,7 @@ async fn sales_are_sealed_under_a_vault_transit_kek() {
     .unwrap();
     assert!(d.terminate().success());
 
-    let store = dcs_store::sqlite::SqliteStore::open(dir.path().join("events.db")).unwrap();
+    let store = common::open_store(dir.path());
     let events = store.read_all_sync(1, 100).unwrap();
     assert!(events.iter().all(|e| e.event.payload().kek_id == format!("{tenant}/kek")));
     let vault = dcs_keys::VaultTransitProvider::new(&addr, &token_value).unwrap();

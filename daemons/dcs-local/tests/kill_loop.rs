@@ -120,7 +120,7 @@ async fn sigkill_loop_loses_and_duplicates_nothing() {
     }
     assert!(daemon.terminate().success());
 
-    let store = dcs_store::sqlite::SqliteStore::open(dir.path().join("events.db")).unwrap();
+    let store = common::open_store(dir.path());
     store.verify_chain().unwrap();
     let all = store.read_all_sync(1, dcs_store::sqlite::MAX_READ).unwrap();
     let stored: BTreeSet<Vec<u8>> =

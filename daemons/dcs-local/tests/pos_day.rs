@@ -143,7 +143,7 @@ async fn a_store_day_over_grpc() {
     assert!(status.success(), "SIGTERM exits 0, got {status}");
 
     // Everything stored survives, and the chain verifies.
-    let store = dcs_store::sqlite::SqliteStore::open(dir.path().join("events.db")).unwrap();
+    let store = common::open_store(dir.path());
     store.verify_chain().unwrap();
     assert_eq!(store.head_position_sync().unwrap(), refunded.last_position + 1);
 }

@@ -123,6 +123,14 @@ impl Drop for Daemon {
     }
 }
 
+/// The daemon's store, opened with its chain key (the tenant MAC key in `keys/mac.key`).
+pub fn open_store(dir: &Path) -> dcs_store::sqlite::SqliteStore {
+    let mac =
+        dcs_crypto::MacKey::from_bytes(&std::fs::read(dir.join("keys/mac.key")).unwrap()).unwrap();
+    dcs_store::sqlite::SqliteStore::open_keyed(dir.join("events.db"), Default::default(), &mac)
+        .unwrap()
+}
+
 pub fn usd(minor: i64) -> Option<pb::Money> {
     Some(pb::Money { minor_units: minor, currency_code: "USD".into(), exponent: 2 })
 }
