@@ -27,6 +27,8 @@ use sha2::Digest;
 
 const CLIENTS: usize = 16;
 
+static STOP: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
 fn rss_kib(pid: u32) -> u64 {
     std::fs::read_to_string(format!("/proc/{pid}/status"))
         .ok()
@@ -177,10 +179,39 @@ fn main() {
                 }
             }));
         }
+        // The daemon's RSS at each tenth of the run: flat, whatever the history.
+        let mut samples = Vec::new();
+        let total = bulk.len();
+        let sampler = tokio::spawn(async move {
+            let mut out = Vec::new();
+            loop {
+                tokio::time::sleep(Duration::from_millis(200)).await;
+                out.push((started.elapsed(), rss_kib(pid)));
+                if out.len() > 100_000 {
+                    break;
+                }
+                if STOP.load(std::sync::atomic::Ordering::SeqCst) {
+                    break;
+                }
+            }
+            out
+        });
         for t in tasks {
             t.await.unwrap();
         }
-        let rate = bulk.len() as f64 / started.elapsed().as_secs_f64();
+        let elapsed = started.elapsed();
+        let rate = bulk.len() as f64 / elapsed.as_secs_f64();
+        STOP.store(true, std::sync::atomic::Ordering::SeqCst);
+        let trace = sampler.await.unwrap();
+        for tenth in 1..=10u32 {
+            let at = elapsed * tenth / 10;
+            if let Some((_, kib)) = trace.iter().rev().find(|(t, _)| *t <= at) {
+                samples.push((total as u64 * u64::from(tenth) / 10, *kib));
+            }
+        }
+        for (events, kib) in &samples {
+            println!("  rss after {events:>8} events: {kib} KiB");
+        }
         let mut client = PosServiceClient::new(channel);
         let mut lat = Vec::with_capacity(probe.len());
         for e in probe {

@@ -99,11 +99,20 @@ pub struct LimitsSection {
     pub max_request_bytes: usize,
     /// Most requests handled at once.
     pub max_concurrent_requests: usize,
+    /// Most appends waiting for the writer.
+    pub write_queue: usize,
+    /// Most appends committed in one transaction (group commit).
+    pub group_commit_max: usize,
 }
 
 impl Default for LimitsSection {
     fn default() -> Self {
-        Self { max_request_bytes: 4 * 1024 * 1024, max_concurrent_requests: 256 }
+        Self {
+            max_request_bytes: 4 * 1024 * 1024,
+            max_concurrent_requests: 256,
+            write_queue: 1024,
+            group_commit_max: 256,
+        }
     }
 }
 

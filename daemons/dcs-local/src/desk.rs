@@ -49,6 +49,7 @@ pub struct Closed {
 /// The desk of one store.
 pub struct Desk {
     store: Arc<SqliteStore>,
+    writer: crate::writer::Writer,
     identity: Arc<Identity>,
     catalog: Catalog,
     tenant: String,
@@ -89,8 +90,10 @@ async fn blocking<T: Send + 'static>(f: impl FnOnce() -> Result<T> + Send + 'sta
 impl Desk {
     /// A desk over `store`, sealing with `identity`'s keys; the terminals' clocks resume after
     /// the newest stored event.
+    #[allow(clippy::too_many_arguments)]
     pub fn new(
         store: Arc<SqliteStore>,
+        writer: crate::writer::Writer,
         identity: Arc<Identity>,
         catalog: Catalog,
         tenant: &str,
@@ -115,6 +118,7 @@ impl Desk {
         }
         Ok(Self {
             store,
+            writer,
             identity,
             catalog,
             tenant: tenant.into(),
@@ -197,15 +201,11 @@ impl Desk {
         facts: Vec<DomainEvent>,
         total: Option<Money>,
     ) -> Result<Stored> {
-        let store = Arc::clone(&self.store);
         let started = std::time::Instant::now();
-        let stored = blocking(move || {
-            let bodies: Vec<EventBody> = facts.into_iter().map(|f| f.body).collect();
-            let result = store.append_with_bodies(&stream, expected, &events, &bodies)?;
-            let event_ids = events.iter().map(|e| *e.event_id().as_bytes()).collect();
-            Ok(Stored { result, event_ids, total })
-        })
-        .await?;
+        let event_ids = events.iter().map(|e| *e.event_id().as_bytes()).collect();
+        let bodies: Vec<EventBody> = facts.into_iter().map(|f| f.body).collect();
+        let result = self.writer.append(stream, expected, events, bodies).await?;
+        let stored = Stored { result, event_ids, total };
         metrics::counter!("dcs_local_appends_total").increment(1);
         metrics::histogram!("dcs_local_append_seconds").record(started.elapsed().as_secs_f64());
         Ok(stored)

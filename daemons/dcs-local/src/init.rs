@@ -129,6 +129,9 @@ cors_origins = []
 [limits]
 max_request_bytes = 4194304
 max_concurrent_requests = 256
+# Appends waiting for the writer, and appends per transaction (group commit: one fsync each).
+write_queue = 1024
+group_commit_max = 256
 
 [keys]
 # Where the tenant's KEKs live: "file" (keys/keyring.dcsk, made by init), "vault" (Vault or

@@ -19,6 +19,7 @@ mod keys;
 mod pos;
 mod server;
 mod sync_status;
+mod writer;
 
 use std::path::PathBuf;
 use std::process::ExitCode;

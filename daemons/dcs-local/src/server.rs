@@ -87,8 +87,14 @@ pub async fn run(prepared: Prepared, stop: CancellationToken) -> Result<()> {
     )
     .await?;
 
+    let writer = crate::writer::Writer::start(
+        Arc::clone(&store),
+        config.limits.write_queue,
+        config.limits.group_commit_max,
+    )?;
     let desk = Arc::new(Desk::new(
         Arc::clone(&store),
+        writer,
         Arc::clone(&identity),
         catalog,
         &config.store.tenant,
