@@ -136,8 +136,46 @@ fn bump(map: &mut BTreeMap<NodeId, u64>, key: NodeId, to: u64) {
 }
 
 impl DurableState {
-    /// Applies one durable change (the host's copy and the machine's stay equal this way).
+    /// Applies one durable change, as the host's store does: accepted items and refusals are
+    /// kept (a machine's own copy keeps neither, see [`DurableState::apply_compact`]).
     pub fn apply(&mut self, op: &WriteOp) {
+        self.apply_op(op, true);
+    }
+
+    /// Applies one durable change as a machine does: accepted items and refusals leave it,
+    /// the host's store holds them, so its memory does not grow with each accepted event.
+    pub fn apply_compact(&mut self, op: &WriteOp) {
+        self.apply_op(op, false);
+    }
+
+    /// This state without the accepted items and refusals (what a machine keeps of it).
+    pub fn compact(mut self) -> Self {
+        self.items = Vec::new();
+        self.rejected = Vec::new();
+        self
+    }
+
+    /// A copy without the accepted items and refusals: what a host hands `restore`, which
+    /// never needs the history.
+    pub fn checkpoint(&self) -> Self {
+        DurableState {
+            hlc_last: self.hlc_last,
+            state: self.state.clone(),
+            log_seq: self.log_seq,
+            received: self.received.clone(),
+            outbox: self.outbox.clone(),
+            next_pos: self.next_pos,
+            acked: self.acked,
+            inbox: self.inbox.clone(),
+            items: Vec::new(),
+            seen_ids: self.seen_ids.clone(),
+            seen_keys: self.seen_keys.clone(),
+            rejected: Vec::new(),
+            log_tail: self.log_tail.clone(),
+        }
+    }
+
+    fn apply_op(&mut self, op: &WriteOp, history: bool) {
         match op {
             WriteOp::Append { pos, item } => {
                 if let Item::Event(e) = item {
@@ -160,7 +198,9 @@ impl DurableState {
                     if let Some(k) = item.idempotency() {
                         self.seen_keys.insert(k);
                     }
-                    self.items.push((*from, *pos, item.clone()));
+                    if history {
+                        self.items.push((*from, *pos, item.clone()));
+                    }
                 }
                 if let Some(fwd) = forward {
                     let p = self.next_pos.max(1);
@@ -170,7 +210,9 @@ impl DurableState {
             }
             WriteOp::Reject { from, pos, event_id, reason } => {
                 bump(&mut self.inbox, *from, *pos);
-                self.rejected.push((*from, *pos, *event_id, reason.clone()));
+                if history {
+                    self.rejected.push((*from, *pos, *event_id, reason.clone()));
+                }
             }
             WriteOp::Delta { from, have, delta, seq } => {
                 self.state.apply_delta(delta);

@@ -39,8 +39,10 @@
 //!
 //! Each machine's [`DurableState`] changes only through the [`WriteOp`]s it hands out with
 //! `poll_persist()`: the outbox, acknowledged positions, accepted items and dedup indexes, the
-//! CRDT state, the delta-log position and the HLC. After a crash, `restore(durable_state)`
-//! resumes; what was not persisted was never acknowledged or shipped, so peers resend it.
+//! CRDT state, the delta-log position and the HLC. The host applies them to its own copy
+//! ([`DurableState::apply`]); the machine keeps its copy without the accepted items and
+//! refusals ([`DurableState::apply_compact`]), which leave it once durable: the host's store
+//! holds them. After a crash, `restore(host's durable state)` resumes; what was not persisted was never acknowledged or shipped, so peers resend it.
 //!
 //! # The simulator
 //!

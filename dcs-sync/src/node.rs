@@ -142,7 +142,7 @@ impl Core {
             log: DeltaLog::restore(durable.log_seq, cfg.delta_log_capacity, &durable.log_tail),
             merged: durable.received.clone(),
             persisted_hlc: durable.hlc_last,
-            durable,
+            durable: durable.compact(),
             hlc,
             rng: SplitMix64::new(seed),
             unsubmitted: Vec::new(),
@@ -231,7 +231,7 @@ impl Core {
         let mut ops = Vec::new();
         for (_, batch) in done {
             for op in &batch {
-                self.durable.apply(op);
+                self.durable.apply_compact(op);
             }
             ops.extend(batch);
         }
@@ -339,7 +339,9 @@ macro_rules! machine_common_api {
                 self.core.poll_persist()
             }
 
-            /// What has been persisted (confirmed writes): hand it to `restore` after a crash.
+            /// What has been persisted (confirmed writes), less the accepted items and refusals,
+            /// which only the host's store keeps (`DurableState::apply` on its copy): after a
+            /// crash, `restore` takes the host's copy.
             pub fn durable_state(&self) -> &$crate::DurableState {
                 &self.core.durable
             }

@@ -104,10 +104,17 @@ fn persist_hlc(m: &mut LocalMachine, at: Now) {
     m.handle_persisted(at, b.token);
 }
 
-fn persist_region(r: &mut RegionalMachine, at: Now) {
+/// Persists every batch of the region; returns the host's copy of what became durable
+/// (the machine keeps no accepted items: the host's store holds them).
+fn persist_region(r: &mut RegionalMachine, at: Now) -> DurableState {
+    let mut host = DurableState::default();
     while let Some(b) = r.poll_persist() {
+        for op in &b.ops {
+            host.apply(op);
+        }
         r.handle_persisted(at, b.token);
     }
+    host
 }
 
 fn drain<F: FnMut() -> Option<(NodeId, Message)>>(mut f: F) -> Vec<(NodeId, Message)> {
@@ -151,11 +158,12 @@ fn append_is_pushed_only_once_durable_and_acked_only_once_durable() {
     r.handle_message(now(5), NodeId::Store(1), out[0].1.clone()).unwrap();
     assert!(r.poll_transmit().is_none(), "no ack before the write is durable");
     assert_eq!(r.state().on_hand("s1", "MUG"), 10);
-    persist_region(&mut r, now(6));
+    let host = persist_region(&mut r, now(6));
     let acks = drain(|| r.poll_transmit());
     let Message::Ack(a) = &acks[0].1 else { panic!() };
     assert_eq!((a.durable_pos, a.have), (1, 1));
-    assert_eq!(r.durable_state().items.len(), 1);
+    assert_eq!(host.items.len(), 1);
+    assert!(r.durable_state().items.is_empty(), "the accepted item left the machine");
     assert_eq!(r.durable_state().outbox.len(), 1, "a summary waits for the master");
     s.handle_message(now(7), NodeId::Region(0), acks[0].1.clone()).unwrap();
     assert_eq!((s.acked(), s.lag()), (1, 0));
@@ -181,12 +189,13 @@ fn duplicates_and_replays_are_stored_once_and_tampered_events_refused() {
     for _ in 0..3 {
         r.handle_message(now(4), NodeId::Store(1), push.clone()).unwrap();
     }
-    persist_region(&mut r, now(5));
+    let host = persist_region(&mut r, now(5));
     let acks = drain(|| r.poll_transmit());
     let Message::Ack(a) = &acks.last().unwrap().1 else { panic!() };
     assert_eq!(a.durable_pos, 2, "the refused position counts as handled");
-    assert_eq!(r.durable_state().items.len(), 1);
-    assert_eq!(r.durable_state().rejected.len(), 1);
+    assert_eq!(host.items.len(), 1);
+    assert_eq!(host.rejected.len(), 1);
+    assert!(r.durable_state().items.is_empty() && r.durable_state().rejected.is_empty());
     assert_eq!(r.stats().rejected, 1);
     assert_eq!(r.stats().duplicates, 4);
     let rej = acks.iter().find_map(|(_, m)| match m {
@@ -236,18 +245,17 @@ fn region_crash_before_persist_loses_only_unacknowledged_events() {
         5,
     )
     .unwrap();
-    assert!(r.durable_state().items.is_empty());
     // The store never got an ack, so it retransmits and the region stores it now.
     let t = s.poll_timeout().unwrap();
     s.handle_timeout(now(t));
     for (_, m) in drain(|| s.poll_transmit()) {
         r.handle_message(now(t), NodeId::Store(1), m).unwrap();
     }
-    persist_region(&mut r, now(t));
+    let host = persist_region(&mut r, now(t));
     for (_, m) in drain(|| r.poll_transmit()) {
         s.handle_message(now(t), NodeId::Region(0), m).unwrap();
     }
-    assert_eq!(r.durable_state().items.len(), 1);
+    assert_eq!(host.items.len(), 1);
     assert_eq!(s.acked(), 1);
 }
 
@@ -315,6 +323,7 @@ fn pump(
     stores: &mut [LocalMachine],
     r: &mut RegionalMachine,
     m: &mut MasterMachine,
+    master_host: &mut DurableState,
     at: Now,
 ) -> usize {
     let mut n = 0;
@@ -330,9 +339,12 @@ fn pump(
             }
         }
         while let Some(b) = m.poll_persist() {
+            for op in &b.ops {
+                master_host.apply(op);
+            }
             m.handle_persisted(at, b.token);
         }
-        persist_region(r, at);
+        let _ = persist_region(r, at);
         while let Some((to, msg)) = r.poll_transmit() {
             let bytes = encode(&msg).unwrap();
             if to == NodeId::Master {
@@ -345,6 +357,9 @@ fn pump(
             n += 1;
         }
         while let Some(b) = m.poll_persist() {
+            for op in &b.ops {
+                master_host.apply(op);
+            }
             m.handle_persisted(at, b.token);
         }
         while let Some((_, msg)) = m.poll_transmit() {
@@ -378,6 +393,7 @@ fn stock_and_central_prices_reach_every_tier() {
     let body = received(1, 10);
     let e = event(&mut stores[0], 1, 1, &body, now(1));
     stores[0].append(now(1), e, Some(&body)).unwrap();
+    let mut master_host = DurableState::default();
     // A few sync rounds.
     for round in 0..6u64 {
         let at = now(1 + round * 10_000);
@@ -385,7 +401,7 @@ fn stock_and_central_prices_reach_every_tier() {
             s.handle_timeout(at);
         }
         r.handle_timeout(at);
-        pump(&mut stores, &mut r, &mut m, at);
+        pump(&mut stores, &mut r, &mut m, &mut master_host, at);
     }
     for s in &stores {
         assert_eq!(s.state().on_hand("s1", "MUG"), 10, "{:?}", s.node());
@@ -394,8 +410,9 @@ fn stock_and_central_prices_reach_every_tier() {
     }
     assert_eq!(m.state(), r.state());
     assert_eq!(m.state(), stores[1].state());
-    assert_eq!(m.durable_state().items.len(), 1, "the master holds the summary once");
-    let Item::Summary(sum) = &m.durable_state().items[0].2 else { panic!() };
+    assert_eq!(master_host.items.len(), 1, "the master's store holds the summary once");
+    assert!(m.durable_state().items.is_empty(), "the summary left the machine once durable");
+    let Item::Summary(sum) = &master_host.items[0].2 else { panic!() };
     assert_eq!(sum.stock.as_ref().map(|e| e.delta), Some(10));
     assert_eq!(r.lag(), 0);
     assert!(r.liveness().get(NodeId::Store(2)).unwrap().last_seen.is_some());
@@ -420,5 +437,9 @@ fn ack_before_durable_fault_acks_unpersisted_events() {
     r.handle_persisted(now(2), b.token);
     let Some((_, Message::Ack(a))) = r.poll_transmit() else { panic!() };
     assert_eq!(a.durable_pos, 1);
-    assert!(r.durable_state().items.is_empty(), "acknowledged yet not durable: the bug");
+    assert_eq!(
+        r.durable_state().inbox.get(&NodeId::Store(1)),
+        None,
+        "acknowledged yet not durable: the bug"
+    );
 }

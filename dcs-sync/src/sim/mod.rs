@@ -381,6 +381,8 @@ struct Sim<'a> {
     open: BTreeSet<u32>,
     unbatched: BTreeMap<NodeId, Vec<Appended>>,
     in_disk: BTreeMap<(NodeId, u64), Vec<Appended>>,
+    /// Writes handed to a node's disk and not yet durable, by (node, token).
+    writing: BTreeMap<(NodeId, u64), Vec<WriteOp>>,
     durable_events: BTreeMap<u32, Vec<Appended>>,
     live_stock: BTreeMap<u32, BTreeMap<String, i64>>,
     last_hlc: BTreeMap<NodeId, u64>,
@@ -443,6 +445,7 @@ impl<'a> Sim<'a> {
             open: BTreeSet::new(),
             unbatched: BTreeMap::new(),
             in_disk: BTreeMap::new(),
+            writing: BTreeMap::new(),
             durable_events: BTreeMap::new(),
             live_stock: BTreeMap::new(),
             last_hlc: BTreeMap::new(),
@@ -707,6 +710,7 @@ impl<'a> Sim<'a> {
                 *pending = kept;
                 self.in_disk.insert((node, batch.token), moved);
             }
+            self.writing.insert((node, batch.token), batch.ops);
             let latency = if self.cfg.chaos { self.rng.range(1, 30) } else { 1 };
             let Some(slot) = self.slots.get_mut(&node) else { return };
             let t = slot.disk_free_at.max(self.now) + latency;
@@ -860,6 +864,14 @@ impl<'a> Sim<'a> {
                 }
                 let Some(m) = slot.machine.as_mut() else { return };
                 each!(m, x => x.handle_persisted(now, token));
+                // The host's disk: the writes become durable there, items and all.
+                let written: Vec<(NodeId, u64)> =
+                    self.writing.range((node, 0)..=(node, token)).map(|(k, _)| *k).collect();
+                for k in written {
+                    for op in self.writing.remove(&k).unwrap_or_default() {
+                        slot.durable.apply(&op);
+                    }
+                }
                 let done: Vec<(NodeId, u64)> =
                     self.in_disk.range((node, 0)..=(node, token)).map(|(k, _)| *k).collect();
                 for k in done {
@@ -1146,7 +1158,12 @@ impl<'a> Sim<'a> {
         let Some(slot) = self.slots.get_mut(&node) else { return };
         let Some(m) = slot.machine.take() else { return };
         self.down.entry(node).or_default().push((self.now, u64::MAX));
-        slot.durable = each!(&m, x => x.durable_state().clone());
+        drop(m); // what it held beyond its disk (slot.durable) is gone
+        let unwritten: Vec<(NodeId, u64)> =
+            self.writing.range((node, 0)..=(node, u64::MAX)).map(|(k, _)| *k).collect();
+        for k in unwritten {
+            self.writing.remove(&k);
+        }
         slot.incarnation += 1;
         slot.timer = None;
         slot.timer_gen += 1;
@@ -1186,7 +1203,7 @@ impl<'a> Sim<'a> {
         let durable = match self.slots.get_mut(&node) {
             Some(s) => {
                 s.skew_ms = skew;
-                core::mem::take(&mut s.durable)
+                s.durable.checkpoint()
             }
             None => return,
         };
@@ -1305,8 +1322,10 @@ impl<'a> Sim<'a> {
         // last check is new there, and stands for an event some store made durable.
         let tiers = (0..self.cfg.regions).map(NodeId::Region).chain([NodeId::Master]);
         for node in tiers {
-            let Some(m) = self.slots.get(&node).and_then(|s| s.machine.as_ref()) else { continue };
-            let items = &each!(m, x => x.durable_state()).items;
+            let Some(slot) = self.slots.get(&node).filter(|s| s.machine.is_some()) else {
+                continue;
+            };
+            let items = &slot.durable.items;
             let (done, seen) = self.scanned.entry(node).or_default();
             for (child, pos, item) in items.iter().skip(*done) {
                 let id = item.event_id();
@@ -1416,9 +1435,10 @@ impl<'a> Sim<'a> {
         let mut regions = Ledger::default();
         for r in 0..self.cfg.regions {
             let node = NodeId::Region(r);
-            let Some(m) = self.slots.get(&node).and_then(|s| s.machine.as_ref()) else { continue };
-            let d = each!(m, x => x.durable_state());
-            for (_, _, item) in &d.items {
+            let Some(slot) = self.slots.get(&node).filter(|s| s.machine.is_some()) else {
+                continue;
+            };
+            for (_, _, item) in &slot.durable.items {
                 let Item::Event(e) = item else {
                     v.push(format!("{node} holds a summary instead of an event"));
                     continue;
@@ -1454,8 +1474,8 @@ impl<'a> Sim<'a> {
         // Master: summaries exactly once.
         let mut master = Ledger::default();
         let mut master_ids: BTreeMap<EventId, u32> = BTreeMap::new();
-        if let Some(m) = self.slots.get(&NodeId::Master).and_then(|s| s.machine.as_ref()) {
-            for (_, _, item) in &each!(m, x => x.durable_state()).items {
+        if let Some(slot) = self.slots.get(&NodeId::Master).filter(|s| s.machine.is_some()) {
+            for (_, _, item) in &slot.durable.items {
                 if let Item::Summary(s) = item {
                     *master_ids.entry(s.event_id).or_insert(0) += 1;
                     master.add_summary(s);
