@@ -23,6 +23,19 @@ pub struct Projector {
     pub loyalty: Option<LoyaltyProgram>,
 }
 
+impl Projector {
+    /// A projector for a store at `utc_offset_minutes` east of UTC (within ±14 hours), with
+    /// an optional loyalty program; an offset out of range is refused here, at open, rather
+    /// than at the first append.
+    pub fn new(utc_offset_minutes: i32, loyalty: Option<LoyaltyProgram>) -> Result<Self> {
+        BusinessDay::from_unix_ms(0, utc_offset_minutes).map_err(|e| StoreError::Invalid {
+            field: "utc_offset_minutes",
+            reason: e.to_string(),
+        })?;
+        Ok(Self { utc_offset_minutes, loyalty })
+    }
+}
+
 /// The rows of the three projection tables, ordered by key.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct ProjectionRows {

@@ -172,3 +172,12 @@ fn a_failing_projection_rolls_the_append_back() {
     assert_eq!(err.unwrap(), 1, "events without bodies are stored, not projected");
     assert!(store.projection_rows().unwrap().inventory.is_empty());
 }
+
+/// Issue 16, defect 13: an offset of 100,000 minutes was accepted and failed only later.
+#[test]
+fn an_impossible_utc_offset_is_refused_up_front() {
+    let err = dcs_store::Projector::new(100_000, None).unwrap_err();
+    assert!(err.to_string().contains("utc_offset_minutes"), "{err}");
+    assert!(dcs_store::Projector::new(-14 * 60, None).is_ok());
+    assert!(dcs_store::Projector::new(14 * 60 + 1, None).is_err());
+}

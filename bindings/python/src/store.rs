@@ -161,7 +161,7 @@ impl Store {
                 None => SqliteStore::open_with(&p, options),
             })
             .map_err(store_err)?;
-        let store = store.with_projector(Projector { utc_offset_minutes, loyalty });
+        let store = store.with_projector(Projector::new(utc_offset_minutes, loyalty).map_err(py)?);
         Ok(Self { inner: Some(Arc::new(store)), path })
     }
 

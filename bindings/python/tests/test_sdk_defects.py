@@ -197,3 +197,8 @@ def test_event_amount_matches_the_fact(keys):
     fs = facts()
     for fact, event in zip(fs, seal(term, keys, fs)):
         assert event.amount == fact.amount
+
+
+def test_an_impossible_utc_offset_is_refused(tmp_path):
+    with pytest.raises(dcs.StoreError, match="utc_offset_minutes"):
+        dcs.Store(tmp_path / "s.db", utc_offset_minutes=100_000)

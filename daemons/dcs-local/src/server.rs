@@ -33,8 +33,6 @@ pub fn prepare(dir: &DataDir) -> Result<Prepared> {
     let config: LocalConfig = dcs_daemon::config::load(Some(&dir.config()))?;
     let currency = dcs_core::Currency::from_code(&config.store.currency)
         .map_err(|e| LocalError::Setup(format!("[store] currency: {e}")))?;
-    dcs_core::commerce::BusinessDay::from_unix_ms(0, config.store.utc_offset_minutes)
-        .map_err(|e| LocalError::Setup(format!("[store] utc_offset_minutes: {e}")))?;
     let catalog = Catalog::from_config(&config, currency)?;
     let identity = Arc::new(Identity::load(dir, &config.keys)?);
     crate::keys::ensure_kek(identity.keyring.as_ref(), &config.store.tenant)?;
@@ -48,10 +46,10 @@ pub fn prepare(dir: &DataDir) -> Result<Prepared> {
     // no key cannot rewrite history (dcs-store's threat model).
     let store = SqliteStore::open_keyed(&path, options, &identity.mac)
         .map_err(|e| LocalError::Setup(format!("{}: {e}", path.display())))?
-        .with_projector(Projector {
-            utc_offset_minutes: config.store.utc_offset_minutes,
-            loyalty: None,
-        });
+        .with_projector(
+            Projector::new(config.store.utc_offset_minutes, None)
+                .map_err(|e| LocalError::Setup(format!("[store] {e}")))?,
+        );
     Ok(Prepared { config, store: Arc::new(store), identity, catalog })
 }
 
