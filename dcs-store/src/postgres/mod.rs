@@ -17,6 +17,7 @@
 //!   one. A stream's version, which appends check, is the end of its last run.
 
 mod append;
+mod bootstrap;
 mod ingest;
 mod migrations;
 mod partition;
@@ -31,6 +32,7 @@ use tokio_postgres::{Config, NoTls, Transaction};
 use crate::error::{Result, StoreError};
 use crate::projection::Projector;
 
+pub use bootstrap::{DATABASE_SQL, ROLES_SQL, bootstrap_database, bootstrap_roles};
 pub use ingest::{IngestEvent, IngestReport};
 pub use migrations::{MIGRATIONS, migrate};
 pub use partition::partition_of;
