@@ -39,7 +39,7 @@ END $$;
 -- Claims the next n positions (0 only locks) for this transaction and returns the head
 -- before them. The row lock is held until commit, so positions are handed out in commit
 -- order. A transaction that has held it for more than 5 seconds (stalled, or hostile) is
--- ended so the others can go on; a waiter gives up after 3 waits of 2 seconds (Locked).
+-- ended so the others can go on; a waiter gives up after 4 waits of 2 seconds (Locked).
 CREATE FUNCTION dcs_claim_positions(n bigint) RETURNS bigint
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = public, pg_temp SET lock_timeout = '2s' AS $$
 DECLARE
@@ -50,7 +50,7 @@ BEGIN
   IF n IS NULL OR n < 0 OR n > 100000 THEN
     RAISE EXCEPTION 'a claim is for 0 to 100000 positions, not %', n USING ERRCODE = 'invalid_parameter_value';
   END IF;
-  FOR attempt IN 1..3 LOOP
+  FOR attempt IN 1..4 LOOP
     BEGIN
       UPDATE event_position SET
           claimed_from = CASE WHEN holder = me THEN claimed_from ELSE last + 1 END,
@@ -59,11 +59,14 @@ BEGIN
           last = last + n
         WHERE id = 1
         RETURNING last - n INTO head;
+      -- Marks this session as the holder where waiters can see it (pg_locks): the row's
+      -- xmax names a subtransaction, which pg_locks does not show.
+      PERFORM pg_try_advisory_xact_lock(25699, 28783);
       RETURN head;
     EXCEPTION WHEN lock_not_available THEN
       SELECT l.pid INTO holder_pid FROM pg_locks l
-        WHERE l.locktype = 'transactionid' AND l.granted AND l.mode = 'ExclusiveLock'
-          AND l.transactionid = (SELECT p.xmax FROM event_position p WHERE p.id = 1);
+        WHERE l.locktype = 'advisory' AND l.granted AND l.classid = 25699 AND l.objid = 28783
+          AND l.objsubid = 2;
       IF holder_pid IS NOT NULL AND EXISTS (
            SELECT 1 FROM pg_stat_activity a
            WHERE a.pid = holder_pid AND a.xact_start < clock_timestamp() - interval '5 seconds') THEN

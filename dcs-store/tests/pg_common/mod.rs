@@ -117,7 +117,12 @@ impl TestDb {
 
     /// A branch login of its own for `tenant`/`branch` (made if missing), bound to them.
     pub async fn branch_login(&self, tenant: &str, branch: &str) -> Config {
-        let login = format!("dcs_t_br_{}_{}", tenant.to_lowercase(), branch.to_lowercase());
+        let safe = |s: &str| -> String {
+            s.chars()
+                .map(|c| if c.is_ascii_alphanumeric() { c.to_ascii_lowercase() } else { '_' })
+                .collect()
+        };
+        let login = format!("dcs_t_br_{}_{}", safe(tenant), safe(branch));
         let root = connect(&self.admin).await;
         root.execute("SELECT pg_advisory_lock($1)", &[&SETUP_LOCK]).await.unwrap();
         ensure_login(&root, &login, "dcs_branch").await;
