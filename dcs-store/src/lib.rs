@@ -7,12 +7,17 @@
 //!   `synchronous=FULL`, a SHA-256 hash chain ([`chain`]) over every row checked by
 //!   `verify_chain` and on every read, the sync cursor
 //!   (what the region acknowledged), snapshots, CRDT states and sagas.
-//! - `postgres::PgStore` (feature `postgres`): the regional store. Versioned migrations,
-//!   `event_store` hash-partitioned into 8 and append-only in the database itself, forced
-//!   row-level security per tenant and branch, commit-ordered gap-free positions, a
-//!   stream index with one entry per run of a stream's consecutive events, and idempotent
-//!   bulk `ingest` (pipelined, one statement per partition) with projections in the same
-//!   transaction.
+//! - `postgres::PgStore` (feature `postgres`): the regional store. Versioned migrations
+//!   run by a NOLOGIN owner after a one-time superuser bootstrap, `event_store`
+//!   hash-partitioned into 8 and append-only in the database itself (with the idempotency
+//!   keys, the audit log and every partition, for the owner too), forced row-level security
+//!   per tenant, branch logins bound to their identity, commit-ordered gap-free positions
+//!   claimed through a `SECURITY DEFINER` function and checked by the database, a stream
+//!   index with one entry per run of a stream's consecutive events, and idempotent bulk
+//!   `ingest` (pipelined, one statement per partition) with projections in the same
+//!   transaction. The `postgres` module doc holds the *Threat model* (what each role can
+//!   and cannot do) and the *Operator setup* (bootstrap, logins, scram, the monthly audit
+//!   partitions).
 //! - `conformance` (feature `conformance`): the behaviour every backend must show, written
 //!   once as generic async functions and run by each backend's tests.
 //!
