@@ -339,6 +339,10 @@ async fn hole5_the_owner_has_and_needs_no_createrole() {
     )
     .await;
     assert_eq!(foreign, 0, "the migrations ran as dcs_owner: it owns every relation");
+    // Logins authenticate (scripts/pg-dev asks SCRAM of every login but the superuser).
+    let mut wrong = db.app.clone();
+    wrong.password("not-the-password");
+    assert!(wrong.connect(tokio_postgres::NoTls).await.is_err(), "a wrong password got in");
     let owner = db.owner().await;
     let no = &["permission denied", "must be superuser", "must have admin option"][..];
     for (sql, why) in [

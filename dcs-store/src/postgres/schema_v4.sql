@@ -131,8 +131,9 @@ CREATE POLICY dcs_owner_reads ON event_store FOR SELECT TO dcs_owner USING (true
 -- Tenant in every key ------------------------------------------------------------------
 -- Another tenant's equal event id is that tenant's own event: no unique violation, no
 -- ON CONFLICT, no row count tells one tenant about another's ids, and no id can be squatted.
+-- The id leads (the partition key, and almost every comparison in the index ends there).
 ALTER TABLE event_store DROP CONSTRAINT event_store_pkey;
-ALTER TABLE event_store ADD PRIMARY KEY (tenant_id, event_id);
+ALTER TABLE event_store ADD PRIMARY KEY (event_id, tenant_id);
 
 -- Appends read stream versions from the stream index; nobody writes stream_metadata now.
 REVOKE INSERT, UPDATE, DELETE ON stream_metadata FROM dcs_app, dcs_branch;

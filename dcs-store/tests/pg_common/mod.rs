@@ -37,7 +37,10 @@ pub const APP: &str = "dcs_t_app";
 /// The branch login of tenant `A`, branch `b1`: a member of `dcs_branch`.
 pub const BRANCH: &str = "dcs_t_branch";
 
-/// The logins (cluster-wide, made once): name, group, attributes.
+/// The password of every test login (scripts/pg-dev asks them for it over SCRAM).
+pub const PASSWORD: &str = "dcs-test-only";
+
+/// The logins (cluster-wide, made once): name and group.
 const LOGINS: &[(&str, &str)] =
     &[(MIGRATOR, "dcs_owner"), (APP, "dcs_app"), (BRANCH, "dcs_branch")];
 
@@ -79,7 +82,7 @@ impl TestDb {
         bootstrap_database(&connect(&admin).await).await.unwrap();
         let with_user = |user: &str| {
             let mut c = admin.clone();
-            c.user(user);
+            c.user(user).password(PASSWORD);
             c
         };
         let db = TestDb {
@@ -129,7 +132,7 @@ impl TestDb {
         root.execute("SELECT pg_advisory_unlock($1)", &[&SETUP_LOCK]).await.unwrap();
         self.bind_branch(&login, tenant, branch).await;
         let mut c = self.admin.clone();
-        c.user(&login);
+        c.user(&login).password(PASSWORD);
         c
     }
 
@@ -149,8 +152,8 @@ impl TestDb {
     }
 }
 
-/// Makes `login` (if missing) a plain login in `group`: no superuser, no bypass of RLS, no
-/// role or database creation.
+/// Makes `login` (if missing) a plain login in `group`, with [`PASSWORD`]: no superuser, no
+/// bypass of RLS, no role or database creation.
 async fn ensure_login(root: &Client, login: &str, group: &str) {
     let exists = root
         .query_opt("SELECT 1 FROM pg_roles WHERE rolname = $1", &[&login])
@@ -164,4 +167,5 @@ async fn ensure_login(root: &Client, login: &str, group: &str) {
         .await
         .unwrap();
     }
+    root.batch_execute(&format!("ALTER ROLE {login} PASSWORD '{PASSWORD}'")).await.unwrap();
 }
