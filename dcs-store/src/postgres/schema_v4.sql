@@ -121,10 +121,11 @@ CREATE TRIGGER dcs_append_only BEFORE INSERT OR DELETE ON event_position
 CREATE CONSTRAINT TRIGGER dcs_claims_filled AFTER UPDATE ON event_position
   DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION dcs_check_claim();
 
--- An event row goes only to a position its transaction claimed (checked once per statement
--- through the InitPlan, then a range test per row).
+-- An event row goes only to a position its transaction claimed: the claim is read once per
+-- statement (two InitPlans), then two bigint comparisons per row (a range containment test
+-- per row cost the ingest a tenth of its speed). No claim: NULL bounds, refused.
 CREATE POLICY dcs_claimed_positions ON event_store AS RESTRICTIVE FOR INSERT TO dcs_app, dcs_branch
-  WITH CHECK (position <@ (SELECT dcs_claimed()));
+  WITH CHECK (position >= (SELECT lower(dcs_claimed())) AND position < (SELECT upper(dcs_claimed())));
 -- The commit check counts the claimed positions as the owner.
 CREATE POLICY dcs_owner_reads ON event_store FOR SELECT TO dcs_owner USING (true);
 
