@@ -10,6 +10,19 @@
 //!   the busy timeout applies, and the schema of a new file is made in that transaction.
 //!   `Options::read_only` opens a store (even on a read-only file or directory) for reading.
 //!   An empty path, a FIFO or a directory is refused before SQLite touches it.
+//! - `postgres::PgStore` (feature `postgres`): the regional store. Versioned migrations
+//!   run by a NOLOGIN owner after a one-time superuser bootstrap, `event_store`
+//!   hash-partitioned into 8 and append-only in the database itself (with the idempotency
+//!   keys, the audit log and every partition, for the owner too), forced row-level security
+//!   per tenant, branch logins bound to their identity, commit-ordered gap-free positions
+//!   claimed through a `SECURITY DEFINER` function and checked by the database, a stream
+//!   index with one entry per run of a stream's consecutive events, and idempotent bulk
+//!   `ingest` (pipelined, one statement per partition) with projections in the same
+//!   transaction. The `postgres` module doc holds the *Threat model* (what each role can
+//!   and cannot do) and the *Operator setup* (bootstrap, logins, scram, the monthly audit
+//!   partitions).
+//! - `conformance` (feature `conformance`): the behaviour every backend must show, written
+//!   once as generic async functions and run by each backend's tests.
 //!
 //! ## SQLite appends: which path verifies
 //!
@@ -45,14 +58,6 @@
 //!   the unkeyed chain, then re-links every row under the key in one transaction. That is
 //!   trust on upgrade: an edit made before the upgrade by someone who recomputed the unkeyed
 //!   chain is kept; only an anchor held outside can reveal it.
-//! - `postgres::PgStore` (feature `postgres`): the regional store. Versioned migrations,
-//!   `event_store` hash-partitioned into 8 and append-only in the database itself, forced
-//!   row-level security per tenant and branch, commit-ordered gap-free positions, a
-//!   stream index with one entry per run of a stream's consecutive events, and idempotent
-//!   bulk `ingest` (pipelined, one statement per partition) with projections in the same
-//!   transaction.
-//! - `conformance` (feature `conformance`): the behaviour every backend must show, written
-//!   once as generic async functions and run by each backend's tests.
 //!
 //! Errors are [`StoreError`]; each says what happened and what to do.
 

@@ -11,7 +11,7 @@ async fn conformance_on_postgres() {
 #[tokio::test]
 async fn migrations_are_recorded_and_idempotent() {
     let db = pg_common::TestDb::new().await;
-    let mut owner = pg_common::connect(&db.admin).await;
+    let mut owner = db.owner().await;
     assert_eq!(
         dcs_store::postgres::migrate(&mut owner).await.unwrap(),
         0,
@@ -42,7 +42,7 @@ async fn migrations_are_recorded_and_idempotent() {
     .await;
     assert_eq!(not_c, 0, "identifier columns use COLLATE \"C\"");
     let policies =
-        count(&owner, "SELECT count(*) FROM pg_policies WHERE schemaname = 'public'").await;
+        count(&owner, "SELECT count(*) FROM pg_policies WHERE schemaname = 'public' AND policyname IN ('tenant_rows', 'branch_rows')").await;
     assert_eq!(policies, 24, "two policies on each of the 12 tenant tables");
     // Schema 3: the stream index holds run starts only, and the per-event one is gone.
     let stream_indexes = count(

@@ -1,4 +1,4 @@
-//! `EventStore` for `PgStore`: appends under the position lock, reads through RLS.
+//! `EventStore` for `PgStore`: appends under the position claim, reads through RLS.
 
 use std::collections::HashSet;
 use std::future::Future;
@@ -145,8 +145,8 @@ impl<'a> Columns<'a> {
     }
 }
 
-/// A unique violation on the event id means the event is already stored (perhaps under
-/// another tenant, invisible here); on an idempotency key, that the key was used.
+/// A unique violation on the event id means the tenant already stored that event; on an
+/// idempotency key, that the key was used.
 pub(super) fn classify_insert(e: tokio_postgres::Error) -> StoreError {
     if let Some(db) = e.as_db_error()
         && *db.code() == SqlState::UNIQUE_VIOLATION
@@ -195,37 +195,60 @@ pub(super) fn check_batch(store: &PgStore, events: &[SovereignFinancialEvent]) -
     Ok(())
 }
 
-/// Locks the position counter until commit and returns the last position handed out.
-pub(super) async fn lock_positions(tx: &Transaction<'_>) -> Result<u64> {
-    let row = tx
-        .query_one("SELECT last FROM event_position WHERE id = 1 FOR UPDATE", &[])
-        .await
-        .map_err(map_pg)?;
+/// Claims the next `n` positions for this transaction (0 only takes the position lock,
+/// which is held until commit) and returns the head before them. Only the database's
+/// `dcs_claim_positions` moves the counter; it checks at commit that every claimed position
+/// holds exactly one event.
+pub(super) async fn claim_positions(tx: &Transaction<'_>, n: usize) -> Result<u64> {
+    let row =
+        tx.query_one("SELECT dcs_claim_positions($1)", &[&(n as i64)]).await.map_err(map_pg)?;
     Ok(row.get::<_, i64>(0) as u64)
 }
 
-/// Moves the position counter to `last`.
-pub(super) async fn advance_positions(tx: &Transaction<'_>, last: u64) -> Result<()> {
-    tx.execute("UPDATE event_position SET last = $1 WHERE id = 1", &[&(last as i64)])
-        .await
-        .map_err(map_pg)?;
-    Ok(())
-}
-
+/// The append that already holds some of `events`' keys, if any: an exact retry (the same
+/// events, to the same stream) gets the original result; a key that names another event,
+/// or the same events re-sent to another stream, is [`StoreError::IdempotencyKeyReused`];
+/// a batch that is partly old is [`StoreError::IdempotencyMismatch`].
 async fn find_original(
     tx: &Transaction<'_>,
+    stream: &StreamId,
     events: &[SovereignFinancialEvent],
 ) -> Result<Option<AppendResult>> {
     let keys: Vec<&str> = events.iter().map(|e| e.idempotency_key().as_str()).collect();
     let rows = tx
         .query(
-            "SELECT key, first_position, last_position, stream_version FROM idempotency_keys
-             WHERE tenant_id = dcs_tenant() AND key = ANY($1)",
+            "SELECT k.key, k.first_position, k.last_position, k.stream_version, e.event_id, e.stream_id
+             FROM idempotency_keys k
+             LEFT JOIN event_store e ON e.tenant_id = k.tenant_id AND e.idempotency_key = k.key
+                  AND e.position BETWEEN k.first_position AND k.last_position
+             WHERE k.tenant_id = dcs_tenant() AND k.key = ANY($1)",
             &[&keys],
         )
         .await
         .map_err(map_pg)?;
     let Some(first) = rows.first() else { return Ok(None) };
+    for r in &rows {
+        let key: String = r.get(0);
+        let stored: Option<uuid::Uuid> = r.get(4);
+        let sent = events.iter().find(|e| e.idempotency_key().as_str() == key);
+        let sent_id = sent.map(|e| uuid::Uuid::from_bytes(*e.event_id().as_bytes()));
+        if stored.is_some() && stored != sent_id {
+            let reason = format!(
+                "it names event {}, this append sends event {}",
+                stored.map_or_else(String::new, |u| u.to_string()),
+                sent_id.map_or_else(String::new, |u| u.to_string())
+            );
+            return Err(StoreError::IdempotencyKeyReused { key, reason });
+        }
+        let stored_stream: Option<String> = r.get(5);
+        if let Some(other) = stored_stream.filter(|s| s != stream.as_str()) {
+            let reason = format!(
+                "its events were appended to stream {other:?}, this append is to {:?}",
+                stream.as_str()
+            );
+            return Err(StoreError::IdempotencyKeyReused { key, reason });
+        }
+    }
     let original: (i64, i64, i64) = (first.get(1), first.get(2), first.get(3));
     let same = rows.iter().all(|r| (r.get(1), r.get(2), r.get(3)) == original);
     let (f, l, v) = original;
@@ -248,8 +271,8 @@ async fn append_in(
     events: &[SovereignFinancialEvent],
 ) -> Result<AppendResult> {
     // The position lock first: every check below then runs with no append in between.
-    let head = lock_positions(tx).await?;
-    if let Some(dedup) = find_original(tx, events).await? {
+    let head = claim_positions(tx, 0).await?;
+    if let Some(dedup) = find_original(tx, stream, events).await? {
         return Ok(dedup);
     }
     let current = version_of(tx, stream).await?;
@@ -271,6 +294,7 @@ async fn append_in(
         let run_len = if i == 0 { events.len() } else { 0 };
         cols.push(e, head + 1 + i as u64, (stream, current + 1 + i as u64), run_len)?;
     }
+    claim_positions(tx, events.len()).await?;
     cols.insert(tx).await?;
     let (first, last, version) =
         (head + 1, head + events.len() as u64, current + events.len() as u64);
@@ -283,14 +307,6 @@ async fn append_in(
     )
     .await
     .map_err(classify_insert)?;
-    tx.execute(
-        "INSERT INTO stream_metadata AS s (tenant_id, stream_id, branch_id, version) VALUES (dcs_tenant(), $1, $2, $3)
-         ON CONFLICT (tenant_id, stream_id) DO UPDATE SET version = excluded.version, updated_at = now()",
-        &[&stream.as_str(), &branch, &(version as i64)],
-    )
-    .await
-    .map_err(map_pg)?;
-    advance_positions(tx, last).await?;
     Ok(AppendResult {
         first_position: first,
         last_position: last,

@@ -10,6 +10,7 @@ pub const MIGRATIONS: &[(i32, &str, &str)] = &[
     (1, "initial schema", include_str!("schema_v1.sql")),
     (2, "bytewise identifiers", include_str!("schema_v2.sql")),
     (3, "one stream-index entry per run", include_str!("schema_v3.sql")),
+    (4, "hardened against the tenants and the owner", include_str!("schema_v4.sql")),
 ];
 
 /// A fixed key for the advisory lock that keeps two migrators from racing.
@@ -17,9 +18,11 @@ const LOCK_KEY: i64 = 0x6463_735f_6d69_6772; // "dcs_migr"
 
 /// Applies every migration the database has not recorded yet; returns how many ran.
 ///
-/// Runs as the database owner (not the application role), each migration in its own
-/// transaction, under an advisory lock so concurrent starts do not race. Also creates the
-/// coming months' `audit_log` partitions.
+/// Runs as the NOLOGIN owner `dcs_owner` (a login that is its member, after
+/// `SET ROLE dcs_owner`; never the application role or a superuser), after the superuser
+/// bootstrap ([`super::bootstrap_roles`], [`super::bootstrap_database`]). Each migration
+/// runs in its own transaction, under an advisory lock so concurrent starts do not race.
+/// Also creates the coming months' `audit_log` partitions, sealed.
 pub async fn migrate(client: &mut Client) -> Result<usize> {
     client.execute("SELECT pg_advisory_lock($1)", &[&LOCK_KEY]).await.map_err(map_pg)?;
     let result = apply(client).await;

@@ -1,22 +1,75 @@
-//! The PostgreSQL backend of the regional tier: partitioned, append-only, row-level secured.
+//! The PostgreSQL backend of the regional tier: partitioned, append-only, row-level secured,
+//! hardened against every role but the superuser.
 //!
 //! - Schema: versioned migrations ([`migrate`]), `event_store` hash-partitioned into 8,
-//!   append-only by trigger and privileges, every tenant table under forced RLS.
+//!   append-only by trigger and privileges, every tenant table under forced RLS; schema 4
+//!   seals the event log, the idempotency keys, the audit log and every partition (below).
 //! - Scope: a [`PgStore`] is bound to a tenant (and optionally a branch); every
 //!   transaction sets `dcs.tenant_id` / `dcs.branch_id` so the database's policies decide
 //!   what the session sees. The application connects as a login role that is a member of
-//!   `dcs_app` (tenant-wide) or `dcs_branch` (one branch), never as the owner.
-//! - Positions: every appending transaction locks the one row of `event_position` first
-//!   and holds it until commit, so positions are handed out in commit order, without gaps:
-//!   a catch-up reader that has seen position `p` committed will never later find a
-//!   committed event below `p`. The price is that appends serialise on that row; bulk
-//!   ingest amortises it over batches.
+//!   `dcs_app` (tenant-wide) or `dcs_branch` (one branch, bound to the login), never as
+//!   the owner.
+//! - Positions: every appending transaction claims its positions through
+//!   `dcs_claim_positions(n)` (a `SECURITY DEFINER` function with a pinned `search_path`),
+//!   which locks the one row of `event_position` and holds it until commit, so positions
+//!   are handed out in commit order, without gaps: a catch-up reader that has seen position
+//!   `p` committed will never later find a committed event below `p`. The database, not
+//!   this code, enforces it: a policy refuses an event row outside its transaction's claim,
+//!   and a deferred trigger refuses a commit whose claimed positions do not hold exactly
+//!   one event each. The price is that appends serialise on that row; bulk ingest
+//!   amortises it over batches.
 //! - Streams: a run of a stream's consecutive events at consecutive positions has one
 //!   entry in the stream index, on its first row (which carries the run's length). An
 //!   append is one run; [`PgStore::ingest`] orders each stream's events of a batch into
 //!   one. A stream's version, which appends check, is the end of its last run.
+//!
+//! # Threat model
+//!
+//! What each role can and cannot do once the bootstrap has run and schema 4 is applied
+//! (each "cannot" is attempted on a real server by `tests/pg_holes.rs`, one test per hole
+//! of the attacker's report, and `tests/pg_rls.rs`):
+//!
+//! | role | can | cannot |
+//! |---|---|---|
+//! | `dcs_app` login (the regional service: forwarder ingest, tenant-wide appends) | read and write the tenant its transaction sets, in every table; claim positions; append to the event log, keys and audit log | read, update, lock (`FOR UPDATE`, `LOCK … EXCLUSIVE`) or count `event_position`; write an event at a position its transaction did not claim, leave a claimed position empty or fill it twice; update, delete or truncate events, idempotency keys or audit rows, or back-date an audit row; see or squat another tenant's event ids (they are the other tenant's own: `tenant_id` leads the key); read any partition directly, even if granted; read the per-table statistics views and functions; hold the position lock for more than 5 seconds (the next waiter ends its session) |
+//! | `dcs_branch` login | the same, for the one tenant and branch its row in `dcs_logins` names | everything `dcs_app` cannot; see or write any other branch or tenant, whatever it sets (`dcs.tenant_id`, `dcs.branch_id`, `SET ROLE dcs_branch`): the policies compare the rows with the login's identity (`current_user` in `dcs_logins`); write the projections, so it can take no lock that stalls the region's ingest |
+//! | `dcs_owner` (NOLOGIN; a migrator login `SET ROLE`s to it) | migrate; create the monthly audit partitions; bind branch logins in `dcs_logins`; change policies and grants of future writes | create roles or grant itself `pg_execute_server_program` (it has no CREATEROLE: `COPY … TO PROGRAM` stays refused); write tenant rows or see any but the event log's (RLS is forced on it; it reads the event log, whose payloads are sealed, to check claims); move `event_position` back or forward outside a claim; truncate, detach, drop, rewrite (`ALTER COLUMN … TYPE`), drop a column of, unforce RLS on or disable a `dcs_*` trigger of the event log, the keys, the audit log, the counter or any of their partitions; replace or drop the `dcs_*` functions those rest on (the bootstrap's event triggers refuse it) |
+//! | superuser | everything (it runs the bootstrap, and can disable the event triggers) | — |
+//!
+//! What this does not cover: a stolen `dcs_app` login can read and write every tenant,
+//! because the regional service that uses it ingests every tenant's events (its tenant is
+//! a setting); where one tenant or branch must be confined, give it a `dcs_branch` login of
+//! its own. Positions are global, so a tenant learns the region's event count from its own
+//! positions, and PostgreSQL's `pg_class.reltuples` estimates stay readable by every role.
+//! A tenant-wide login can still `LOCK` the tables it upserts into (snapshots, sagas, CRDT
+//! states, agents, projections): PostgreSQL ties `LOCK` to `UPDATE`.
+//!
+//! # Operator setup
+//!
+//! 1. Once per cluster, as a superuser: [`ROLES_SQL`] (or [`bootstrap_roles`]) makes the
+//!    NOLOGIN roles `dcs_owner`, `dcs_app`, `dcs_branch`.
+//! 2. Once per store database, as a superuser: `CREATE DATABASE dcs OWNER dcs_owner`, then,
+//!    connected to it, [`DATABASE_SQL`] (or [`bootstrap_database`]): only the DCS roles
+//!    connect, PUBLIC loses the statistics views and the schema, and the `dcs_guard` schema
+//!    and event triggers keep the event log sealed.
+//! 3. Logins, each NOSUPERUSER, NOBYPASSRLS, NOCREATEROLE, NOCREATEDB, with a password:
+//!    `CREATE ROLE dcs_migrator LOGIN PASSWORD '…' IN ROLE dcs_owner` (runs [`migrate`]
+//!    after `SET ROLE dcs_owner`), `CREATE ROLE region_app LOGIN PASSWORD '…' IN ROLE
+//!    dcs_app`, and per confined branch `CREATE ROLE br_t1_s42 LOGIN PASSWORD '…' IN ROLE
+//!    dcs_branch` plus, as the owner, `INSERT INTO dcs_logins VALUES ('br_t1_s42', 't1',
+//!    's42')`. Grant nothing else to them; a `GRANT … ON ALL TABLES` exposes no partition
+//!    (each has RLS and no policy) but is not needed.
+//! 4. `pg_hba.conf`: `scram-sha-256` for every DCS login (`hostssl … scram-sha-256`), never
+//!    `trust` (scripts/pg-dev trusts loopback for its throwaway test server only);
+//!    `password_encryption = scram-sha-256`.
+//! 5. Monthly, as the owner: `SELECT dcs_ensure_audit_partitions(3)` (also run by
+//!    [`migrate`]), which creates the coming months' `audit_log` partitions, sealed. Rows
+//!    for a month with no partition are refused, so schedule it (cron, pg_cron) well ahead.
+//!    Dropping an old month (retention) is a superuser's task (`ALTER EVENT TRIGGER
+//!    dcs_refuse_drop DISABLE` around the `DROP`): the event triggers refuse it to everyone.
 
 mod append;
+mod bootstrap;
 mod ingest;
 mod migrations;
 mod partition;
@@ -31,6 +84,7 @@ use tokio_postgres::{Config, NoTls, Transaction};
 use crate::error::{Result, StoreError};
 use crate::projection::Projector;
 
+pub use bootstrap::{DATABASE_SQL, ROLES_SQL, bootstrap_database, bootstrap_roles};
 pub use ingest::{IngestEvent, IngestReport};
 pub use migrations::{MIGRATIONS, migrate};
 pub use partition::partition_of;

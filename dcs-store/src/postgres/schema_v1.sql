@@ -1,15 +1,17 @@
 -- DCS regional event store, schema version 1.
 -- Applied by dcs_store::postgres::migrate as the database owner, in one transaction.
 
--- Group roles the application's login roles are made members of:
+-- The group roles the application's login roles are members of:
 --   dcs_app    sees and writes its tenant (SET LOCAL dcs.tenant_id each transaction);
---   dcs_branch sees and writes only its branch of its tenant (dcs.tenant_id and dcs.branch_id).
+--   dcs_branch sees and writes only its branch of its tenant.
+-- They are made by the one-time superuser bootstrap (bootstrap_roles.sql), not here: the
+-- owner that migrates needs no CREATEROLE.
 DO $$ BEGIN
-  CREATE ROLE dcs_app NOLOGIN;
-EXCEPTION WHEN duplicate_object OR unique_violation THEN NULL; END $$;
-DO $$ BEGIN
-  CREATE ROLE dcs_branch NOLOGIN;
-EXCEPTION WHEN duplicate_object OR unique_violation THEN NULL; END $$;
+  IF (SELECT count(*) FROM pg_roles WHERE rolname IN ('dcs_owner', 'dcs_app', 'dcs_branch')) < 3 THEN
+    RAISE EXCEPTION 'the roles dcs_owner, dcs_app and dcs_branch do not exist: run the superuser bootstrap (dcs_store::postgres::bootstrap_roles) first'
+      USING ERRCODE = 'undefined_object';
+  END IF;
+END $$;
 
 CREATE FUNCTION dcs_tenant() RETURNS text LANGUAGE sql STABLE AS
   $$ SELECT nullif(current_setting('dcs.tenant_id', true), '') $$;
