@@ -73,6 +73,9 @@ pub struct Faults {
     pub ack_before_durable: bool,
     /// Accept every pushed item, even one already stored (duplicates after retransmissions).
     pub skip_dedup: bool,
+    /// Send a message before the HLC time it carries is durable (a crash then restarts the
+    /// clock below a time peers have already seen).
+    pub skip_hlc_hold_back: bool,
 }
 
 /// Counters of what a machine did.
@@ -178,7 +181,7 @@ impl Core {
     /// The next message to send, held back while the HLC time it carries is not durable.
     pub fn next_transmit(&mut self) -> Option<(NodeId, Message)> {
         let hlc = self.transmit.front().map(|(_, m)| m.hlc())?;
-        if hlc.is_some_and(|h| h > self.durable.hlc_last) {
+        if hlc.is_some_and(|h| h > self.durable.hlc_last) && !self.faults.skip_hlc_hold_back {
             return None;
         }
         self.transmit.pop_front()

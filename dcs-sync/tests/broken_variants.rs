@@ -5,11 +5,17 @@ use dcs_sync::Faults;
 use dcs_sync::sim::{SimConfig, run};
 
 fn failing_seeds(bugs: Faults, seeds: std::ops::Range<u64>) -> Vec<(u64, Vec<String>)> {
-    seeds
-        .map(|seed| run(&SimConfig { bugs, ..SimConfig::ci(seed) }))
-        .filter(|r| !r.ok())
-        .map(|r| (r.seed, r.violations))
-        .collect()
+    failing(seeds, |seed| SimConfig { bugs, ..SimConfig::ci(seed) })
+}
+
+/// The seeds of `SimConfig::ci` with every node crashed once in the middle of a write.
+fn crashing_mid_write(bugs: Faults, seeds: std::ops::Range<u64>) -> Vec<(u64, Vec<String>)> {
+    failing(seeds, |seed| SimConfig { bugs, crash_mid_write: true, ..SimConfig::ci(seed) })
+}
+
+/// The seeds whose run breaks an invariant, with the violations.
+fn failing(seeds: std::ops::Range<u64>, cfg: impl Fn(u64) -> SimConfig) -> Vec<(u64, Vec<String>)> {
+    seeds.map(|seed| run(&cfg(seed))).filter(|r| !r.ok()).map(|r| (r.seed, r.violations)).collect()
 }
 
 #[test]
@@ -37,5 +43,21 @@ fn acking_before_durable_is_caught() {
 #[test]
 fn the_correct_protocol_passes_the_same_seeds() {
     let bad = failing_seeds(Faults::default(), 0..20);
+    assert!(bad.is_empty(), "{bad:?}");
+}
+
+#[test]
+fn sending_before_the_hlc_is_durable_is_caught() {
+    let bad = crashing_mid_write(Faults { skip_hlc_hold_back: true, ..Faults::default() }, 0..20);
+    assert!(bad.len() >= 10, "only {} of 20 seeds caught the missing HLC hold-back", bad.len());
+    assert!(
+        bad.iter().flat_map(|(_, v)| v).any(|v| v.contains("HLC went backwards")),
+        "expected an HLC going backwards across a crash: {bad:?}"
+    );
+}
+
+#[test]
+fn the_correct_protocol_passes_crashes_mid_write() {
+    let bad = crashing_mid_write(Faults::default(), 0..20);
     assert!(bad.is_empty(), "{bad:?}");
 }

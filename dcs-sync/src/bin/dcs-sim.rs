@@ -16,7 +16,7 @@ use dcs_sync::sim::{SimConfig, run};
 const USAGE: &str = "usage: dcs-sim [--profile ci|day] [--seed N] [--stores N] [--regions N] \
 [--days N | --hours N] [--open H] [--close H] [--skus N] [--sales-per-hour N] \
 [--sync-interval-ms N] [--batch-delay-ms N] [--retransmit-ms N] [--heartbeat-ms N] \
-[--no-chaos] [--no-full-state] [--bug ack-before-durable|skip-dedup] [--trace] [--soak N]";
+[--no-chaos] [--no-full-state] [--bug ack-before-durable|skip-dedup|skip-hlc-hold-back] [--trace] [--soak N]";
 
 fn parse(args: &[String]) -> Result<(SimConfig, bool, Option<u64>), String> {
     let mut cfg = SimConfig::day(42, 100, 3, 1);
@@ -61,6 +61,7 @@ fn parse(args: &[String]) -> Result<(SimConfig, bool, Option<u64>), String> {
             "--bug" => match it.next().map(String::as_str) {
                 Some("ack-before-durable") => cfg.bugs.ack_before_durable = true,
                 Some("skip-dedup") => cfg.bugs.skip_dedup = true,
+                Some("skip-hlc-hold-back") => cfg.bugs.skip_hlc_hold_back = true,
                 other => return Err(format!("unknown bug {other:?}")),
             },
             "--help" | "-h" => return Err(USAGE.into()),

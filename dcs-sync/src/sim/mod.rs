@@ -80,6 +80,9 @@ pub struct SimConfig {
     pub convergence_rounds: u64,
     /// Largest clock skew of a node, either way.
     pub max_skew_ms: u64,
+    /// The targeted schedule of the HLC hold-back: crash each node once, and restart it at
+    /// once, the first time it sends while one of its disk writes is still in flight.
+    pub crash_mid_write: bool,
 }
 
 impl SimConfig {
@@ -108,6 +111,7 @@ impl SimConfig {
             keep_trace: false,
             convergence_rounds: 40,
             max_skew_ms: 3 * MINUTE,
+            crash_mid_write: false,
         }
     }
 
@@ -163,6 +167,9 @@ impl SimConfig {
         }
         if self.bugs.skip_dedup {
             c.push_str(" --bug skip-dedup");
+        }
+        if self.bugs.skip_hlc_hold_back {
+            c.push_str(" --bug skip-hlc-hold-back");
         }
         if !self.account_full_state {
             c.push_str(" --no-full-state");
@@ -387,6 +394,8 @@ struct Sim<'a> {
     live_stock: BTreeMap<u32, BTreeMap<String, i64>>,
     last_hlc: BTreeMap<NodeId, u64>,
     sent_hlc: BTreeMap<NodeId, u64>,
+    /// Nodes the `crash_mid_write` schedule has crashed already.
+    crashed_mid_write: BTreeSet<NodeId>,
     durable_ids: BTreeSet<EventId>,
     down: BTreeMap<NodeId, Vec<(u64, u64)>>,
     failed: Vec<(u64, NodeId, NodeId)>,
@@ -450,6 +459,7 @@ impl<'a> Sim<'a> {
             live_stock: BTreeMap::new(),
             last_hlc: BTreeMap::new(),
             sent_hlc: BTreeMap::new(),
+            crashed_mid_write: BTreeSet::new(),
             durable_ids: BTreeSet::new(),
             down: BTreeMap::new(),
             failed: Vec::new(),
@@ -722,6 +732,7 @@ impl<'a> Sim<'a> {
             let Some(m) = self.machine(node) else { return };
             let Some((to, msg)) = each!(m, x => x.poll_transmit()) else { break };
             self.transmit(node, to, msg);
+            self.crash_if_mid_write(node);
         }
         let Some(m) = self.machine(node) else { return };
         let next = each!(m, x => x.poll_timeout());
@@ -1152,6 +1163,21 @@ impl<'a> Sim<'a> {
         }
         self.durable_ids.insert(a.id);
         self.durable_events.entry(store).or_default().push(a);
+    }
+
+    /// The `crash_mid_write` schedule: the first send of `node` while a write of its is in
+    /// flight crashes it then and there (the write is lost) and restarts it at once.
+    fn crash_if_mid_write(&mut self, node: NodeId) {
+        if !self.cfg.crash_mid_write || self.crashed_mid_write.contains(&node) {
+            return;
+        }
+        if self.writing.range((node, 0)..=(node, u64::MAX)).next().is_none() {
+            return;
+        }
+        self.crashed_mid_write.insert(node);
+        let now = self.now;
+        self.at(now, Ev::Crash { node });
+        self.at(now, Ev::Restart { node });
     }
 
     fn crash(&mut self, node: NodeId) {
