@@ -39,9 +39,12 @@ async fn health_readiness_and_metrics() {
     assert!(body.contains("store is read-only"), "{body}");
 
     metrics::counter!("dcs_test_appends_total").increment(3);
+    metrics::histogram!("dcs_test_append_seconds").record(0.003);
     let (code, body) = get(addr, "/metrics").await;
     assert_eq!(code, 200);
     assert!(body.contains("dcs_test_appends_total 3"), "{body}");
+    // Latencies are Prometheus buckets (0.003 s falls in le="0.005").
+    assert!(body.contains("dcs_test_append_seconds_bucket{le=\"0.005\"} 1"), "{body}");
     assert_eq!(get(addr, "/nope").await.0, 404);
 
     stop.cancel();
