@@ -5,7 +5,7 @@
 
 mod common;
 
-use common::{cart, usd};
+use common::cart;
 use dcs_proto::pb;
 
 fn set_cap(dir: &std::path::Path, mib: u64) {
@@ -30,14 +30,7 @@ async fn a_full_disk_refuses_with_unavailable_and_recovers() {
     set_cap(dir.path(), 1);
     let d = common::start(dir.path(), &token);
     let mut c = d.client().await;
-    c.open_session(d.req(pb::OpenSessionRequest {
-        idempotency_key: "open".into(),
-        session_id: "s-1".into(),
-        cashier: "cashier-1".into(),
-        opening_float: usd(0),
-    }))
-    .await
-    .unwrap();
+    d.open_session(&mut c, 0).await;
     let sale = |n: u32| pb::SubmitSaleRequest {
         idempotency_key: format!("k-{n}"),
         session_id: "s-1".into(),

@@ -247,14 +247,7 @@ async fn random_and_mutated_requests_store_nothing_unacknowledged() {
     let token = common::init(dir.path());
     let d = common::start(dir.path(), &token);
     let mut c = d.client().await;
-    c.open_session(d.req(pb::OpenSessionRequest {
-        idempotency_key: "open".into(),
-        session_id: "s-1".into(),
-        cashier: "cashier-1".into(),
-        opening_float: usd(0),
-    }))
-    .await
-    .unwrap();
+    d.open_session(&mut c, 0).await;
     let channel =
         Channel::from_shared(format!("http://{}", d.pos)).unwrap().connect().await.unwrap();
     let auth: tonic::metadata::MetadataValue<_> = format!("Bearer {token}").parse().unwrap();

@@ -5,7 +5,7 @@
 
 mod common;
 
-use common::{cart, usd};
+use common::cart;
 use dcs_proto::pb;
 
 fn env(name: &str) -> String {
@@ -51,14 +51,7 @@ async fn sales_are_sealed_under_a_vault_transit_kek() {
 
     let d = common::start(dir.path(), &token);
     let mut c = d.client().await;
-    c.open_session(d.req(pb::OpenSessionRequest {
-        idempotency_key: "open".into(),
-        session_id: "s-1".into(),
-        cashier: "cashier-1".into(),
-        opening_float: usd(100),
-    }))
-    .await
-    .unwrap();
+    d.open_session(&mut c, 100).await;
     c.submit_sale(d.req(pb::SubmitSaleRequest {
         idempotency_key: "k".into(),
         session_id: "s-1".into(),

@@ -11,7 +11,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use common::{cart, usd};
+use common::cart;
 use dcs_proto::pb;
 
 const CLIENTS: usize = 16;
@@ -43,14 +43,7 @@ async fn sigkill_loop_loses_and_duplicates_nothing() {
     let token = common::init(dir.path());
     let mut daemon = common::start(dir.path(), &token);
     let mut c = daemon.client().await;
-    c.open_session(daemon.req(pb::OpenSessionRequest {
-        idempotency_key: "open".into(),
-        session_id: "s-1".into(),
-        cashier: "cashier-1".into(),
-        opening_float: usd(0),
-    }))
-    .await
-    .unwrap();
+    daemon.open_session(&mut c, 0).await;
 
     let ledger = Arc::new(Mutex::new(Ledger::default()));
     let next: Arc<Vec<std::sync::atomic::AtomicU64>> =

@@ -81,6 +81,18 @@ impl Daemon {
         PosServiceClient::new(channel)
     }
 
+    /// Opens cashier session `s-1` (float `float` cents) with key `open`.
+    pub async fn open_session(&self, c: &mut PosServiceClient<Channel>, float: i64) {
+        c.open_session(self.req(pb::OpenSessionRequest {
+            idempotency_key: "open".into(),
+            session_id: "s-1".into(),
+            cashier: "cashier-1".into(),
+            opening_float: usd(float),
+        }))
+        .await
+        .unwrap();
+    }
+
     /// `msg` with this daemon's terminal token.
     pub fn req<T>(&self, msg: T) -> tonic::Request<T> {
         let mut r = tonic::Request::new(msg);
