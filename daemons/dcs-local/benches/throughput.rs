@@ -4,12 +4,17 @@
 //! append with the facts) in the same run; single-request latency p50/p99; the daemon's RSS
 //! as events accumulate.
 //!
-//! `cargo bench -p dcs-local --bench throughput` (env `DCS_BENCH_EVENTS`, default 20000).
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
+//! `cargo bench -p dcs-local --bench throughput` (env `DCS_BENCH_EVENTS`, default 20000;
+//! 300 when `cargo test` runs it as a smoke test).
+#![allow(missing_docs)]
 
-use std::io::{BufRead, BufReader};
+#[path = "../tests/common/mod.rs"]
+mod common;
+
+/// Any failure of the bench's own setup or of a request: the run stops with its message.
+type R<T> = Result<T, Box<dyn std::error::Error + Send + Sync>>;
+
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -41,7 +46,7 @@ fn rss_kib(pid: u32) -> u64 {
 }
 
 /// Registers self-sealing till `till-1` in `dir`; returns its signer and token.
-fn add_till(dir: &Path) -> (Signer, String) {
+fn add_till(dir: &Path) -> R<(Signer, String)> {
     let signer = Signer::generate(SignatureAlgorithm::Ed25519, &mut rand_core::OsRng);
     let token = "bench-till-token".to_string();
     let digest: String =
@@ -51,21 +56,18 @@ fn add_till(dir: &Path) -> (Signer, String) {
         base64::engine::general_purpose::STANDARD.encode(signer.verifier().to_bytes())
     );
     let path = dir.join("terminals.toml");
-    let mut text = std::fs::read_to_string(&path).unwrap();
+    let mut text = std::fs::read_to_string(&path)?;
     text.push_str(&entry);
-    std::fs::write(path, text).unwrap();
-    (signer, token)
+    std::fs::write(path, text)?;
+    Ok((signer, token))
 }
 
-fn seal_events(dir: &Path, signer: &Signer, n: usize) -> Vec<SovereignFinancialEvent> {
-    let keyring = dcs_keys::FileKeyring::open(dir.join("keys/keyring.dcsk")).unwrap();
-    let mac = MacKey::from_bytes(&std::fs::read(dir.join("keys/mac.key")).unwrap()).unwrap();
-    let mut t = Terminal::new(
-        TerminalConfig::new("acme", "store-1", "till-1", Currency::USD).unwrap(),
-        [7; 16],
-    )
-    .unwrap();
-    let cashier = AgentId::new("till-1").unwrap();
+fn seal_events(dir: &Path, signer: &Signer, n: usize) -> R<Vec<SovereignFinancialEvent>> {
+    let keyring = dcs_keys::FileKeyring::open(dir.join("keys/keyring.dcsk"))?;
+    let mac = MacKey::from_bytes(&std::fs::read(dir.join("keys/mac.key"))?)?;
+    let mut t =
+        Terminal::new(TerminalConfig::new("acme", "store-1", "till-1", Currency::USD)?, [7; 16])?;
+    let cashier = AgentId::new("till-1")?;
     (0..n)
         .map(|i| {
             let fact = DomainEvent::new(EventBody::AgentDecisionMade(AgentNote {
@@ -83,26 +85,9 @@ fn seal_events(dir: &Path, signer: &Signer, n: usize) -> Vec<SovereignFinancialE
                 &mac,
                 signer,
             )
-            .unwrap()
+            .map_err(Into::into)
         })
         .collect()
-}
-
-fn start(dir: &Path) -> (Child, String) {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_dcs-local"))
-        .args(["run", "--data-dir"])
-        .arg(dir)
-        .env("DCS_LISTEN__POS", "127.0.0.1:0")
-        .env("DCS_LISTEN__ADMIN", "127.0.0.1:0")
-        .env("RUST_LOG", "warn")
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-    let line = lines.find_map(|l| l.ok().filter(|l| l.starts_with("dcs-local listening"))).unwrap();
-    std::thread::spawn(move || for _ in lines {});
-    let pos = line.split_whitespace().find_map(|w| w.strip_prefix("pos=")).unwrap().to_string();
-    (child, pos)
 }
 
 fn percentile(sorted: &[Duration], p: f64) -> Duration {
@@ -110,58 +95,55 @@ fn percentile(sorted: &[Duration], p: f64) -> Duration {
 }
 
 /// The same work in process: verify, open, append one event per call, durable.
-fn in_process(dir: &Path, events: &[SovereignFinancialEvent], registry: &KeyRegistry) -> f64 {
-    let keyring = dcs_keys::FileKeyring::open(dir.join("keys/keyring.dcsk")).unwrap();
-    let mac = MacKey::from_bytes(&std::fs::read(dir.join("keys/mac.key")).unwrap()).unwrap();
-    let tmp = tempfile::tempdir().unwrap();
+fn in_process(dir: &Path, events: &[SovereignFinancialEvent], registry: &KeyRegistry) -> R<f64> {
+    let keyring = dcs_keys::FileKeyring::open(dir.join("keys/keyring.dcsk"))?;
+    let mac = MacKey::from_bytes(&std::fs::read(dir.join("keys/mac.key"))?)?;
+    let tmp = tempfile::tempdir()?;
     // Keyed like the daemon's store.
     let store = dcs_store::sqlite::SqliteStore::open_keyed(
         tmp.path().join("peer.db"),
         Default::default(),
         &mac,
-    )
-    .unwrap();
-    let stream = StreamId::new("till-1").unwrap();
+    )?;
+    let stream = StreamId::new("till-1")?;
     let started = Instant::now();
     for e in events {
-        dcs_crypto::verify_event(e, &mac, registry).unwrap();
-        let plain = dcs_crypto::open_event(e, &keyring).unwrap();
-        let body = EventBody::from_bytes(&plain).unwrap();
-        store
-            .append_with_bodies(&stream, ExpectedVersion::Any, std::slice::from_ref(e), &[body])
-            .unwrap();
+        dcs_crypto::verify_event(e, &mac, registry)?;
+        let plain = dcs_crypto::open_event(e, &keyring)?;
+        let body = EventBody::from_bytes(&plain)?;
+        store.append_with_bodies(
+            &stream,
+            ExpectedVersion::Any,
+            std::slice::from_ref(e),
+            &[body],
+        )?;
     }
-    events.len() as f64 / started.elapsed().as_secs_f64()
+    Ok(events.len() as f64 / started.elapsed().as_secs_f64())
 }
 
-fn main() {
+fn main() -> R<()> {
+    // `cargo bench` passes --bench; `cargo test --all-targets` runs this binary as a smoke
+    // test without it, with a small count.
+    let default = if std::env::args().any(|a| a == "--bench") { 20_000 } else { 300 };
     let n: usize =
-        std::env::var("DCS_BENCH_EVENTS").ok().and_then(|v| v.parse().ok()).unwrap_or(20_000);
-    let dir = tempfile::tempdir().unwrap();
-    let out = Command::new(env!("CARGO_BIN_EXE_dcs-local"))
-        .args(["init", "--data-dir"])
-        .arg(dir.path())
-        .output()
-        .unwrap();
-    assert!(out.status.success());
-    let (signer, token) = add_till(dir.path());
+        std::env::var("DCS_BENCH_EVENTS").ok().and_then(|v| v.parse().ok()).unwrap_or(default);
+    let dir = tempfile::tempdir()?;
+    common::init(dir.path());
+    let (signer, token) = add_till(dir.path())?;
     let mut registry = KeyRegistry::new();
-    registry.register(&AgentId::new("till-1").unwrap(), signer.verifier());
+    registry.register(&AgentId::new("till-1")?, signer.verifier());
     let latency_n = 2_000.min(n);
-    let events = seal_events(dir.path(), &signer, n + latency_n);
+    let events = seal_events(dir.path(), &signer, n + latency_n)?;
     let (bulk, probe) = events.split_at(n);
 
-    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();
-    let (mut child, pos) = start(dir.path());
-    let pid = child.id();
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    let daemon = common::start(dir.path(), &token);
+    let (pid, pos) = (daemon.child.id(), daemon.pos.clone());
     let rss_start = rss_kib(pid);
     let (rate, lat, rss_end) = runtime.block_on(async {
-        let channel = tonic::transport::Channel::from_shared(format!("http://{pos}"))
-            .unwrap()
-            .connect()
-            .await
-            .unwrap();
-        let auth: tonic::metadata::MetadataValue<_> = format!("Bearer {token}").parse().unwrap();
+        let channel =
+            tonic::transport::Channel::from_shared(format!("http://{pos}"))?.connect().await?;
+        let auth: tonic::metadata::MetadataValue<_> = format!("Bearer {token}").parse()?;
         let bulk = Arc::new(bulk.to_vec());
         let started = Instant::now();
         let mut tasks = Vec::new();
@@ -175,8 +157,9 @@ fn main() {
                         events: vec![pb::SovereignFinancialEvent::from(e)],
                     });
                     r.metadata_mut().insert("authorization", auth.clone());
-                    client.submit_sealed(r).await.unwrap();
+                    client.submit_sealed(r).await?;
                 }
+                R::Ok(())
             }));
         }
         // The daemon's RSS at each tenth of the run: flat, whatever the history.
@@ -197,12 +180,12 @@ fn main() {
             out
         });
         for t in tasks {
-            t.await.unwrap();
+            t.await??;
         }
         let elapsed = started.elapsed();
         let rate = bulk.len() as f64 / elapsed.as_secs_f64();
         STOP.store(true, std::sync::atomic::Ordering::SeqCst);
-        let trace = sampler.await.unwrap();
+        let trace = sampler.await?;
         for tenth in 1..=10u32 {
             let at = elapsed * tenth / 10;
             if let Some((_, kib)) = trace.iter().rev().find(|(t, _)| *t <= at) {
@@ -221,15 +204,14 @@ fn main() {
             });
             r.metadata_mut().insert("authorization", auth.clone());
             let t0 = Instant::now();
-            client.submit_sealed(r).await.unwrap();
+            client.submit_sealed(r).await?;
             lat.push(t0.elapsed());
         }
         lat.sort();
-        (rate, lat, rss_kib(pid))
-    });
-    let _ = child.kill();
-    let _ = child.wait();
-    let peer = in_process(dir.path(), bulk, &registry);
+        R::Ok((rate, lat, rss_kib(pid)))
+    })?;
+    daemon.kill();
+    let peer = in_process(dir.path(), bulk, &registry)?;
     println!("dcs-local throughput: {n} sealed events, {CLIENTS} gRPC clients");
     println!("  daemon:     {rate:>9.0} acknowledged appends/s");
     println!("  in-process: {peer:>9.0} appends/s (verify + open + durable append, one thread)");
@@ -243,4 +225,5 @@ fn main() {
         "  daemon RSS: {rss_start} KiB at start, {rss_end} KiB after {} events",
         n + latency_n
     );
+    Ok(())
 }
