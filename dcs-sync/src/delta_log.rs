@@ -2,7 +2,7 @@
 
 use alloc::collections::VecDeque;
 
-use crate::durable::LogEntry;
+use crate::checkpoint::LogEntry;
 
 use dcs_crdt::Crdt;
 
@@ -156,8 +156,9 @@ mod tests {
 
     #[test]
     fn a_restored_log_ships_deltas_from_its_durable_tail() {
-        use crate::durable::{DurableState, WriteOp};
-        let mut d = DurableState::default();
+        use crate::checkpoint::Checkpoint;
+        use crate::durable::WriteOp;
+        let mut d = Checkpoint::default();
         for (seq, n) in [(1, 1), (2, 2), (3, 3)] {
             d.apply(&WriteOp::Delta { from: None, have: 0, delta: delta(n), seq });
         }

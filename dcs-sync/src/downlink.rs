@@ -1,14 +1,17 @@
-//! The parent side of a link (region ← stores, master ← regions): verifies, deduplicates and
-//! stores pushed items, merges CRDT deltas, and acknowledges only what is durable.
+//! The parent side of a link (region ← stores, master ← regions): verifies and stores pushed
+//! items, merges CRDT deltas, and acknowledges only what is durable.
+//!
+//! Deduplication takes no memory that grows with the history: per-child contiguous positions
+//! absorb retransmissions, and the host's store, which holds every accepted item, catches an
+//! item it already holds at a new position (same event id or idempotency key) and reports it
+//! as [`Outcome::Duplicate`]: it is neither kept again nor forwarded.
 
 use alloc::collections::{BTreeMap, BTreeSet};
-use alloc::string::{String, ToString};
+use alloc::string::ToString;
 use alloc::vec::Vec;
 
-use dcs_core::EventId;
-
 use crate::SyncError;
-use crate::durable::WriteOp;
+use crate::durable::{Outcome, WriteOp};
 use crate::liveness::Liveness;
 use crate::messages::{Ack, EventSummary, Item, Message, NodeId, Push, Rejection};
 use crate::node::{Core, Now};
@@ -20,8 +23,14 @@ pub(crate) struct Downlink {
     high: BTreeMap<NodeId, u64>,
     /// Children whose push waits for a durable write before it is acknowledged.
     waiting: BTreeMap<NodeId, (u64, Vec<Rejection>)>,
-    pending_ids: BTreeSet<EventId>,
-    pending_keys: BTreeSet<(String, String)>,
+}
+
+/// What became durable of one accepted item, as the downlink reports it to its machine.
+pub(crate) struct Forwarded<'a> {
+    /// Outbox position the store gave the forward.
+    pub pos: u64,
+    /// The forward.
+    pub item: &'a Item,
 }
 
 impl Downlink {
@@ -30,18 +39,7 @@ impl Downlink {
             children: children.into_iter().collect(),
             high: core.durable.inbox.clone(),
             waiting: BTreeMap::new(),
-            pending_ids: BTreeSet::new(),
-            pending_keys: BTreeSet::new(),
         }
-    }
-
-    fn seen(&self, core: &Core, item: &Item) -> bool {
-        let id = item.event_id();
-        if core.durable.seen_ids.contains(&id) || self.pending_ids.contains(&id) {
-            return true;
-        }
-        item.idempotency()
-            .is_some_and(|k| core.durable.seen_keys.contains(&k) || self.pending_keys.contains(&k))
     }
 
     /// Handles any message from child `from` (refusing unknown children); `parent` is this
@@ -101,11 +99,6 @@ impl Downlink {
                 break; // a gap: an earlier batch was lost; the child resends from its ack
             }
             high = high.max(p.pos);
-            if !skip_dedup && self.seen(core, &p.item) {
-                core.stats.duplicates += 1;
-                core.write(WriteOp::Accept { from, pos: p.pos, item: None, forward: None });
-                continue;
-            }
             let verdict = match (&p.item, verifier) {
                 (Item::Event(e), Some(v)) => v.verify(e).map_err(|e| e.to_string()),
                 _ => Ok(()),
@@ -118,11 +111,6 @@ impl Downlink {
                     core.write(WriteOp::Reject { from, pos: p.pos, event_id, reason });
                 }
                 Ok(()) => {
-                    core.stats.accepted += 1;
-                    self.pending_ids.insert(p.item.event_id());
-                    if let Some(k) = p.item.idempotency() {
-                        self.pending_keys.insert(k);
-                    }
                     let fwd = match (&p.item, forward) {
                         (Item::Event(e), true) => {
                             let body = verifier.and_then(|v| v.open(e));
@@ -130,12 +118,7 @@ impl Downlink {
                         }
                         _ => None,
                     };
-                    core.write(WriteOp::Accept {
-                        from,
-                        pos: p.pos,
-                        item: Some(p.item),
-                        forward: fwd,
-                    });
+                    core.write(WriteOp::Accept { from, pos: p.pos, item: p.item, forward: fwd });
                 }
             }
         }
@@ -179,14 +162,48 @@ impl Downlink {
         core.transmit.push_back((to, Message::Ack(ack)));
     }
 
-    /// Writes became durable: clear the pending indexes and send the acks that waited.
-    pub fn persisted(&mut self, core: &mut Core, ops: &[WriteOp]) {
+    /// Writes became durable, with the store's `outcomes` of their accepted items: count
+    /// them, queue store refusals on the children's acks, send the acks that waited, and
+    /// return the forwards the store queued on this node's outbox.
+    ///
+    /// # Errors
+    /// [`SyncError::Outcomes`] when there is not one outcome per accepted item.
+    pub fn persisted<'a>(
+        &mut self,
+        core: &mut Core,
+        ops: &'a [WriteOp],
+        outcomes: &[Outcome],
+    ) -> Result<Vec<Forwarded<'a>>, SyncError> {
+        let accepts = ops.iter().filter(|o| matches!(o, WriteOp::Accept { .. })).count();
+        if accepts != outcomes.len() {
+            return Err(SyncError::Outcomes { expected: accepts, got: outcomes.len() });
+        }
+        let mut forwards = Vec::new();
+        let mut outcomes = outcomes.iter();
         for op in ops {
-            if let WriteOp::Accept { item: Some(item), .. } = op {
-                self.pending_ids.remove(&item.event_id());
-                if let Some(k) = item.idempotency() {
-                    self.pending_keys.remove(&k);
+            let WriteOp::Accept { from, pos, item, forward } = op else { continue };
+            match outcomes.next() {
+                Some(Outcome::Stored { forwarded }) => {
+                    core.stats.accepted += 1;
+                    if let (Some(at), Some(item)) = (forwarded, forward) {
+                        forwards.push(Forwarded { pos: *at, item });
+                    }
                 }
+                Some(Outcome::Duplicate) => core.stats.duplicates += 1,
+                Some(Outcome::Refused { reason }) => {
+                    core.stats.rejected += 1;
+                    let r =
+                        Rejection { pos: *pos, event_id: item.event_id(), reason: reason.clone() };
+                    match self.waiting.get_mut(from) {
+                        Some(w) => w.1.push(r),
+                        // Its push was answered already (only with the ack-before-durable
+                        // fault): the refusal goes in an ack of its own.
+                        None => {
+                            self.waiting.insert(*from, (0, alloc::vec![r]));
+                        }
+                    }
+                }
+                None => {}
             }
         }
         let idle = core.in_flight.is_empty() && core.unsubmitted.is_empty();
@@ -197,5 +214,6 @@ impl Downlink {
                 self.send_ack(core, c, batch, rejected);
             }
         }
+        Ok(forwards)
     }
 }

@@ -61,6 +61,28 @@ pub enum SyncError {
     /// A domain value could not be turned into a CRDT change.
     #[error("cannot derive the CRDT change of the event: {0}")]
     Domain(String),
+    /// The host reported a different number of outcomes than the batches had accepted items.
+    #[error(
+        "the store reported {got} outcomes for {expected} accepted items: report one outcome per \
+         WriteOp::Accept of the confirmed batches, in order"
+    )]
+    Outcomes {
+        /// Accepted items in the confirmed batches.
+        expected: usize,
+        /// Outcomes reported.
+        got: usize,
+    },
+    /// An outbox position was not the next one.
+    #[error(
+        "outbox position {got} appended where {expected} was next: tell the machine of every \
+         store append, in the store's order"
+    )]
+    OutOfOrder {
+        /// The next position.
+        expected: u64,
+        /// The position given.
+        got: u64,
+    },
     /// The peer refused our messages.
     #[error("{peer} refused our messages ({reason}); it supports protocol version {supported}")]
     Refused {

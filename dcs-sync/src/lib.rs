@@ -35,14 +35,25 @@
 //! - **Versions**: [`codec::encode`] writes [`PROTOCOL_VERSION`] first; a peer with a newer
 //!   version gets a [`Refuse`] and an [`SyncError::UnsupportedVersion`], never garbage.
 //!
-//! # What is persisted
+//! # What is persisted, and where
 //!
-//! Each machine's [`DurableState`] changes only through the [`WriteOp`]s it hands out with
-//! `poll_persist()`: the outbox, acknowledged positions, accepted items and dedup indexes, the
-//! CRDT state, the delta-log position and the HLC. The host applies them to its own copy
-//! ([`DurableState::apply`]); the machine keeps its copy without the accepted items and
-//! refusals ([`DurableState::apply_compact`]), which leave it once durable: the host's store
-//! holds them. After a crash, `restore(host's durable state)` resumes; what was not persisted was never acknowledged or shipped, so peers resend it.
+//! A machine's memory is a function of its configuration and of the CRDT state, never of the
+//! history. The host's store is the one durable home of every fact, behind the
+//! [`SyncStore`] trait (SQLite and PostgreSQL in `dcs-store`, an in-memory model in the
+//! simulator):
+//! - writes come out of `poll_persist()` as [`WriteOp`]s; the host makes each batch durable
+//!   in one transaction and confirms it with `handle_persisted(token, outcomes)`: one
+//!   [`Outcome`] per accepted item, because the store, which holds every accepted event,
+//!   deduplicates by event id and idempotency key (the machine only checks positions);
+//! - the outbox is the store's: on a store, its event log's positions are the outbox
+//!   positions ([`LocalMachine::append_at`]) and the region's acknowledgement is its ack. The
+//!   machine holds a bounded window of unacknowledged items and asks for more in pages
+//!   (`poll_read()` → [`OutboxRead`], answered with `handle_read`);
+//! - the [`Checkpoint`] (HLC, CRDT state, delta-log tail, per-peer cursors) changes only
+//!   through the same writes, in the same transactions; `restore` takes it with the outbox's
+//!   bounds ([`Restored`]), never the history. [`pump`] drives a synchronous store.
+//!
+//! What was not persisted was never acknowledged or shipped, so peers resend it.
 //!
 //! # The simulator
 //!
@@ -57,6 +68,7 @@
 extern crate alloc;
 
 mod backoff;
+mod checkpoint;
 pub mod codec;
 mod delta_log;
 mod downlink;
@@ -67,6 +79,8 @@ mod local;
 mod master;
 mod messages;
 mod node;
+mod outbox;
+mod persistence;
 mod regional;
 mod rng;
 mod state;
@@ -77,9 +91,10 @@ mod verifier;
 pub mod sim;
 
 pub use backoff::Backoff;
+pub use checkpoint::{Checkpoint, CheckpointOp, LOG_TAIL, LogEntry};
 pub use codec::{MAX_MESSAGE_LEN, decode, encode};
 pub use delta_log::DeltaLog;
-pub use durable::{DurableState, LOG_TAIL, LogEntry, PersistBatch, WriteOp};
+pub use durable::{Outcome, PersistBatch, WriteOp};
 pub use error::{SyncError, VerifyError};
 pub use liveness::{AgentRecord, Health, Liveness, LivenessConfig, LivenessEvent};
 pub use local::{LocalConfig, LocalMachine};
@@ -89,6 +104,7 @@ pub use messages::{
     Push, Refuse, Rejection, StockEffect, stock_effect,
 };
 pub use node::{Faults, Now, Stats, SyncConfig};
+pub use persistence::{OutboxRead, Persisting, PumpError, Restored, SyncStore, pump};
 pub use regional::{RegionalConfig, RegionalMachine};
 pub use rng::SplitMix64;
 pub use state::{ReplicatedState, SessionKey, StateDelta, StockKey};

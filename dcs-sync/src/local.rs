@@ -9,9 +9,10 @@ use dcs_core::{BranchId, SovereignFinancialEvent};
 use dcs_crdt::ReplicaId;
 
 use crate::SyncError;
-use crate::durable::{DurableState, WriteOp};
-use crate::messages::{Item, Message, NodeId, Rejection};
+use crate::durable::{Outcome, WriteOp};
+use crate::messages::{Item, Message, NodeId, Positioned, Rejection};
 use crate::node::{Core, Now, SyncConfig};
+use crate::persistence::{OutboxRead, Restored};
 use crate::uplink::Uplink;
 
 /// Who a local agent is and whom it talks to.
@@ -44,24 +45,25 @@ impl LocalMachine {
     /// # Errors
     /// [`SyncError::Domain`] if the node id cannot make an HLC.
     pub fn new(config: LocalConfig, now: Now, seed: u64) -> Result<Self, SyncError> {
-        Self::restore(config, DurableState::default(), now, seed)
+        Self::restore(config, Restored::default(), now, seed)
     }
 
-    /// Restarts from what was persisted (everything not persisted is gone and will be
-    /// recovered from the region or was never acknowledged to anyone).
+    /// Restarts from what the store holds: the checkpoint, the acknowledged position and the
+    /// head of its event log (the outbox). Unacknowledged events are read back in pages
+    /// (`poll_read`); everything not persisted is gone and was never acknowledged to anyone.
     ///
     /// # Errors
     /// [`SyncError::Domain`] if the node id cannot make an HLC.
     pub fn restore(
         config: LocalConfig,
-        durable: DurableState,
+        restored: Restored,
         now: Now,
         seed: u64,
     ) -> Result<Self, SyncError> {
-        let core = Core::restore(config.node, config.replica, config.sync, durable, seed)?;
-        let up = Uplink::new(&core, config.region, now.mono_ms);
-        let next_pos = core.durable.next_outbox_pos();
-        Ok(LocalMachine { core, up, config, next_pos })
+        let Restored { checkpoint, acked, head } = restored;
+        let core = Core::restore(config.node, config.replica, config.sync, checkpoint, seed)?;
+        let up = Uplink::new(&core, config.region, now.mono_ms, acked, head);
+        Ok(LocalMachine { core, up, config, next_pos: head.max(acked) + 1 })
     }
 
     /// The next HLC timestamp for a new event of this store.
@@ -69,13 +71,38 @@ impl LocalMachine {
         self.core.hlc.tick(now.wall_ms)
     }
 
-    /// Appends an event (and the CRDT change of its opened `body`) to the outbox. It is
-    /// durable once the returned batch of [`LocalMachine::poll_persist`] is confirmed; only
-    /// then is it pushed. Returns its outbox position.
+    /// The outbox position the next appended event takes (the store's next position).
+    pub fn next_position(&self) -> u64 {
+        self.next_pos
+    }
+
+    /// Takes an event the store appends at position `pos` (its next one: the store is the
+    /// outbox), with the CRDT change of its opened `body`. The writes of the next
+    /// [`LocalMachine::poll_persist`] batches belong in the same transaction as the event;
+    /// once confirmed the event is pushed. Returns `pos`.
     ///
     /// # Errors
+    /// [`SyncError::OutOfOrder`] if `pos` is not [`LocalMachine::next_position`];
     /// [`SyncError::WrongBranch`] for another branch's event; [`SyncError::Domain`] if the
-    /// CRDT change overflows.
+    /// CRDT change overflows. Nothing changes then.
+    pub fn append_at(
+        &mut self,
+        now: Now,
+        pos: u64,
+        event: SovereignFinancialEvent,
+        body: Option<&EventBody>,
+    ) -> Result<u64, SyncError> {
+        if pos != self.next_pos {
+            return Err(SyncError::OutOfOrder { expected: self.next_pos, got: pos });
+        }
+        self.append(now, event, body)
+    }
+
+    /// Takes an event at the next outbox position ([`LocalMachine::append_at`] with
+    /// [`LocalMachine::next_position`]), for a store that appends what the machine writes.
+    ///
+    /// # Errors
+    /// As [`LocalMachine::append_at`].
     pub fn append(
         &mut self,
         now: Now,
@@ -139,27 +166,58 @@ impl LocalMachine {
         Some(self.up.poll_timeout())
     }
 
-    /// The writes up to `token` are durable.
-    pub fn handle_persisted(&mut self, now: Now, token: u64) {
-        let ops = self.core.persisted(token);
-        if ops.iter().any(|o| matches!(o, WriteOp::Append { .. })) {
-            self.up.items_ready(&self.core, now.mono_ms);
+    /// The writes up to `token` are durable (a store has no outcomes to report: `outcomes`
+    /// is empty).
+    ///
+    /// # Errors
+    /// [`SyncError::Outcomes`] if outcomes are given (a store machine accepts no items).
+    pub fn handle_persisted(
+        &mut self,
+        now: Now,
+        token: u64,
+        outcomes: &[Outcome],
+    ) -> Result<(), SyncError> {
+        if !outcomes.is_empty() {
+            return Err(SyncError::Outcomes { expected: 0, got: outcomes.len() });
         }
+        for op in self.core.persisted(token) {
+            if let WriteOp::Append { pos, item } = &op {
+                self.up.durable(&self.core, now.mono_ms, *pos, item);
+            }
+        }
+        Ok(())
+    }
+
+    /// The next page of unacknowledged events to read back from the store (after a restart,
+    /// or when more are waiting than the machine holds in memory).
+    pub fn poll_read(&mut self) -> Option<OutboxRead> {
+        self.up.poll_read(&mut self.core)
+    }
+
+    /// The store's answer to [`LocalMachine::poll_read`]: the events at the positions asked.
+    pub fn handle_read(&mut self, items: Vec<Positioned>) {
+        self.up.handle_read(items);
     }
 
     /// Durable outbox items not yet acknowledged by the region.
     pub fn lag(&self) -> u64 {
-        self.up.lag(&self.core)
+        self.up.lag()
     }
 
     /// Highest outbox position the region acknowledged.
     pub fn acked(&self) -> u64 {
-        self.up.acked
+        self.up.outbox.acked
     }
 
-    /// Events the region refused, with its reasons.
-    pub fn rejections(&self) -> &[Rejection] {
-        &self.up.rejections
+    /// Unacknowledged events held in memory (at most `outbox_window_items`).
+    pub fn outbox_held(&self) -> usize {
+        self.up.outbox.held()
+    }
+
+    /// The region's most recent refusals, with its reasons (at most `recent_rejections`;
+    /// every one went to the store with [`WriteOp::Acked`]).
+    pub fn rejections(&self) -> impl Iterator<Item = &Rejection> {
+        self.up.rejections.iter()
     }
 
     /// This agent's node id.

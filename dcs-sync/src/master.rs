@@ -6,11 +6,13 @@ use alloc::vec::Vec;
 use dcs_crdt::ReplicaId;
 
 use crate::SyncError;
+use crate::checkpoint::Checkpoint;
 use crate::downlink::Downlink;
-use crate::durable::{DurableState, WriteOp};
+use crate::durable::{Outcome, WriteOp};
 use crate::liveness::{Liveness, LivenessConfig};
 use crate::messages::{Message, NodeId};
 use crate::node::{Core, Now, SyncConfig};
+use crate::persistence::{OutboxRead, Restored};
 use crate::state::StateDelta;
 
 /// Who the master is and whom it talks to.
@@ -41,20 +43,22 @@ impl MasterMachine {
     /// # Errors
     /// [`SyncError::Domain`] if the node id cannot make an HLC.
     pub fn new(config: MasterConfig, now: Now, seed: u64) -> Result<Self, SyncError> {
-        Self::restore(config, DurableState::default(), now, seed)
+        Self::restore(config, Restored::default(), now, seed)
     }
 
-    /// Restarts from what was persisted.
+    /// Restarts from what the store holds (the master has no outbox: only the checkpoint
+    /// counts).
     ///
     /// # Errors
     /// [`SyncError::Domain`] if the node id cannot make an HLC.
     pub fn restore(
         config: MasterConfig,
-        durable: DurableState,
+        restored: Restored,
         now: Now,
         seed: u64,
     ) -> Result<Self, SyncError> {
-        let core = Core::restore(NodeId::Master, config.replica, config.sync, durable, seed)?;
+        let checkpoint: Checkpoint = restored.checkpoint;
+        let core = Core::restore(NodeId::Master, config.replica, config.sync, checkpoint, seed)?;
         let down = Downlink::new(&core, config.regions.iter().copied());
         let liveness = Liveness::new(config.liveness, config.regions.iter().copied(), now.mono_ms);
         Ok(MasterMachine { core, down, liveness, config })
@@ -117,10 +121,29 @@ impl MasterMachine {
         self.liveness.poll_timeout()
     }
 
-    /// The writes up to `token` are durable.
-    pub fn handle_persisted(&mut self, _now: Now, token: u64) {
+    /// The writes up to `token` are durable, with the store's outcome of each accepted
+    /// summary in them (in order).
+    ///
+    /// # Errors
+    /// [`SyncError::Outcomes`] when there is not one outcome per [`WriteOp::Accept`].
+    pub fn handle_persisted(
+        &mut self,
+        _now: Now,
+        token: u64,
+        outcomes: &[Outcome],
+    ) -> Result<(), SyncError> {
         let ops = self.core.persisted(token);
-        self.down.persisted(&mut self.core, &ops);
+        self.down.persisted(&mut self.core, &ops, outcomes).map(|_| ())
+    }
+
+    /// The master has no outbox: it never asks for a read.
+    pub fn poll_read(&mut self) -> Option<OutboxRead> {
+        None
+    }
+
+    /// The master has no outbox: nothing to take.
+    pub fn handle_read(&mut self, items: Vec<crate::Positioned>) {
+        let _ = items;
     }
 
     /// The registry of the regions.

@@ -139,6 +139,14 @@ impl Item {
         }
     }
 
+    /// The HLC time of a full event (summaries carry their region's clock elsewhere).
+    pub fn hlc(&self) -> Option<u64> {
+        match self {
+            Item::Event(e) => Some(e.causality().hlc.time),
+            Item::Summary(_) => None,
+        }
+    }
+
     /// The (tenant, idempotency key) pair, for full events.
     pub fn idempotency(&self) -> Option<(String, String)> {
         match self {

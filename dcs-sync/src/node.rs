@@ -9,8 +9,9 @@ use dcs_core::HybridClock;
 use dcs_core::causality::HlcTimestamp;
 use dcs_crdt::{Crdt, ReplicaId};
 
+use crate::checkpoint::Checkpoint;
 use crate::delta_log::DeltaLog;
-use crate::durable::{DurableState, PersistBatch, WriteOp};
+use crate::durable::{PersistBatch, WriteOp};
 use crate::messages::{CrdtPayload, Message, NodeId, PROTOCOL_VERSION, Refuse};
 use crate::rng::SplitMix64;
 use crate::state::ReplicatedState;
@@ -47,6 +48,11 @@ pub struct SyncConfig {
     pub max_clock_drift_ms: u64,
     /// Delta-log entries kept for peers that are behind (older: full state).
     pub delta_log_capacity: usize,
+    /// Durable outbox items held in memory (the rest stay in the store and are read back in
+    /// pages of up to this many): at least `max_batch_items`.
+    pub outbox_window_items: usize,
+    /// Refusals from the parent kept in memory for `rejections()` (the store records all).
+    pub recent_rejections: usize,
 }
 
 impl Default for SyncConfig {
@@ -61,6 +67,8 @@ impl Default for SyncConfig {
             max_batch_bytes: 256 * 1024,
             max_clock_drift_ms: 10 * 60_000,
             delta_log_capacity: 4_096,
+            outbox_window_items: 512,
+            recent_rejections: 64,
         }
     }
 }
@@ -87,9 +95,9 @@ pub struct Stats {
     pub retransmits: u64,
     /// Acks sent.
     pub acks: u64,
-    /// Items stored from children.
+    /// Items stored from children (new to the store).
     pub accepted: u64,
-    /// Items that were already stored (dropped as duplicates).
+    /// Items dropped as duplicates: retransmitted positions, and items the store already held.
     pub duplicates: u64,
     /// Items refused by the verifier.
     pub rejected: u64,
@@ -103,12 +111,16 @@ pub struct Stats {
     pub undecodable: u64,
     /// Messages from nodes that are not peers.
     pub unknown_peer: u64,
+    /// Items the parent refused (their reasons went to the store with the ack).
+    pub refused_by_parent: u64,
+    /// Outbox pages read back from the store.
+    pub outbox_reads: u64,
 }
 
 pub(crate) struct Core {
     pub cfg: SyncConfig,
     pub faults: Faults,
-    pub durable: DurableState,
+    pub durable: Checkpoint,
     pub working: ReplicatedState,
     pub log: DeltaLog,
     pub hlc: HybridClock,
@@ -131,7 +143,7 @@ impl Core {
         id: NodeId,
         replica: ReplicaId,
         cfg: SyncConfig,
-        durable: DurableState,
+        durable: Checkpoint,
         seed: u64,
     ) -> Result<Self, SyncError> {
         let mut hlc = HybridClock::new(id.hlc_node(), cfg.max_clock_drift_ms)
@@ -145,7 +157,7 @@ impl Core {
             log: DeltaLog::restore(durable.log_seq, cfg.delta_log_capacity, &durable.log_tail),
             merged: durable.received.clone(),
             persisted_hlc: durable.hlc_last,
-            durable: durable.compact(),
+            durable,
             hlc,
             rng: SplitMix64::new(seed),
             unsubmitted: Vec::new(),
@@ -234,7 +246,7 @@ impl Core {
         let mut ops = Vec::new();
         for (_, batch) in done {
             for op in &batch {
-                self.durable.apply_compact(op);
+                self.durable.apply(op);
             }
             ops.extend(batch);
         }
@@ -337,15 +349,17 @@ macro_rules! machine_common_api {
                 self.core.next_transmit()
             }
 
-            /// The next writes to make durable, then confirm with `handle_persisted(token)`.
+            /// The next writes to make durable (one transaction, see
+            /// [`SyncStore::persist`]($crate::SyncStore::persist)), then confirm with
+            /// `handle_persisted(token, outcomes)`.
             pub fn poll_persist(&mut self) -> Option<$crate::PersistBatch> {
                 self.core.poll_persist()
             }
 
-            /// What has been persisted (confirmed writes), less the accepted items and refusals,
-            /// which only the host's store keeps (`DurableState::apply` on its copy): after a
-            /// crash, `restore` takes the host's copy.
-            pub fn durable_state(&self) -> &$crate::DurableState {
+            /// The checkpoint as durably written (confirmed writes): the accepted items, the
+            /// refusals and the outbox are the store's; after a crash, `restore` takes what
+            /// the store holds ([`SyncStore::load`]($crate::SyncStore::load)).
+            pub fn checkpoint(&self) -> &$crate::Checkpoint {
                 &self.core.durable
             }
 
@@ -367,6 +381,26 @@ macro_rules! machine_common_api {
             /// Entries buffered in the delta log (bounded by `delta_log_capacity`).
             pub fn delta_log_len(&self) -> usize {
                 self.core.log.len()
+            }
+        }
+
+        impl $crate::Persisting for $ty {
+            fn next_persist(&mut self) -> Option<$crate::PersistBatch> {
+                self.poll_persist()
+            }
+            fn persisted(
+                &mut self,
+                now: $crate::Now,
+                token: u64,
+                outcomes: &[$crate::Outcome],
+            ) -> Result<(), $crate::SyncError> {
+                self.handle_persisted(now, token, outcomes)
+            }
+            fn next_read(&mut self) -> Option<$crate::OutboxRead> {
+                self.poll_read()
+            }
+            fn read(&mut self, items: alloc::vec::Vec<$crate::Positioned>) {
+                self.handle_read(items)
             }
         }
     };

@@ -7,10 +7,11 @@ use dcs_crdt::ReplicaId;
 
 use crate::SyncError;
 use crate::downlink::Downlink;
-use crate::durable::{DurableState, WriteOp};
+use crate::durable::Outcome;
 use crate::liveness::{Liveness, LivenessConfig};
-use crate::messages::{Message, NodeId};
+use crate::messages::{Message, NodeId, Positioned};
 use crate::node::{Core, Now, SyncConfig};
+use crate::persistence::{OutboxRead, Restored};
 use crate::uplink::Uplink;
 use crate::verifier::Verifier;
 
@@ -53,23 +54,25 @@ impl RegionalMachine {
         now: Now,
         seed: u64,
     ) -> Result<Self, SyncError> {
-        Self::restore(config, verifier, DurableState::default(), now, seed)
+        Self::restore(config, verifier, Restored::default(), now, seed)
     }
 
-    /// Restarts from what was persisted.
+    /// Restarts from what the store holds: the checkpoint and its summary outbox's bounds
+    /// (unacknowledged summaries are read back in pages, `poll_read`).
     ///
     /// # Errors
     /// [`SyncError::Domain`] if the node id cannot make an HLC.
     pub fn restore(
         config: RegionalConfig,
         verifier: Box<dyn Verifier>,
-        durable: DurableState,
+        restored: Restored,
         now: Now,
         seed: u64,
     ) -> Result<Self, SyncError> {
-        let core = Core::restore(config.node, config.replica, config.sync, durable, seed)?;
+        let Restored { checkpoint, acked, head } = restored;
+        let core = Core::restore(config.node, config.replica, config.sync, checkpoint, seed)?;
         let down = Downlink::new(&core, config.stores.iter().copied());
-        let up = Uplink::new(&core, config.master, now.mono_ms);
+        let up = Uplink::new(&core, config.master, now.mono_ms, acked, head);
         let liveness = Liveness::new(config.liveness, config.stores.iter().copied(), now.mono_ms);
         Ok(RegionalMachine { core, down, up, liveness, verifier, config })
     }
@@ -117,13 +120,40 @@ impl RegionalMachine {
         Some(self.liveness.poll_timeout().map_or(up, |l| l.min(up)))
     }
 
-    /// The writes up to `token` are durable: acknowledge what waited for them.
-    pub fn handle_persisted(&mut self, now: Now, token: u64) {
+    /// The writes up to `token` are durable, with the store's outcome of each accepted
+    /// event in them (in order): acknowledge what waited for them, and push the summaries
+    /// the store queued for the master.
+    ///
+    /// # Errors
+    /// [`SyncError::Outcomes`] when there is not one outcome per [`crate::WriteOp::Accept`];
+    /// the writes count as durable, but the acks wait (restart the machine from the store).
+    pub fn handle_persisted(
+        &mut self,
+        now: Now,
+        token: u64,
+        outcomes: &[Outcome],
+    ) -> Result<(), SyncError> {
         let ops = self.core.persisted(token);
-        self.down.persisted(&mut self.core, &ops);
-        if ops.iter().any(|o| matches!(o, WriteOp::Accept { forward: Some(_), .. })) {
-            self.up.items_ready(&self.core, now.mono_ms);
+        let forwards = self.down.persisted(&mut self.core, &ops, outcomes)?;
+        for f in forwards {
+            self.up.durable(&self.core, now.mono_ms, f.pos, f.item);
         }
+        Ok(())
+    }
+
+    /// The next page of unacknowledged summaries to read back from the store.
+    pub fn poll_read(&mut self) -> Option<OutboxRead> {
+        self.up.poll_read(&mut self.core)
+    }
+
+    /// The store's answer to [`RegionalMachine::poll_read`].
+    pub fn handle_read(&mut self, items: Vec<Positioned>) {
+        self.up.handle_read(items);
+    }
+
+    /// Unacknowledged summaries held in memory (at most `outbox_window_items`).
+    pub fn outbox_held(&self) -> usize {
+        self.up.outbox.held()
     }
 
     /// The registry of its stores.
@@ -138,7 +168,7 @@ impl RegionalMachine {
 
     /// Summaries not yet acknowledged by the master.
     pub fn lag(&self) -> u64 {
-        self.up.lag(&self.core)
+        self.up.lag()
     }
 }
 

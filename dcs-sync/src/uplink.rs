@@ -1,13 +1,15 @@
 //! The child side of a link (store → region, region → master): pushes the durable outbox in
 //! bounded batches with CRDT deltas, retransmits with backoff, and processes acks.
 
-use alloc::collections::BTreeMap;
+use alloc::collections::VecDeque;
 use alloc::vec::Vec;
 
 use crate::backoff::Backoff;
 use crate::durable::WriteOp;
-use crate::messages::{Ack, Heartbeat, Message, NodeId, Positioned, Push, Rejection};
+use crate::messages::{Ack, Heartbeat, Item, Message, NodeId, Positioned, Push, Rejection};
 use crate::node::{Core, Now};
+use crate::outbox::Outbox;
+use crate::persistence::OutboxRead;
 
 #[derive(Debug, Clone, Copy)]
 struct InFlight {
@@ -25,17 +27,19 @@ pub(crate) struct Uplink {
     next_heartbeat_at: u64,
     next_batch: u64,
     last_ack_batch: u64,
-    /// Highest acknowledged outbox position (including unpersisted acks).
-    pub acked: u64,
-    sizes: BTreeMap<u64, usize>,
-    pub rejections: Vec<Rejection>,
+    /// The durable outbox: positions, the acknowledged one, and a bounded window of items.
+    pub outbox: Outbox,
+    /// The most recent refusals of the parent (bounded by `recent_rejections`).
+    pub rejections: VecDeque<Rejection>,
     /// Items per push: halved on every timeout, doubled on every ack (a lossy or dead link
     /// is probed with small pushes instead of resending the whole outbox).
     window: usize,
 }
 
 impl Uplink {
-    pub fn new(core: &Core, parent: NodeId, now: u64) -> Self {
+    /// An uplink whose store holds outbox positions `acked + 1 ..= head`.
+    pub fn new(core: &Core, parent: NodeId, now: u64, acked: u64, head: u64) -> Self {
+        let cap = core.cfg.outbox_window_items.max(core.cfg.max_batch_items).max(1);
         Uplink {
             parent,
             in_flight: None,
@@ -44,15 +48,15 @@ impl Uplink {
             next_heartbeat_at: now + core.cfg.heartbeat_interval_ms,
             next_batch: 1,
             last_ack_batch: 0,
-            acked: core.durable.acked,
-            sizes: BTreeMap::new(),
-            rejections: Vec::new(),
+            outbox: Outbox::new(acked, head, cap),
+            rejections: VecDeque::new(),
             window: core.cfg.max_batch_items.max(1),
         }
     }
 
-    pub fn lag(&self, core: &Core) -> u64 {
-        core.durable.outbox.range(self.acked + 1..).count() as u64
+    /// Durable outbox items not yet acknowledged.
+    pub fn lag(&self) -> u64 {
+        self.outbox.lag()
     }
 
     pub fn poll_timeout(&self) -> u64 {
@@ -63,10 +67,27 @@ impl Uplink {
         t.min(self.next_heartbeat_at)
     }
 
-    /// New durable items: push them soon (after the batching delay) unless one is in flight.
-    pub fn items_ready(&mut self, core: &Core, now: u64) {
-        if self.in_flight.is_none() && self.lag(core) > 0 {
+    /// `item` became durable at outbox position `pos`: push it soon (after the batching
+    /// delay) unless a push is in flight.
+    pub fn durable(&mut self, core: &Core, now: u64, pos: u64, item: &Item) {
+        self.outbox.durable(pos, item);
+        if self.in_flight.is_none() {
             self.next_push_at = self.next_push_at.min(now + core.cfg.batch_delay_ms);
+        }
+    }
+
+    /// The next page of the outbox to read back from the store.
+    pub fn poll_read(&mut self, core: &mut Core) -> Option<OutboxRead> {
+        let r = self.outbox.poll_read()?;
+        core.stats.outbox_reads += 1;
+        Some(r)
+    }
+
+    /// The store's answer to [`Uplink::poll_read`]: new items are pushed at once (the
+    /// timer is due) unless a push is in flight.
+    pub fn handle_read(&mut self, items: Vec<Positioned>) {
+        if self.outbox.handle_read(items) && self.in_flight.is_none() {
+            self.next_push_at = 0;
         }
     }
 
@@ -74,7 +95,7 @@ impl Uplink {
         let t = now.mono_ms;
         if t >= self.next_heartbeat_at {
             self.next_heartbeat_at = t + core.cfg.heartbeat_interval_ms;
-            let hb = Heartbeat { hlc: core.hlc.last().time, lag: self.lag(core) };
+            let hb = Heartbeat { hlc: core.hlc.last().time, lag: self.lag() };
             core.transmit.push_back((self.parent, Message::Heartbeat(hb)));
         }
         match self.in_flight {
@@ -88,37 +109,14 @@ impl Uplink {
         }
     }
 
-    fn item_size(&mut self, pos: u64, item: &crate::messages::Item) -> usize {
-        *self
-            .sizes
-            .entry(pos)
-            .or_insert_with(|| postcard::to_allocvec(item).map_or(1024, |v| v.len()))
-    }
-
     fn send_push(&mut self, core: &mut Core, now: u64) {
-        let mut items = Vec::new();
-        let mut bytes = 0usize;
-        let candidates: Vec<(u64, crate::messages::Item)> = core
-            .durable
-            .outbox
-            .range(self.acked + 1..)
-            .take(self.window)
-            .map(|(p, i)| (*p, i.clone()))
-            .collect();
-        for (pos, item) in candidates {
-            let size = self.item_size(pos, &item);
-            if !items.is_empty() && bytes + size > core.cfg.max_batch_bytes {
-                break;
-            }
-            bytes += size;
-            items.push(Positioned { pos, item });
-        }
-        let top = core.durable.outbox.last_key_value().map_or(0, |(p, _)| *p);
+        let items = self.outbox.batch(self.window, core.cfg.max_batch_bytes);
+        let top = self.outbox.head;
         let batch = self.next_batch;
         self.next_batch += 1;
         let push = Push {
             batch,
-            lag: self.lag(core),
+            lag: self.lag(),
             items,
             crdt: core.payload_for(self.parent),
             have: core.have_of(self.parent),
@@ -132,16 +130,17 @@ impl Uplink {
 
     pub fn handle_ack(&mut self, core: &mut Core, now: Now, ack: Ack) {
         core.observe_hlc(now, ack.hlc);
-        let top = core.durable.next_outbox_pos().saturating_sub(1);
-        let upto = ack.durable_pos.min(top);
-        let progressed = upto > self.acked;
-        if progressed {
-            self.acked = upto;
-            core.write(WriteOp::Acked { upto });
-            let keep = self.sizes.split_off(&(upto + 1));
-            self.sizes = keep;
+        let progressed = self.outbox.ack(ack.durable_pos);
+        if progressed || !ack.rejected.is_empty() {
+            core.stats.refused_by_parent += ack.rejected.len() as u64;
+            for r in &ack.rejected {
+                self.rejections.push_back(r.clone());
+                while self.rejections.len() > core.cfg.recent_rejections {
+                    self.rejections.pop_front();
+                }
+            }
+            core.write(WriteOp::Acked { upto: self.outbox.acked, rejected: ack.rejected });
         }
-        self.rejections.extend(ack.rejected);
         if ack.batch >= self.last_ack_batch {
             self.last_ack_batch = ack.batch;
             core.peer_reports(self.parent, ack.have);
@@ -150,13 +149,13 @@ impl Uplink {
             core.merge_payload(self.parent, p);
         }
         if let Some(f) = self.in_flight.filter(|f| f.batch == ack.batch) {
-            let newer = core.durable.outbox.range(f.top + 1..).next().is_some();
+            let newer = self.outbox.head > f.top;
             self.in_flight = None;
             self.backoff.reset();
             self.window = (self.window * 2).min(core.cfg.max_batch_items.max(1));
             // More to send: go on at once, unless the parent took nothing (then wait a round
             // instead of spinning on a parent that cannot take the next position).
-            self.next_push_at = if self.lag(core) > 0 && (progressed || newer) {
+            self.next_push_at = if self.lag() > 0 && (progressed || newer) {
                 now.mono_ms
             } else {
                 now.mono_ms + core.cfg.sync_interval_ms

@@ -7,6 +7,7 @@ use dcs_core::commerce::{EventBody, Sku};
 use dcs_core::*;
 use dcs_crdt::ReplicaId;
 use dcs_sync::sim::mac::KeyedVerifier;
+use dcs_sync::sim::store::MemStore;
 use dcs_sync::*;
 
 const T0: u64 = 1_795_600_000_000;
@@ -92,7 +93,7 @@ fn persist_local(m: &mut LocalMachine, at: Now) -> Vec<WriteOp> {
     let mut all = vec![];
     while let Some(b) = m.poll_persist() {
         all.extend(b.ops.clone());
-        m.handle_persisted(at, b.token);
+        m.handle_persisted(at, b.token, &[]).unwrap();
     }
     all
 }
@@ -101,20 +102,13 @@ fn persist_local(m: &mut LocalMachine, at: Now) -> Vec<WriteOp> {
 fn persist_hlc(m: &mut LocalMachine, at: Now) {
     let b = m.poll_persist().unwrap();
     assert!(matches!(b.ops[..], [WriteOp::Hlc { .. }]), "{:?}", b.ops);
-    m.handle_persisted(at, b.token);
+    m.handle_persisted(at, b.token, &[]).unwrap();
 }
 
-/// Persists every batch of the region; returns the host's copy of what became durable
-/// (the machine keeps no accepted items: the host's store holds them).
-fn persist_region(r: &mut RegionalMachine, at: Now) -> DurableState {
-    let mut host = DurableState::default();
-    while let Some(b) = r.poll_persist() {
-        for op in &b.ops {
-            host.apply(op);
-        }
-        r.handle_persisted(at, b.token);
-    }
-    host
+/// Persists every batch of the region in its store `host` (the machine keeps no accepted
+/// items: the store holds them) and serves its outbox reads.
+fn persist_region(r: &mut RegionalMachine, host: &mut MemStore, at: Now) {
+    dcs_sync::pump(at, r, host).unwrap();
 }
 
 fn drain<F: FnMut() -> Option<(NodeId, Message)>>(mut f: F) -> Vec<(NodeId, Message)> {
@@ -140,7 +134,8 @@ fn append_is_pushed_only_once_durable_and_acked_only_once_durable() {
     // The region answers the empty push as soon as the clock it observed is durable.
     r.handle_message(now(2), NodeId::Store(1), out[0].1.clone()).unwrap();
     assert!(r.poll_transmit().is_none());
-    persist_region(&mut r, now(2));
+    let mut host = MemStore::default();
+    persist_region(&mut r, &mut host, now(2));
     let acks = drain(|| r.poll_transmit());
     let Message::Ack(a) = &acks[0].1 else { panic!() };
     assert_eq!(a.durable_pos, 0);
@@ -158,17 +153,17 @@ fn append_is_pushed_only_once_durable_and_acked_only_once_durable() {
     r.handle_message(now(5), NodeId::Store(1), out[0].1.clone()).unwrap();
     assert!(r.poll_transmit().is_none(), "no ack before the write is durable");
     assert_eq!(r.state().on_hand("s1", "MUG"), 10);
-    let host = persist_region(&mut r, now(6));
+    persist_region(&mut r, &mut host, now(6));
     let acks = drain(|| r.poll_transmit());
     let Message::Ack(a) = &acks[0].1 else { panic!() };
     assert_eq!((a.durable_pos, a.have), (1, 1));
-    assert_eq!(host.items.len(), 1);
-    assert!(r.durable_state().items.is_empty(), "the accepted item left the machine");
-    assert_eq!(r.durable_state().outbox.len(), 1, "a summary waits for the master");
+    assert_eq!(host.items.len(), 1, "the region's store holds the event");
+    assert_eq!((r.lag(), host.head()), (1, 1), "a summary waits for the master, in the store");
     s.handle_message(now(7), NodeId::Region(0), acks[0].1.clone()).unwrap();
     assert_eq!((s.acked(), s.lag()), (1, 0));
-    persist_local(&mut s, now(8));
-    assert!(s.durable_state().outbox.is_empty());
+    let ops = persist_local(&mut s, now(8));
+    assert!(ops.iter().any(|o| matches!(o, WriteOp::Acked { upto: 1, .. })));
+    assert_eq!(s.outbox_held(), 0, "acknowledged events leave the machine");
     assert_eq!(s.stats().pushes, 2);
 }
 
@@ -189,13 +184,13 @@ fn duplicates_and_replays_are_stored_once_and_tampered_events_refused() {
     for _ in 0..3 {
         r.handle_message(now(4), NodeId::Store(1), push.clone()).unwrap();
     }
-    let host = persist_region(&mut r, now(5));
+    let mut host = MemStore::default();
+    persist_region(&mut r, &mut host, now(5));
     let acks = drain(|| r.poll_transmit());
     let Message::Ack(a) = &acks.last().unwrap().1 else { panic!() };
     assert_eq!(a.durable_pos, 2, "the refused position counts as handled");
     assert_eq!(host.items.len(), 1);
     assert_eq!(host.rejected.len(), 1);
-    assert!(r.durable_state().items.is_empty() && r.durable_state().rejected.is_empty());
     assert_eq!(r.stats().rejected, 1);
     assert_eq!(r.stats().duplicates, 4);
     let rej = acks.iter().find_map(|(_, m)| match m {
@@ -236,11 +231,11 @@ fn region_crash_before_persist_loses_only_unacknowledged_events() {
     r.handle_message(now(3), NodeId::Store(1), push).unwrap();
     let _unpersisted = r.poll_persist().unwrap();
     // Crash: restart from what was durable (nothing).
-    let durable = r.durable_state().clone();
+    let mut host = MemStore::default();
     let mut r = RegionalMachine::restore(
         region_cfg(),
         Box::new(KeyedVerifier::new(KEY)),
-        durable,
+        host.load().unwrap(),
         now(4),
         5,
     )
@@ -251,7 +246,7 @@ fn region_crash_before_persist_loses_only_unacknowledged_events() {
     for (_, m) in drain(|| s.poll_transmit()) {
         r.handle_message(now(t), NodeId::Store(1), m).unwrap();
     }
-    let host = persist_region(&mut r, now(t));
+    persist_region(&mut r, &mut host, now(t));
     for (_, m) in drain(|| r.poll_transmit()) {
         s.handle_message(now(t), NodeId::Region(0), m).unwrap();
     }
@@ -262,14 +257,16 @@ fn region_crash_before_persist_loses_only_unacknowledged_events() {
 #[test]
 fn local_restart_resumes_from_durable_state() {
     let mut s = local(1);
+    let mut store = MemStore::default();
     let body = received(1, 4);
     let e1 = event(&mut s, 1, 1, &body, now(1));
     s.append(now(1), e1, Some(&body)).unwrap();
-    persist_local(&mut s, now(1));
+    dcs_sync::pump(now(1), &mut s, &mut store).unwrap();
     let e2 = event(&mut s, 1, 2, &body, now(2));
     let hlc2 = e2.causality().hlc;
     s.append(now(2), e2, Some(&body)).unwrap(); // never persisted
-    let durable = s.durable_state().clone();
+    let durable = store.load().unwrap();
+    assert_eq!((durable.acked, durable.head), (0, 1));
     let cfg = LocalConfig {
         node: NodeId::Store(1),
         region: NodeId::Region(0),
@@ -281,9 +278,11 @@ fn local_restart_resumes_from_durable_state() {
     let back = Now { mono_ms: 3, wall_ms: T0 - 60_000 };
     let mut s2 = LocalMachine::restore(cfg, durable, back, 1).unwrap();
     assert_eq!(s2.state().on_hand("s1", "MUG"), 4, "the unpersisted append is gone");
-    assert_eq!(s2.durable_state().outbox.len(), 1);
+    assert_eq!((s2.lag(), s2.outbox_held()), (1, 0), "the outbox is in the store, not read yet");
+    dcs_sync::pump(back, &mut s2, &mut store).unwrap();
+    assert_eq!(s2.outbox_held(), 1, "read back from the store");
     let next = s2.next_hlc(back);
-    assert!(next.time > s.durable_state().hlc_last);
+    assert!(next.time > s.checkpoint().hlc_last);
     let e3 = event(&mut s2, 1, 3, &body, back);
     assert_eq!(
         s2.append(back, e3, Some(&body)).unwrap(),
@@ -323,7 +322,8 @@ fn pump(
     stores: &mut [LocalMachine],
     r: &mut RegionalMachine,
     m: &mut MasterMachine,
-    master_host: &mut DurableState,
+    region_host: &mut MemStore,
+    master_host: &mut MemStore,
     at: Now,
 ) -> usize {
     let mut n = 0;
@@ -338,13 +338,8 @@ fn pump(
                 n += 1;
             }
         }
-        while let Some(b) = m.poll_persist() {
-            for op in &b.ops {
-                master_host.apply(op);
-            }
-            m.handle_persisted(at, b.token);
-        }
-        let _ = persist_region(r, at);
+        dcs_sync::pump(at, m, master_host).unwrap();
+        persist_region(r, region_host, at);
         while let Some((to, msg)) = r.poll_transmit() {
             let bytes = encode(&msg).unwrap();
             if to == NodeId::Master {
@@ -356,12 +351,7 @@ fn pump(
             moved = true;
             n += 1;
         }
-        while let Some(b) = m.poll_persist() {
-            for op in &b.ops {
-                master_host.apply(op);
-            }
-            m.handle_persisted(at, b.token);
-        }
+        dcs_sync::pump(at, m, master_host).unwrap();
         while let Some((_, msg)) = m.poll_transmit() {
             r.handle_message(at, NodeId::Master, msg).unwrap();
             moved = true;
@@ -393,7 +383,8 @@ fn stock_and_central_prices_reach_every_tier() {
     let body = received(1, 10);
     let e = event(&mut stores[0], 1, 1, &body, now(1));
     stores[0].append(now(1), e, Some(&body)).unwrap();
-    let mut master_host = DurableState::default();
+    let mut master_host = MemStore::default();
+    let mut region_host = MemStore::default();
     // A few sync rounds.
     for round in 0..6u64 {
         let at = now(1 + round * 10_000);
@@ -401,7 +392,7 @@ fn stock_and_central_prices_reach_every_tier() {
             s.handle_timeout(at);
         }
         r.handle_timeout(at);
-        pump(&mut stores, &mut r, &mut m, &mut master_host, at);
+        pump(&mut stores, &mut r, &mut m, &mut region_host, &mut master_host, at);
     }
     for s in &stores {
         assert_eq!(s.state().on_hand("s1", "MUG"), 10, "{:?}", s.node());
@@ -411,7 +402,6 @@ fn stock_and_central_prices_reach_every_tier() {
     assert_eq!(m.state(), r.state());
     assert_eq!(m.state(), stores[1].state());
     assert_eq!(master_host.items.len(), 1, "the master's store holds the summary once");
-    assert!(m.durable_state().items.is_empty(), "the summary left the machine once durable");
     let Item::Summary(sum) = &master_host.items[0].2 else { panic!() };
     assert_eq!(sum.stock.as_ref().map(|e| e.delta), Some(10));
     assert_eq!(r.lag(), 0);
@@ -434,12 +424,153 @@ fn ack_before_durable_fault_acks_unpersisted_events() {
     // Only the region's clock is made durable, not the event.
     let b = r.poll_persist().unwrap();
     assert!(matches!(b.ops[..], [WriteOp::Hlc { .. }]), "{:?}", b.ops);
-    r.handle_persisted(now(2), b.token);
+    r.handle_persisted(now(2), b.token, &[]).unwrap();
     let Some((_, Message::Ack(a))) = r.poll_transmit() else { panic!() };
     assert_eq!(a.durable_pos, 1);
     assert_eq!(
-        r.durable_state().inbox.get(&NodeId::Store(1)),
+        r.checkpoint().inbox.get(&NodeId::Store(1)),
         None,
         "acknowledged yet not durable: the bug"
     );
+}
+
+/// Pushes everything `s` holds to `r` and back until the store's outbox is acknowledged.
+fn sync_round(
+    s: &mut LocalMachine,
+    store: &mut MemStore,
+    r: &mut RegionalMachine,
+    host: &mut MemStore,
+    at: Now,
+) {
+    for _ in 0..10_000 {
+        dcs_sync::pump(at, s, store).unwrap();
+        s.handle_timeout(at);
+        let out = drain(|| s.poll_transmit());
+        if out.is_empty() && s.lag() == 0 {
+            return;
+        }
+        for (_, m) in out {
+            r.handle_message(at, s.node(), m).unwrap();
+        }
+        persist_region(r, host, at);
+        for (to, m) in drain(|| r.poll_transmit()) {
+            if to == s.node() {
+                s.handle_message(at, NodeId::Region(0), m).unwrap();
+            }
+        }
+    }
+    panic!("the outbox never drained: lag {}", s.lag());
+}
+
+#[test]
+fn a_duplicate_at_a_new_position_is_caught_by_the_store_and_not_forwarded() {
+    let mut s = local(1);
+    let mut store = MemStore::default();
+    let mut r = region();
+    let mut host = MemStore::default();
+    let body = received(1, 2);
+    let e = event(&mut s, 1, 1, &body, now(1));
+    s.append(now(1), e.clone(), Some(&body)).unwrap();
+    sync_round(&mut s, &mut store, &mut r, &mut host, now(2));
+    assert_eq!((s.acked(), host.items.len(), host.head()), (1, 1, 1));
+    // The store lost its state and re-sends the same event at a new position (2): the
+    // region's position check cannot catch it, its store does.
+    s.append(now(3), e, None).unwrap();
+    sync_round(&mut s, &mut store, &mut r, &mut host, now(4));
+    assert_eq!(s.acked(), 2, "the duplicate's position counts as handled");
+    assert_eq!(host.items.len(), 1, "stored once");
+    assert_eq!(host.head(), 1, "forwarded once: no second summary for the master");
+    assert_eq!(r.stats().duplicates, 1);
+    assert_eq!(r.stats().accepted, 1);
+}
+
+#[test]
+fn outcomes_that_do_not_match_the_accepted_items_are_refused() {
+    let mut s = local(1);
+    let mut r = region();
+    let body = received(1, 2);
+    let e = event(&mut s, 1, 1, &body, now(1));
+    s.append(now(1), e, Some(&body)).unwrap();
+    persist_local(&mut s, now(1));
+    s.handle_timeout(now(1));
+    for (_, m) in drain(|| s.poll_transmit()) {
+        r.handle_message(now(2), NodeId::Store(1), m).unwrap();
+    }
+    let mut token = 0;
+    while let Some(b) = r.poll_persist() {
+        token = b.token;
+    }
+    let err = r.handle_persisted(now(2), token, &[]).unwrap_err();
+    assert!(matches!(err, SyncError::Outcomes { expected: 1, got: 0 }), "{err}");
+    assert!(err.to_string().contains("one outcome per WriteOp::Accept"));
+    let err = s.handle_persisted(now(2), 1, &[Outcome::Duplicate]).unwrap_err();
+    assert!(matches!(err, SyncError::Outcomes { expected: 0, got: 1 }));
+    let e2 = event(&mut s, 1, 2, &body, now(3));
+    let err = s.append_at(now(3), 7, e2, None).unwrap_err();
+    assert!(matches!(err, SyncError::OutOfOrder { expected: 2, got: 7 }), "{err}");
+}
+
+#[test]
+fn a_store_refusal_reaches_the_child_as_a_rejection() {
+    let mut s = local(1);
+    let mut store = MemStore::default();
+    let mut r = region();
+    let body = received(1, 2);
+    let e = event(&mut s, 1, 1, &body, now(1));
+    s.append(now(1), e, Some(&body)).unwrap();
+    dcs_sync::pump(now(1), &mut s, &mut store).unwrap();
+    s.handle_timeout(now(1));
+    for (_, m) in drain(|| s.poll_transmit()) {
+        r.handle_message(now(2), NodeId::Store(1), m).unwrap();
+    }
+    while let Some(b) = r.poll_persist() {
+        let outcomes: Vec<Outcome> = (0..b.accepts())
+            .map(|_| Outcome::Refused { reason: "tenant acme is shredded".into() })
+            .collect();
+        r.handle_persisted(now(2), b.token, &outcomes).unwrap();
+    }
+    for (_, m) in drain(|| r.poll_transmit()) {
+        s.handle_message(now(3), NodeId::Region(0), m).unwrap();
+    }
+    let got: Vec<&Rejection> = s.rejections().collect();
+    assert_eq!(got.len(), 1);
+    assert!(got[0].reason.contains("shredded"));
+    assert_eq!(s.acked(), 1, "a refused position counts as handled");
+    dcs_sync::pump(now(3), &mut s, &mut store).unwrap();
+    assert_eq!(store.refused_by_parent.len(), 1, "the store records the refusal");
+    assert_eq!(r.stats().rejected, 1);
+}
+
+#[test]
+fn a_long_offline_outbox_stays_in_the_store_and_is_read_back_in_pages() {
+    let window = 64;
+    let sync = SyncConfig { outbox_window_items: window, max_batch_items: 32, ..cfg() };
+    let lc = LocalConfig {
+        node: NodeId::Store(1),
+        region: NodeId::Region(0),
+        branch: BranchId::new("s1").unwrap(),
+        replica: ReplicaId(1001),
+        sync,
+    };
+    let mut s = LocalMachine::new(lc.clone(), now(0), 1).unwrap();
+    let mut store = MemStore::default();
+    let body = received(1, 1);
+    for k in 1..=1_000u64 {
+        let e = event(&mut s, 1, k, &body, now(k));
+        s.append(now(k), e, Some(&body)).unwrap();
+        dcs_sync::pump(now(k), &mut s, &mut store).unwrap();
+        assert!(s.outbox_held() <= window, "{} held", s.outbox_held());
+    }
+    assert_eq!((s.lag(), s.outbox_held()), (1_000, window));
+    // Restart (the offline hours are over): nothing of the outbox is loaded up front.
+    let mut s = LocalMachine::restore(lc, store.load().unwrap(), now(2_000), 2).unwrap();
+    assert_eq!((s.lag(), s.outbox_held()), (1_000, 0));
+    let mut r = region();
+    let mut host = MemStore::default();
+    sync_round(&mut s, &mut store, &mut r, &mut host, now(3_000));
+    assert_eq!(host.items.len(), 1_000, "every event reached the region once");
+    let positions: Vec<u64> = host.items.iter().map(|(_, p, _)| *p).collect();
+    assert_eq!(positions, (1..=1_000).collect::<Vec<_>>(), "in order");
+    assert!(s.stats().outbox_reads >= 1_000 / window as u64, "{:?}", s.stats());
+    assert_eq!(r.state().on_hand("s1", "MUG"), 1_000);
 }

@@ -17,6 +17,7 @@
 pub mod invariants;
 pub mod mac;
 pub mod net;
+pub mod store;
 pub mod workload;
 
 use alloc::boxed::Box;
@@ -33,11 +34,12 @@ use dcs_crdt::ReplicaId;
 use self::invariants::{Ledger, diff, projected_stock};
 use self::mac::KeyedVerifier;
 use self::net::{Net, NetConfig, Partitions};
+use self::store::MemStore;
 use self::workload::{Catalog, Pos};
 use crate::{
-    DurableState, Faults, Item, LivenessConfig, LocalConfig, LocalMachine, MasterConfig,
-    MasterMachine, Message, NodeId, Now, RegionalConfig, RegionalMachine, ReplicatedState,
-    SplitMix64, SyncConfig, WriteOp, encode,
+    Faults, Item, LivenessConfig, LocalConfig, LocalMachine, MasterConfig, MasterMachine, Message,
+    NodeId, Now, RegionalConfig, RegionalMachine, ReplicatedState, Restored, SplitMix64,
+    SyncConfig, SyncStore, WriteOp, encode,
 };
 
 /// 2026-11-25 00:00 UTC in Unix ms; simulated time 0 is 07:00 that day.
@@ -83,6 +85,9 @@ pub struct SimConfig {
     /// The targeted schedule of the HLC hold-back: crash each node once, and restart it at
     /// once, the first time it sends while one of its disk writes is still in flight.
     pub crash_mid_write: bool,
+    /// The planted store bug: the nodes' stores keep every accepted item, even one they
+    /// already hold by event id or idempotency key (a store without its unique indexes).
+    pub store_without_dedup: bool,
 }
 
 impl SimConfig {
@@ -112,6 +117,7 @@ impl SimConfig {
             convergence_rounds: 40,
             max_skew_ms: 3 * MINUTE,
             crash_mid_write: false,
+            store_without_dedup: false,
         }
     }
 
@@ -329,7 +335,7 @@ macro_rules! each {
 #[derive(Default)]
 struct Slot {
     machine: Option<AnyMachine>,
-    durable: DurableState,
+    store: MemStore,
     incarnation: u64,
     timer_gen: u64,
     timer: Option<u64>,
@@ -527,7 +533,7 @@ impl<'a> Sim<'a> {
         LivenessConfig { suspect_after_ms: 3 * i, fail_after_ms: 10 * i }
     }
 
-    fn build(&mut self, node: NodeId, durable: DurableState) -> AnyMachine {
+    fn build(&mut self, node: NodeId, durable: Restored) -> AnyMachine {
         let now = self.now_of(node);
         let seed = self.rng.next_u64();
         let sync = self.cfg.sync;
@@ -615,8 +621,9 @@ impl<'a> Sim<'a> {
         }
         for &n in &nodes {
             let skew = self.skew();
-            self.slots.insert(n, Slot { skew_ms: skew, ..Slot::default() });
-            let m = self.build(n, DurableState::default());
+            let store = MemStore::new(self.cfg.bugs.skip_dedup || self.cfg.store_without_dedup);
+            self.slots.insert(n, Slot { skew_ms: skew, store, ..Slot::default() });
+            let m = self.build(n, Restored::default());
             if let Some(slot) = self.slots.get_mut(&n) {
                 slot.machine = Some(m);
             }
@@ -687,7 +694,7 @@ impl<'a> Sim<'a> {
     fn full_state_size(&mut self, node: NodeId) -> u64 {
         let now = self.now;
         let Some(m) = self.slots.get(&node).and_then(|s| s.machine.as_ref()) else { return 0 };
-        let durable = each!(m, x => x.durable_state());
+        let durable = each!(m, x => x.checkpoint());
         let seq = durable.log_seq;
         match self.full_cache.get(&node) {
             Some(&(s, at, size)) if s == seq || now < at + MINUTE => size,
@@ -728,6 +735,7 @@ impl<'a> Sim<'a> {
             let incarnation = slot.incarnation;
             self.at(t, Ev::Disk { node, token: batch.token, incarnation });
         }
+        self.serve_reads(node);
         loop {
             let Some(m) = self.machine(node) else { return };
             let Some((to, msg)) = each!(m, x => x.poll_transmit()) else { break };
@@ -745,6 +753,22 @@ impl<'a> Sim<'a> {
                 slot.timer_gen += 1;
                 let generation = slot.timer_gen;
                 self.at(t, Ev::Timer { node, generation });
+            }
+        }
+    }
+
+    /// Serves the node's outbox reads from its store (reads are not writes: no disk delay).
+    fn serve_reads(&mut self, node: NodeId) {
+        loop {
+            let Some(slot) = self.slots.get_mut(&node) else { return };
+            let Some(m) = slot.machine.as_mut() else { return };
+            let Some(r) = each!(m, x => x.poll_read()) else { return };
+            let items = match slot.store.read_outbox(r.after, r.max_items) {
+                Ok(items) => items,
+                Err(e) => unreachable!("the in-memory store reads without error: {e}"),
+            };
+            if let Some(m) = slot.machine.as_mut() {
+                each!(m, x => x.handle_read(items));
             }
         }
     }
@@ -873,15 +897,26 @@ impl<'a> Sim<'a> {
                 if slot.incarnation != incarnation {
                     return; // the write died with the crash
                 }
-                let Some(m) = slot.machine.as_mut() else { return };
-                each!(m, x => x.handle_persisted(now, token));
-                // The host's disk: the writes become durable there, items and all.
+                // The host's disk: the batches become durable in the store, in order, and
+                // it reports what it did with each accepted item.
                 let written: Vec<(NodeId, u64)> =
                     self.writing.range((node, 0)..=(node, token)).map(|(k, _)| *k).collect();
-                for k in written {
-                    for op in self.writing.remove(&k).unwrap_or_default() {
-                        slot.durable.apply(&op);
+                let mut outcomes = Vec::new();
+                let mut refused = None;
+                for (n, t) in written {
+                    let ops = self.writing.remove(&(n, t)).unwrap_or_default();
+                    match slot.store.persist(&crate::PersistBatch { token: t, ops }) {
+                        Ok(o) => outcomes.extend(o),
+                        Err(e) => refused = Some(format!("{node}: its store refused a write: {e}")),
                     }
+                }
+                let Some(m) = slot.machine.as_mut() else { return };
+                let confirmed = each!(m, x => x.handle_persisted(now, token, &outcomes));
+                if let Some(v) = refused {
+                    self.violation(v);
+                }
+                if let Err(e) = confirmed {
+                    self.violation(format!("{node} refused its store's outcomes: {e}"));
                 }
                 let done: Vec<(NodeId, u64)> =
                     self.in_disk.range((node, 0)..=(node, token)).map(|(k, _)| *k).collect();
@@ -1229,7 +1264,10 @@ impl<'a> Sim<'a> {
         let durable = match self.slots.get_mut(&node) {
             Some(s) => {
                 s.skew_ms = skew;
-                s.durable.checkpoint()
+                match s.store.load() {
+                    Ok(r) => r,
+                    Err(e) => unreachable!("the in-memory store loads without error: {e}"),
+                }
             }
             None => return,
         };
@@ -1243,12 +1281,36 @@ impl<'a> Sim<'a> {
         }
         self.trace(format_args!("{node} RESTART skew {skew} ms"));
         self.check_acked_not_lost();
+        self.replay_from_backup(node);
         if let NodeId::Store(store) = node
             && self.open.contains(&store)
         {
             self.ensure_session(store);
         }
         self.drain(node);
+    }
+
+    /// Chaos: a restarted store sometimes re-sends an event it made durable long ago at a
+    /// new outbox position (as a store restored from an old backup would). Its region's store
+    /// must catch it by event id: it may be neither stored nor forwarded twice.
+    fn replay_from_backup(&mut self, node: NodeId) {
+        let NodeId::Store(store) = node else { return };
+        if !self.cfg.chaos || !self.rng.chance(0.3) {
+            return;
+        }
+        let Some(list) = self.durable_events.get(&store).filter(|l| !l.is_empty()) else {
+            return;
+        };
+        let i = self.rng.below(list.len() as u64) as usize;
+        let event = list[i].event.as_ref().clone();
+        let id = event.event_id();
+        let now = self.now_of(node);
+        if let Some(AnyMachine::Local(m)) = self.machine(node) {
+            match m.append(now, event, None) {
+                Ok(pos) => self.trace(format_args!("{node} replays {id} at position {pos}")),
+                Err(e) => self.violation(format!("{node}: replaying {id} was refused: {e}")),
+            }
+        }
     }
 
     fn check_catchup(&mut self, node: NodeId) {
@@ -1329,7 +1391,7 @@ impl<'a> Sim<'a> {
             let Some(m) = self.slots.get(&parent).and_then(|s| s.machine.as_ref()) else {
                 continue;
             };
-            let durable = each!(m, x => x.durable_state().inbox.get(child).copied().unwrap_or(0));
+            let durable = each!(m, x => x.checkpoint().inbox.get(child).copied().unwrap_or(0));
             if durable < *acked {
                 v.push(format!(
                     "{parent} acknowledged {child} through position {acked} but durably holds only {durable}: acknowledged events lost"
@@ -1351,7 +1413,7 @@ impl<'a> Sim<'a> {
             let Some(slot) = self.slots.get(&node).filter(|s| s.machine.is_some()) else {
                 continue;
             };
-            let items = &slot.durable.items;
+            let items = &slot.store.items;
             let (done, seen) = self.scanned.entry(node).or_default();
             for (child, pos, item) in items.iter().skip(*done) {
                 let id = item.event_id();
@@ -1464,7 +1526,7 @@ impl<'a> Sim<'a> {
             let Some(slot) = self.slots.get(&node).filter(|s| s.machine.is_some()) else {
                 continue;
             };
-            for (_, _, item) in &slot.durable.items {
+            for (_, _, item) in &slot.store.items {
                 let Item::Event(e) = item else {
                     v.push(format!("{node} holds a summary instead of an event"));
                     continue;
@@ -1501,7 +1563,7 @@ impl<'a> Sim<'a> {
         let mut master = Ledger::default();
         let mut master_ids: BTreeMap<EventId, u32> = BTreeMap::new();
         if let Some(slot) = self.slots.get(&NodeId::Master).filter(|s| s.machine.is_some()) {
-            for (_, _, item) in &slot.durable.items {
+            for (_, _, item) in &slot.store.items {
                 if let Item::Summary(s) = item {
                     *master_ids.entry(s.event_id).or_insert(0) += 1;
                     master.add_summary(s);
@@ -1522,7 +1584,7 @@ impl<'a> Sim<'a> {
         for (node, slot) in &self.slots {
             let Some(m) = slot.machine.as_ref() else { continue };
             v.extend(truth.check_stock_against(&format!("{node}"), each!(m, x => x.state())));
-            if each!(m, x => &x.durable_state().state) != each!(m, x => x.state()) {
+            if each!(m, x => &x.checkpoint().state) != each!(m, x => x.state()) {
                 v.push(format!(
                     "{node}: durable CRDT state differs from its working state at rest"
                 ));

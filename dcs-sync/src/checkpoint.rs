@@ -1,0 +1,169 @@
+//! A machine's compact checkpoint: what it needs to resume, and nothing that grows with the
+//! history (no outbox items, no accepted events, no dedup sets: those live in the host's store).
+
+use alloc::collections::{BTreeMap, VecDeque};
+
+use dcs_crdt::Crdt;
+use serde::{Deserialize, Serialize};
+
+use crate::durable::WriteOp;
+use crate::messages::NodeId;
+use crate::state::{ReplicatedState, StateDelta};
+
+/// The persistent part of a machine besides its store's outbox and inbox: HLC, CRDT state,
+/// delta-log tail and per-peer cursors. Its size is a function of the CRDT state, the peers
+/// and [`LOG_TAIL`], never of how many events have passed.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Checkpoint {
+    /// Highest HLC time ever issued or persisted (the clock restarts from here).
+    pub hlc_last: u64,
+    /// The replicated CRDT state as durably merged.
+    pub state: ReplicatedState,
+    /// Position of the last durable entry of this node's delta log.
+    pub log_seq: u64,
+    /// Per peer: how far this node has durably merged that peer's delta log.
+    pub received: BTreeMap<NodeId, u64>,
+    /// Per child: highest contiguous outbox position stored, deduplicated or refused here.
+    pub inbox: BTreeMap<NodeId, u64>,
+    /// The last [`LOG_TAIL`] entries of the delta log, so that a restarted node still sends
+    /// peers that are a little behind a delta rather than its full state.
+    pub log_tail: VecDeque<LogEntry>,
+}
+
+/// Delta-log entries kept in the checkpoint (the in-memory log may hold more).
+pub const LOG_TAIL: usize = 1_024;
+
+/// One durable delta-log entry.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LogEntry {
+    /// Its position in this node's log.
+    pub seq: u64,
+    /// The peer it came from (None: made here).
+    pub origin: Option<NodeId>,
+    /// The delta, or None where a full state was merged (peers behind it get the full state).
+    pub delta: Option<StateDelta>,
+}
+
+/// The part of a [`WriteOp`] that changes the checkpoint (no outbox or inbox items): what a
+/// store keeps in its checkpoint log between two full checkpoints.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum CheckpointOp {
+    /// The HLC advanced to this time.
+    Hlc(u64),
+    /// Child `from`'s outbox position `pos` was handled.
+    Inbox {
+        /// The child.
+        from: NodeId,
+        /// Its outbox position.
+        pos: u64,
+    },
+    /// A CRDT delta joined (see [`WriteOp::Delta`]).
+    Delta {
+        /// Origin peer, None for a local mutation.
+        from: Option<NodeId>,
+        /// The origin's log position now merged.
+        have: u64,
+        /// The delta.
+        delta: StateDelta,
+        /// This node's delta-log position after the change.
+        seq: u64,
+    },
+    /// A peer's full state merged (see [`WriteOp::Full`]).
+    Full {
+        /// Origin peer.
+        from: NodeId,
+        /// The origin's log position now merged.
+        have: u64,
+        /// The state.
+        state: ReplicatedState,
+        /// This node's delta-log position after the change.
+        seq: u64,
+    },
+}
+
+impl WriteOp {
+    /// What this write changes in the checkpoint (None for pure outbox writes).
+    pub fn checkpoint_op(&self) -> Option<CheckpointOp> {
+        match self {
+            WriteOp::Append { item, .. } => item.hlc().map(CheckpointOp::Hlc),
+            WriteOp::Acked { .. } => None,
+            WriteOp::Accept { from, pos, .. } | WriteOp::Reject { from, pos, .. } => {
+                Some(CheckpointOp::Inbox { from: *from, pos: *pos })
+            }
+            WriteOp::Delta { from, have, delta, seq } => Some(CheckpointOp::Delta {
+                from: *from,
+                have: *have,
+                delta: delta.clone(),
+                seq: *seq,
+            }),
+            WriteOp::Full { from, have, state, seq } => Some(CheckpointOp::Full {
+                from: *from,
+                have: *have,
+                state: state.clone(),
+                seq: *seq,
+            }),
+            WriteOp::Hlc { last } => Some(CheckpointOp::Hlc(*last)),
+        }
+    }
+}
+
+fn bump(map: &mut BTreeMap<NodeId, u64>, key: NodeId, to: u64) {
+    let e = map.entry(key).or_insert(0);
+    *e = (*e).max(to);
+}
+
+impl Checkpoint {
+    /// Applies one durable write (its outbox and inbox items are the store's business).
+    pub fn apply(&mut self, op: &WriteOp) {
+        match op {
+            WriteOp::Append { item, .. } => {
+                if let Some(t) = item.hlc() {
+                    self.hlc_last = self.hlc_last.max(t);
+                }
+            }
+            WriteOp::Acked { .. } => {}
+            WriteOp::Accept { from, pos, .. } | WriteOp::Reject { from, pos, .. } => {
+                bump(&mut self.inbox, *from, *pos)
+            }
+            WriteOp::Delta { from, have, delta, seq } => self.delta(*from, *have, delta, *seq),
+            WriteOp::Full { from, have, state, seq } => self.full(*from, *have, state, *seq),
+            WriteOp::Hlc { last } => self.hlc_last = self.hlc_last.max(*last),
+        }
+    }
+
+    /// Applies one logged checkpoint change (a store replaying its checkpoint log).
+    pub fn apply_logged(&mut self, op: &CheckpointOp) {
+        match op {
+            CheckpointOp::Hlc(t) => self.hlc_last = self.hlc_last.max(*t),
+            CheckpointOp::Inbox { from, pos } => bump(&mut self.inbox, *from, *pos),
+            CheckpointOp::Delta { from, have, delta, seq } => self.delta(*from, *have, delta, *seq),
+            CheckpointOp::Full { from, have, state, seq } => self.full(*from, *have, state, *seq),
+        }
+    }
+
+    fn delta(&mut self, from: Option<NodeId>, have: u64, delta: &StateDelta, seq: u64) {
+        self.state.apply_delta(delta);
+        if let Some(from) = from {
+            bump(&mut self.received, from, have);
+        }
+        self.log(seq, from, Some(delta));
+    }
+
+    fn full(&mut self, from: NodeId, have: u64, state: &ReplicatedState, seq: u64) {
+        self.state.merge(state);
+        bump(&mut self.received, from, have);
+        self.log(seq, Some(from), None);
+    }
+
+    /// Records log position `seq` (a change that took no new position records nothing).
+    fn log(&mut self, seq: u64, origin: Option<NodeId>, delta: Option<&StateDelta>) {
+        if seq <= self.log_seq {
+            return;
+        }
+        self.log_seq = seq;
+        self.log_tail.push_back(LogEntry { seq, origin, delta: delta.cloned() });
+        while self.log_tail.len() > LOG_TAIL {
+            self.log_tail.pop_front();
+        }
+    }
+}
