@@ -88,6 +88,16 @@ impl SqliteStore {
         &self,
         requests: &[AppendRequest<'_>],
     ) -> Result<Vec<Result<AppendResult>>> {
+        self.append_group_then(requests, |_, _| Ok(())).map(|(results, ())| results)
+    }
+
+    /// [`SqliteStore::append_group`], then `then` in the same transaction (before its
+    /// commit) with the requests' results: an error of `then` rolls the whole group back.
+    pub(super) fn append_group_then<T>(
+        &self,
+        requests: &[AppendRequest<'_>],
+        then: impl FnOnce(&rusqlite::Transaction<'_>, &[Result<AppendResult>]) -> Result<T>,
+    ) -> Result<(Vec<Result<AppendResult>>, T)> {
         self.writable("append_group")?;
         let mut conn = self.lock();
         let mut tx = conn.transaction().map_err(map_err)?;
@@ -116,8 +126,9 @@ impl SqliteStore {
             // A savepoint dropped without commit rolls back its writes.
             results.push(outcome);
         }
+        let after = then(&tx, &results)?;
         tx.commit().map_err(map_err)?;
-        Ok(results)
+        Ok((results, after))
     }
 }
 

@@ -9,6 +9,7 @@ mod read;
 mod schema;
 mod state;
 mod store_impl;
+mod sync_store;
 mod verified;
 mod verify;
 
@@ -26,6 +27,7 @@ pub use anchor::ChainAnchor;
 pub use append::{AppendRequest, MAX_BATCH};
 pub use read::MAX_READ;
 pub use state::{SagaRecord, SagaStep};
+pub use sync_store::CHECKPOINT_EVERY;
 pub use verified::{Verification, verify_batch};
 pub use verify::ChainReport;
 

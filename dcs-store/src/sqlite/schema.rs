@@ -10,8 +10,9 @@ pub const FORMAT: &str = "dcs-event-store";
 /// Schema version this code writes and reads (older versions are migrated on open).
 ///
 /// Version 3 adds the store's id, the chain kind (`sha256` or `hmac-sha256/v1`, see
-/// [`crate::chain`]) in `dcs_meta`, and the `chain_anchor` table.
-pub const SCHEMA_VERSION: i64 = 3;
+/// [`crate::chain`]) in `dcs_meta`, and the `chain_anchor` table. Version 4 adds the sync
+/// machine's checkpoint, its checkpoint log and the region's refusals (see `sync_store`).
+pub const SCHEMA_VERSION: i64 = 4;
 /// The `dcs_meta` chain kind of an unkeyed chain.
 pub const CHAIN_UNKEYED: &str = "sha256";
 /// The `dcs_meta` chain kind of a chain keyed by the tenant's chain key.
@@ -28,6 +29,20 @@ CREATE TABLE IF NOT EXISTS chain_anchor (
 INSERT OR IGNORE INTO dcs_meta (key, value) VALUES ('store_id', lower(hex(randomblob(16))));
 INSERT OR IGNORE INTO dcs_meta (key, value) VALUES ('chain', 'sha256');
 UPDATE dcs_meta SET value = '3' WHERE key = 'schema_version';
+";
+
+/// Version 4's additions, idempotent: the sync machine's compact checkpoint (one row), the
+/// log of checkpoint changes since it (folded into it every `CHECKPOINT_EVERY` entries),
+/// and the events the region refused, with its reasons.
+const V4_ADDITIONS: &str = "
+CREATE TABLE IF NOT EXISTS sync_checkpoint (
+    id INTEGER PRIMARY KEY CHECK (id = 1), checkpoint BLOB NOT NULL, log_entries INTEGER NOT NULL
+) STRICT;
+CREATE TABLE IF NOT EXISTS sync_log (seq INTEGER PRIMARY KEY, op BLOB NOT NULL) STRICT;
+CREATE TABLE IF NOT EXISTS sync_rejections (
+    position INTEGER PRIMARY KEY, event_id BLOB NOT NULL, reason TEXT NOT NULL
+) STRICT;
+UPDATE dcs_meta SET value = '4' WHERE key = 'schema_version';
 ";
 
 /// The event log. `(stream_id, stream_version)` is indexed once per append, at the row
@@ -119,6 +134,7 @@ pub fn ensure(conn: &mut Connection, path: &str, read_only: bool) -> Result<()> 
         )
         .map_err(super::map_err)?;
         tx.execute_batch(V3_ADDITIONS).map_err(super::map_err)?;
+        tx.execute_batch(V4_ADDITIONS).map_err(super::map_err)?;
         return tx.commit().map_err(super::map_err);
     }
     let has_meta: bool = tx
@@ -144,7 +160,7 @@ pub fn ensure(conn: &mut Connection, path: &str, read_only: bool) -> Result<()> 
     if version == SCHEMA_VERSION.to_string() {
         return tx.commit().map_err(super::map_err);
     }
-    if version == "1" || version == "2" {
+    if version == "1" || version == "2" || version == "3" {
         if read_only {
             return Err(not_ours(format!(
                 "schema version {version} must be migrated to {SCHEMA_VERSION}: open it read-write once"
@@ -154,6 +170,7 @@ pub fn ensure(conn: &mut Connection, path: &str, read_only: bool) -> Result<()> 
             migrate_v1(&tx)?;
         }
         tx.execute_batch(V3_ADDITIONS).map_err(super::map_err)?;
+        tx.execute_batch(V4_ADDITIONS).map_err(super::map_err)?;
         return tx.commit().map_err(super::map_err);
     }
     Err(not_ours(format!(

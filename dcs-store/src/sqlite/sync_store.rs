@@ -1,0 +1,292 @@
+//! The store as the sync machine's durable home: its event log is the outbox, its
+//! `sync_state` the region's acknowledgement, and the machine's [`Checkpoint`] lives beside
+//! them in the same file, written in the same transactions as the events it covers.
+//!
+//! The checkpoint is one row plus a log of the changes since ([`CheckpointOp`]s, postcard);
+//! every [`CHECKPOINT_EVERY`] logged changes the log is folded into the row, so a restore
+//! reads one row and at most that many small entries, whatever the history. Unacknowledged
+//! events are read back by position, in the machine's pages.
+//!
+//! Two ways in: [`SqliteStore::append_group_synced`] appends events and writes the machine's
+//! batches in one transaction (a daemon's group commit), and the [`SyncStore`] impl persists
+//! the machine's other batches (acks, merged deltas, the clock).
+
+use dcs_sync::{
+    Checkpoint, CheckpointOp, Item, Outcome, PersistBatch, Positioned, Restored, SyncStore, WriteOp,
+};
+use rusqlite::{Connection, OptionalExtension, Transaction, params};
+
+use super::append::AppendRequest;
+use super::{SqliteStore, map_err};
+use crate::api::AppendResult;
+use crate::error::{Result, StoreError};
+
+/// Logged checkpoint changes folded into the checkpoint row at once (bounds a restore's
+/// replay and the log's size).
+pub const CHECKPOINT_EVERY: i64 = 1_024;
+
+fn encode<T: serde::Serialize>(value: &T, what: &str) -> Result<Vec<u8>> {
+    postcard::to_allocvec(value)
+        .map_err(|e| StoreError::Database(format!("cannot encode the sync {what}: {e}")))
+}
+
+fn decode<T: serde::de::DeserializeOwned>(bytes: &[u8], what: &str) -> Result<T> {
+    postcard::from_bytes(bytes).map_err(|e| {
+        StoreError::Corrupt(format!(
+            "the sync {what} does not decode ({e}): the file was altered or written by another version"
+        ))
+    })
+}
+
+/// The checkpoint row (default when none was written yet) and its log length.
+fn checkpoint_row(conn: &Connection) -> Result<(Checkpoint, i64)> {
+    let row: Option<(Vec<u8>, i64)> = conn
+        .query_row("SELECT checkpoint, log_entries FROM sync_checkpoint WHERE id = 1", [], |r| {
+            Ok((r.get(0)?, r.get(1)?))
+        })
+        .optional()
+        .map_err(map_err)?;
+    match row {
+        Some((bytes, n)) => Ok((decode(&bytes, "checkpoint")?, n)),
+        None => Ok((Checkpoint::default(), 0)),
+    }
+}
+
+/// The checkpoint as durably written: the row with its log replayed.
+fn load_checkpoint(conn: &Connection) -> Result<Checkpoint> {
+    let (mut checkpoint, _) = checkpoint_row(conn)?;
+    let mut stmt = conn.prepare_cached("SELECT op FROM sync_log ORDER BY seq").map_err(map_err)?;
+    let mut rows = stmt.query([]).map_err(map_err)?;
+    while let Some(row) = rows.next().map_err(map_err)? {
+        let bytes: Vec<u8> = row.get(0).map_err(map_err)?;
+        checkpoint.apply_logged(&decode::<CheckpointOp>(&bytes, "checkpoint log entry")?);
+    }
+    Ok(checkpoint)
+}
+
+fn head(conn: &Connection) -> Result<u64> {
+    conn.query_row("SELECT position FROM chain_head WHERE id = 1", [], |r| r.get(0))
+        .map_err(map_err)
+}
+
+/// Writes one batch of the machine in `tx` (whose events are already appended).
+fn write_batch(tx: &Transaction<'_>, batch: &PersistBatch) -> Result<()> {
+    let mut logged = 0i64;
+    for op in &batch.ops {
+        match op {
+            WriteOp::Append { pos, item } => check_appended(tx, *pos, item)?,
+            WriteOp::Acked { upto, rejected } => {
+                let head = head(tx)?;
+                if *upto > head {
+                    return Err(StoreError::Invalid {
+                        field: "upto",
+                        reason: format!("cannot acknowledge {upto}: the log ends at {head}"),
+                    });
+                }
+                tx.execute(
+                    "UPDATE sync_state SET acked_position = max(acked_position, ?1) WHERE id = 1",
+                    [upto],
+                )
+                .map_err(map_err)?;
+                for r in rejected {
+                    tx.execute(
+                        "INSERT OR IGNORE INTO sync_rejections (position, event_id, reason) VALUES (?1, ?2, ?3)",
+                        params![r.pos, r.event_id.as_bytes().as_slice(), r.reason],
+                    )
+                    .map_err(map_err)?;
+                }
+            }
+            WriteOp::Accept { .. } | WriteOp::Reject { .. } => {
+                return Err(StoreError::Invalid {
+                    field: "ops",
+                    reason: "a store's SQLite file holds no children's items: accepted and \
+                             refused items belong to a region's or the master's store"
+                        .into(),
+                });
+            }
+            WriteOp::Delta { .. } | WriteOp::Full { .. } | WriteOp::Hlc { .. } => {}
+        }
+        if let Some(c) = op.checkpoint_op() {
+            tx.execute(
+                "INSERT INTO sync_log (op) VALUES (?1)",
+                [encode(&c, "checkpoint log entry")?],
+            )
+            .map_err(map_err)?;
+            logged += 1;
+        }
+    }
+    if logged == 0 {
+        return Ok(());
+    }
+    let (_, entries) = checkpoint_row(tx)?;
+    if entries + logged < CHECKPOINT_EVERY {
+        tx.execute(
+            "INSERT INTO sync_checkpoint (id, checkpoint, log_entries) VALUES (1, ?1, ?2)
+             ON CONFLICT (id) DO UPDATE SET log_entries = excluded.log_entries",
+            params![encode(&Checkpoint::default(), "checkpoint")?, entries + logged],
+        )
+        .map_err(map_err)?;
+        return Ok(());
+    }
+    // Fold the log into the row.
+    let folded = load_checkpoint(tx)?;
+    tx.execute(
+        "INSERT INTO sync_checkpoint (id, checkpoint, log_entries) VALUES (1, ?1, 0)
+         ON CONFLICT (id) DO UPDATE SET checkpoint = excluded.checkpoint, log_entries = 0",
+        [encode(&folded, "checkpoint")?],
+    )
+    .map_err(map_err)?;
+    tx.execute("DELETE FROM sync_log", []).map_err(map_err)?;
+    Ok(())
+}
+
+/// The machine's outbox position `pos` must be the store's position of that event.
+fn check_appended(conn: &Connection, pos: u64, item: &Item) -> Result<()> {
+    let Item::Event(event) = item else {
+        return Err(StoreError::Invalid {
+            field: "item",
+            reason: "a store's outbox holds events, not summaries".into(),
+        });
+    };
+    let held: Option<Vec<u8>> = conn
+        .query_row("SELECT event_id FROM events WHERE position = ?1", [pos], |r| r.get(0))
+        .optional()
+        .map_err(map_err)?;
+    match held {
+        Some(id) if id.as_slice() == event.event_id().as_bytes().as_slice() => Ok(()),
+        Some(_) => Err(StoreError::Invalid {
+            field: "pos",
+            reason: format!(
+                "the machine put event {} at outbox position {pos}, where the store holds \
+                 another event: give the machine the store's positions (append_at)",
+                event.event_id()
+            ),
+        }),
+        None => Err(StoreError::Invalid {
+            field: "pos",
+            reason: format!(
+                "outbox position {pos} is not in the store: append the event first, in the \
+                 same transaction (append_group_synced)"
+            ),
+        }),
+    }
+}
+
+impl SqliteStore {
+    /// Group commit with the sync machine: appends `requests` as
+    /// [`SqliteStore::append_group`] does, then calls `sync` with their results (inside the
+    /// transaction: it tells the machine of each new event, `LocalMachine::append_at` with
+    /// the results' positions, and returns the machine's `poll_persist` batches), writes
+    /// those batches, and commits once. Confirm the batches to the machine after this
+    /// returns (`handle_persisted`).
+    ///
+    /// # Errors
+    /// The group's error, `sync`'s, or a batch's (see [`SyncStore::persist`]): nothing is
+    /// written then, and the machine, which may have taken some of the events, must be
+    /// restarted from [`SqliteStore::load_sync`].
+    pub fn append_group_synced(
+        &self,
+        requests: &[AppendRequest<'_>],
+        sync: impl FnOnce(&[Result<AppendResult>]) -> Result<Vec<PersistBatch>>,
+    ) -> Result<(Vec<Result<AppendResult>>, Vec<PersistBatch>)> {
+        self.append_group_then(requests, |tx, results| {
+            let batches = sync(results)?;
+            for b in &batches {
+                write_batch(tx, b)?;
+            }
+            Ok(batches)
+        })
+    }
+
+    /// Writes one batch of the sync machine in its own durable transaction.
+    ///
+    /// # Errors
+    /// [`StoreError::Invalid`] for an outbox position the store does not hold with that
+    /// event, an acknowledgement past the log's end, or children's items; the database's
+    /// error. Nothing is written then.
+    pub fn persist_sync(&self, batch: &PersistBatch) -> Result<()> {
+        self.writable("persist_sync")?;
+        let mut conn = self.lock();
+        let tx = conn.transaction().map_err(map_err)?;
+        write_batch(&tx, batch)?;
+        tx.commit().map_err(map_err)
+    }
+
+    /// What the sync machine restarts from: the checkpoint (one row and at most
+    /// [`CHECKPOINT_EVERY`] log entries), the acknowledged position and the log's head.
+    ///
+    /// # Errors
+    /// [`StoreError::Corrupt`] if the checkpoint does not decode; the database's error.
+    pub fn load_sync(&self) -> Result<Restored> {
+        let mut conn = self.lock();
+        let tx = conn.transaction().map_err(map_err)?;
+        let checkpoint = load_checkpoint(&tx)?;
+        let acked: u64 = tx
+            .query_row("SELECT acked_position FROM sync_state WHERE id = 1", [], |r| r.get(0))
+            .map_err(map_err)?;
+        let head = head(&tx)?;
+        tx.commit().map_err(map_err)?;
+        Ok(Restored { checkpoint, acked, head })
+    }
+
+    /// Up to `max_items` events after outbox position `after`, verified against the chain.
+    ///
+    /// # Errors
+    /// As [`SqliteStore::read_all_sync`].
+    pub fn read_outbox_sync(&self, after: u64, max_items: usize) -> Result<Vec<Positioned>> {
+        Ok(self
+            .read_all_sync(after + 1, max_items)?
+            .into_iter()
+            .map(|s| Positioned { pos: s.position, item: Item::Event(Box::new(s.event)) })
+            .collect())
+    }
+
+    /// Entries in the checkpoint log (what a restore replays: below [`CHECKPOINT_EVERY`]).
+    ///
+    /// # Errors
+    /// The database's error.
+    pub fn sync_log_len(&self) -> Result<i64> {
+        let conn = self.lock();
+        conn.query_row("SELECT count(*) FROM sync_log", [], |r| r.get(0)).map_err(map_err)
+    }
+
+    /// The region's refusals of this store's events: (position, event id bytes, reason).
+    ///
+    /// # Errors
+    /// The database's error.
+    pub fn sync_rejections(&self, limit: usize) -> Result<Vec<(u64, Vec<u8>, String)>> {
+        let conn = self.lock();
+        let mut stmt = conn
+            .prepare_cached(
+                "SELECT position, event_id, reason FROM sync_rejections ORDER BY position DESC LIMIT ?1",
+            )
+            .map_err(map_err)?;
+        let rows = stmt
+            .query_map([limit.min(i64::MAX as usize) as i64], |r| {
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+            })
+            .map_err(map_err)?;
+        rows.collect::<rusqlite::Result<Vec<_>>>().map_err(map_err)
+    }
+}
+
+/// The local store's side of the sync machine: events are appended by the store's own
+/// append path (so the machine's appends must already be there, see
+/// [`SqliteStore::append_group_synced`]); a local store accepts no children's items, so it
+/// reports no outcomes.
+impl SyncStore for SqliteStore {
+    type Error = StoreError;
+
+    fn persist(&mut self, batch: &PersistBatch) -> Result<Vec<Outcome>> {
+        self.persist_sync(batch)?;
+        Ok(Vec::new())
+    }
+
+    fn read_outbox(&mut self, after: u64, max_items: usize) -> Result<Vec<Positioned>> {
+        self.read_outbox_sync(after, max_items)
+    }
+
+    fn load(&mut self) -> Result<Restored> {
+        self.load_sync()
+    }
+}
