@@ -6,8 +6,9 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::{BufRead, BufReader, Write};
-use std::process::{Command, Stdio};
 use std::time::Duration;
+
+mod sync_common;
 
 use dcs_store::conformance::test_event;
 use dcs_store::sqlite::SqliteStore;
@@ -52,24 +53,13 @@ fn crash_kills_lose_no_acknowledged_batch() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("crash.db");
     SqliteStore::open(&path).unwrap(); // create it once
-    let exe = std::env::current_exe().unwrap();
     let mut acked: BTreeMap<String, u64> = BTreeMap::new();
     let mut killed_mid_run = 0;
     for round in 0..ROUNDS {
-        let mut child = Command::new(&exe)
-            .args([
-                "crash_child_appender",
-                "--exact",
-                "--ignored",
-                "--nocapture",
-                "--test-threads=1",
-            ])
-            .env(CHILD_ENV, &path)
-            .env(ROUND_ENV, round.to_string())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
+        let mut child = sync_common::spawn_child(
+            "crash_child_appender",
+            &[(CHILD_ENV, path.display().to_string()), (ROUND_ENV, round.to_string())],
+        );
         std::thread::sleep(Duration::from_millis(delay_ms(round)));
         if child.try_wait().unwrap().is_none() {
             killed_mid_run += 1;

@@ -115,3 +115,15 @@ pub fn append(store: &SqliteStore, m: &mut LocalMachine, seqs: std::ops::Range<u
         m.handle_persisted(at, b.token, &[]).unwrap();
     }
 }
+
+/// Starts this test binary again as a child running only the ignored test `name`, with
+/// `envs` set, its stdin and stdout piped (stderr dropped).
+pub fn spawn_child(name: &str, envs: &[(&str, String)]) -> std::process::Child {
+    use std::process::{Command, Stdio};
+    let mut cmd = Command::new(std::env::current_exe().unwrap());
+    cmd.args([name, "--exact", "--ignored", "--nocapture", "--test-threads=1"]);
+    for (k, v) in envs {
+        cmd.env(k, v);
+    }
+    cmd.stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::null()).spawn().unwrap()
+}
