@@ -349,6 +349,13 @@ macro_rules! machine_common_api {
                 self.core.next_transmit()
             }
 
+            /// True when `poll_persist` has writes to hand out (a host that persists on
+            /// another thread asks before waking it).
+            pub fn wants_persist(&self) -> bool {
+                !self.core.unsubmitted.is_empty()
+                    || self.core.hlc.last().time > self.core.persisted_hlc
+            }
+
             /// The next writes to make durable (one transaction, see
             /// [`SyncStore::persist`]($crate::SyncStore::persist)), then confirm with
             /// `handle_persisted(token, outcomes)`.

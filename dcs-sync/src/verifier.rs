@@ -6,8 +6,9 @@ use dcs_core::commerce::EventBody;
 use crate::VerifyError;
 
 /// Checks an event's MAC and signature before a region accepts it, and optionally opens its
-/// body so the summary sent to the master carries the stock movement.
-pub trait Verifier {
+/// body so the summary sent to the master carries the stock movement. `Send + Sync`, so a
+/// daemon can move its machine between threads.
+pub trait Verifier: Send + Sync {
     /// Ok if the event is authentic.
     ///
     /// # Errors

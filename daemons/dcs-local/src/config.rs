@@ -20,6 +20,8 @@ pub struct LocalConfig {
     pub limits: LimitsSection,
     /// The key provider of the tenant's KEKs.
     pub keys: crate::keys::KeysSection,
+    /// The region this store syncs with (none: the store runs offline only).
+    pub region: RegionSection,
     /// Logs.
     pub log: dcs_daemon::telemetry::LogConfig,
     /// The products sold here, with their list prices (central prices override them).
@@ -112,6 +114,79 @@ impl Default for LimitsSection {
             max_concurrent_requests: 256,
             write_queue: 1024,
             group_commit_max: 256,
+        }
+    }
+}
+
+/// `[region]`: the regional cluster this store syncs with, over mutual TLS.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RegionSection {
+    /// The region's nodes (`https://host:port`), tried in turn; a follower's redirect to its
+    /// leader is followed. Empty: the store does not sync (offline only).
+    pub endpoints: Vec<String>,
+    /// The name the region's certificates carry (checked on every connection).
+    pub server_name: String,
+    /// The region's node number in the sync topology.
+    pub region_id: u16,
+    /// This store's node number in the sync topology (unique in the region).
+    pub store_id: u32,
+    /// This store's CRDT replica id (unique, never reused after losing the store's file).
+    pub replica_id: u64,
+    /// The CA, this store's certificate and key (PEM; relative to the data directory).
+    pub tls: Option<dcs_daemon::tls::TlsFiles>,
+    /// Period of a sync round when idle, in milliseconds.
+    pub sync_interval_ms: u64,
+    /// Wait after new events before pushing them, in milliseconds (batches bursts).
+    pub batch_delay_ms: u64,
+    /// First retransmission timeout, in milliseconds.
+    pub retransmit_base_ms: u64,
+    /// Largest retransmission timeout and reconnection backoff, in milliseconds.
+    pub retransmit_max_ms: u64,
+    /// Most events per push.
+    pub max_batch_items: usize,
+    /// Most event bytes per push.
+    pub max_batch_bytes: usize,
+    /// Unacknowledged events held in memory (the rest are read back from the store).
+    pub outbox_window_items: usize,
+    /// Timeout of one connection attempt, in milliseconds.
+    pub connect_timeout_ms: u64,
+}
+
+impl Default for RegionSection {
+    fn default() -> Self {
+        let sync = dcs_sync::SyncConfig::default();
+        Self {
+            endpoints: Vec::new(),
+            server_name: "dcs-regional".into(),
+            region_id: 0,
+            store_id: 1,
+            replica_id: 1,
+            tls: None,
+            sync_interval_ms: 5_000,
+            batch_delay_ms: 200,
+            retransmit_base_ms: 1_000,
+            retransmit_max_ms: 30_000,
+            max_batch_items: sync.max_batch_items,
+            max_batch_bytes: sync.max_batch_bytes,
+            outbox_window_items: sync.outbox_window_items,
+            connect_timeout_ms: 3_000,
+        }
+    }
+}
+
+impl RegionSection {
+    /// The machine's timers and limits.
+    pub fn sync_config(&self) -> dcs_sync::SyncConfig {
+        dcs_sync::SyncConfig {
+            sync_interval_ms: self.sync_interval_ms,
+            batch_delay_ms: self.batch_delay_ms,
+            retransmit_base_ms: self.retransmit_base_ms,
+            retransmit_max_ms: self.retransmit_max_ms,
+            max_batch_items: self.max_batch_items,
+            max_batch_bytes: self.max_batch_bytes,
+            outbox_window_items: self.outbox_window_items,
+            ..dcs_sync::SyncConfig::default()
         }
     }
 }

@@ -133,6 +133,25 @@ max_concurrent_requests = 256
 write_queue = 1024
 group_commit_max = 256
 
+[region]
+# The regional cluster's nodes (https://host:port), tried in turn; a follower's redirect to
+# its leader is followed. Empty: this store runs offline only (it keeps every sale either way).
+endpoints = []
+# The name on the region's certificates, the region's and this store's node numbers, and this
+# store's CRDT replica id (unique; never reuse one after losing the store's file).
+server_name = "dcs-regional"
+region_id = 0
+store_id = 1
+replica_id = 1
+# Timers (ms) and limits of the sync.
+sync_interval_ms = 5000
+batch_delay_ms = 200
+# Mutual TLS to the region, paths relative to the data directory:
+# [region.tls]
+# ca = "tls/ca.pem"
+# cert = "tls/store.pem"
+# key = "tls/store.key"
+
 [keys]
 # Where the tenant's KEKs live: "file" (keys/keyring.dcsk, made by init), "vault" (Vault or
 # OpenBao Transit; set vault_addr and vault_token_file) or "pkcs11" (an HSM token; set

@@ -18,6 +18,8 @@ mod init;
 mod keys;
 mod pos;
 mod server;
+mod sync_driver;
+mod sync_machine;
 mod sync_status;
 mod writer;
 

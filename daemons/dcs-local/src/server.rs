@@ -22,6 +22,7 @@ use crate::sync_status::SyncStatusFeed;
 
 /// Everything `run` builds before it listens (also what `--check-config` checks).
 pub struct Prepared {
+    dir: DataDir,
     config: LocalConfig,
     store: Arc<SqliteStore>,
     identity: Arc<Identity>,
@@ -50,7 +51,37 @@ pub fn prepare(dir: &DataDir) -> Result<Prepared> {
             Projector::new(config.store.utc_offset_minutes, None)
                 .map_err(|e| LocalError::Setup(format!("[store] {e}")))?,
         );
-    Ok(Prepared { config, store: Arc::new(store), identity, catalog })
+    if !config.region.endpoints.is_empty() {
+        region_tls(&config, dir)?;
+    }
+    Ok(Prepared { dir: dir.clone(), config, store: Arc::new(store), identity, catalog })
+}
+
+/// The mutual-TLS client config to the region: `[region] tls` (paths relative to the data
+/// directory). A region endpoint without TLS is refused unless it is `http://127.0.0.1`
+/// (tests on one machine).
+fn region_tls(
+    config: &LocalConfig,
+    dir: &DataDir,
+) -> Result<Option<tonic::transport::ClientTlsConfig>> {
+    let r = &config.region;
+    match &r.tls {
+        Some(files) => {
+            let rooted = dcs_daemon::tls::TlsFiles {
+                ca: dir.root.join(&files.ca),
+                cert: dir.root.join(&files.cert),
+                key: dir.root.join(&files.key),
+            };
+            Ok(Some(rooted.client_config(&r.server_name)?))
+        }
+        None => match r.endpoints.iter().find(|e| !e.starts_with("http://127.0.0.1:")) {
+            Some(e) => Err(LocalError::Setup(format!(
+                "[region] endpoint {e} needs [region.tls] (ca, cert, key): stores talk to \
+                 their region over mutual TLS"
+            ))),
+            None => Ok(None),
+        },
+    }
 }
 
 fn cors(origins: &[String]) -> Result<CorsLayer> {
@@ -75,7 +106,7 @@ fn cors(origins: &[String]) -> Result<CorsLayer> {
 
 /// Serves until SIGTERM/SIGINT (or `stop`), then drains within the deadline.
 pub async fn run(prepared: Prepared, stop: CancellationToken) -> Result<()> {
-    let Prepared { config, store, identity, catalog } = prepared;
+    let Prepared { dir, config, store, identity, catalog } = prepared;
     let health = Health::new();
     let metrics = dcs_daemon::telemetry::metrics()?;
     let (admin_addr, admin_task) = admin::serve(
@@ -85,11 +116,24 @@ pub async fn run(prepared: Prepared, stop: CancellationToken) -> Result<()> {
     )
     .await?;
 
+    let sync = crate::sync_machine::SyncMachine::restore(&store, &config)?;
     let writer = crate::writer::Writer::start(
         Arc::clone(&store),
+        Arc::clone(&sync),
         config.limits.write_queue,
         config.limits.group_commit_max,
     )?;
+    let (link, link_rx) = tokio::sync::watch::channel(crate::sync_driver::Link::default());
+    let driver = crate::sync_driver::SyncDriver {
+        sync,
+        writer: writer.clone(),
+        store: Arc::clone(&store),
+        tls: region_tls(&config, &dir)?,
+        config: config.region.clone(),
+        link,
+    };
+    let driver_stop = stop.clone();
+    let driver_task = tokio::spawn(driver.run(driver_stop));
     let desk = Arc::new(Desk::new(
         Arc::clone(&store),
         writer,
@@ -99,7 +143,7 @@ pub async fn run(prepared: Prepared, stop: CancellationToken) -> Result<()> {
         &config.store.branch,
         config.store.utc_offset_minutes,
     )?);
-    let feed = SyncStatusFeed::start(Arc::clone(&store), stop.clone());
+    let feed = SyncStatusFeed::start(Arc::clone(&store), link_rx, stop.clone());
     let pos = PosServiceServer::new(Pos::new(desk, identity, feed))
         .max_decoding_message_size(config.limits.max_request_bytes);
     let (health_reporter, health_service) = tonic_health::server::health_reporter();
@@ -145,6 +189,7 @@ pub async fn run(prepared: Prepared, stop: CancellationToken) -> Result<()> {
         tracing::warn!("in-flight requests did not finish within the shutdown deadline");
     }
     let _ = admin_task.await;
+    let _ = driver_task.await;
     tracing::info!("dcs-local stopped");
     Ok(())
 }

@@ -2,6 +2,11 @@
 //! bounded queue and commits as many as are waiting (up to a bound) in one durable
 //! transaction, so sixteen terminals cost one fsync, not sixteen. Each append still succeeds
 //! or fails on its own; a caller is answered only after the COMMIT.
+//!
+//! The same transaction tells the sync machine of every new event and writes every batch the
+//! machine hands out (its checkpoint changes, the region's acks), so the event log is the
+//! sync outbox and the checkpoint covers exactly the events on disk. The sync driver asks for
+//! a flush (`Writer::flush`) when the machine has writes of its own to make durable.
 
 use std::sync::Arc;
 
@@ -12,14 +17,23 @@ use dcs_store::{AppendResult, ExpectedVersion, StoreError, StreamId};
 use tokio::sync::{mpsc, oneshot};
 
 use crate::error::{LocalError, Result};
+use crate::sync_machine::SyncMachine;
 
 /// One append waiting for the writer.
-struct Job {
+struct Append {
     stream: StreamId,
     expected: ExpectedVersion,
     events: Vec<SovereignFinancialEvent>,
     bodies: Vec<EventBody>,
     reply: oneshot::Sender<Result<AppendResult, StoreError>>,
+}
+
+/// What the writer is asked to do.
+enum Job {
+    /// Append events.
+    Append(Append),
+    /// Make the sync machine's pending writes durable.
+    Flush(oneshot::Sender<Result<(), StoreError>>),
 }
 
 /// The handle requests append through.
@@ -31,7 +45,12 @@ pub struct Writer {
 impl Writer {
     /// Starts the writer thread over `store`: at most `queue` appends wait, at most `batch`
     /// go into one transaction.
-    pub fn start(store: Arc<SqliteStore>, queue: usize, batch: usize) -> Result<Self> {
+    pub fn start(
+        store: Arc<SqliteStore>,
+        sync: Arc<SyncMachine>,
+        queue: usize,
+        batch: usize,
+    ) -> Result<Self> {
         let (tx, mut rx) = mpsc::channel::<Job>(queue.max(1));
         let batch = batch.max(1);
         std::thread::Builder::new()
@@ -45,7 +64,7 @@ impl Writer {
                             Err(_) => break,
                         }
                     }
-                    commit(&store, jobs);
+                    commit(&store, &sync, jobs);
                 }
             })
             .map_err(|e| LocalError::Setup(format!("cannot start the writer thread: {e}")))?;
@@ -61,19 +80,38 @@ impl Writer {
         bodies: Vec<EventBody>,
     ) -> Result<AppendResult> {
         let (reply, answer) = oneshot::channel();
-        self.queue
-            .send(Job { stream, expected, events, bodies, reply })
-            .await
-            .map_err(|_| LocalError::Setup("the writer thread stopped".into()))?;
-        let result =
-            answer.await.map_err(|_| LocalError::Setup("the writer thread stopped".into()))?;
-        Ok(result?)
+        self.ask(Job::Append(Append { stream, expected, events, bodies, reply }), answer).await
+    }
+
+    async fn ask<T>(
+        &self,
+        job: Job,
+        answer: oneshot::Receiver<Result<T, StoreError>>,
+    ) -> Result<T> {
+        let stopped = || LocalError::Setup("the writer thread stopped".into());
+        self.queue.send(job).await.map_err(|_| stopped())?;
+        Ok(answer.await.map_err(|_| stopped())??)
+    }
+
+    /// Makes the sync machine's pending writes durable (one transaction, with whatever
+    /// appends are waiting).
+    pub async fn flush(&self) -> Result<()> {
+        let (reply, answer) = oneshot::channel();
+        self.ask(Job::Flush(reply), answer).await
     }
 }
 
-fn commit(store: &SqliteStore, jobs: Vec<Job>) {
-    metrics::histogram!("dcs_local_group_commit_appends").record(jobs.len() as f64);
-    let requests: Vec<AppendRequest<'_>> = jobs
+fn commit(store: &SqliteStore, sync: &SyncMachine, jobs: Vec<Job>) {
+    let mut appends = Vec::new();
+    let mut flushes = Vec::new();
+    for job in jobs {
+        match job {
+            Job::Append(a) => appends.push(a),
+            Job::Flush(reply) => flushes.push(reply),
+        }
+    }
+    metrics::histogram!("dcs_local_group_commit_appends").record(appends.len() as f64);
+    let requests: Vec<AppendRequest<'_>> = appends
         .iter()
         .map(|j| AppendRequest {
             stream: &j.stream,
@@ -82,21 +120,59 @@ fn commit(store: &SqliteStore, jobs: Vec<Job>) {
             bodies: &j.bodies,
         })
         .collect();
-    match store.append_group(&requests) {
-        Ok(results) => {
-            drop(requests);
-            for (job, result) in jobs.into_iter().zip(results) {
+    // The machine stays locked from its first append to the confirmation of the batches, so
+    // no other batch of it can be confirmed in between.
+    let mut machine = sync.lock();
+    let now = sync.now();
+    let outcome = store.append_group_synced(&requests, |results| {
+        for (job, result) in appends.iter().zip(results) {
+            let Ok(r) = result else { continue };
+            if r.deduplicated {
+                continue;
+            }
+            for (i, event) in job.events.iter().enumerate() {
+                machine
+                    .append_at(now, r.first_position + i as u64, event.clone(), job.bodies.get(i))
+                    .map_err(|e| StoreError::Database(format!("the sync machine refused: {e}")))?;
+            }
+        }
+        Ok(std::iter::from_fn(|| machine.poll_persist()).collect())
+    });
+    drop(requests);
+    match outcome {
+        Ok((results, batches)) => {
+            let mut confirmed = Ok(());
+            for b in batches {
+                confirmed = confirmed.and(machine.handle_persisted(now, b.token, &[]));
+            }
+            drop(machine);
+            if let Err(e) = confirmed {
+                tracing::error!(error = %e, "the sync machine refused a confirmation");
+            }
+            sync.appended.notify_one();
+            for (job, result) in appends.into_iter().zip(results) {
                 let _ = job.reply.send(result);
+            }
+            for reply in flushes {
+                let _ = reply.send(Ok(()));
             }
         }
         Err(e) => {
-            drop(requests);
+            drop(machine);
+            // The machine may have taken events that were rolled back: restart it from
+            // the file, which holds exactly what was committed.
+            if let Err(reload) = sync.reload(store) {
+                tracing::error!(error = %reload, "cannot restore the sync machine from the store");
+            }
             let message = e.to_string();
             let mut first = Some(e);
-            for job in jobs {
+            for job in appends {
                 // Every request of a failed group fails with the commit's error.
                 let err = first.take().unwrap_or_else(|| same_error(&message));
                 let _ = job.reply.send(Err(err));
+            }
+            for reply in flushes {
+                let _ = reply.send(Err(same_error(&message)));
             }
         }
     }

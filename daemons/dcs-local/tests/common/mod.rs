@@ -1,6 +1,8 @@
 //! Starts the real `dcs-local` binary on ephemeral 127.0.0.1 ports in a fresh data directory.
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+pub mod region;
+
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};

@@ -1,0 +1,174 @@
+//! dcs-local syncs by itself: over mutual TLS to its region (a real `RegionalMachine` behind
+//! the real gRPC service, tests/common/region.rs), following a follower's redirect to the
+//! leader, selling on with no region at all, and resuming from its file after a SIGKILL.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod common;
+
+use std::collections::BTreeSet;
+use std::time::{Duration, Instant};
+
+use common::region;
+use dcs_proto::pb;
+
+fn sale(n: u64) -> pb::SubmitSaleRequest {
+    pb::SubmitSaleRequest {
+        idempotency_key: format!("k-{n}"),
+        session_id: "s-1".into(),
+        sale_id: format!("R-{n}"),
+        cart: common::cart(&[("MUG", 1 + (n % 3) as u32)]),
+        tender: pb::Tender::Card as i32,
+        customer_id: None,
+    }
+}
+
+/// The daemon's sync status, waited for until `done` holds (or 30 s).
+async fn status_until(
+    d: &common::Daemon,
+    done: impl Fn(&pb::SyncStatus) -> bool,
+) -> pb::SyncStatus {
+    let mut c = d.client().await;
+    let mut stream =
+        c.watch_sync_status(d.req(pb::WatchSyncStatusRequest {})).await.unwrap().into_inner();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        match tokio::time::timeout(left, stream.message()).await {
+            Ok(Ok(Some(s))) if done(&s) => return s,
+            Ok(Ok(Some(_))) => continue,
+            other => panic!("the sync status never got there: {other:?}"),
+        }
+    }
+}
+
+/// Waits (up to 30 s) until `region` holds exactly the events of the store file, in order.
+async fn until_region_holds_the_store(region: &region::TestRegion, dir: &std::path::Path) {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let (held, stored) = (region.state.lock().unwrap().event_ids(), stored_ids(dir));
+        if held == stored {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the region holds {} of {} events",
+            held.len(),
+            stored.len()
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// Event ids in the daemon's store file, in position order.
+fn stored_ids(dir: &std::path::Path) -> Vec<[u8; 16]> {
+    let store = common::open_store(dir);
+    store
+        .read_all_sync(1, usize::MAX)
+        .unwrap()
+        .iter()
+        .map(|e| *e.event.event_id().as_bytes())
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn sales_made_offline_reach_the_region_once_after_a_sigkill_and_a_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let certs = tempfile::tempdir().unwrap();
+    let (region_tls, store_tls) = region::certs(certs.path());
+    let token = common::init(dir.path());
+    let addr = region::free_addr();
+    region::point_at(dir.path(), &[format!("https://{addr}")], &store_tls);
+
+    // No region yet: the store sells on, and says it is offline with a growing outbox.
+    let d = common::start(dir.path(), &token);
+    let mut c = d.client().await;
+    d.open_session(&mut c, 0).await;
+    for n in 0..20 {
+        c.submit_sale(d.req(sale(n))).await.unwrap();
+    }
+    let offline = status_until(&d, |s| s.outbox_depth >= 21).await;
+    assert!(!offline.online, "{offline:?}");
+    assert_eq!(offline.last_successful_sync_unix_ms, 0);
+    assert!(offline.oldest_unsynced_age_ms > 0 || offline.outbox_depth > 0);
+    d.kill(); // SIGKILL, offline
+
+    // The region comes up; the restarted store pushes everything from its file.
+    let r = region::start(addr, &region_tls, region::mac_key(dir.path()), None).await;
+    let d = common::start(dir.path(), &token);
+    let synced = status_until(&d, |s| s.online && s.outbox_depth == 0).await;
+    assert!(synced.last_successful_sync_unix_ms > 0, "{synced:?}");
+    assert!(synced.rejected.is_empty(), "{synced:?}");
+    let ids = stored_ids(dir.path());
+    assert!(ids.len() >= 21, "the session and 20 sales: {}", ids.len());
+    let held = r.state.lock().unwrap().event_ids();
+    assert_eq!(held, ids, "the region holds every event of the store once, in order");
+    // More sales while online go through at once.
+    let mut c = d.client().await;
+    for n in 20..25 {
+        c.submit_sale(d.req(sale(n))).await.unwrap();
+    }
+    until_region_holds_the_store(&r, dir.path()).await;
+    let ids = stored_ids(dir.path());
+    let unique: BTreeSet<_> = ids.iter().collect();
+    assert_eq!(unique.len(), ids.len());
+    assert_eq!(d.terminate().code(), Some(0));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_follower_sends_the_store_to_its_leader() {
+    let dir = tempfile::tempdir().unwrap();
+    let certs = tempfile::tempdir().unwrap();
+    let (region_tls, store_tls) = region::certs(certs.path());
+    let token = common::init(dir.path());
+    let mac = region::mac_key(dir.path());
+    let leader = region::start(region::free_addr(), &region_tls, mac.clone(), None).await;
+    let to = format!("https://{}", leader.addr);
+    let follower = region::start(region::free_addr(), &region_tls, mac, Some(to)).await;
+    region::point_at(dir.path(), &[format!("https://{}", follower.addr)], &store_tls);
+    let d = common::start(dir.path(), &token);
+    let mut c = d.client().await;
+    d.open_session(&mut c, 0).await;
+    for n in 0..5 {
+        c.submit_sale(d.req(sale(n))).await.unwrap();
+    }
+    until_region_holds_the_store(&leader, dir.path()).await;
+    assert!(status_until(&d, |s| s.online).await.online);
+    assert!(follower.state.lock().unwrap().event_ids().is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn events_the_region_refuses_are_shown_with_the_reason() {
+    let dir = tempfile::tempdir().unwrap();
+    let certs = tempfile::tempdir().unwrap();
+    let (region_tls, store_tls) = region::certs(certs.path());
+    let token = common::init(dir.path());
+    // A region holding another tenant key: every MAC fails there.
+    let wrong = dcs_crypto::MacKey::from_bytes(&[9u8; 64]).unwrap();
+    let r = region::start(region::free_addr(), &region_tls, wrong, None).await;
+    region::point_at(dir.path(), &[format!("https://{}", r.addr)], &store_tls);
+    let d = common::start(dir.path(), &token);
+    let mut c = d.client().await;
+    d.open_session(&mut c, 0).await;
+    c.submit_sale(d.req(sale(1))).await.unwrap();
+    let s = status_until(&d, |s| s.outbox_depth == 0 && s.rejected.len() >= 2).await;
+    assert!(s.rejected.iter().all(|r| r.reason.contains("MAC")), "{s:?}");
+    assert!(r.state.lock().unwrap().event_ids().is_empty());
+}
+
+#[test]
+fn a_region_endpoint_without_tls_is_refused_at_startup() {
+    let dir = tempfile::tempdir().unwrap();
+    common::init(dir.path());
+    let path = dir.path().join("dcs-local.toml");
+    let text = std::fs::read_to_string(&path).unwrap();
+    std::fs::write(&path, text.replace("endpoints = []", "endpoints = [\"http://10.0.0.5:7500\"]"))
+        .unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_dcs-local"))
+        .args(["run", "--check-config", "--data-dir"])
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("needs [region.tls]"), "{err}");
+}
