@@ -189,3 +189,20 @@ tax_category = "general"
 "#
     )
 }
+
+/// Opens (or creates) the development CA in `ca_dir`, issues this store's certificate into
+/// `DATA_DIR/tls` (named after its branch), and writes `[region.tls]` into the config.
+pub fn dev_certs(dir: &DataDir, ca_dir: &Path) -> Result<dcs_daemon::tls::TlsFiles> {
+    let config: crate::config::LocalConfig = dcs_daemon::config::load(Some(&dir.config()))?;
+    let ca = dcs_daemon::tls::DevCa::open_or_create(ca_dir)?;
+    let branch = config.store.branch.as_str();
+    let files = ca.write_node(&dir.root.join("tls"), "store", &[branch])?;
+    let text =
+        std::fs::read_to_string(dir.config()).map_err(|e| LocalError::file(dir.config(), &e))?;
+    if !text.lines().any(|l| l.trim() == "[region.tls]") {
+        let section = "\n[region.tls]\nca = \"tls/ca.pem\"\ncert = \"tls/store.pem\"\nkey = \"tls/store.key\"\n";
+        std::fs::write(dir.config(), text + section)
+            .map_err(|e| LocalError::file(dir.config(), &e))?;
+    }
+    Ok(files)
+}

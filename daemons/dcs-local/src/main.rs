@@ -3,6 +3,7 @@
 //! ```text
 //! dcs-local init --data-dir D     # a commented config, fresh keys, one terminal
 //! dcs-local run  --data-dir D     # serve POS terminals (gRPC + gRPC-Web) until SIGTERM
+//! dcs-local dev-certs --data-dir D --ca-dir C   # a development CA and this store's cert
 //! ```
 //!
 //! A thin driver: the commerce rules are dcs-core's, sealing is dcs-crypto's, the store is
@@ -63,6 +64,17 @@ enum Command {
         #[arg(long)]
         check_config: bool,
     },
+    /// Development mutual TLS without openssl: opens (or creates) the CA in `--ca-dir`,
+    /// issues this store's certificate into DATA_DIR/tls and points `[region.tls]` at it.
+    /// The same CA issues the regional nodes' certificates. Not for production CAs.
+    DevCerts {
+        /// The data directory made by `init`.
+        #[arg(long, env = "DCS_DATA_DIR")]
+        data_dir: PathBuf,
+        /// The development CA's directory (ca.pem, ca.key 0600), shared by every tier.
+        #[arg(long)]
+        ca_dir: PathBuf,
+    },
 }
 
 fn main() -> ExitCode {
@@ -77,6 +89,19 @@ fn main() -> ExitCode {
                             "terminal {id} token (shown once, keep it on the terminal): {token}"
                         );
                     }
+                    ExitCode::SUCCESS
+                }
+                Err(e) => fail(&e),
+            }
+        }
+        Command::DevCerts { data_dir, ca_dir } => {
+            match init::dev_certs(&DataDir { root: data_dir }, &ca_dir) {
+                Ok(files) => {
+                    println!(
+                        "store certificate {} (CA {})",
+                        files.cert.display(),
+                        files.ca.display()
+                    );
                     ExitCode::SUCCESS
                 }
                 Err(e) => fail(&e),

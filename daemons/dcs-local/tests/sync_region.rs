@@ -172,3 +172,35 @@ fn a_region_endpoint_without_tls_is_refused_at_startup() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("needs [region.tls]"), "{err}");
 }
+
+#[test]
+fn dev_certs_make_a_store_certificate_and_point_the_config_at_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let ca = tempfile::tempdir().unwrap();
+    common::init(dir.path());
+    let path = dir.path().join("dcs-local.toml");
+    let text = std::fs::read_to_string(&path).unwrap();
+    std::fs::write(
+        &path,
+        text.replace("endpoints = []", "endpoints = [\"https://10.0.0.5:7500\"]"),
+    )
+    .unwrap();
+    let run = |args: &[&str]| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_dcs-local"))
+            .args(args)
+            .arg("--data-dir")
+            .arg(dir.path())
+            .output()
+            .unwrap()
+    };
+    let ca_dir = ca.path().to_str().unwrap();
+    let out = run(&["dev-certs", "--ca-dir", ca_dir]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(dir.path().join("tls/store.pem").exists() && ca.path().join("ca.pem").exists());
+    // Twice is harmless: the same CA, one [region.tls] section.
+    assert!(run(&["dev-certs", "--ca-dir", ca_dir]).status.success());
+    let text = std::fs::read_to_string(&path).unwrap();
+    assert_eq!(text.lines().filter(|l| l.trim() == "[region.tls]").count(), 1);
+    let out = run(&["run", "--check-config"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+}
