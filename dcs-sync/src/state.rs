@@ -102,6 +102,19 @@ impl ReplicatedState {
         self.prices.get(&sku.to_string()).and_then(|r| r.get().copied())
     }
 
+    /// `product` as this replica sells it: at the central price of its SKU when one was set
+    /// (in the product's currency's minor units), else at its own list price. A negative
+    /// central price is ignored (the list price stands).
+    pub fn central_product(
+        &self,
+        product: &dcs_core::commerce::Product,
+    ) -> dcs_core::commerce::Product {
+        let currency = product.unit_price().currency();
+        self.price(product.sku().as_str())
+            .and_then(|p| product.with_unit_price(dcs_core::Money::from_minor(p, currency)).ok())
+            .unwrap_or_else(|| product.clone())
+    }
+
     /// Applies the CRDT side of one domain event of `branch` on behalf of `replica` and
     /// returns the delta to ship (empty for events that change no replicated state).
     ///
@@ -212,6 +225,28 @@ mod tests {
         a.apply_delta(&p);
         assert_eq!(a.price("MUG"), Some(1299));
         assert!(StateDelta::default().is_empty() && !p.is_empty());
+        let usd = dcs_core::Currency::USD;
+        let mug = dcs_core::commerce::Product::new(
+            "MUG",
+            "Mug",
+            "home",
+            dcs_core::Money::from_minor(900, usd),
+            "general",
+        )
+        .unwrap();
+        assert_eq!(a.central_product(&mug).unit_price().minor(), 1299, "the central price wins");
+        let tea = dcs_core::commerce::Product::new(
+            "TEA",
+            "Tea",
+            "food",
+            dcs_core::Money::from_minor(450, usd),
+            "food",
+        )
+        .unwrap();
+        assert_eq!(a.central_product(&tea), tea, "no central price: the list price");
+        let neg = a.set_price(ReplicaId(2), 100, "TEA", -5).unwrap();
+        a.apply_delta(&neg);
+        assert_eq!(a.central_product(&tea), tea, "a negative central price is ignored");
         a.validate().unwrap();
         ReplicatedState::validate_delta(&joined).unwrap();
     }

@@ -1,7 +1,9 @@
-//! The products and tax table the store sells with, from its config, and carts priced with
-//! the dcs-core engine (so every client gets the same totals).
+//! The products and tax table the store sells with, from its config, at the central prices
+//! the master set (replicated down to the store's sync machine) where there are any, and
+//! carts priced with the dcs-core engine (so every client gets the same totals).
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use dcs_core::commerce::{Cart, CartTotals, Product, Sku, TaxEngine, TaxPolicy, TaxRate, TaxTable};
 use dcs_core::{Currency, Money};
@@ -12,11 +14,18 @@ use crate::config::LocalConfig;
 use crate::error::{LocalError, Result};
 
 /// The catalog and the tax engine of the store.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct Catalog {
     currency: Currency,
     products: BTreeMap<Sku, Product>,
     engine: TaxEngine,
+    central: Option<Arc<crate::sync_machine::SyncMachine>>,
+}
+
+impl std::fmt::Debug for Catalog {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Catalog").field("products", &self.products.len()).finish_non_exhaustive()
+    }
 }
 
 impl Catalog {
@@ -46,7 +55,30 @@ impl Catalog {
             .map_err(|e| LocalError::Setup(format!("products[{i}]: {e}")))?;
             products.insert(product.sku().clone(), product);
         }
-        Ok(Self { currency, products, engine: TaxEngine::new(table, TaxPolicy::default()) })
+        Ok(Self {
+            currency,
+            products,
+            engine: TaxEngine::new(table, TaxPolicy::default()),
+            central: None,
+        })
+    }
+
+    /// This catalog at the central prices of `sync`'s replicated state.
+    pub fn with_central(mut self, sync: Arc<crate::sync_machine::SyncMachine>) -> Self {
+        self.central = Some(sync);
+        self
+    }
+
+    /// Every product as sold now (central price over list price).
+    fn current(&self) -> BTreeMap<Sku, Product> {
+        match &self.central {
+            Some(sync) => {
+                let m = sync.lock();
+                let state = m.state();
+                self.products.iter().map(|(k, p)| (k.clone(), state.central_product(p))).collect()
+            }
+            None => self.products.clone(),
+        }
     }
 
     /// The store's currency.
@@ -56,9 +88,10 @@ impl Catalog {
 
     /// Prices `spec`; an unknown SKU names its line.
     pub fn price(&self, spec: &CartSpec) -> Result<CartTotals> {
+        let products = self.current();
         let mut cart = Cart::new(self.currency);
         for (i, line) in spec.lines.iter().enumerate() {
-            let product = self.products.get(&line.sku).ok_or_else(|| {
+            let product = products.get(&line.sku).ok_or_else(|| {
                 LocalError::Invalid(format!(
                     "cart.lines[{i}].sku: {} is not in the catalog",
                     line.sku
@@ -80,7 +113,7 @@ impl Catalog {
     pub fn to_pb(&self) -> pb::Catalog {
         pb::Catalog {
             products: self
-                .products
+                .current()
                 .values()
                 .map(|p| pb::CatalogProduct {
                     sku: p.sku().to_string(),

@@ -125,7 +125,7 @@ pub async fn run(prepared: Prepared, stop: CancellationToken) -> Result<()> {
     )?;
     let (link, link_rx) = tokio::sync::watch::channel(crate::sync_driver::Link::default());
     let driver = crate::sync_driver::SyncDriver {
-        sync,
+        sync: Arc::clone(&sync),
         writer: writer.clone(),
         store: Arc::clone(&store),
         tls: region_tls(&config, &dir)?,
@@ -134,6 +134,7 @@ pub async fn run(prepared: Prepared, stop: CancellationToken) -> Result<()> {
     };
     let driver_stop = stop.clone();
     let driver_task = tokio::spawn(driver.run(driver_stop));
+    let catalog = catalog.with_central(Arc::clone(&sync));
     let desk = Arc::new(Desk::new(
         Arc::clone(&store),
         writer,

@@ -115,6 +115,44 @@ async fn sales_made_offline_reach_the_region_once_after_a_sigkill_and_a_restart(
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_central_price_set_at_the_master_reaches_the_tills() {
+    let dir = tempfile::tempdir().unwrap();
+    let certs = tempfile::tempdir().unwrap();
+    let (region_tls, store_tls) = region::certs(certs.path());
+    let token = common::init(dir.path());
+    let r =
+        region::start(region::free_addr(), &region_tls, region::mac_key(dir.path()), None).await;
+    region::point_at(dir.path(), &[format!("https://{}", r.addr)], &store_tls);
+    let d = common::start(dir.path(), &token);
+    let mut c = d.client().await;
+    let list = c.get_catalog(d.req(pb::GetCatalogRequest {})).await.unwrap().into_inner();
+    let mug = |cat: &pb::Catalog| {
+        cat.products.iter().find(|p| p.sku == "MUG").and_then(|p| p.unit_price.clone()).unwrap()
+    };
+    assert_ne!(mug(&list).minor_units, 1_234);
+    r.state.lock().unwrap().set_price("MUG", 1_234);
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let cat = c.get_catalog(d.req(pb::GetCatalogRequest {})).await.unwrap().into_inner();
+        if mug(&cat).minor_units == 1_234 {
+            break;
+        }
+        assert!(Instant::now() < deadline, "the central price never reached the store");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let priced = c
+        .price_cart(d.req(pb::PriceCartRequest { cart: common::cart(&[("MUG", 2)]) }))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(
+        priced.subtotal.unwrap().minor_units,
+        2_468,
+        "carts are priced at the central price"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_follower_sends_the_store_to_its_leader() {
     let dir = tempfile::tempdir().unwrap();
     let certs = tempfile::tempdir().unwrap();

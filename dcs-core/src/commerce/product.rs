@@ -53,6 +53,20 @@ impl Product {
         })
     }
 
+    /// The same product at another unit price (a central price overriding the list price).
+    ///
+    /// # Errors
+    /// [`CoreError::InvalidField`] naming `product.unit_price` if `unit_price` is negative.
+    pub fn with_unit_price(&self, unit_price: Money) -> Result<Self> {
+        if unit_price.is_negative() {
+            return Err(CoreError::InvalidField {
+                field: "product.unit_price",
+                reason: alloc::format!("{unit_price} is negative; prices must be zero or more"),
+            });
+        }
+        Ok(Product { unit_price, ..self.clone() })
+    }
+
     /// The SKU.
     pub fn sku(&self) -> &Sku {
         &self.sku

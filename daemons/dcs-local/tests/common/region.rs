@@ -1,6 +1,7 @@
 //! A region for dcs-local's sync tests: the real `RegionalMachine` behind the real
 //! `LocalRegionalSync` gRPC service over mutual TLS, on an ephemeral 127.0.0.1 port, with
-//! the simulator's in-memory store (it keeps every accepted event, for the checks). The
+//! the simulator's in-memory store (it keeps every accepted event, for the checks), and a
+//! real `MasterMachine` above it in the same process (central prices come down from it). The
 //! regional daemon (dcs-regional) replaces it once it exists. It checks every event's MAC
 //! with the tenant's key, as a region does.
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
@@ -17,8 +18,8 @@ use dcs_proto::pb;
 use dcs_proto::pb::local_regional_sync_server::{LocalRegionalSync, LocalRegionalSyncServer};
 use dcs_sync::sim::store::MemStore;
 use dcs_sync::{
-    Item, LivenessConfig, NodeId, Now, RegionalConfig, RegionalMachine, SyncConfig, Verifier,
-    VerifyError, pump,
+    Item, LivenessConfig, MasterConfig, MasterMachine, Message, NodeId, Now, RegionalConfig,
+    RegionalMachine, SyncConfig, Verifier, VerifyError, pump,
 };
 use tokio::sync::mpsc;
 use tokio_stream::wrappers::ReceiverStream;
@@ -37,6 +38,8 @@ impl Verifier for MacVerifier {
 pub struct State {
     pub machine: RegionalMachine,
     pub store: MemStore,
+    pub master: MasterMachine,
+    master_store: MemStore,
     streams: BTreeMap<NodeId, mpsc::Sender<Result<pb::SyncEnvelope, Status>>>,
     started: Instant,
 }
@@ -47,16 +50,49 @@ impl State {
         Now { mono_ms: self.started.elapsed().as_millis() as u64, wall_ms: wall }
     }
 
-    /// Persists, then sends what the machine has for its stores.
+    /// Persists, then sends what the machines have: to the stores' streams, and between
+    /// region and master in process.
     fn settle(&mut self) {
         let now = self.now();
-        pump(now, &mut self.machine, &mut self.store).unwrap();
-        while let Some((to, msg)) = self.machine.poll_transmit() {
-            if let Some(tx) = self.streams.get(&to) {
-                let env = dcs_proto::sync_to_pb(NodeId::Region(0), &msg).unwrap();
-                let _ = tx.try_send(Ok(env));
+        loop {
+            pump(now, &mut self.machine, &mut self.store).unwrap();
+            pump(now, &mut self.master, &mut self.master_store).unwrap();
+            let mut up: Vec<Message> = Vec::new();
+            while let Some((to, msg)) = self.machine.poll_transmit() {
+                if to == NodeId::Master {
+                    up.push(msg);
+                } else if let Some(tx) = self.streams.get(&to) {
+                    let env = dcs_proto::sync_to_pb(NodeId::Region(0), &msg).unwrap();
+                    let _ = tx.try_send(Ok(env));
+                }
+            }
+            let down: Vec<Message> =
+                std::iter::from_fn(|| self.master.poll_transmit()).map(|(_, m)| m).collect();
+            if up.is_empty() && down.is_empty() {
+                return;
+            }
+            for m in up {
+                let _ = self.master.handle_message(now, NodeId::Region(0), m);
+            }
+            for m in down {
+                let _ = self.machine.handle_message(now, NodeId::Master, m);
             }
         }
+    }
+
+    /// Fires both machines' due timers.
+    fn tick(&mut self) {
+        let now = self.now();
+        self.machine.handle_timeout(now);
+        self.master.handle_timeout(now);
+        self.settle();
+    }
+
+    /// Sets a central price at the master (it reaches the store through the region).
+    pub fn set_price(&mut self, sku: &str, minor: i64) {
+        let now = self.now();
+        self.master.set_price(now, sku, minor).unwrap();
+        self.settle();
     }
 
     /// Ids of the events this region holds, in acceptance order.
@@ -158,9 +194,18 @@ pub async fn start(
     let started = Instant::now();
     let now = Now { mono_ms: 0, wall_ms: 0 };
     let machine = RegionalMachine::new(cfg, Box::new(MacVerifier(mac)), now, 5).unwrap();
+    let master_cfg = MasterConfig {
+        regions: vec![NodeId::Region(0)],
+        replica: ReplicaId(1),
+        sync,
+        liveness: LivenessConfig::default(),
+    };
+    let master = MasterMachine::new(master_cfg, now, 6).unwrap();
     let state = Arc::new(Mutex::new(State {
         machine,
         store: MemStore::default(),
+        master,
+        master_store: MemStore::default(),
         streams: BTreeMap::new(),
         started,
     }));
@@ -179,6 +224,15 @@ pub async fn start(
             },
         );
     tokio::spawn(server);
+    let ticking = Arc::downgrade(&state);
+    tokio::spawn(async move {
+        loop {
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+            let Some(state) = ticking.upgrade() else { return };
+            let Ok(mut s) = state.lock() else { return };
+            s.tick();
+        }
+    });
     TestRegion { addr, state, stop: Some(stop) }
 }
 
