@@ -18,8 +18,13 @@ use dcs_store::{ExpectedVersion, StoreError, StreamId};
 use dcs_sync::{LocalConfig, LocalMachine, NodeId, Now, PersistBatch, SyncConfig, WriteOp, pump};
 
 /// Any failure of the bench's setup: the run stops with its message.
-#[derive(Debug)]
 struct Failed(String);
+
+impl std::fmt::Debug for Failed {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
 
 impl<E: std::fmt::Display> From<E> for Failed {
     fn from(e: E) -> Self {

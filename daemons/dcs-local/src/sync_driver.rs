@@ -87,6 +87,7 @@ impl SyncDriver {
             self.link.send_modify(|l| l.endpoint = endpoint.clone());
             let ended = self.session(&endpoint, &stop).await;
             self.link.send_modify(|l| l.online = false);
+            metrics::gauge!("dcs_local_sync_online").set(0.0);
             let wait = match ended {
                 Ended::Stopped => return,
                 Ended::Redirect(to) if redirects < 3 => {
@@ -102,6 +103,7 @@ impl SyncDriver {
                     backoff.next_delay(rand_core::RngCore::next_u64(&mut rand_core::OsRng))
                 }
                 Ended::Failed(why) => {
+                    metrics::counter!("dcs_local_sync_errors_total").increment(1);
                     tracing::warn!(endpoint = %endpoint, error = %why, "region unreachable");
                     self.link.send_modify(|l| l.last_error = Some(why));
                     backoff.next_delay(rand_core::RngCore::next_u64(&mut rand_core::OsRng))
@@ -132,6 +134,7 @@ impl SyncDriver {
             l.online = true;
             l.last_error = None;
         });
+        metrics::gauge!("dcs_local_sync_online").set(1.0);
         tracing::info!(endpoint, "syncing with the region");
         loop {
             if let Err(e) = self.settle(&tx).await {
@@ -177,7 +180,13 @@ impl SyncDriver {
             dcs_proto::sync_from_pb(env).map_err(|e| format!("from the region: {e}"))?;
         let acked = matches!(msg, dcs_sync::Message::Ack(_));
         let now = self.sync.now();
-        self.sync.lock().handle_message(now, from, msg).map_err(|e| e.to_string())?;
+        {
+            let mut m = self.sync.lock();
+            m.handle_message(now, from, msg).map_err(|e| e.to_string())?;
+            metrics::gauge!("dcs_local_sync_lag").set(m.lag() as f64);
+            metrics::counter!("dcs_local_sync_rejected_total")
+                .absolute(m.stats().refused_by_parent);
+        }
         if acked {
             self.link.send_modify(|l| l.last_ack_unix_ms = now.wall_ms);
         }

@@ -90,6 +90,9 @@ async fn sales_made_offline_reach_the_region_once_after_a_sigkill_and_a_restart(
     assert!(!offline.online, "{offline:?}");
     assert_eq!(offline.last_successful_sync_unix_ms, 0);
     assert!(offline.oldest_unsynced_age_ms > 0 || offline.outbox_depth > 0);
+    let metrics = d.admin_get("/metrics");
+    assert!(metrics.contains("dcs_local_sync_errors_total"), "{metrics}");
+    assert!(metrics.contains("dcs_local_outbox_depth"), "{metrics}");
     d.kill(); // SIGKILL, offline
 
     // The region comes up; the restarted store pushes everything from its file.
@@ -97,6 +100,9 @@ async fn sales_made_offline_reach_the_region_once_after_a_sigkill_and_a_restart(
     let d = common::start(dir.path(), &token);
     let synced = status_until(&d, |s| s.online && s.outbox_depth == 0).await;
     assert!(synced.last_successful_sync_unix_ms > 0, "{synced:?}");
+    let metrics = d.admin_get("/metrics");
+    assert!(metrics.contains("dcs_local_sync_online 1"), "{metrics}");
+    assert!(metrics.contains("dcs_local_sync_lag"), "{metrics}");
     assert!(synced.rejected.is_empty(), "{synced:?}");
     let ids = stored_ids(dir.path());
     assert!(ids.len() >= 21, "the session and 20 sales: {}", ids.len());
