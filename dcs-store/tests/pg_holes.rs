@@ -70,9 +70,22 @@ async fn hole1_the_position_counter_is_not_a_tenants_to_move() {
         "SELECT last FROM event_position",
         "SELECT 1 FROM event_position FOR UPDATE",
         "INSERT INTO event_position (id, last) VALUES (2, 0)",
+        "SELECT 1 FROM dcs_claim FOR UPDATE",
+        "UPDATE dcs_claim SET last = 0",
     ] {
         refused(&app, &as_a, sql, DENIED).await;
     }
+    // The claim view shows a transaction its own claim and nothing else: no count of the
+    // region's events without a claim, none of another transaction's claim.
+    let claims_seen = async |c: &Client| -> i64 {
+        c.query_one("SELECT count(*) FROM dcs_claim", &[]).await.unwrap().get(0)
+    };
+    assert_eq!(claims_seen(&app).await, 0, "no claim, no row");
+    let holder = connect(&db.app).await;
+    holder.batch_execute(&format!("BEGIN; {as_a}; SELECT dcs_claim_positions(1)")).await.unwrap();
+    assert_eq!(claims_seen(&holder).await, 1, "the holder sees its claim");
+    assert_eq!(claims_seen(&app).await, 0, "another session does not see it");
+    holder.batch_execute("ROLLBACK").await.unwrap();
     // An event at a position of the session's choosing: without a claim, outside its
     // claim, or reusing a position another event holds.
     refused(&app, &as_a, &insert_event("A", "3"), RLS).await;
@@ -151,7 +164,7 @@ async fn hole2_another_tenants_event_id_is_that_tenants_own_event() {
         .execute(
             "INSERT INTO event_store (event_id, position, tenant_id, branch_id, stream_id, stream_version, \
              event_type, amount_minor, currency, hlc_time, idempotency_key, event) \
-             VALUES ($1, (SELECT lower(dcs_claimed())), 'A', 'store-1', 'p', 1, 2, 1, 'USD', 1, 'p', '\\x00') \
+             VALUES ($1, (SELECT claimed_from FROM dcs_claim), 'A', 'store-1', 'p', 1, 2, 1, 'USD', 1, 'p', '\\x00') \
              ON CONFLICT DO NOTHING",
             &[&b50],
         )
@@ -279,6 +292,14 @@ async fn hole4_every_partition_is_sealed_for_every_role() {
             "DROP POLICY dcs_claimed_positions ON event_store",
             "CREATE OR REPLACE FUNCTION dcs_tenant() RETURNS text LANGUAGE sql STABLE AS $$ SELECT 'B' $$",
             "DROP FUNCTION dcs_claim_positions(bigint)",
+            "CREATE OR REPLACE VIEW dcs_claim WITH (security_barrier) AS \
+             SELECT 1::bigint AS claimed_from, 1000000::bigint AS last",
+            "ALTER VIEW dcs_claim RESET (security_barrier)",
+            "ALTER VIEW dcs_claim RENAME TO x; CREATE OR REPLACE VIEW x WITH (security_barrier) AS \
+             SELECT 1::bigint AS claimed_from, 1000000::bigint AS last",
+            "CREATE OR REPLACE RULE \"_RETURN\" AS ON SELECT TO dcs_claim DO INSTEAD \
+             SELECT 1::bigint AS claimed_from, 1000000::bigint AS last",
+            "DROP VIEW dcs_claim CASCADE",
         ]
         .map(String::from),
     );

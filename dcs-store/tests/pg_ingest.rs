@@ -305,3 +305,40 @@ async fn a_catch_up_reader_never_skips_a_late_commit() {
     let distinct: BTreeSet<_> = seen.iter().collect();
     assert_eq!(distinct.len() as u64, WRITERS * EACH);
 }
+
+/// A claim while another transaction holds the counter takes the waiting path of
+/// `dcs_claim_positions` (the free counter is locked without waiting): it waits for the
+/// holder's commit, then takes the position after the holder's.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_claim_waits_for_the_holder_and_follows_its_positions() {
+    let db = TestDb::new().await;
+    let holder = connect(&db.app).await;
+    holder
+        .batch_execute(
+            "BEGIN; SELECT set_config('dcs.tenant_id', 't1', true), dcs_claim_positions(1);
+             INSERT INTO event_store (event_id, position, tenant_id, branch_id, stream_id, stream_version,
+               event_type, amount_minor, currency, hlc_time, idempotency_key, event)
+             VALUES (gen_random_uuid(), (SELECT claimed_from FROM dcs_claim), 't1', 'store-1', 'h', 1,
+               2, 1, 'USD', 1, 'h1', '\\x00')",
+        )
+        .await
+        .unwrap();
+    let store = db.store("t1");
+    let waiter = tokio::spawn(async move {
+        store
+            .append(
+                &StreamId::new("w").unwrap(),
+                ExpectedVersion::Any,
+                &[test_event("t1", 2, "w2")],
+            )
+            .await
+    });
+    tokio::time::sleep(std::time::Duration::from_millis(700)).await;
+    assert!(!waiter.is_finished(), "the append did not wait for the holder of the counter");
+    holder.batch_execute("COMMIT").await.unwrap();
+    let appended = waiter.await.unwrap().unwrap();
+    assert_eq!(appended.first_position, 2, "the position after the holder's");
+    let (rows, distinct) =
+        owner_pair(&db, "SELECT count(*), count(DISTINCT position) FROM event_store").await;
+    assert_eq!((rows, distinct), (2, 2));
+}

@@ -39,6 +39,24 @@ WHERE e.position = ANY ((SELECT positions FROM rest)::bigint[])
   AND e.tenant_id = dcs_tenant() AND e.stream_id = $1 AND e.stream_version >= $2
 ORDER BY stream_version LIMIT $3";
 
+/// The `SELECT` that turns [`Columns::params`] (`$1`…`$13`) back into rows, one column
+/// per `event_store` column, named as in the table. The arrays are unnested in the select
+/// list (a `ProjectSet`, which steps through them together) rather than in `FROM`, where
+/// PostgreSQL first copies each array's elements into a tuplestore of its own: with 13
+/// columns and 600-byte events that copying was about a fifth of the ingest statement.
+macro_rules! unnest_columns {
+    () => {
+        "SELECT unnest($1::uuid[]) AS event_id, unnest($2::bigint[]) AS position,
+                unnest($3::text[]) AS tenant_id, unnest($4::text[]) AS branch_id,
+                unnest($5::text[]) AS stream_id, unnest($6::bigint[]) AS stream_version,
+                unnest($7::smallint[]) AS event_type, unnest($8::bigint[]) AS amount_minor,
+                unnest($9::text[]) AS currency, unnest($10::bigint[]) AS hlc_time,
+                unnest($11::text[]) AS idempotency_key, unnest($12::bytea[]) AS event,
+                unnest($13::int[]) AS run_len"
+    };
+}
+pub(super) use unnest_columns;
+
 /// The columns of a batch, as arrays for one `INSERT … SELECT FROM unnest(…)`; the
 /// identifiers are borrowed from the events.
 pub(super) struct Columns<'a> {
@@ -133,10 +151,11 @@ impl<'a> Columns<'a> {
     /// Inserts the rows into `event_store` in one statement.
     pub(super) async fn insert(&self, tx: &Transaction<'_>) -> Result<()> {
         tx.execute(
-            "INSERT INTO event_store (event_id, position, tenant_id, branch_id, stream_id, stream_version,
-                 event_type, amount_minor, currency, hlc_time, idempotency_key, event, run_len)
-             SELECT * FROM unnest($1::uuid[], $2::bigint[], $3::text[], $4::text[], $5::text[], $6::bigint[],
-                 $7::smallint[], $8::bigint[], $9::text[], $10::bigint[], $11::text[], $12::bytea[], $13::int[])",
+            concat!(
+                "INSERT INTO event_store (event_id, position, tenant_id, branch_id, stream_id, stream_version,
+                     event_type, amount_minor, currency, hlc_time, idempotency_key, event, run_len) ",
+                unnest_columns!()
+            ),
             &self.params(),
         )
         .await

@@ -75,8 +75,14 @@ BEGIN
                              AND t.tgrelid = to_regclass('public.event_store')) THEN
     SELECT string_agg(c.object_identity || ' may not be replaced or altered', '; ') INTO bad
     FROM pg_event_trigger_ddl_commands() c
-    WHERE c.object_type = 'function'
-      AND c.object_identity ~ '^public\.dcs_(tenant|branch|claim_positions|claimed|check_claim|positions_forward|seal|ensure_audit_partitions)\(';
+    WHERE (c.object_type = 'function'
+           AND c.object_identity ~ '^public\.dcs_(tenant|branch|claim_positions|check_claim|positions_forward|seal|ensure_audit_partitions)\(')
+       -- A view a policy reads (dcs_claim, under whatever name), or a rule on it.
+       OR (c.object_type IN ('view', 'rule') AND EXISTS (
+             SELECT 1 FROM pg_depend d
+             WHERE d.classid = 'pg_policy'::regclass AND d.refclassid = 'pg_class'::regclass
+               AND d.refobjid = CASE WHEN c.object_type = 'view' THEN c.objid
+                                     ELSE (SELECT r.ev_class FROM pg_rewrite r WHERE r.oid = c.objid) END));
   END IF;
   IF bad IS NOT NULL THEN
     RAISE EXCEPTION 'refused: the DCS event store stays append-only (%)', bad
@@ -84,7 +90,8 @@ BEGIN
   END IF;
 END $$;
 
--- Dropping a sealed table, one of its columns, or a dcs_* trigger, policy or function is refused.
+-- Dropping a sealed table, one of its columns, or a dcs_* trigger, policy, function or view is
+-- refused.
 CREATE OR REPLACE FUNCTION dcs_guard.refuse_drop() RETURNS event_trigger
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 DECLARE o record;
@@ -94,7 +101,7 @@ BEGIN
           AND o.address_names[2] ~ '^(event_store|idempotency_keys|audit_log|event_position)($|_)')
        OR (o.object_type = 'trigger' AND o.object_identity ~ '^dcs_')
        OR (o.object_type = 'policy' AND o.object_identity ~ '^dcs_')
-       OR (o.object_type = 'function' AND o.object_identity ~ '^public\.dcs_') THEN
+       OR (o.object_type IN ('function', 'view') AND o.object_identity ~ '^public\.dcs_') THEN
       RAISE EXCEPTION 'refused: % % belongs to the append-only DCS event store', o.object_type, o.object_identity
         USING ERRCODE = 'insufficient_privilege';
     END IF;

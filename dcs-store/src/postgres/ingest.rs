@@ -29,7 +29,7 @@ use dcs_core::commerce::EventBody;
 use dcs_core::{BranchId, SovereignFinancialEvent, TenantId};
 use tokio_postgres::error::SqlState;
 
-use super::append::{Columns, MAX_BATCH, claim_positions};
+use super::append::{Columns, MAX_BATCH, claim_positions, unnest_columns};
 use super::partition::{PARTITIONS, partition_of};
 use super::pipeline::Pipeline;
 use super::projections::add_rows;
@@ -39,20 +39,19 @@ use crate::error::{Result, StoreError};
 use crate::projection::{Folds, ProjectionRows};
 
 /// Inserts one partition's rows at the first position this transaction claimed plus their
-/// offsets (`$2`, counted from 1 over the batch's claim). The claim is a scalar subquery
-/// (an InitPlan, read once per statement): as a subquery in `FROM` the planner would pull
-/// it up and call the `SECURITY DEFINER` function once per row, at a third of the ingest's
-/// speed. The database's policy checks each row is inside the claim.
-const FAST_SQL: &str = "
-INSERT INTO event_store (event_id, position, tenant_id, branch_id, stream_id, stream_version,
-                         event_type, amount_minor, currency, hlc_time, idempotency_key, event, run_len)
-SELECT i.event_id, (SELECT lower(dcs_claimed())) - 1 + i.position, i.tenant_id, i.branch_id, i.stream_id, i.stream_version,
-       i.event_type, i.amount_minor, i.currency, i.hlc_time, i.idempotency_key, i.event, i.run_len
-FROM unnest($1::uuid[], $2::bigint[], $3::text[], $4::text[], $5::text[], $6::bigint[],
-            $7::smallint[], $8::bigint[], $9::text[], $10::bigint[], $11::text[], $12::bytea[],
-            $13::int[])
-    AS i(event_id, position, tenant_id, branch_id, stream_id, stream_version, event_type,
-         amount_minor, currency, hlc_time, idempotency_key, event, run_len)";
+/// offsets (`$2`, counted from 1 over the batch's claim). The claim (the `dcs_claim` view)
+/// is a scalar subquery, an InitPlan read once per statement, as in the database's policy,
+/// which checks each row is inside the claim.
+const FAST_SQL: &str = concat!(
+    "INSERT INTO event_store (event_id, position, tenant_id, branch_id, stream_id, stream_version,
+                          event_type, amount_minor, currency, hlc_time, idempotency_key, event, run_len)
+     SELECT i.event_id, (SELECT claimed_from FROM dcs_claim) - 1 + i.position, i.tenant_id, i.branch_id,
+            i.stream_id, i.stream_version, i.event_type, i.amount_minor, i.currency, i.hlc_time,
+            i.idempotency_key, i.event, i.run_len
+     FROM (",
+    unnest_columns!(),
+    ") i"
+);
 
 /// The ids of `$1` the scope's tenant has already stored.
 const STORED_SQL: &str = "SELECT event_id FROM event_store WHERE tenant_id = dcs_tenant() AND event_id = ANY($1::uuid[])";

@@ -14,10 +14,11 @@
 //!   which locks the one row of `event_position` and holds it until commit, so positions
 //!   are handed out in commit order, without gaps: a catch-up reader that has seen position
 //!   `p` committed will never later find a committed event below `p`. The database, not
-//!   this code, enforces it: a policy refuses an event row outside its transaction's claim,
-//!   and a deferred trigger refuses a commit whose claimed positions do not hold exactly
-//!   one event each. The price is that appends serialise on that row; bulk ingest
-//!   amortises it over batches.
+//!   this code, enforces it: a policy refuses an event row outside its transaction's claim
+//!   (read once per statement from the `dcs_claim` view, where a transaction sees its own
+//!   claim and no other), and a deferred trigger refuses a commit whose claimed positions
+//!   do not hold exactly one event each. The price is that appends serialise on that row;
+//!   bulk ingest amortises it over batches.
 //! - Streams: a run of a stream's consecutive events at consecutive positions has one
 //!   entry in the stream index, on its first row (which carries the run's length). An
 //!   append is one run; [`PgStore::ingest`] orders each stream's events of a batch into
@@ -31,9 +32,9 @@
 //!
 //! | role | can | cannot |
 //! |---|---|---|
-//! | `dcs_app` login (the regional service: forwarder ingest, tenant-wide appends) | read and write the tenant its transaction sets, in every table; claim positions; append to the event log, keys and audit log | read, update, lock (`FOR UPDATE`, `LOCK … EXCLUSIVE`) or count `event_position`; write an event at a position its transaction did not claim, leave a claimed position empty or fill it twice; update, delete or truncate events, idempotency keys or audit rows, or back-date an audit row; see or squat another tenant's event ids (they are the other tenant's own: `tenant_id` leads the key); read any partition directly, even if granted; read the per-table statistics views and functions; hold the position lock for more than 5 seconds (the next waiter ends its session) |
+//! | `dcs_app` login (the regional service: forwarder ingest, tenant-wide appends) | read and write the tenant its transaction sets, in every table; claim positions; append to the event log, keys and audit log | read, update, lock (`FOR UPDATE`, `LOCK … EXCLUSIVE`) or count `event_position` (the `dcs_claim` view shows a transaction its own claim only); write an event at a position its transaction did not claim, leave a claimed position empty or fill it twice; update, delete or truncate events, idempotency keys or audit rows, or back-date an audit row; see or squat another tenant's event ids (they are the other tenant's own: `tenant_id` leads the key); read any partition directly, even if granted; read the per-table statistics views and functions; hold the position lock for more than 5 seconds (the next waiter ends its session) |
 //! | `dcs_branch` login | the same, for the one tenant and branch its row in `dcs_logins` names | everything `dcs_app` cannot; see or write any other branch or tenant, whatever it sets (`dcs.tenant_id`, `dcs.branch_id`, `SET ROLE dcs_branch`): the policies compare the rows with the login's identity (`current_user` in `dcs_logins`); write the projections, so it can take no lock that stalls the region's ingest |
-//! | `dcs_owner` (NOLOGIN; a migrator login `SET ROLE`s to it) | migrate; create the monthly audit partitions; bind branch logins in `dcs_logins`; change policies and grants of future writes | create roles or grant itself `pg_execute_server_program` (it has no CREATEROLE: `COPY … TO PROGRAM` stays refused); write tenant rows or see any but the event log's (RLS is forced on it; it reads the event log, whose payloads are sealed, to check claims); move `event_position` back or forward outside a claim; truncate, detach, drop, rewrite (`ALTER COLUMN … TYPE`), drop a column of, unforce RLS on or disable a `dcs_*` trigger of the event log, the keys, the audit log, the counter or any of their partitions; replace or drop the `dcs_*` functions those rest on (the bootstrap's event triggers refuse it) |
+//! | `dcs_owner` (NOLOGIN; a migrator login `SET ROLE`s to it) | migrate; create the monthly audit partitions; bind branch logins in `dcs_logins`; change policies and grants of future writes | create roles or grant itself `pg_execute_server_program` (it has no CREATEROLE: `COPY … TO PROGRAM` stays refused); write tenant rows or see any but the event log's (RLS is forced on it; it reads the event log, whose payloads are sealed, to check claims); move `event_position` back or forward outside a claim; truncate, detach, drop, rewrite (`ALTER COLUMN … TYPE`), drop a column of, unforce RLS on or disable a `dcs_*` trigger of the event log, the keys, the audit log, the counter or any of their partitions; replace or drop the `dcs_*` functions those rest on, or alter, rename or drop the view a policy reads (`dcs_claim`) (the bootstrap's event triggers refuse it) |
 //! | superuser | everything (it runs the bootstrap, and can disable the event triggers) | — |
 //!
 //! What this does not cover: a stolen `dcs_app` login can read and write every tenant,

@@ -40,6 +40,8 @@ END $$;
 -- before them. The row lock is held until commit, so positions are handed out in commit
 -- order. A transaction that has held it for more than 5 seconds (stalled, or hostile) is
 -- ended so the others can go on; a waiter gives up after 4 waits of 2 seconds (Locked).
+-- The common case, a counter nobody else holds, takes the lock without waiting and so
+-- without the exception block (a subtransaction) that bounds the wait.
 CREATE FUNCTION dcs_claim_positions(n bigint) RETURNS bigint
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = public, pg_temp SET lock_timeout = '2s' AS $$
 DECLARE
@@ -50,41 +52,50 @@ BEGIN
   IF n IS NULL OR n < 0 OR n > 100000 THEN
     RAISE EXCEPTION 'a claim is for 0 to 100000 positions, not %', n USING ERRCODE = 'invalid_parameter_value';
   END IF;
-  FOR attempt IN 1..4 LOOP
-    BEGIN
-      UPDATE event_position SET
-          claimed_from = CASE WHEN holder = me THEN claimed_from ELSE last + 1 END,
-          claims = CASE WHEN holder = me THEN claims + 1 ELSE 1 END,
-          holder = me,
-          last = last + n
-        WHERE id = 1
-        RETURNING last - n INTO head;
-      -- Marks this session as the holder where waiters can see it (pg_locks): the row's
-      -- xmax names a subtransaction, which pg_locks does not show.
-      PERFORM pg_try_advisory_xact_lock(25699, 28783);
-      RETURN head;
-    EXCEPTION WHEN lock_not_available THEN
-      SELECT l.pid INTO holder_pid FROM pg_locks l
-        WHERE l.locktype = 'advisory' AND l.granted AND l.classid = 25699 AND l.objid = 28783
-          AND l.objsubid = 2;
-      IF holder_pid IS NOT NULL AND EXISTS (
-           SELECT 1 FROM pg_stat_activity a
-           WHERE a.pid = holder_pid AND a.xact_start < clock_timestamp() - interval '5 seconds') THEN
-        PERFORM pg_terminate_backend(holder_pid, 1000);
-      END IF;
-    END;
+  FOR attempt IN 0..4 LOOP
+    IF attempt = 0 THEN
+      -- Free, or already this transaction's: locked now, no wait.
+      PERFORM 1 FROM event_position WHERE id = 1 FOR UPDATE SKIP LOCKED;
+      CONTINUE WHEN NOT FOUND;
+    ELSE
+      BEGIN
+        PERFORM 1 FROM event_position WHERE id = 1 FOR UPDATE;
+      EXCEPTION WHEN lock_not_available THEN
+        SELECT l.pid INTO holder_pid FROM pg_locks l
+          WHERE l.locktype = 'advisory' AND l.granted AND l.classid = 25699 AND l.objid = 28783
+            AND l.objsubid = 2;
+        IF holder_pid IS NOT NULL AND EXISTS (
+             SELECT 1 FROM pg_stat_activity a
+             WHERE a.pid = holder_pid AND a.xact_start < clock_timestamp() - interval '5 seconds') THEN
+          PERFORM pg_terminate_backend(holder_pid, 1000);
+        END IF;
+        CONTINUE;
+      END;
+    END IF;
+    UPDATE event_position SET
+        claimed_from = CASE WHEN holder = me THEN claimed_from ELSE last + 1 END,
+        claims = CASE WHEN holder = me THEN claims + 1 ELSE 1 END,
+        holder = me,
+        last = last + n
+      WHERE id = 1
+      RETURNING last - n INTO head;
+    -- Marks this session as the holder where waiters can see it (pg_locks): after a wait
+    -- the row's lock names a subtransaction, which pg_locks does not show.
+    PERFORM pg_try_advisory_xact_lock(25699, 28783);
+    RETURN head;
   END LOOP;
   RAISE EXCEPTION 'the position counter stayed locked by another transaction'
     USING ERRCODE = 'lock_not_available';
 END $$;
 
--- The positions this transaction claimed, as a range (empty if it claimed none).
-CREATE FUNCTION dcs_claimed() RETURNS int8range
-LANGUAGE sql STABLE SECURITY DEFINER SET search_path = public, pg_temp AS $$
-  SELECT CASE WHEN holder = pg_current_xact_id() THEN int8range(claimed_from, last, '[]')
-              ELSE 'empty'::int8range END
-  FROM event_position WHERE id = 1
-$$;
+-- The positions this transaction claimed, claimed_from to last (no row if it claimed
+-- none). A view as the owner, so the application roles read no column of the counter
+-- itself and nobody sees another transaction's claim (security_barrier: no function of
+-- the reader's is applied to a row before the filter). The claimed-positions policy and
+-- the ingest read it once per statement, as a plain scan of one row: through a
+-- SECURITY DEFINER function each read cost about 30 microseconds.
+CREATE VIEW dcs_claim WITH (security_barrier) AS
+  SELECT claimed_from, last FROM event_position WHERE id = 1 AND holder = pg_current_xact_id();
 
 -- At commit: the claimed positions hold exactly one event each (no gap, no twice).
 CREATE FUNCTION dcs_check_claim() RETURNS trigger
@@ -107,9 +118,11 @@ BEGIN
   RETURN NULL;
 END $$;
 
-REVOKE ALL ON FUNCTION dcs_claim_positions(bigint), dcs_claimed(), dcs_check_claim(),
-  dcs_positions_forward() FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION dcs_claim_positions(bigint), dcs_claimed() TO dcs_app, dcs_branch;
+REVOKE ALL ON FUNCTION dcs_claim_positions(bigint), dcs_check_claim(), dcs_positions_forward()
+  FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION dcs_claim_positions(bigint) TO dcs_app, dcs_branch;
+REVOKE ALL ON dcs_claim FROM PUBLIC;
+GRANT SELECT ON dcs_claim TO dcs_app, dcs_branch;
 
 ALTER TABLE event_position ENABLE ROW LEVEL SECURITY;
 ALTER TABLE event_position FORCE ROW LEVEL SECURITY;
@@ -125,7 +138,7 @@ CREATE CONSTRAINT TRIGGER dcs_claims_filled AFTER UPDATE ON event_position
 -- statement (two InitPlans), then two bigint comparisons per row (a range containment test
 -- per row cost the ingest a tenth of its speed). No claim: NULL bounds, refused.
 CREATE POLICY dcs_claimed_positions ON event_store AS RESTRICTIVE FOR INSERT TO dcs_app, dcs_branch
-  WITH CHECK (position >= (SELECT lower(dcs_claimed())) AND position < (SELECT upper(dcs_claimed())));
+  WITH CHECK (position >= (SELECT claimed_from FROM dcs_claim) AND position <= (SELECT last FROM dcs_claim));
 -- The commit check counts the claimed positions as the owner.
 CREATE POLICY dcs_owner_reads ON event_store FOR SELECT TO dcs_owner USING (true);
 

@@ -126,7 +126,10 @@ impl TestDb {
                 .collect()
         };
         let login = format!("dcs_t_br_{}_{}", safe(tenant), safe(branch));
-        let root = connect(&self.admin).await;
+        // On the server's own database, like `new`: an advisory lock is per database, and
+        // tests that make the same login at once otherwise collide on its catalog row.
+        let server: Config = server_url().parse().expect("DCS_PG_URL is not a valid libpq URL");
+        let root = connect(&server).await;
         root.execute("SELECT pg_advisory_lock($1)", &[&SETUP_LOCK]).await.unwrap();
         ensure_login(&root, &login, "dcs_branch").await;
         root.execute("SELECT pg_advisory_unlock($1)", &[&SETUP_LOCK]).await.unwrap();
