@@ -74,6 +74,20 @@ pub enum StoreError {
     /// The disk is full: the append was rolled back and nothing was written.
     #[error("disk full: the append was rolled back and nothing was written; free space and retry")]
     DiskFull,
+    /// The filesystem of the store's file is read-only (remounted so by the kernel after a
+    /// disk error, or mounted so): nothing was written.
+    #[error(
+        "the filesystem holding {path} is read-only (the kernel remounts it so after a disk error): nothing was written; check the disk, repair and remount the filesystem read-write, then restart"
+    )]
+    ReadOnlyFilesystem {
+        /// The store's file.
+        path: String,
+    },
+    /// Reading or writing the store's file failed at the operating system.
+    #[error(
+        "the disk failed a read or write of the event store: {0}; nothing was acknowledged; check the disk and the system log"
+    )]
+    Io(String),
     /// Another process holds the database lock.
     #[error("the event store is locked by another process (busy for longer than the timeout)")]
     Locked,

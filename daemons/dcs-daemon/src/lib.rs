@@ -11,6 +11,8 @@
 //! - [`tls`]: mutual TLS between tiers (tonic on rustls) from PEM files, and a development CA
 //!   that issues node certificates, so a newcomer needs no openssl.
 //! - [`admin`]: the separate admin HTTP port with `/healthz`, `/readyz` and `/metrics`.
+//! - [`files`]: config, keys and certificates written durably and atomically (temporary
+//!   file, fsync, rename, directory fsync).
 //! - [`shutdown`]: SIGTERM/SIGINT to a cancellation token, readiness dropped first, in-flight
 //!   work given a deadline.
 //!
@@ -19,6 +21,7 @@
 pub mod admin;
 pub mod config;
 pub mod error;
+pub mod files;
 pub mod shutdown;
 pub mod telemetry;
 pub mod tls;

@@ -19,6 +19,7 @@ use tonic::transport::{Certificate, ClientTlsConfig, Identity, ServerTlsConfig};
 use zeroize::Zeroizing;
 
 use crate::error::{DaemonError, Result};
+use crate::files::{self, Access};
 
 /// The PEM files of one node: the CA that issues every node's certificate, the node's own
 /// certificate and its private key.
@@ -92,27 +93,6 @@ fn check_key_mode(_: &Path) -> Result<()> {
 }
 
 /// Writes `contents` to `path` readable by its owner only.
-fn write_secret(path: &Path, contents: &[u8]) -> Result<()> {
-    #[cfg(unix)]
-    {
-        use std::io::Write;
-        use std::os::unix::fs::OpenOptionsExt;
-        let mut f = fs::OpenOptions::new()
-            .write(true)
-            .create(true)
-            .truncate(true)
-            .mode(0o600)
-            .open(path)
-            .map_err(|e| DaemonError::file(path, &e))?;
-        f.write_all(contents).map_err(|e| DaemonError::file(path, &e))?;
-        f.sync_all().map_err(|e| DaemonError::file(path, &e))
-    }
-    #[cfg(not(unix))]
-    {
-        fs::write(path, contents).map_err(|e| DaemonError::file(path, &e))
-    }
-}
-
 fn tls_err(what: &str) -> impl FnOnce(rcgen::Error) -> DaemonError + '_ {
     move |e| DaemonError::Tls(format!("{what}: {e}"))
 }
@@ -171,10 +151,14 @@ impl DevCa {
             })?;
             return Ok(Self { params: Self::ca_params()?, key, cert_pem });
         }
-        fs::create_dir_all(dir).map_err(|e| DaemonError::file(dir, &e))?;
+        files::create_dir(dir, Access::Shared)?;
         let ca = Self::generate()?;
-        fs::write(&cert_path, &ca.cert_pem).map_err(|e| DaemonError::file(&cert_path, &e))?;
-        write_secret(&key_path, Zeroizing::new(ca.key.serialize_pem()).as_bytes())?;
+        files::write(&cert_path, ca.cert_pem.as_bytes(), Access::Shared)?;
+        files::write(
+            &key_path,
+            Zeroizing::new(ca.key.serialize_pem()).as_bytes(),
+            Access::Private,
+        )?;
         Ok(ca)
     }
 
@@ -204,12 +188,12 @@ impl DevCa {
     /// Issues a certificate for `name` and writes `ca.pem`, `NAME.pem` and `NAME.key` (0600)
     /// into `dir`; returns the files for the node's config.
     pub fn write_node(&self, dir: &Path, name: &str, sans: &[&str]) -> Result<TlsFiles> {
-        fs::create_dir_all(dir).map_err(|e| DaemonError::file(dir, &e))?;
+        files::create_dir(dir, Access::Shared)?;
         let files = TlsFiles::in_dir(dir, name);
         let (cert, key) = self.issue(name, sans)?;
-        fs::write(&files.ca, &self.cert_pem).map_err(|e| DaemonError::file(&files.ca, &e))?;
-        fs::write(&files.cert, cert).map_err(|e| DaemonError::file(&files.cert, &e))?;
-        write_secret(&files.key, key.as_bytes())?;
+        files::write(&files.ca, self.cert_pem.as_bytes(), Access::Shared)?;
+        files::write(&files.cert, cert.as_bytes(), Access::Shared)?;
+        files::write(&files.key, key.as_bytes(), Access::Private)?;
         Ok(files)
     }
 }

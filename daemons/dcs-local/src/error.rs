@@ -69,11 +69,9 @@ impl From<LocalError> for Status {
                     "the store's disk is full: nothing was stored; the sale can be retried once space is freed ({msg})"
                 )),
                 StoreError::Locked => Status::unavailable(msg),
-                StoreError::Database(ref d)
-                    if d.contains("readonly") || d.contains("read-only") =>
-                {
+                StoreError::ReadOnly { .. } | StoreError::ReadOnlyFilesystem { .. } => {
                     Status::unavailable(format!(
-                        "the store's data directory is read-only: nothing was stored ({msg})"
+                        "the store's data directory is read-only: nothing was stored; the sale can be retried once it is writable again ({msg})"
                     ))
                 }
                 StoreError::Conflict { .. } => Status::aborted(msg),

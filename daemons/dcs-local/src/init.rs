@@ -1,13 +1,13 @@
 //! `dcs-local init`: a data directory with a commented config, fresh keys and one terminal,
 //! so that `dcs-local run` works with no external server.
 
-use std::io::Write;
 use std::path::Path;
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as B64;
 use dcs_core::event::SignatureAlgorithm;
 use dcs_crypto::{KekMaterial, MacKey, Signer};
+use dcs_daemon::files::{self, Access};
 use dcs_keys::FileKeyring;
 use rand_core::{OsRng, RngCore};
 
@@ -23,16 +23,7 @@ pub struct Made {
 }
 
 fn write_private(path: &Path, bytes: &[u8]) -> Result<()> {
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create_new(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        options.mode(0o600);
-    }
-    let mut f = options.open(path).map_err(|e| LocalError::file(path, &e))?;
-    f.write_all(bytes).map_err(|e| LocalError::file(path, &e))?;
-    f.sync_all().map_err(|e| LocalError::file(path, &e))
+    Ok(files::write_new(path, bytes, Access::Private)?)
 }
 
 /// A random bearer token: 32 random bytes, base64url.
@@ -66,14 +57,8 @@ pub fn init(dir: &DataDir, tenant: &str, branch: &str) -> Result<Made> {
             dir.config().display()
         )));
     }
-    let keys = dir.root.join("keys");
-    std::fs::create_dir_all(&keys).map_err(|e| LocalError::file(&keys, &e))?;
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        std::fs::set_permissions(&keys, std::fs::Permissions::from_mode(0o700))
-            .map_err(|e| LocalError::file(&keys, &e))?;
-    }
+    files::create_dir(&dir.root, Access::Shared)?;
+    files::create_dir(&dir.root.join("keys"), Access::Private)?;
     let keyring = FileKeyring::create(dir.keyring())
         .map_err(|e| LocalError::Setup(format!("{}: {e}", dir.keyring().display())))?;
     keyring
@@ -84,13 +69,10 @@ pub fn init(dir: &DataDir, tenant: &str, branch: &str) -> Result<Made> {
     let terminals = TerminalsFile { terminals: vec![entry] };
     let text = toml::to_string(&terminals)
         .map_err(|e| LocalError::Setup(format!("cannot write terminals.toml: {e}")))?;
-    std::fs::write(
-        dir.terminals(),
-        format!("# Terminals of this store. Tokens are stored as SHA-256 only.\n{text}"),
-    )
-    .map_err(|e| LocalError::file(dir.terminals(), &e))?;
-    std::fs::write(dir.config(), config_template(tenant, branch))
-        .map_err(|e| LocalError::file(dir.config(), &e))?;
+    let terminals =
+        format!("# Terminals of this store. Tokens are stored as SHA-256 only.\n{text}");
+    files::write(&dir.terminals(), terminals.as_bytes(), Access::Shared)?;
+    files::write(&dir.config(), config_template(tenant, branch).as_bytes(), Access::Shared)?;
     Ok(Made { tokens: vec![("pos-1".into(), token)] })
 }
 
@@ -201,8 +183,7 @@ pub fn dev_certs(dir: &DataDir, ca_dir: &Path) -> Result<dcs_daemon::tls::TlsFil
         std::fs::read_to_string(dir.config()).map_err(|e| LocalError::file(dir.config(), &e))?;
     if !text.lines().any(|l| l.trim() == "[region.tls]") {
         let section = "\n[region.tls]\nca = \"tls/ca.pem\"\ncert = \"tls/store.pem\"\nkey = \"tls/store.key\"\n";
-        std::fs::write(dir.config(), text + section)
-            .map_err(|e| LocalError::file(dir.config(), &e))?;
+        files::write(&dir.config(), (text + section).as_bytes(), Access::Shared)?;
     }
     Ok(files)
 }

@@ -164,25 +164,29 @@ fn commit(store: &SqliteStore, sync: &SyncMachine, jobs: Vec<Job>) {
             if let Err(reload) = sync.reload(store) {
                 tracing::error!(error = %reload, "cannot restore the sync machine from the store");
             }
-            let message = e.to_string();
-            let mut first = Some(e);
+            tracing::warn!(error = %e, appends = appends.len(), "a group commit failed: nothing of it was stored");
             for job in appends {
                 // Every request of a failed group fails with the commit's error.
-                let err = first.take().unwrap_or_else(|| same_error(&message));
-                let _ = job.reply.send(Err(err));
+                let _ = job.reply.send(Err(same_error(&e)));
             }
             for reply in flushes {
-                let _ = reply.send(Err(same_error(&message)));
+                let _ = reply.send(Err(same_error(&e)));
             }
         }
     }
 }
 
-/// A copy of a group's error for the other requests of the group.
-fn same_error(message: &str) -> StoreError {
-    if message.starts_with("disk full") {
-        StoreError::DiskFull
-    } else {
-        StoreError::Database(message.to_string())
+/// A copy of a group's error for each request of the group (the kinds a terminal acts on
+/// kept, the rest as their message).
+fn same_error(e: &StoreError) -> StoreError {
+    match e {
+        StoreError::DiskFull => StoreError::DiskFull,
+        StoreError::Locked => StoreError::Locked,
+        StoreError::ReadOnly { operation } => StoreError::ReadOnly { operation },
+        StoreError::ReadOnlyFilesystem { path } => {
+            StoreError::ReadOnlyFilesystem { path: path.clone() }
+        }
+        StoreError::Io(detail) => StoreError::Io(detail.clone()),
+        other => StoreError::Database(other.to_string()),
     }
 }

@@ -5,8 +5,7 @@
 
 mod common;
 
-use common::cart;
-use dcs_proto::pb;
+use common::sale;
 
 fn set_cap(dir: &std::path::Path, mib: u64) {
     let path = dir.join("dcs-local.toml");
@@ -31,14 +30,6 @@ async fn a_full_disk_refuses_with_unavailable_and_recovers() {
     let d = common::start(dir.path(), &token);
     let mut c = d.client().await;
     d.open_session(&mut c, 0).await;
-    let sale = |n: u32| pb::SubmitSaleRequest {
-        idempotency_key: format!("k-{n}"),
-        session_id: "s-1".into(),
-        sale_id: format!("R-{n}"),
-        cart: cart(&[("MUG", 1)]),
-        tender: pb::Tender::Card as i32,
-        customer_id: None,
-    };
     let mut n = 0;
     let refused = loop {
         match c.submit_sale(d.req(sale(n))).await {

@@ -99,6 +99,14 @@ impl SqliteStore {
         then: impl FnOnce(&rusqlite::Transaction<'_>, &[Result<AppendResult>]) -> Result<T>,
     ) -> Result<(Vec<Result<AppendResult>>, T)> {
         self.writable("append_group")?;
+        self.append_group_in(requests, then).map_err(|e| self.explain(e))
+    }
+
+    fn append_group_in<T>(
+        &self,
+        requests: &[AppendRequest<'_>],
+        then: impl FnOnce(&rusqlite::Transaction<'_>, &[Result<AppendResult>]) -> Result<T>,
+    ) -> Result<(Vec<Result<AppendResult>>, T)> {
         let mut conn = self.lock();
         let mut tx = conn.transaction().map_err(map_err)?;
         let mut results = Vec::with_capacity(requests.len());

@@ -75,6 +75,8 @@ pub struct SqliteStore {
     projector: Projector,
     read_only: bool,
     chain: Chain,
+    /// The database file, probed when SQLite reports an I/O error.
+    path: std::path::PathBuf,
 }
 
 impl std::fmt::Debug for SqliteStore {
@@ -84,6 +86,10 @@ impl std::fmt::Debug for SqliteStore {
 }
 
 const SQLITE_HEADER: &[u8; 16] = b"SQLite format 3\0";
+/// Linux's "read-only file system" error number.
+const EROFS: i32 = 30;
+/// Linux's "no space left on device" error number.
+const ENOSPC: i32 = 28;
 
 impl SqliteStore {
     /// Opens (or creates) the store at `path` with the default options.
@@ -186,6 +192,7 @@ impl SqliteStore {
             projector: Projector::default(),
             read_only: options.read_only,
             chain,
+            path: path.to_path_buf(),
         })
     }
 
@@ -202,6 +209,23 @@ impl SqliteStore {
         Ok(())
     }
 
+    /// Says what an I/O error of SQLite was, from the file itself: a filesystem that turned
+    /// read-only (the kernel remounts one so after a disk error) or one with no space left;
+    /// any other error as it is.
+    pub(crate) fn explain(&self, e: StoreError) -> StoreError {
+        let StoreError::Io(detail) = e else { return e };
+        if self.path.as_os_str().is_empty() {
+            return StoreError::Io(detail);
+        }
+        match std::fs::OpenOptions::new().append(true).open(&self.path) {
+            Err(probe) if probe.raw_os_error() == Some(EROFS) => {
+                StoreError::ReadOnlyFilesystem { path: self.path.display().to_string() }
+            }
+            Err(probe) if probe.raw_os_error() == Some(ENOSPC) => StoreError::DiskFull,
+            _ => StoreError::Io(detail),
+        }
+    }
+
     /// An in-memory store (for tests and the simulator).
     pub fn open_in_memory() -> Result<Self> {
         let mut conn = Connection::open_in_memory().map_err(map_err)?;
@@ -212,6 +236,7 @@ impl SqliteStore {
             projector: Projector::default(),
             read_only: false,
             chain: Chain::Unkeyed,
+            path: std::path::PathBuf::new(),
         })
     }
 
@@ -306,6 +331,7 @@ pub(crate) fn map_err(e: rusqlite::Error) -> StoreError {
             ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked => StoreError::Locked,
             ErrorCode::DatabaseCorrupt | ErrorCode::NotADatabase => StoreError::Corrupt(detail),
             ErrorCode::ReadOnly => StoreError::ReadOnly { operation: "this write" },
+            ErrorCode::SystemIoFailure => StoreError::Io(detail),
             _ => StoreError::Database(detail),
         };
     }

@@ -207,9 +207,12 @@ impl SqliteStore {
     pub fn persist_sync(&self, batch: &PersistBatch) -> Result<()> {
         self.writable("persist_sync")?;
         let mut conn = self.lock();
-        let tx = conn.transaction().map_err(map_err)?;
-        write_batch(&tx, batch)?;
-        tx.commit().map_err(map_err)
+        let written = conn.transaction().map_err(map_err).and_then(|tx| {
+            write_batch(&tx, batch)?;
+            tx.commit().map_err(map_err)
+        });
+        drop(conn);
+        written.map_err(|e| self.explain(e))
     }
 
     /// What the sync machine restarts from: the checkpoint (one row and at most

@@ -168,3 +168,15 @@ pub fn cart(lines: &[(&str, u32)]) -> Option<pb::Cart> {
         discount: None,
     })
 }
+
+/// Sale `n` of one mug by card in session `s-1`, with key `k-{n}`.
+pub fn sale(n: u32) -> pb::SubmitSaleRequest {
+    pb::SubmitSaleRequest {
+        idempotency_key: format!("k-{n}"),
+        session_id: "s-1".into(),
+        sale_id: format!("R-{n}"),
+        cart: cart(&[("MUG", 1)]),
+        tender: pb::Tender::Card as i32,
+        customer_id: None,
+    }
+}
