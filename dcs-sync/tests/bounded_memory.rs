@@ -69,8 +69,17 @@ const SKUS: [&str; 8] = ["MUG", "CUP", "TEA", "JAR", "PEN", "INK", "MAP", "BAG"]
 /// Events each store appends per round (a round is 500 ms).
 const PER_ROUND: u64 = 128;
 const ROUND_MS: u64 = 500;
-/// Store 4 is cut off from the region while the stores append these events in all.
-const OFFLINE: (u64, u64) = (30_000, 80_000);
+/// Store 4 is cut off from the region while the stores append this many events in all
+/// (from a tenth of the run on).
+const OFFLINE: u64 = 50_000;
+
+/// Delta-log entries each machine keeps (small, so the log is full well before 10,000 events).
+const DELTA_LOG: usize = 256;
+/// The bound on each machine's live heap: a full delta log (at most 8 KiB an entry: one
+/// stock delta of the 8 × 4 catalog with its dots, measured ~4 KiB), a full outbox window
+/// (512 items of at most 4 KiB: a sealed event ~1.5 KiB, twice for the in-flight push), the
+/// CRDT (8 SKUs × 4 branches, measured 12 KiB) and the fixed parts (256 KiB).
+const BOUND: i64 = (DELTA_LOG as i64) * 8 * 1024 + 512 * 4 * 1024 + 256 * 1024;
 
 fn now(ms: u64) -> Now {
     Now { mono_ms: ms, wall_ms: T0 + ms }
@@ -83,6 +92,7 @@ fn cfg() -> SyncConfig {
         retransmit_base_ms: 1_000,
         retransmit_max_ms: 2_000,
         heartbeat_interval_ms: 1_000,
+        delta_log_capacity: DELTA_LOG,
         ..SyncConfig::default()
     }
 }
@@ -324,6 +334,17 @@ impl Tiers {
     }
 }
 
+/// Heap bytes of a copy of `state`: the CRDT's share of a machine's heap.
+fn state_bytes(probe: &mut AllocationGroupToken, state: &ReplicatedState) -> i64 {
+    let counter = slot(probe.id());
+    let _g = probe.enter();
+    let before = counter.load(Ordering::Relaxed);
+    let copy = state.clone();
+    let bytes = counter.load(Ordering::Relaxed) - before;
+    drop(copy);
+    bytes
+}
+
 fn token() -> AllocationGroupToken {
     AllocationGroupToken::register().expect("an allocation group")
 }
@@ -373,10 +394,12 @@ fn machine_heap_is_flat_over_a_million_events() {
     AllocationRegistry::enable_tracking();
     let started = std::time::Instant::now();
     let mut t = build(now(0));
-    let milestones: Vec<u64> = [10_000, 20_000, 30_000, 50_000, 100_000, 200_000, 500_000, 1_000_000]
-        .into_iter()
-        .filter(|m| *m <= total)
-        .collect();
+    let mut probe = token();
+    let milestones: Vec<u64> =
+        [10_000, 20_000, 30_000, 50_000, 100_000, 200_000, 500_000, 1_000_000]
+            .into_iter()
+            .filter(|m| *m <= total)
+            .collect();
     let mut samples: Vec<(u64, Vec<i64>)> = vec![];
     let mut peak = vec![0i64; STORES as usize + 2];
     let mut events = 0u64;
@@ -386,7 +409,8 @@ fn machine_heap_is_flat_over_a_million_events() {
         round += 1;
         let at = now(round * ROUND_MS);
         for s in &mut t.stores {
-            s.online = !(s.n == STORES && (OFFLINE.0..OFFLINE.1).contains(&events));
+            let cut = total / 10..total / 10 + OFFLINE.min(total / 4);
+            s.online = !(s.n == STORES && cut.contains(&events));
             let _g = s.tok.enter();
             for _ in 0..PER_ROUND {
                 s.k += 1;
@@ -433,6 +457,12 @@ fn machine_heap_is_flat_over_a_million_events() {
             *p = (*p).max(*h);
         }
         if milestones.iter().any(|m| events >= *m && events - PER_ROUND * 4 < *m) {
+            let crdt = [
+                state_bytes(&mut probe, t.stores[0].m.state()),
+                state_bytes(&mut probe, t.region.state()),
+                state_bytes(&mut probe, t.master.state()),
+            ];
+            println!("{events}: CRDT state bytes (store 1, region, master) {crdt:?}");
             samples.push((events, heap));
         }
     }
@@ -459,5 +489,18 @@ fn machine_heap_is_flat_over_a_million_events() {
     assert_eq!(t.region_host.accepted, events, "the region's store holds every event");
     for s in &t.stores {
         assert_eq!(s.m.lag(), 0, "store {} has nothing left to send", s.n);
+    }
+    for (name, p) in names.iter().zip(&peak) {
+        assert!(*p <= BOUND, "{name}: peak heap {p} B over the bound {BOUND} B");
+    }
+    // Flat: the last sample is within 20 % (+64 KiB) of the one at 10 k (100 k when run).
+    let reference = samples.iter().rev().find(|(e, _)| *e <= 100_352).map(|s| &s.1);
+    if let (Some(first), Some((e, last))) = (reference, samples.last()) {
+        for ((name, a), b) in names.iter().zip(first).zip(last) {
+            assert!(
+                *b <= a + a / 5 + 65_536,
+                "{name}: heap grew from {a} B to {b} B by {e} events"
+            );
+        }
     }
 }
