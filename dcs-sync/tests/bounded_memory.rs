@@ -132,9 +132,9 @@ fn body(n: u32, k: u64) -> EventBody {
     let m = StockMovement {
         branch: BranchId::new(format!("s{n}")).unwrap(),
         sku: Sku::new(SKUS[(k % SKUS.len() as u64) as usize]).unwrap(),
-        quantity: if k % 2 == 0 { 3 } else { 1 },
+        quantity: if k.is_multiple_of(2) { 3 } else { 1 },
     };
-    if k % 2 == 0 { EventBody::InventoryReceived(m) } else { EventBody::InventorySold(m) }
+    if k.is_multiple_of(2) { EventBody::InventoryReceived(m) } else { EventBody::InventorySold(m) }
 }
 
 /// Builds and seals store `n`'s `k`-th event.
@@ -423,7 +423,7 @@ fn machine_heap_is_flat_over_a_million_events() {
         }
         events += PER_ROUND * u64::from(STORES);
         // Occasional restarts from the store: one tier every 150 rounds, in turn.
-        if round % 150 == 0 {
+        if round.is_multiple_of(150) {
             restarts += 1;
             match (round / 150) % 6 {
                 i @ 0..=3 => {
