@@ -23,6 +23,7 @@ pub mod workload;
 use alloc::boxed::Box;
 use alloc::collections::{BTreeMap, BTreeSet};
 use alloc::format;
+use alloc::rc::Rc;
 use alloc::string::String;
 use alloc::vec::Vec;
 use core::fmt::Write as _;
@@ -363,7 +364,7 @@ struct Appended {
 
 #[derive(Debug, Clone)]
 enum Ev {
-    Deliver { from: NodeId, to: NodeId, bytes: Vec<u8> },
+    Deliver { from: NodeId, to: NodeId, bytes: Rc<[u8]> },
     Timer { node: NodeId, generation: u64 },
     Disk { node: NodeId, token: u64, incarnation: u64 },
     Open { store: u32 },
@@ -431,6 +432,33 @@ fn fnv(hash: u64, bytes: &[u8]) -> u64 {
     bytes.iter().fold(hash, |h, b| (h ^ u64::from(*b)).wrapping_mul(0x0100_0000_01b3))
 }
 
+/// A message's line in the trace (formatted only when traced).
+struct Kind<'m>(&'m Message);
+
+impl core::fmt::Display for Kind<'_> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match self.0 {
+            Message::Push(p) => {
+                write!(f, "push b{} items={} have={}", p.batch, p.items.len(), p.have)
+            }
+            Message::Ack(a) => write!(f, "ack b{} pos={} have={}", a.batch, a.durable_pos, a.have),
+            Message::Heartbeat(h) => write!(f, "heartbeat lag={}", h.lag),
+            Message::Refuse(r) => write!(f, "refuse {}", r.reason),
+        }
+    }
+}
+
+/// Hashes whatever is written to it with [`fnv`] (the trace hash of a run whose trace is
+/// not kept).
+struct FnvWriter(u64);
+
+impl core::fmt::Write for FnvWriter {
+    fn write_str(&mut self, s: &str) -> core::fmt::Result {
+        self.0 = fnv(self.0, s.as_bytes());
+        Ok(())
+    }
+}
+
 impl<'a> Sim<'a> {
     fn new(cfg: &'a SimConfig) -> Self {
         let mut rng = SplitMix64::new(cfg.seed);
@@ -484,10 +512,16 @@ impl<'a> Sim<'a> {
     }
 
     fn trace(&mut self, line: core::fmt::Arguments<'_>) {
-        let text = format!("{:>10} {line}\n", self.now);
-        self.hash = fnv(self.hash, text.as_bytes());
         if self.cfg.keep_trace {
+            let text = format!("{:>10} {line}\n", self.now);
+            self.hash = fnv(self.hash, text.as_bytes());
             self.report.trace.extend_from_slice(text.as_bytes());
+        } else {
+            // Only the hash is kept: feed the formatted bytes straight into it (the same
+            // bytes, so the same hash), without building the line.
+            let mut h = FnvWriter(self.hash);
+            let _ = write!(h, "{:>10} {line}\n", self.now);
+            self.hash = h.0;
         }
     }
 
@@ -775,19 +809,14 @@ impl<'a> Sim<'a> {
 
     fn transmit(&mut self, from: NodeId, to: NodeId, msg: Message) {
         self.check_sent_hlc(from, &msg);
-        let kind = match &msg {
-            Message::Push(p) => {
-                self.report.sync_rounds += 1;
-                format!("push b{} items={} have={}", p.batch, p.items.len(), p.have)
-            }
+        match &msg {
+            Message::Push(_) => self.report.sync_rounds += 1,
             Message::Ack(a) => {
                 let e = self.acked_max.entry(to).or_insert(0);
                 *e = (*e).max(a.durable_pos);
-                format!("ack b{} pos={} have={}", a.batch, a.durable_pos, a.have)
             }
-            Message::Heartbeat(h) => format!("heartbeat lag={}", h.lag),
-            Message::Refuse(r) => format!("refuse {}", r.reason),
-        };
+            Message::Heartbeat(_) | Message::Refuse(_) => {}
+        }
         let bytes = match encode(&msg) {
             Ok(b) => b,
             Err(e) => {
@@ -806,10 +835,11 @@ impl<'a> Sim<'a> {
         }
         self.report.messages += 1;
         self.report.bytes += bytes.len() as u64;
-        self.trace(format_args!("{from}->{to} {kind} {}B", bytes.len()));
+        self.trace(format_args!("{from}->{to} {} {}B", Kind(&msg), bytes.len()));
         let times = self.net.send(&mut self.rng, self.now, from, to);
+        let bytes: Rc<[u8]> = Rc::from(bytes);
         for t in times {
-            self.at(t, Ev::Deliver { from, to, bytes: bytes.clone() });
+            self.at(t, Ev::Deliver { from, to, bytes: Rc::clone(&bytes) });
         }
     }
 
@@ -1468,9 +1498,8 @@ impl<'a> Sim<'a> {
                     Some(AnyMachine::Region(r)) => r.lag() == 0,
                     _ => true,
                 });
-            let states = self.states();
-            let equal = states.windows(2).all(|w| w[0].1 == w[1].1);
-            if all_up && quiet && equal {
+            // The full comparison of every replica's state only once the world is at rest.
+            if all_up && quiet && self.states().windows(2).all(|w| w[0].1 == w[1].1) {
                 let ms = self.now - self.end;
                 self.report.convergence_ms = Some(ms);
                 self.report.convergence_rounds =
