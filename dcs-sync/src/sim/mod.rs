@@ -520,7 +520,7 @@ impl<'a> Sim<'a> {
             // Only the hash is kept: feed the formatted bytes straight into it (the same
             // bytes, so the same hash), without building the line.
             let mut h = FnvWriter(self.hash);
-            let _ = write!(h, "{:>10} {line}\n", self.now);
+            let _ = writeln!(h, "{:>10} {line}", self.now);
             self.hash = h.0;
         }
     }
