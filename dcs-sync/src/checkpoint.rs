@@ -25,12 +25,14 @@ pub struct Checkpoint {
     pub received: BTreeMap<NodeId, u64>,
     /// Per child: highest contiguous outbox position stored, deduplicated or refused here.
     pub inbox: BTreeMap<NodeId, u64>,
-    /// The last [`LOG_TAIL`] entries of the delta log, so that a restarted node still sends
-    /// peers that are a little behind a delta rather than its full state.
+    /// The last entries of the delta log (at most [`LOG_TAIL`] in a store; a machine keeps at
+    /// most its `delta_log_capacity`), so that a restarted node still sends peers that are a
+    /// little behind a delta rather than its full state.
     pub log_tail: VecDeque<LogEntry>,
 }
 
-/// Delta-log entries kept in the checkpoint (the in-memory log may hold more).
+/// Most delta-log entries a store keeps in the checkpoint; a machine keeps at most its
+/// configured `delta_log_capacity` of them in memory ([`Checkpoint::trim_tail`]).
 pub const LOG_TAIL: usize = 1_024;
 
 /// One durable delta-log entry.
@@ -153,6 +155,14 @@ impl Checkpoint {
         self.state.merge(state);
         bump(&mut self.received, from, have);
         self.log(seq, Some(from), None);
+    }
+
+    /// Keeps at most the last `max` entries of the log tail (a machine bounds its copy of
+    /// the checkpoint by its delta-log capacity, which may be below [`LOG_TAIL`]).
+    pub fn trim_tail(&mut self, max: usize) {
+        while self.log_tail.len() > max {
+            self.log_tail.pop_front();
+        }
     }
 
     /// Records log position `seq` (a change that took no new position records nothing).

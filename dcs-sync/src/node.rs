@@ -143,9 +143,10 @@ impl Core {
         id: NodeId,
         replica: ReplicaId,
         cfg: SyncConfig,
-        durable: Checkpoint,
+        mut durable: Checkpoint,
         seed: u64,
     ) -> Result<Self, SyncError> {
+        durable.trim_tail(cfg.delta_log_capacity);
         let mut hlc = HybridClock::new(id.hlc_node(), cfg.max_clock_drift_ms)
             .map_err(|e| SyncError::Domain(e.to_string()))?;
         hlc.restore(HlcTimestamp { time: durable.hlc_last, node: id.hlc_node() });
@@ -250,6 +251,8 @@ impl Core {
             }
             ops.extend(batch);
         }
+        // The durable tail is bounded by the configured log capacity, not only by LOG_TAIL.
+        self.durable.trim_tail(self.cfg.delta_log_capacity);
         self.log.mark_durable(self.durable.log_seq);
         ops
     }
