@@ -91,7 +91,14 @@ fn the_checkpoint_log_is_folded_and_a_restore_reads_a_bounded_amount() {
     let conn_log = store.sync_log_len().unwrap();
     assert!(conn_log < CHECKPOINT_EVERY, "the log was folded: {conn_log} entries left");
     let restored = store.load_sync().unwrap();
-    assert_eq!(&restored.checkpoint, m.checkpoint(), "row + log = the machine's checkpoint");
+    let mut without_tail = restored.checkpoint.clone();
+    let tail = core::mem::take(&mut without_tail.log_tail);
+    assert_eq!(&without_tail, m.checkpoint(), "row + log = the machine's checkpoint");
+    assert!(
+        !tail.is_empty() && tail.len() <= dcs_sync::LOG_TAIL,
+        "the store keeps the delta-log tail (the machine: in its delta log)"
+    );
+    assert_eq!(tail.back().map(|e| e.seq), Some(m.checkpoint().log_seq));
     assert_eq!(restored.checkpoint.state, *m.state());
 }
 

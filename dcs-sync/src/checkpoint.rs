@@ -25,14 +25,14 @@ pub struct Checkpoint {
     pub received: BTreeMap<NodeId, u64>,
     /// Per child: highest contiguous outbox position stored, deduplicated or refused here.
     pub inbox: BTreeMap<NodeId, u64>,
-    /// The last entries of the delta log (at most [`LOG_TAIL`] in a store; a machine keeps at
-    /// most its `delta_log_capacity`), so that a restarted node still sends peers that are a
-    /// little behind a delta rather than its full state.
+    /// The last [`LOG_TAIL`] entries of the delta log as a store keeps them, so that a
+    /// restarted node still sends peers that are a little behind a delta rather than its full
+    /// state. Empty in a running machine's copy: its delta log holds these entries.
     pub log_tail: VecDeque<LogEntry>,
 }
 
-/// Most delta-log entries a store keeps in the checkpoint; a machine keeps at most its
-/// configured `delta_log_capacity` of them in memory ([`Checkpoint::trim_tail`]).
+/// Delta-log entries a store keeps in the checkpoint (a restored machine keeps at most its
+/// configured `delta_log_capacity` of them, in its delta log).
 pub const LOG_TAIL: usize = 1_024;
 
 /// One durable delta-log entry.
@@ -115,8 +115,15 @@ fn bump(map: &mut BTreeMap<NodeId, u64>, key: NodeId, to: u64) {
 }
 
 impl Checkpoint {
-    /// Applies one durable write (its outbox and inbox items are the store's business).
+    /// Applies one durable write (its outbox and inbox items are the store's business),
+    /// keeping the last [`LOG_TAIL`] delta-log entries.
     pub fn apply(&mut self, op: &WriteOp) {
+        self.apply_keeping(op, LOG_TAIL);
+    }
+
+    /// [`Checkpoint::apply`] keeping at most `tail` delta-log entries (a machine keeps none in
+    /// its copy: its delta log has them).
+    pub fn apply_keeping(&mut self, op: &WriteOp, tail: usize) {
         match op {
             WriteOp::Append { item, .. } => {
                 if let Some(t) = item.hlc() {
@@ -127,8 +134,10 @@ impl Checkpoint {
             WriteOp::Accept { from, pos, .. } | WriteOp::Reject { from, pos, .. } => {
                 bump(&mut self.inbox, *from, *pos)
             }
-            WriteOp::Delta { from, have, delta, seq } => self.delta(*from, *have, delta, *seq),
-            WriteOp::Full { from, have, state, seq } => self.full(*from, *have, state, *seq),
+            WriteOp::Delta { from, have, delta, seq } => {
+                self.delta(*from, *have, delta, *seq, tail)
+            }
+            WriteOp::Full { from, have, state, seq } => self.full(*from, *have, state, *seq, tail),
             WriteOp::Hlc { last } => self.hlc_last = self.hlc_last.max(*last),
         }
     }
@@ -138,41 +147,47 @@ impl Checkpoint {
         match op {
             CheckpointOp::Hlc(t) => self.hlc_last = self.hlc_last.max(*t),
             CheckpointOp::Inbox { from, pos } => bump(&mut self.inbox, *from, *pos),
-            CheckpointOp::Delta { from, have, delta, seq } => self.delta(*from, *have, delta, *seq),
-            CheckpointOp::Full { from, have, state, seq } => self.full(*from, *have, state, *seq),
+            CheckpointOp::Delta { from, have, delta, seq } => {
+                self.delta(*from, *have, delta, *seq, LOG_TAIL)
+            }
+            CheckpointOp::Full { from, have, state, seq } => {
+                self.full(*from, *have, state, *seq, LOG_TAIL)
+            }
         }
     }
 
-    fn delta(&mut self, from: Option<NodeId>, have: u64, delta: &StateDelta, seq: u64) {
+    fn delta(
+        &mut self,
+        from: Option<NodeId>,
+        have: u64,
+        delta: &StateDelta,
+        seq: u64,
+        tail: usize,
+    ) {
         self.state.apply_delta(delta);
         if let Some(from) = from {
             bump(&mut self.received, from, have);
         }
-        self.log(seq, from, Some(delta));
+        self.log(seq, from, Some(delta), tail);
     }
 
-    fn full(&mut self, from: NodeId, have: u64, state: &ReplicatedState, seq: u64) {
+    fn full(&mut self, from: NodeId, have: u64, state: &ReplicatedState, seq: u64, tail: usize) {
         self.state.merge(state);
         bump(&mut self.received, from, have);
-        self.log(seq, Some(from), None);
+        self.log(seq, Some(from), None, tail);
     }
 
-    /// Keeps at most the last `max` entries of the log tail (a machine bounds its copy of
-    /// the checkpoint by its delta-log capacity, which may be below [`LOG_TAIL`]).
-    pub fn trim_tail(&mut self, max: usize) {
-        while self.log_tail.len() > max {
-            self.log_tail.pop_front();
-        }
-    }
-
-    /// Records log position `seq` (a change that took no new position records nothing).
-    fn log(&mut self, seq: u64, origin: Option<NodeId>, delta: Option<&StateDelta>) {
+    /// Records log position `seq` (a change that took no new position records nothing),
+    /// keeping at most `tail` entries.
+    fn log(&mut self, seq: u64, origin: Option<NodeId>, delta: Option<&StateDelta>, tail: usize) {
         if seq <= self.log_seq {
             return;
         }
         self.log_seq = seq;
-        self.log_tail.push_back(LogEntry { seq, origin, delta: delta.cloned() });
-        while self.log_tail.len() > LOG_TAIL {
+        if tail > 0 {
+            self.log_tail.push_back(LogEntry { seq, origin, delta: delta.cloned() });
+        }
+        while self.log_tail.len() > tail {
             self.log_tail.pop_front();
         }
     }

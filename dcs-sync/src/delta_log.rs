@@ -43,12 +43,13 @@ impl DeltaLog {
     }
 
     /// The log rebuilt after a restart from its durable tail, continuing after `durable`.
-    pub fn restore(durable: u64, capacity: usize, tail: &VecDeque<LogEntry>) -> Self {
+    pub fn restore(durable: u64, capacity: usize, tail: VecDeque<LogEntry>) -> Self {
         let mut log = DeltaLog::new(durable, capacity);
-        let entries = tail.iter().filter(|e| e.seq <= durable).map(|e| Entry {
+        let skip = tail.len().saturating_sub(log.capacity);
+        let entries = tail.into_iter().skip(skip).filter(|e| e.seq <= durable).map(|e| Entry {
             seq: e.seq,
             origin: e.origin,
-            change: e.delta.clone().map_or(Change::Gap, Change::Delta),
+            change: e.delta.map_or(Change::Gap, Change::Delta),
         });
         log.entries.extend(entries);
         while log.entries.len() > log.capacity {
@@ -163,7 +164,7 @@ mod tests {
             d.apply(&WriteOp::Delta { from: None, have: 0, delta: delta(n), seq });
         }
         let state = d.state.clone();
-        let log = DeltaLog::restore(d.log_seq, 16, &d.log_tail);
+        let log = DeltaLog::restore(d.log_seq, 16, d.log_tail.clone());
         let Some(CrdtPayload::Delta { from: 1, upto: 3, delta: got }) =
             log.payload_for(NodeId::Master, 1, &state)
         else {
@@ -174,7 +175,7 @@ mod tests {
         assert_eq!(s.price("X"), Some(3));
         // A merged full state in the tail still sends peers behind it the full state.
         d.apply(&WriteOp::Full { from: NodeId::Store(1), have: 1, state: state.clone(), seq: 4 });
-        let log = DeltaLog::restore(d.log_seq, 16, &d.log_tail);
+        let log = DeltaLog::restore(d.log_seq, 16, d.log_tail.clone());
         assert!(matches!(
             log.payload_for(NodeId::Master, 3, &d.state),
             Some(CrdtPayload::Full { upto: 4, .. })

@@ -146,7 +146,6 @@ impl Core {
         mut durable: Checkpoint,
         seed: u64,
     ) -> Result<Self, SyncError> {
-        durable.trim_tail(cfg.delta_log_capacity);
         let mut hlc = HybridClock::new(id.hlc_node(), cfg.max_clock_drift_ms)
             .map_err(|e| SyncError::Domain(e.to_string()))?;
         hlc.restore(HlcTimestamp { time: durable.hlc_last, node: id.hlc_node() });
@@ -155,7 +154,12 @@ impl Core {
             cfg,
             faults: Faults::default(),
             working: durable.state.clone(),
-            log: DeltaLog::restore(durable.log_seq, cfg.delta_log_capacity, &durable.log_tail),
+            // The tail moves into the delta log: the machine's checkpoint copy keeps none.
+            log: DeltaLog::restore(
+                durable.log_seq,
+                cfg.delta_log_capacity,
+                core::mem::take(&mut durable.log_tail),
+            ),
             merged: durable.received.clone(),
             persisted_hlc: durable.hlc_last,
             durable,
@@ -247,12 +251,10 @@ impl Core {
         let mut ops = Vec::new();
         for (_, batch) in done {
             for op in &batch {
-                self.durable.apply(op);
+                self.durable.apply_keeping(op, 0);
             }
             ops.extend(batch);
         }
-        // The durable tail is bounded by the configured log capacity, not only by LOG_TAIL.
-        self.durable.trim_tail(self.cfg.delta_log_capacity);
         self.log.mark_durable(self.durable.log_seq);
         ops
     }
@@ -368,7 +370,8 @@ macro_rules! machine_common_api {
 
             /// The checkpoint as durably written (confirmed writes): the accepted items, the
             /// refusals and the outbox are the store's; after a crash, `restore` takes what
-            /// the store holds ([`SyncStore::load`]($crate::SyncStore::load)).
+            /// the store holds ([`SyncStore::load`]($crate::SyncStore::load)). Its log tail is
+            /// empty: the machine's delta log holds those entries.
             pub fn checkpoint(&self) -> &$crate::Checkpoint {
                 &self.core.durable
             }

@@ -48,6 +48,10 @@ pub const DAY0_MS: u64 = 1_795_564_800_000;
 const START_OFFSET_MS: u64 = 7 * HOUR;
 const MINUTE: u64 = 60_000;
 const HOUR: u64 = 60 * MINUTE;
+/// How long a node's measured full-state size stands for it in the "full state each round"
+/// comparison (measuring means encoding the whole state: once a sync round, it was most of the
+/// 100-store day's run time; the total moves by under 1 % between 1 and 15 minutes).
+const FULL_STATE_SAMPLE_MS: u64 = 15 * MINUTE;
 const KEY: [u8; 32] = *b"dcs-sim shared verification key!";
 
 /// Everything a run depends on besides the seed's draws.
@@ -731,7 +735,7 @@ impl<'a> Sim<'a> {
         let durable = each!(m, x => x.checkpoint());
         let seq = durable.log_seq;
         match self.full_cache.get(&node) {
-            Some(&(s, at, size)) if s == seq || now < at + MINUTE => size,
+            Some(&(s, at, size)) if s == seq || now < at + FULL_STATE_SAMPLE_MS => size,
             _ => {
                 let size = wire_size(&durable.state) + 4;
                 self.full_cache.insert(node, (seq, now, size));
