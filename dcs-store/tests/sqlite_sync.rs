@@ -7,40 +7,8 @@ mod sync_common;
 use dcs_store::StoreError;
 use dcs_store::sqlite::{CHECKPOINT_EVERY, SqliteStore};
 use dcs_sync::sim::store::MemStore;
-use dcs_sync::{
-    Item, LocalMachine, Message, PersistBatch, RegionalMachine, SyncStore, WriteOp, pump,
-};
+use dcs_sync::{Item, LocalMachine, PersistBatch, SyncStore, WriteOp};
 use sync_common::*;
-
-/// Moves messages between the store's machine and the region until the outbox is empty.
-fn sync(
-    store: &mut SqliteStore,
-    m: &mut LocalMachine,
-    r: &mut RegionalMachine,
-    host: &mut MemStore,
-    t: &mut u64,
-) {
-    for _ in 0..100_000 {
-        *t += 10;
-        pump(now(*t), m, store).unwrap();
-        m.handle_timeout(now(*t));
-        pump(now(*t), m, store).unwrap();
-        let out: Vec<Message> = std::iter::from_fn(|| m.poll_transmit()).map(|(_, x)| x).collect();
-        if out.is_empty() && m.lag() == 0 {
-            return;
-        }
-        for msg in out {
-            r.handle_message(now(*t), STORE, msg).unwrap();
-        }
-        pump(now(*t), r, host).unwrap();
-        while let Some((to, msg)) = r.poll_transmit() {
-            if to == STORE {
-                m.handle_message(now(*t), dcs_sync::NodeId::Region(0), msg).unwrap();
-            }
-        }
-    }
-    panic!("the outbox never drained (lag {})", m.lag());
-}
 
 #[test]
 fn the_event_log_is_the_outbox_and_a_restart_resumes_from_the_file() {

@@ -2,10 +2,12 @@
 
 mod anchor;
 mod append;
+mod checkpoint_log;
 mod keyed;
 mod lookup;
 mod projections;
 mod read;
+mod region_replica;
 mod schema;
 mod state;
 mod store_impl;
@@ -25,9 +27,10 @@ use crate::projection::Projector;
 
 pub use anchor::ChainAnchor;
 pub use append::{AppendRequest, MAX_BATCH};
+pub use checkpoint_log::CHECKPOINT_EVERY;
 pub use read::MAX_READ;
+pub use region_replica::{Accepted, RegionReplicaStore};
 pub use state::{SagaRecord, SagaStep};
-pub use sync_store::CHECKPOINT_EVERY;
 pub use verified::{Verification, verify_batch};
 pub use verify::ChainReport;
 

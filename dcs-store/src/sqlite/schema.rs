@@ -35,10 +35,6 @@ UPDATE dcs_meta SET value = '3' WHERE key = 'schema_version';
 /// log of checkpoint changes since it (folded into it every `CHECKPOINT_EVERY` entries),
 /// and the events the region refused, with its reasons.
 const V4_ADDITIONS: &str = "
-CREATE TABLE IF NOT EXISTS sync_checkpoint (
-    id INTEGER PRIMARY KEY CHECK (id = 1), checkpoint BLOB NOT NULL, log_entries INTEGER NOT NULL
-) STRICT;
-CREATE TABLE IF NOT EXISTS sync_log (seq INTEGER PRIMARY KEY, op BLOB NOT NULL) STRICT;
 CREATE TABLE IF NOT EXISTS sync_rejections (
     position INTEGER PRIMARY KEY, event_id BLOB NOT NULL, reason TEXT NOT NULL
 ) STRICT;
@@ -134,6 +130,7 @@ pub fn ensure(conn: &mut Connection, path: &str, read_only: bool) -> Result<()> 
         )
         .map_err(super::map_err)?;
         tx.execute_batch(V3_ADDITIONS).map_err(super::map_err)?;
+        tx.execute_batch(super::checkpoint_log::DDL).map_err(super::map_err)?;
         tx.execute_batch(V4_ADDITIONS).map_err(super::map_err)?;
         return tx.commit().map_err(super::map_err);
     }
@@ -170,6 +167,7 @@ pub fn ensure(conn: &mut Connection, path: &str, read_only: bool) -> Result<()> 
             migrate_v1(&tx)?;
         }
         tx.execute_batch(V3_ADDITIONS).map_err(super::map_err)?;
+        tx.execute_batch(super::checkpoint_log::DDL).map_err(super::map_err)?;
         tx.execute_batch(V4_ADDITIONS).map_err(super::map_err)?;
         return tx.commit().map_err(super::map_err);
     }

@@ -3,7 +3,7 @@
 //! them in the same file, written in the same transactions as the events it covers.
 //!
 //! The checkpoint is one row plus a log of the changes since ([`CheckpointOp`]s, postcard);
-//! every [`CHECKPOINT_EVERY`] logged changes the log is folded into the row, so a restore
+//! every [`CHECKPOINT_EVERY`](super::CHECKPOINT_EVERY) logged changes the log is folded into the row, so a restore
 //! reads one row and at most that many small entries, whatever the history. Unacknowledged
 //! events are read back by position, in the machine's pages.
 //!
@@ -11,58 +11,14 @@
 //! batches in one transaction (a daemon's group commit), and the [`SyncStore`] impl persists
 //! the machine's other batches (acks, merged deltas, the clock).
 
-use dcs_sync::{
-    Checkpoint, CheckpointOp, Item, Outcome, PersistBatch, Positioned, Restored, SyncStore, WriteOp,
-};
+use dcs_sync::{Item, Outcome, PersistBatch, Positioned, Restored, SyncStore, WriteOp};
 use rusqlite::{Connection, OptionalExtension, Transaction, params};
 
 use super::append::AppendRequest;
+use super::checkpoint_log::{fold_if_due, load_checkpoint, log_op};
 use super::{SqliteStore, map_err};
 use crate::api::AppendResult;
 use crate::error::{Result, StoreError};
-
-/// Logged checkpoint changes folded into the checkpoint row at once (bounds a restore's
-/// replay and the log's size).
-pub const CHECKPOINT_EVERY: i64 = 1_024;
-
-fn encode<T: serde::Serialize>(value: &T, what: &str) -> Result<Vec<u8>> {
-    postcard::to_allocvec(value)
-        .map_err(|e| StoreError::Database(format!("cannot encode the sync {what}: {e}")))
-}
-
-fn decode<T: serde::de::DeserializeOwned>(bytes: &[u8], what: &str) -> Result<T> {
-    postcard::from_bytes(bytes).map_err(|e| {
-        StoreError::Corrupt(format!(
-            "the sync {what} does not decode ({e}): the file was altered or written by another version"
-        ))
-    })
-}
-
-/// The checkpoint row (default when none was written yet) and its log length.
-fn checkpoint_row(conn: &Connection) -> Result<(Checkpoint, i64)> {
-    let row: Option<(Vec<u8>, i64)> = conn
-        .query_row("SELECT checkpoint, log_entries FROM sync_checkpoint WHERE id = 1", [], |r| {
-            Ok((r.get(0)?, r.get(1)?))
-        })
-        .optional()
-        .map_err(map_err)?;
-    match row {
-        Some((bytes, n)) => Ok((decode(&bytes, "checkpoint")?, n)),
-        None => Ok((Checkpoint::default(), 0)),
-    }
-}
-
-/// The checkpoint as durably written: the row with its log replayed.
-fn load_checkpoint(conn: &Connection) -> Result<Checkpoint> {
-    let (mut checkpoint, _) = checkpoint_row(conn)?;
-    let mut stmt = conn.prepare_cached("SELECT op FROM sync_log ORDER BY seq").map_err(map_err)?;
-    let mut rows = stmt.query([]).map_err(map_err)?;
-    while let Some(row) = rows.next().map_err(map_err)? {
-        let bytes: Vec<u8> = row.get(0).map_err(map_err)?;
-        checkpoint.apply_logged(&decode::<CheckpointOp>(&bytes, "checkpoint log entry")?);
-    }
-    Ok(checkpoint)
-}
 
 fn head(conn: &Connection) -> Result<u64> {
     conn.query_row("SELECT position FROM chain_head WHERE id = 1", [], |r| r.get(0))
@@ -106,38 +62,9 @@ fn write_batch(tx: &Transaction<'_>, batch: &PersistBatch) -> Result<()> {
             }
             WriteOp::Delta { .. } | WriteOp::Full { .. } | WriteOp::Hlc { .. } => {}
         }
-        if let Some(c) = op.checkpoint_op() {
-            tx.execute(
-                "INSERT INTO sync_log (op) VALUES (?1)",
-                [encode(&c, "checkpoint log entry")?],
-            )
-            .map_err(map_err)?;
-            logged += 1;
-        }
+        logged += log_op(tx, op)?;
     }
-    if logged == 0 {
-        return Ok(());
-    }
-    let (_, entries) = checkpoint_row(tx)?;
-    if entries + logged < CHECKPOINT_EVERY {
-        tx.execute(
-            "INSERT INTO sync_checkpoint (id, checkpoint, log_entries) VALUES (1, ?1, ?2)
-             ON CONFLICT (id) DO UPDATE SET log_entries = excluded.log_entries",
-            params![encode(&Checkpoint::default(), "checkpoint")?, entries + logged],
-        )
-        .map_err(map_err)?;
-        return Ok(());
-    }
-    // Fold the log into the row.
-    let folded = load_checkpoint(tx)?;
-    tx.execute(
-        "INSERT INTO sync_checkpoint (id, checkpoint, log_entries) VALUES (1, ?1, 0)
-         ON CONFLICT (id) DO UPDATE SET checkpoint = excluded.checkpoint, log_entries = 0",
-        [encode(&folded, "checkpoint")?],
-    )
-    .map_err(map_err)?;
-    tx.execute("DELETE FROM sync_log", []).map_err(map_err)?;
-    Ok(())
+    fold_if_due(tx, logged)
 }
 
 /// The machine's outbox position `pos` must be the store's position of that event.
@@ -216,7 +143,7 @@ impl SqliteStore {
     }
 
     /// What the sync machine restarts from: the checkpoint (one row and at most
-    /// [`CHECKPOINT_EVERY`] log entries), the acknowledged position and the log's head.
+    /// [`CHECKPOINT_EVERY`](super::CHECKPOINT_EVERY) log entries), the acknowledged position and the log's head.
     ///
     /// # Errors
     /// [`StoreError::Corrupt`] if the checkpoint does not decode; the database's error.
@@ -244,7 +171,7 @@ impl SqliteStore {
             .collect())
     }
 
-    /// Entries in the checkpoint log (what a restore replays: below [`CHECKPOINT_EVERY`]).
+    /// Entries in the checkpoint log (what a restore replays: below [`CHECKPOINT_EVERY`](super::CHECKPOINT_EVERY)).
     ///
     /// # Errors
     /// The database's error.

@@ -1,6 +1,6 @@
 //! What the SQLite sync tests share: a store's machine over a SQLite file, a region that
 //! takes everything, and events whose stock movement follows from their sequence number.
-#![allow(clippy::unwrap_used, clippy::expect_used, dead_code)]
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, dead_code)]
 
 use dcs_core::commerce::EventBody;
 use dcs_core::commerce::Sku;
@@ -49,17 +49,21 @@ pub fn local_config() -> LocalConfig {
     }
 }
 
-/// A region that takes the store's events.
-pub fn region() -> RegionalMachine {
-    let cfg = RegionalConfig {
+/// The test region's configuration: one store, [`STORE`].
+pub fn region_config() -> RegionalConfig {
+    RegionalConfig {
         node: NodeId::Region(0),
         master: NodeId::Master,
         stores: vec![STORE],
         replica: ReplicaId(10),
         sync: sync_config(),
         liveness: LivenessConfig::default(),
-    };
-    RegionalMachine::new(cfg, Box::new(TakesAll), now(0), 7).unwrap()
+    }
+}
+
+/// A region that takes the store's events.
+pub fn region() -> RegionalMachine {
+    RegionalMachine::new(region_config(), Box::new(TakesAll), now(0), 7).unwrap()
 }
 
 /// Accepts every event (the tests' events carry no real MAC).
@@ -126,4 +130,39 @@ pub fn spawn_child(name: &str, envs: &[(&str, String)]) -> std::process::Child {
         cmd.env(k, v);
     }
     cmd.stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::null()).spawn().unwrap()
+}
+
+/// Moves messages between the store's machine and the region (whose writes go to `host`)
+/// until the store's outbox is empty.
+pub fn sync<H: dcs_sync::SyncStore>(
+    store: &mut SqliteStore,
+    m: &mut LocalMachine,
+    r: &mut RegionalMachine,
+    host: &mut H,
+    t: &mut u64,
+) where
+    H::Error: std::fmt::Debug,
+{
+    for _ in 0..100_000 {
+        *t += 10;
+        dcs_sync::pump(now(*t), m, store).unwrap();
+        m.handle_timeout(now(*t));
+        r.handle_timeout(now(*t));
+        dcs_sync::pump(now(*t), m, store).unwrap();
+        let out: Vec<dcs_sync::Message> =
+            std::iter::from_fn(|| m.poll_transmit()).map(|(_, x)| x).collect();
+        if out.is_empty() && m.lag() == 0 {
+            return;
+        }
+        for msg in out {
+            r.handle_message(now(*t), STORE, msg).unwrap();
+        }
+        dcs_sync::pump(now(*t), r, host).unwrap();
+        while let Some((to, msg)) = r.poll_transmit() {
+            if to == STORE {
+                m.handle_message(now(*t), NodeId::Region(0), msg).unwrap();
+            }
+        }
+    }
+    panic!("the outbox never drained (lag {})", m.lag());
 }

@@ -1,0 +1,375 @@
+//! A regional Raft replica's store: the durable home of its `RegionalMachine`. Every replica
+//! applies the same log entries, so every replica's file holds the same accepted events (in
+//! acceptance order: the position the forwarders resume from), the same refusals, the same
+//! summary outbox for the master, and the machine's checkpoint; the Raft state machine's own
+//! bookkeeping (applied log id, membership) goes in [`RegionReplicaStore::persist_all`]'s
+//! `meta`, in the same transaction as the writes it covers.
+//!
+//! Deduplication is the unique indexes': an event id or a (tenant, idempotency key) already
+//! held makes an accepted item an [`Outcome::Duplicate`].
+
+use std::path::Path;
+
+use dcs_sync::{Item, NodeId, Outcome, PersistBatch, Positioned, Restored, SyncStore, WriteOp};
+use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior, params};
+
+use super::checkpoint_log::{self, decode, encode, fold_if_due, load_checkpoint, log_op};
+use super::map_err;
+use crate::error::{Result, StoreError};
+
+/// The marker a replica file carries (a local store's file is refused, and the reverse).
+const FORMAT: &str = "dcs-region-replica-1";
+
+const DDL: &str = "
+CREATE TABLE IF NOT EXISTS replica_meta (key TEXT PRIMARY KEY, value BLOB NOT NULL) STRICT;
+CREATE TABLE IF NOT EXISTS accepted (
+    seq INTEGER PRIMARY KEY, child BLOB NOT NULL, child_pos INTEGER NOT NULL,
+    event_id BLOB NOT NULL UNIQUE, tenant TEXT, idem_key TEXT, item BLOB NOT NULL,
+    UNIQUE (tenant, idem_key)
+) STRICT;
+CREATE TABLE IF NOT EXISTS refused (
+    child BLOB NOT NULL, child_pos INTEGER NOT NULL, event_id BLOB NOT NULL, reason TEXT NOT NULL,
+    PRIMARY KEY (child, child_pos)
+) STRICT;
+CREATE TABLE IF NOT EXISTS outbox (pos INTEGER PRIMARY KEY, item BLOB NOT NULL) STRICT;
+CREATE TABLE IF NOT EXISTS outbox_state (
+    id INTEGER PRIMARY KEY CHECK (id = 1), acked INTEGER NOT NULL, head INTEGER NOT NULL
+) STRICT;
+INSERT OR IGNORE INTO outbox_state VALUES (1, 0, 0);
+CREATE TABLE IF NOT EXISTS refused_by_parent (
+    pos INTEGER PRIMARY KEY, event_id BLOB NOT NULL, reason TEXT NOT NULL
+) STRICT;
+";
+
+/// One accepted item, as the forwarders read it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Accepted {
+    /// Acceptance order (1, 2, 3, …: the same on every replica).
+    pub seq: u64,
+    /// The store it came from.
+    pub child: NodeId,
+    /// Its position in that store's outbox.
+    pub child_pos: u64,
+    /// The item.
+    pub item: Item,
+}
+
+/// A regional replica's SQLite file (see the module doc).
+pub struct RegionReplicaStore {
+    conn: Connection,
+}
+
+fn int(v: u64, field: &'static str) -> Result<i64> {
+    i64::try_from(v)
+        .map_err(|_| StoreError::Invalid { field, reason: format!("{v} is past 2^63 - 1") })
+}
+
+impl RegionReplicaStore {
+    /// Opens (or creates) the replica file at `path`: WAL, `synchronous=FULL`.
+    ///
+    /// # Errors
+    /// [`StoreError::NotAStore`] for a file that is another kind of database (left untouched); the
+    /// database's error.
+    pub fn open(path: impl AsRef<Path>) -> Result<Self> {
+        let path = path.as_ref();
+        let conn = Connection::open(path).map_err(map_err)?;
+        conn.pragma_update(None, "journal_mode", "WAL").map_err(map_err)?;
+        Self::init(conn, &path.display().to_string())
+    }
+
+    /// A replica store in memory (tests).
+    ///
+    /// # Errors
+    /// The database's error.
+    pub fn open_in_memory() -> Result<Self> {
+        Self::init(Connection::open_in_memory().map_err(map_err)?, ":memory:")
+    }
+
+    fn init(mut conn: Connection, path: &str) -> Result<Self> {
+        let not_ours = |reason: &str| StoreError::NotAStore {
+            path: path.to_string(),
+            reason: format!("{reason} (a region replica's file was expected)"),
+        };
+        conn.pragma_update(None, "synchronous", "FULL").map_err(map_err)?;
+        conn.busy_timeout(std::time::Duration::from_secs(5)).map_err(map_err)?;
+        conn.set_transaction_behavior(TransactionBehavior::Immediate);
+        let tx = conn.transaction().map_err(map_err)?;
+        let tables: i64 = tx
+            .query_row("SELECT count(*) FROM sqlite_schema WHERE type = 'table'", [], |r| r.get(0))
+            .map_err(map_err)?;
+        let marker: Option<Vec<u8>> = if tables == 0 {
+            None
+        } else {
+            let has_meta: i64 = tx
+                .query_row(
+                    "SELECT count(*) FROM sqlite_schema WHERE name = 'replica_meta'",
+                    [],
+                    |r| r.get(0),
+                )
+                .map_err(map_err)?;
+            if has_meta == 0 {
+                return Err(not_ours("it is an SQLite database without the replica_meta table"));
+            }
+            tx.query_row("SELECT value FROM replica_meta WHERE key = 'format'", [], |r| r.get(0))
+                .optional()
+                .map_err(map_err)?
+        };
+        match marker {
+            Some(m) if m == FORMAT.as_bytes() => {}
+            Some(_) => {
+                return Err(not_ours("its format marker is another kind of file's"));
+            }
+            None => {
+                tx.execute_batch(DDL).map_err(map_err)?;
+                tx.execute_batch(checkpoint_log::DDL).map_err(map_err)?;
+                tx.execute(
+                    "INSERT INTO replica_meta (key, value) VALUES ('format', ?1)",
+                    [FORMAT.as_bytes()],
+                )
+                .map_err(map_err)?;
+            }
+        }
+        tx.commit().map_err(map_err)?;
+        Ok(RegionReplicaStore { conn })
+    }
+
+    /// Writes `batches` in order and the `meta` values, in one durable transaction; returns
+    /// each batch's outcomes (one per [`WriteOp::Accept`]).
+    ///
+    /// # Errors
+    /// [`StoreError::Invalid`] for an outbox append out of order; the database's error.
+    /// Nothing is written then.
+    pub fn persist_all(
+        &mut self,
+        batches: &[PersistBatch],
+        meta: &[(&str, Vec<u8>)],
+    ) -> Result<Vec<Vec<Outcome>>> {
+        let tx = self.conn.transaction().map_err(map_err)?;
+        let mut all = Vec::with_capacity(batches.len());
+        let mut logged = 0;
+        for b in batches {
+            let mut outcomes = Vec::new();
+            for op in &b.ops {
+                if let Some(o) = write_op(&tx, op)? {
+                    outcomes.push(o);
+                }
+                logged += log_op(&tx, op)?;
+            }
+            all.push(outcomes);
+        }
+        fold_if_due(&tx, logged)?;
+        for (key, value) in meta {
+            tx.execute(
+                "INSERT INTO replica_meta (key, value) VALUES (?1, ?2)
+                 ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                params![key, value],
+            )
+            .map_err(map_err)?;
+        }
+        tx.commit().map_err(map_err)?;
+        Ok(all)
+    }
+
+    /// A value written by [`RegionReplicaStore::persist_all`]'s `meta`.
+    ///
+    /// # Errors
+    /// The database's error.
+    pub fn meta(&self, key: &str) -> Result<Option<Vec<u8>>> {
+        self.conn
+            .query_row("SELECT value FROM replica_meta WHERE key = ?1", [key], |r| r.get(0))
+            .optional()
+            .map_err(map_err)
+    }
+
+    /// Up to `max` accepted items after acceptance position `after`, in order.
+    ///
+    /// # Errors
+    /// [`StoreError::Corrupt`] for a row that does not decode; the database's error.
+    pub fn accepted_after(&self, after: u64, max: usize) -> Result<Vec<Accepted>> {
+        let mut q = self
+            .conn
+            .prepare_cached(
+                "SELECT seq, child, child_pos, item FROM accepted WHERE seq > ?1 ORDER BY seq LIMIT ?2",
+            )
+            .map_err(map_err)?;
+        let rows = q
+            .query_map(params![int(after, "after")?, int(max as u64, "max")?], |r| {
+                Ok((
+                    r.get::<_, i64>(0)?,
+                    r.get::<_, Vec<u8>>(1)?,
+                    r.get::<_, i64>(2)?,
+                    r.get::<_, Vec<u8>>(3)?,
+                ))
+            })
+            .map_err(map_err)?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (seq, child, pos, item) = row.map_err(map_err)?;
+            out.push(Accepted {
+                seq: seq as u64,
+                child: decode(&child, "child id")?,
+                child_pos: pos as u64,
+                item: decode(&item, "accepted item")?,
+            });
+        }
+        Ok(out)
+    }
+
+    /// How many items were accepted (the last acceptance position).
+    ///
+    /// # Errors
+    /// The database's error.
+    pub fn accepted_len(&self) -> Result<u64> {
+        let n: i64 = self
+            .conn
+            .query_row("SELECT coalesce(max(seq), 0) FROM accepted", [], |r| r.get(0))
+            .map_err(map_err)?;
+        Ok(n as u64)
+    }
+
+    /// The refused items: (child, position, reason), newest first, at most `limit`.
+    ///
+    /// # Errors
+    /// [`StoreError::Corrupt`] for a row that does not decode; the database's error.
+    pub fn refused(&self, limit: usize) -> Result<Vec<(NodeId, u64, String)>> {
+        let mut q = self
+            .conn
+            .prepare_cached(
+                "SELECT child, child_pos, reason FROM refused ORDER BY rowid DESC LIMIT ?1",
+            )
+            .map_err(map_err)?;
+        let rows = q
+            .query_map([int(limit as u64, "limit")?], |r| {
+                Ok((r.get::<_, Vec<u8>>(0)?, r.get::<_, i64>(1)?, r.get::<_, String>(2)?))
+            })
+            .map_err(map_err)?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (child, pos, reason) = row.map_err(map_err)?;
+            out.push((decode(&child, "child id")?, pos as u64, reason));
+        }
+        Ok(out)
+    }
+
+    fn outbox_state(conn: &Connection) -> Result<(u64, u64)> {
+        conn.query_row("SELECT acked, head FROM outbox_state WHERE id = 1", [], |r| {
+            Ok((r.get::<_, i64>(0)? as u64, r.get::<_, i64>(1)? as u64))
+        })
+        .map_err(map_err)
+    }
+}
+
+/// One write of the machine; the outcome of an accepted item.
+fn write_op(tx: &Transaction<'_>, op: &WriteOp) -> Result<Option<Outcome>> {
+    match op {
+        WriteOp::Append { pos, item } => {
+            let (_, head) = RegionReplicaStore::outbox_state(tx)?;
+            if *pos != head + 1 {
+                return Err(StoreError::Invalid {
+                    field: "pos",
+                    reason: format!("outbox append at {pos} where {} was next", head + 1),
+                });
+            }
+            push_outbox(tx, item)?;
+            Ok(None)
+        }
+        WriteOp::Acked { upto, rejected } => {
+            let (acked, head) = RegionReplicaStore::outbox_state(tx)?;
+            let acked = acked.max((*upto).min(head));
+            tx.execute("UPDATE outbox_state SET acked = ?1 WHERE id = 1", [int(acked, "upto")?])
+                .map_err(map_err)?;
+            tx.execute("DELETE FROM outbox WHERE pos <= ?1", [int(acked, "upto")?])
+                .map_err(map_err)?;
+            for r in rejected {
+                tx.execute(
+                    "INSERT OR IGNORE INTO refused_by_parent (pos, event_id, reason) VALUES (?1, ?2, ?3)",
+                    params![int(r.pos, "pos")?, r.event_id.as_bytes().as_slice(), r.reason],
+                )
+                .map_err(map_err)?;
+            }
+            Ok(None)
+        }
+        WriteOp::Accept { from, pos, item, forward } => {
+            let (tenant, key) = item.idempotency().unzip();
+            let inserted = tx
+                .execute(
+                    "INSERT OR IGNORE INTO accepted (child, child_pos, event_id, tenant, idem_key, item)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                    params![
+                        encode(from, "child id")?,
+                        int(*pos, "pos")?,
+                        item.event_id().as_bytes().as_slice(),
+                        tenant,
+                        key,
+                        encode(item, "accepted item")?
+                    ],
+                )
+                .map_err(map_err)?;
+            if inserted == 0 {
+                return Ok(Some(Outcome::Duplicate));
+            }
+            let forwarded = match forward {
+                Some(f) => Some(push_outbox(tx, f)?),
+                None => None,
+            };
+            Ok(Some(Outcome::Stored { forwarded }))
+        }
+        WriteOp::Reject { from, pos, event_id, reason } => {
+            tx.execute(
+                "INSERT OR IGNORE INTO refused (child, child_pos, event_id, reason) VALUES (?1, ?2, ?3, ?4)",
+                params![encode(from, "child id")?, int(*pos, "pos")?, event_id.as_bytes().as_slice(), reason],
+            )
+            .map_err(map_err)?;
+            Ok(None)
+        }
+        WriteOp::Delta { .. } | WriteOp::Full { .. } | WriteOp::Hlc { .. } => Ok(None),
+    }
+}
+
+/// Appends `item` to the outbox at the next position; returns it.
+fn push_outbox(tx: &Transaction<'_>, item: &Item) -> Result<u64> {
+    let (_, head) = RegionReplicaStore::outbox_state(tx)?;
+    let pos = head + 1;
+    tx.execute(
+        "INSERT INTO outbox (pos, item) VALUES (?1, ?2)",
+        params![int(pos, "pos")?, encode(item, "outbox item")?],
+    )
+    .map_err(map_err)?;
+    tx.execute("UPDATE outbox_state SET head = ?1 WHERE id = 1", [int(pos, "pos")?])
+        .map_err(map_err)?;
+    Ok(pos)
+}
+
+impl SyncStore for RegionReplicaStore {
+    type Error = StoreError;
+
+    fn persist(&mut self, batch: &PersistBatch) -> Result<Vec<Outcome>> {
+        Ok(self.persist_all(std::slice::from_ref(batch), &[])?.pop().unwrap_or_default())
+    }
+
+    fn read_outbox(&mut self, after: u64, max_items: usize) -> Result<Vec<Positioned>> {
+        let mut q = self
+            .conn
+            .prepare_cached("SELECT pos, item FROM outbox WHERE pos > ?1 ORDER BY pos LIMIT ?2")
+            .map_err(map_err)?;
+        let rows = q
+            .query_map(params![int(after, "after")?, int(max_items as u64, "max_items")?], |r| {
+                Ok((r.get::<_, i64>(0)?, r.get::<_, Vec<u8>>(1)?))
+            })
+            .map_err(map_err)?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (pos, item) = row.map_err(map_err)?;
+            out.push(Positioned { pos: pos as u64, item: decode(&item, "outbox item")? });
+        }
+        Ok(out)
+    }
+
+    fn load(&mut self) -> Result<Restored> {
+        let tx = self.conn.transaction().map_err(map_err)?;
+        let checkpoint = load_checkpoint(&tx)?;
+        let (acked, head) = Self::outbox_state(&tx)?;
+        tx.commit().map_err(map_err)?;
+        Ok(Restored { checkpoint, acked, head })
+    }
+}
