@@ -13,3 +13,4 @@
 //! services, the PostgreSQL and Kafka forwarders and the daemon itself.
 
 pub mod raft;
+pub mod replica;

@@ -5,7 +5,8 @@
 
 use std::time::Duration;
 
-use dcs_regional::raft::{Entry, LogStoreConfig, Proposal, SqliteLogStore, TypeConfig, Vote};
+use dcs_regional::raft::{Entry, LogStoreConfig, SqliteLogStore, TypeConfig, Vote};
+use dcs_regional::replica::{Clock, Input, Proposal};
 use openraft::entry::RaftEntry;
 use openraft::impls::leader_id_adv::LeaderId;
 use openraft::storage::{IOFlushed, RaftLogStorage};
@@ -16,7 +17,10 @@ use tokio::sync::oneshot;
 
 fn entry(term: u64, index: u64) -> Entry {
     let id = LogId { leader_id: LeaderId { term, node_id: 1 }, index };
-    Entry::new_normal(id, Proposal { input: index.to_be_bytes().to_vec() })
+    Entry::new_normal(
+        id,
+        Proposal { clock: Clock { mono_ms: index, wall_ms: index }, input: Input::Tick },
+    )
 }
 
 async fn append(

@@ -29,7 +29,7 @@ pub use anchor::ChainAnchor;
 pub use append::{AppendRequest, MAX_BATCH};
 pub use checkpoint_log::CHECKPOINT_EVERY;
 pub use read::MAX_READ;
-pub use region_replica::{Accepted, RegionReplicaStore};
+pub use region_replica::{Accepted, RegionReplicaStore, ReplicaTxn};
 pub use state::{SagaRecord, SagaStep};
 pub use verified::{Verification, verify_batch};
 pub use verify::ChainReport;

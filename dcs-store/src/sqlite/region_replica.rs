@@ -144,30 +144,38 @@ impl RegionReplicaStore {
         batches: &[PersistBatch],
         meta: &[(&str, Vec<u8>)],
     ) -> Result<Vec<Vec<Outcome>>> {
-        let tx = self.conn.transaction().map_err(map_err)?;
+        let mut txn = self.transaction()?;
         let mut all = Vec::with_capacity(batches.len());
-        let mut logged = 0;
         for b in batches {
-            let mut outcomes = Vec::new();
-            for op in &b.ops {
-                if let Some(o) = write_op(&tx, op)? {
-                    outcomes.push(o);
-                }
-                logged += log_op(&tx, op)?;
-            }
-            all.push(outcomes);
+            all.push(txn.persist(b)?);
         }
-        fold_if_due(&tx, logged)?;
         for (key, value) in meta {
-            tx.execute(
-                "INSERT INTO replica_meta (key, value) VALUES (?1, ?2)
-                 ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-                params![key, value],
-            )
-            .map_err(map_err)?;
+            txn.set_meta(key, value)?;
         }
-        tx.commit().map_err(map_err)?;
+        txn.commit()?;
         Ok(all)
+    }
+
+    /// Starts a write transaction: batches, outbox reads and meta values, durable together
+    /// at [`ReplicaTxn::commit`] (dropped uncommitted: nothing is written).
+    ///
+    /// # Errors
+    /// The database's error (another writer holding the file past the busy timeout).
+    pub fn transaction(&mut self) -> Result<ReplicaTxn<'_>> {
+        Ok(ReplicaTxn { tx: self.conn.transaction().map_err(map_err)?, logged: 0 })
+    }
+
+    /// Writes a consistent copy of the whole file to `dest` (a new file): a Raft snapshot.
+    ///
+    /// # Errors
+    /// The database's error (`dest` exists, or the disk is full).
+    pub fn copy_to(&self, dest: &Path) -> Result<()> {
+        let dest = dest.to_str().ok_or_else(|| StoreError::Invalid {
+            field: "dest",
+            reason: format!("{} is not valid UTF-8", dest.display()),
+        })?;
+        self.conn.execute("VACUUM INTO ?1", [dest]).map_err(map_err)?;
+        Ok(())
     }
 
     /// A value written by [`RegionReplicaStore::persist_all`]'s `meta`.
@@ -251,11 +259,77 @@ impl RegionReplicaStore {
         Ok(out)
     }
 
+    /// What the machine restarts from (as [`SyncStore::load`], without `&mut`).
+    ///
+    /// # Errors
+    /// [`StoreError::Corrupt`] if the checkpoint does not decode; the database's error.
+    pub fn restored(&self) -> Result<Restored> {
+        let checkpoint = load_checkpoint(&self.conn)?;
+        let (acked, head) = Self::outbox_state(&self.conn)?;
+        Ok(Restored { checkpoint, acked, head })
+    }
+
     fn outbox_state(conn: &Connection) -> Result<(u64, u64)> {
         conn.query_row("SELECT acked, head FROM outbox_state WHERE id = 1", [], |r| {
             Ok((r.get::<_, i64>(0)? as u64, r.get::<_, i64>(1)? as u64))
         })
         .map_err(map_err)
+    }
+}
+
+/// A write transaction of a replica store (see [`RegionReplicaStore::transaction`]).
+pub struct ReplicaTxn<'a> {
+    tx: Transaction<'a>,
+    logged: i64,
+}
+
+impl ReplicaTxn<'_> {
+    /// Writes one batch of the machine; returns its outcomes (one per [`WriteOp::Accept`]).
+    ///
+    /// # Errors
+    /// [`StoreError::Invalid`] for an outbox append out of order; the database's error. The
+    /// transaction must be dropped then.
+    pub fn persist(&mut self, batch: &PersistBatch) -> Result<Vec<Outcome>> {
+        let mut outcomes = Vec::new();
+        for op in &batch.ops {
+            if let Some(o) = write_op(&self.tx, op)? {
+                outcomes.push(o);
+            }
+            self.logged += log_op(&self.tx, op)?;
+        }
+        Ok(outcomes)
+    }
+
+    /// The outbox items after `after`, at most `max_items`, as this transaction sees them.
+    ///
+    /// # Errors
+    /// [`StoreError::Corrupt`] for a row that does not decode; the database's error.
+    pub fn read_outbox(&self, after: u64, max_items: usize) -> Result<Vec<Positioned>> {
+        read_outbox(&self.tx, after, max_items)
+    }
+
+    /// Sets a meta value (the state machine's applied log id, membership, clock).
+    ///
+    /// # Errors
+    /// The database's error.
+    pub fn set_meta(&mut self, key: &str, value: &[u8]) -> Result<()> {
+        self.tx
+            .execute(
+                "INSERT INTO replica_meta (key, value) VALUES (?1, ?2)
+                 ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                params![key, value],
+            )
+            .map_err(map_err)?;
+        Ok(())
+    }
+
+    /// Makes everything written durable (COMMIT under `synchronous=FULL`).
+    ///
+    /// # Errors
+    /// The database's error; nothing is written then.
+    pub fn commit(self) -> Result<()> {
+        fold_if_due(&self.tx, self.logged)?;
+        self.tx.commit().map_err(map_err)
     }
 }
 
@@ -326,6 +400,23 @@ fn write_op(tx: &Transaction<'_>, op: &WriteOp) -> Result<Option<Outcome>> {
     }
 }
 
+fn read_outbox(conn: &Connection, after: u64, max_items: usize) -> Result<Vec<Positioned>> {
+    let mut q = conn
+        .prepare_cached("SELECT pos, item FROM outbox WHERE pos > ?1 ORDER BY pos LIMIT ?2")
+        .map_err(map_err)?;
+    let rows = q
+        .query_map(params![int(after, "after")?, int(max_items as u64, "max_items")?], |r| {
+            Ok((r.get::<_, i64>(0)?, r.get::<_, Vec<u8>>(1)?))
+        })
+        .map_err(map_err)?;
+    let mut out = Vec::new();
+    for row in rows {
+        let (pos, item) = row.map_err(map_err)?;
+        out.push(Positioned { pos: pos as u64, item: decode(&item, "outbox item")? });
+    }
+    Ok(out)
+}
+
 /// Appends `item` to the outbox at the next position; returns it.
 fn push_outbox(tx: &Transaction<'_>, item: &Item) -> Result<u64> {
     let (_, head) = RegionReplicaStore::outbox_state(tx)?;
@@ -348,28 +439,10 @@ impl SyncStore for RegionReplicaStore {
     }
 
     fn read_outbox(&mut self, after: u64, max_items: usize) -> Result<Vec<Positioned>> {
-        let mut q = self
-            .conn
-            .prepare_cached("SELECT pos, item FROM outbox WHERE pos > ?1 ORDER BY pos LIMIT ?2")
-            .map_err(map_err)?;
-        let rows = q
-            .query_map(params![int(after, "after")?, int(max_items as u64, "max_items")?], |r| {
-                Ok((r.get::<_, i64>(0)?, r.get::<_, Vec<u8>>(1)?))
-            })
-            .map_err(map_err)?;
-        let mut out = Vec::new();
-        for row in rows {
-            let (pos, item) = row.map_err(map_err)?;
-            out.push(Positioned { pos: pos as u64, item: decode(&item, "outbox item")? });
-        }
-        Ok(out)
+        read_outbox(&self.conn, after, max_items)
     }
 
     fn load(&mut self) -> Result<Restored> {
-        let tx = self.conn.transaction().map_err(map_err)?;
-        let checkpoint = load_checkpoint(&tx)?;
-        let (acked, head) = Self::outbox_state(&tx)?;
-        tx.commit().map_err(map_err)?;
-        Ok(Restored { checkpoint, acked, head })
+        self.restored()
     }
 }

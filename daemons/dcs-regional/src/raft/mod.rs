@@ -1,34 +1,16 @@
 //! Everything that knows openraft (pinned to one exact version in Cargo.toml): the type
-//! configuration and the durable log store. The rest of the daemon sees only these types.
+//! configuration, the durable log store and the state machine over the [`crate::replica`].
+//! The rest of the daemon sees only these types.
 
 mod log_store;
+mod state_machine;
 mod writer;
-
-use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
+pub use crate::replica::{Applied, Proposal};
 pub use log_store::{LogStoreConfig, SqliteLogReader, SqliteLogStore};
-
-/// One input of the regional machine, as the leader proposes it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Proposal {
-    /// The encoded input (a store's sync message or a timer tick, with the leader's clock).
-    pub input: Vec<u8>,
-}
-
-impl fmt::Display for Proposal {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "proposal of {} bytes", self.input.len())
-    }
-}
-
-/// What applying a [`Proposal`] answers the proposer.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Applied {
-    /// The log index the proposal was applied at.
-    pub index: u64,
-}
+pub use state_machine::{RegionStateMachine, SnapshotFile};
 
 /// A node's address for its peers (the Raft gRPC endpoint).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]

@@ -1,0 +1,109 @@
+//! What a Raft entry of the region carries: one input of the regional machine, the leader's
+//! clock, and the leader's verdicts on the events in it.
+
+use dcs_core::EventId;
+use dcs_core::commerce::EventBody;
+use dcs_sync::{NodeId, Now, VerifyError};
+use serde::{Deserialize, Serialize};
+
+/// The leader's clock as it proposed the entry (applied clamped: never below an earlier
+/// entry's, see [`crate::replica::Replica`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct Clock {
+    /// Monotonic milliseconds (timers).
+    pub mono_ms: u64,
+    /// Wall-clock Unix milliseconds (the HLC).
+    pub wall_ms: u64,
+}
+
+impl From<Clock> for Now {
+    fn from(c: Clock) -> Now {
+        Now { mono_ms: c.mono_ms, wall_ms: c.wall_ms }
+    }
+}
+
+/// One input of the regional machine.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum Input {
+    /// A sync message from a store or the master, as it came off the wire, with the leader's
+    /// verdict on each event in it.
+    Message {
+        /// The peer it came from (authenticated by the transport).
+        from: NodeId,
+        /// The encoded `dcs_sync::Message`.
+        bytes: Vec<u8>,
+        /// The leader's verdict on each event of a push, in item order.
+        verdicts: Vec<Verdict>,
+    },
+    /// The machine's timers are due.
+    Tick,
+}
+
+/// The leader's verdict on one event: followers apply it instead of verifying again, so
+/// applying stays a pure function of the entry.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Verdict {
+    /// The event judged.
+    pub event_id: EventId,
+    /// What the leader found.
+    pub outcome: Judged,
+}
+
+/// What the leader's verifier found of an event.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum Judged {
+    /// Authentic; the body when the region may read it (the summary's stock movement).
+    Authentic(Option<EventBody>),
+    /// The MAC does not match.
+    BadMac,
+    /// The signature does not verify.
+    BadSignature,
+    /// Refused for another reason.
+    Refused(String),
+}
+
+impl Judged {
+    /// The verifier's answer this verdict stands for.
+    pub fn result(&self) -> Result<(), VerifyError> {
+        match self {
+            Judged::Authentic(_) => Ok(()),
+            Judged::BadMac => Err(VerifyError::BadMac),
+            Judged::BadSignature => Err(VerifyError::BadSignature),
+            Judged::Refused(r) => Err(VerifyError::Other(r.clone())),
+        }
+    }
+}
+
+/// A Raft entry's application data.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Proposal {
+    /// The leader's clock.
+    pub clock: Clock,
+    /// The machine's input.
+    pub input: Input,
+}
+
+impl std::fmt::Display for Proposal {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match &self.input {
+            Input::Message { from, bytes, verdicts } => write!(
+                f,
+                "message from {from} ({} bytes, {} verdicts) at {}",
+                bytes.len(),
+                verdicts.len(),
+                self.clock.mono_ms
+            ),
+            Input::Tick => write!(f, "tick at {}", self.clock.mono_ms),
+        }
+    }
+}
+
+/// What applying a [`Proposal`] answers its proposer.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Applied {
+    /// The log index it was applied at.
+    pub index: u64,
+    /// Why the machine refused the input, if it did (an unknown peer, a message that does
+    /// not decode): the same answer on every replica.
+    pub refused: Option<String>,
+}
