@@ -3,6 +3,8 @@
 //! The rest of the daemon sees only these types.
 
 mod log_store;
+mod network;
+mod service;
 mod state_machine;
 mod writer;
 
@@ -10,6 +12,8 @@ use serde::{Deserialize, Serialize};
 
 pub use crate::replica::{Applied, Proposal};
 pub use log_store::{LogStoreConfig, SqliteLogReader, SqliteLogStore};
+pub use network::{Network, NetworkConfig};
+pub use service::RaftService;
 pub use state_machine::{RegionStateMachine, SnapshotFile};
 
 /// A node's address for its peers (the Raft gRPC endpoint).
@@ -33,3 +37,6 @@ pub type Entry = openraft::alias::EntryOf<TypeConfig>;
 pub type LogId = openraft::alias::LogIdOf<TypeConfig>;
 /// A Raft vote.
 pub type Vote = openraft::alias::VoteOf<TypeConfig>;
+
+/// A node's Raft handle.
+pub type Raft = openraft::Raft<TypeConfig, RegionStateMachine>;
