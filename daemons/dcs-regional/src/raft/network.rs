@@ -110,10 +110,25 @@ impl Peer {
     }
 }
 
-fn with_deadline<T>(t: T, option: &RPCOption) -> tonic::Request<T> {
-    let mut r = tonic::Request::new(t);
-    r.set_timeout(option.soft_ttl());
-    r
+impl Peer {
+    /// One request-response RPC: encode, send with openraft's deadline, decode.
+    async fn unary<Req, Resp, F, Fut>(
+        &self,
+        rpc: &Req,
+        option: &RPCOption,
+        send: F,
+    ) -> Result<Resp, RPCError<TypeConfig>>
+    where
+        Req: Serialize,
+        Resp: DeserializeOwned,
+        F: FnOnce(RegionRaftClient<Channel>, tonic::Request<RaftPayload>) -> Fut,
+        Fut: Future<Output = Result<tonic::Response<RaftPayload>, tonic::Status>>,
+    {
+        let mut req = tonic::Request::new(encode(rpc)?);
+        req.set_timeout(option.soft_ttl());
+        let resp = send(self.client()?, req).await.map_err(status)?;
+        decode(resp.get_ref())
+    }
 }
 
 impl RaftNetworkV2<TypeConfig> for Peer {
@@ -124,9 +139,7 @@ impl RaftNetworkV2<TypeConfig> for Peer {
         rpc: AppendEntriesRequest<TypeConfig>,
         option: RPCOption,
     ) -> Result<AppendEntriesResponse<TypeConfig>, RPCError<TypeConfig>> {
-        let req = with_deadline(encode(&rpc)?, &option);
-        let resp = self.client()?.append_entries(req).await.map_err(status)?;
-        decode(resp.get_ref())
+        self.unary(&rpc, &option, |mut c, r| async move { c.append_entries(r).await }).await
     }
 
     async fn vote(
@@ -134,9 +147,7 @@ impl RaftNetworkV2<TypeConfig> for Peer {
         rpc: VoteRequest<TypeConfig>,
         option: RPCOption,
     ) -> Result<VoteResponse<TypeConfig>, RPCError<TypeConfig>> {
-        let req = with_deadline(encode(&rpc)?, &option);
-        let resp = self.client()?.vote(req).await.map_err(status)?;
-        decode(resp.get_ref())
+        self.unary(&rpc, &option, |mut c, r| async move { c.vote(r).await }).await
     }
 
     async fn pre_vote(
@@ -144,9 +155,7 @@ impl RaftNetworkV2<TypeConfig> for Peer {
         rpc: VoteRequest<TypeConfig>,
         option: RPCOption,
     ) -> Result<VoteResponse<TypeConfig>, RPCError<TypeConfig>> {
-        let req = with_deadline(encode(&rpc)?, &option);
-        let resp = self.client()?.pre_vote(req).await.map_err(status)?;
-        decode(resp.get_ref())
+        self.unary(&rpc, &option, |mut c, r| async move { c.pre_vote(r).await }).await
     }
 
     async fn full_snapshot(
@@ -204,8 +213,6 @@ impl RaftNetworkV2<TypeConfig> for Peer {
         req: TransferLeaderRequest<TypeConfig>,
         option: RPCOption,
     ) -> Result<TransferLeaderResponse<TypeConfig>, RPCError<TypeConfig>> {
-        let req = with_deadline(encode(&req)?, &option);
-        let resp = self.client()?.transfer_leader(req).await.map_err(status)?;
-        decode(resp.get_ref())
+        self.unary(&req, &option, |mut c, r| async move { c.transfer_leader(r).await }).await
     }
 }

@@ -36,14 +36,14 @@ fn decode<T: DeserializeOwned>(p: &RaftPayload, what: &str) -> Result<T, Status>
         .map_err(|e| Status::invalid_argument(format!("data: not a Raft {what}: {e}")))
 }
 
-fn answer<T: Serialize>(v: &T) -> Result<Response<RaftPayload>, Status> {
-    postcard::to_allocvec(v)
+/// The local Raft's answer as postcard bytes; its error (a node shutting down) as UNAVAILABLE.
+fn answer<T: Serialize, E: std::fmt::Display>(
+    r: Result<T, E>,
+) -> Result<Response<RaftPayload>, Status> {
+    let v = r.map_err(|e| Status::unavailable(format!("this node's Raft cannot answer: {e}")))?;
+    postcard::to_allocvec(&v)
         .map(|data| Response::new(RaftPayload { data }))
         .map_err(|e| Status::internal(format!("cannot encode the answer: {e}")))
-}
-
-fn raft_err(e: impl std::fmt::Display) -> Status {
-    Status::unavailable(format!("this node's Raft cannot answer: {e}"))
 }
 
 #[tonic::async_trait]
@@ -53,20 +53,18 @@ impl RegionRaft for RaftService {
         request: Request<RaftPayload>,
     ) -> Result<Response<RaftPayload>, Status> {
         let rpc = decode(request.get_ref(), "AppendEntries request")?;
-        answer(&self.raft.append_entries(rpc).await.map_err(raft_err)?)
+        answer(self.raft.append_entries(rpc).await)
     }
 
     async fn vote(&self, request: Request<RaftPayload>) -> Result<Response<RaftPayload>, Status> {
-        let rpc = decode(request.get_ref(), "Vote request")?;
-        answer(&self.raft.vote(rpc).await.map_err(raft_err)?)
+        answer(self.raft.vote(decode(request.get_ref(), "Vote request")?).await)
     }
 
     async fn pre_vote(
         &self,
         request: Request<RaftPayload>,
     ) -> Result<Response<RaftPayload>, Status> {
-        let rpc = decode(request.get_ref(), "PreVote request")?;
-        answer(&self.raft.pre_vote(rpc).await.map_err(raft_err)?)
+        answer(self.raft.pre_vote(decode(request.get_ref(), "PreVote request")?).await)
     }
 
     async fn transfer_leader(
@@ -74,7 +72,7 @@ impl RegionRaft for RaftService {
         request: Request<RaftPayload>,
     ) -> Result<Response<RaftPayload>, Status> {
         let rpc = decode(request.get_ref(), "TransferLeader request")?;
-        answer(&self.raft.handle_transfer_leader(rpc).await.map_err(raft_err)?)
+        answer(self.raft.handle_transfer_leader(rpc).await)
     }
 
     async fn install_snapshot(
@@ -120,6 +118,6 @@ impl RegionRaft for RaftService {
             meta,
             snapshot: SnapshotFile { path },
         };
-        answer(&self.raft.install_full_snapshot(vote, snapshot).await.map_err(raft_err)?)
+        answer(self.raft.install_full_snapshot(vote, snapshot).await)
     }
 }
