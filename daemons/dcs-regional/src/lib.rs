@@ -12,5 +12,6 @@
 //! Still to come: the replicated `RegionalMachine` state machine, the Raft and store-facing gRPC
 //! services, the PostgreSQL and Kafka forwarders and the daemon itself.
 
+pub mod node;
 pub mod raft;
 pub mod replica;

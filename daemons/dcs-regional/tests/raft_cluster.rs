@@ -157,7 +157,10 @@ async fn a_three_node_region_applies_everywhere_survives_its_leader_and_catches_
     let mut members = BTreeMap::new();
     for id in 1..=3u64 {
         let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        members.insert(id, NodeAddr { raft: l.local_addr().unwrap().to_string() });
+        members.insert(
+            id,
+            NodeAddr { raft: l.local_addr().unwrap().to_string(), sync: String::new() },
+        );
         listeners.push(l);
     }
     let mut nodes = BTreeMap::new();

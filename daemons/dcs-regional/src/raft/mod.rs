@@ -16,11 +16,14 @@ pub use network::{Network, NetworkConfig};
 pub use service::RaftService;
 pub use state_machine::{RegionStateMachine, SnapshotFile};
 
-/// A node's address for its peers (the Raft gRPC endpoint).
+/// A node's addresses: for its peers (Raft) and for the stores (the URL a follower names when
+/// it redirects a store to its leader).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct NodeAddr {
     /// `host:port` of the node's Raft service.
     pub raft: String,
+    /// `https://host:port` of its `LocalRegionalSync` service.
+    pub sync: String,
 }
 
 openraft::declare_raft_types!(

@@ -1,0 +1,202 @@
+//! One regional node at run time: its Raft (log, replicated machine, peers over gRPC), the
+//! store-facing `LocalRegionalSync` service, and the driver that sends the leader's outputs
+//! and proposes its timers. Thin: what to send and when is the machine's; this moves bytes.
+
+mod driver;
+mod sync_service;
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use dcs_proto::pb;
+use dcs_proto::pb::local_regional_sync_server::LocalRegionalSyncServer;
+use dcs_proto::pb::region_raft_server::RegionRaftServer;
+use dcs_sync::{NodeId, Verifier};
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+use tonic::Status;
+
+use crate::raft::{
+    LogStoreConfig, Network, NetworkConfig, NodeAddr, Raft, RaftService, RegionStateMachine,
+    SqliteLogStore,
+};
+use crate::replica::{Replica, ReplicaConfig};
+
+pub use sync_service::LEADER_METADATA;
+
+/// Why a node could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum NodeError {
+    /// A file of the node's data directory.
+    #[error("{path}: {reason}")]
+    File {
+        /// The file or directory.
+        path: String,
+        /// What failed.
+        reason: String,
+    },
+    /// Raft refused to start or to initialize.
+    #[error("raft: {0}")]
+    Raft(String),
+    /// The replica file.
+    #[error("replica: {0}")]
+    Replica(#[from] crate::replica::ReplicaError),
+}
+
+/// Raft timing (milliseconds).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RaftTimings {
+    /// Leader heartbeat period.
+    pub heartbeat_ms: u64,
+    /// Smallest election timeout.
+    pub election_min_ms: u64,
+    /// Largest election timeout (a new leader comes within two of these).
+    pub election_max_ms: u64,
+}
+
+impl Default for RaftTimings {
+    fn default() -> Self {
+        RaftTimings { heartbeat_ms: 100, election_min_ms: 600, election_max_ms: 1_200 }
+    }
+}
+
+/// What a node needs to run.
+pub struct NodeConfig {
+    /// This node's Raft id (never reused after a removal).
+    pub node_id: u64,
+    /// The data directory (Raft log, replica file, snapshots).
+    pub data_dir: PathBuf,
+    /// The replicated machine's configuration (the same on every node of the region).
+    pub replica: ReplicaConfig,
+    /// Raft timing.
+    pub timings: RaftTimings,
+    /// The leader's verifier of store events (MACs and signatures).
+    pub verifier: Arc<dyn Verifier>,
+    /// Messages queued per store stream before the newest are dropped (the protocol resends).
+    pub stream_queue: usize,
+    /// Largest snapshot received from a peer, in bytes.
+    pub max_snapshot_bytes: u64,
+}
+
+/// The open streams to this node's stores (the leader sends their acks there).
+pub(crate) type Streams =
+    Arc<Mutex<BTreeMap<NodeId, mpsc::Sender<Result<pb::SyncEnvelope, Status>>>>>;
+
+/// A running regional node.
+pub struct RegionNode {
+    /// This node's Raft.
+    pub raft: Raft,
+    /// Its state machine (and through it the replica).
+    pub state_machine: RegionStateMachine,
+    stop: CancellationToken,
+    tasks: Vec<tokio::task::JoinHandle<()>>,
+}
+
+fn file_err(path: &std::path::Path) -> impl Fn(std::io::Error) -> NodeError + '_ {
+    move |e| NodeError::File { path: path.display().to_string(), reason: e.to_string() }
+}
+
+impl RegionNode {
+    /// Starts the node, serving Raft and `LocalRegionalSync` on `listener` (mutual TLS when
+    /// `tls` is given).
+    ///
+    /// # Errors
+    /// [`NodeError`] naming the file or the Raft error.
+    pub async fn start(
+        config: NodeConfig,
+        listener: tokio::net::TcpListener,
+        tls: Option<tonic::transport::ServerTlsConfig>,
+    ) -> Result<Self, NodeError> {
+        let dir = &config.data_dir;
+        std::fs::create_dir_all(dir).map_err(file_err(dir))?;
+        let log_path = dir.join("raft.db");
+        let log = SqliteLogStore::open(&log_path, LogStoreConfig::default())
+            .map_err(file_err(&log_path))?;
+        let replica = Replica::open(&dir.join("replica.db"), config.replica.clone())?;
+        let snapshots = dir.join("snapshots");
+        let sm = RegionStateMachine::new(Arc::new(Mutex::new(replica)), &snapshots)
+            .map_err(file_err(&snapshots))?;
+        let raft_config = openraft::Config {
+            cluster_name: format!("dcs-region-{:?}", config.replica.region.node),
+            heartbeat_interval: config.timings.heartbeat_ms,
+            election_timeout_min: config.timings.election_min_ms,
+            election_timeout_max: config.timings.election_max_ms,
+            enable_pre_vote: Some(true),
+            ..Default::default()
+        }
+        .validate()
+        .map_err(|e| NodeError::Raft(e.to_string()))?;
+        let raft = Raft::new(
+            config.node_id,
+            Arc::new(raft_config),
+            Network::new(NetworkConfig::default()),
+            log,
+            sm.clone(),
+        )
+        .await
+        .map_err(|e| NodeError::Raft(e.to_string()))?;
+        let stop = CancellationToken::new();
+        let streams: Streams = Arc::default();
+        let raft_service = RaftService::new(raft.clone(), snapshots, config.max_snapshot_bytes);
+        let sync = sync_service::SyncService::new(
+            raft.clone(),
+            config.node_id,
+            Arc::clone(&config.verifier),
+            Arc::clone(&streams),
+            config.replica.region.stores.clone(),
+            config.stream_queue,
+        );
+        let mut builder = tonic::transport::Server::builder();
+        if let Some(tls) = tls {
+            builder = builder.tls_config(tls).map_err(|e| NodeError::Raft(format!("tls: {e}")))?;
+        }
+        let incoming = tokio_stream::wrappers::TcpListenerStream::new(listener);
+        let served = stop.clone();
+        let server = builder
+            .add_service(RegionRaftServer::new(raft_service).max_decoding_message_size(64 << 20))
+            .add_service(
+                LocalRegionalSyncServer::new(sync)
+                    .max_decoding_message_size(dcs_sync::MAX_MESSAGE_LEN),
+            )
+            .serve_with_incoming_shutdown(incoming, async move { served.cancelled().await });
+        let mut tasks = vec![tokio::spawn(async move {
+            if let Err(e) = server.await {
+                tracing::error!(error = %e, "the node's gRPC server stopped");
+            }
+        })];
+        let region = config.replica.region.node;
+        tasks.push(tokio::spawn(driver::run(
+            raft.clone(),
+            sm.clone(),
+            streams,
+            region,
+            stop.clone(),
+        )));
+        Ok(RegionNode { raft, state_machine: sm, stop, tasks })
+    }
+
+    /// Makes `members` the region's first membership (once, on one node of a new region).
+    ///
+    /// # Errors
+    /// [`NodeError::Raft`] (for example: already initialized).
+    pub async fn initialize(&self, members: BTreeMap<u64, NodeAddr>) -> Result<(), NodeError> {
+        self.raft.initialize(members).await.map_err(|e| NodeError::Raft(e.to_string()))
+    }
+
+    /// Stops serving, hands leadership over if this node leads, and shuts Raft down.
+    pub async fn shutdown(self) {
+        self.stop.cancel();
+        for t in self.tasks {
+            let _ = tokio::time::timeout(Duration::from_secs(5), t).await;
+        }
+        let _ = self.raft.shutdown().await;
+    }
+}
+
+/// The sync endpoint stores use to reach a node at `addr` (`https://` with TLS).
+pub fn sync_url(addr: SocketAddr, tls: bool) -> String {
+    format!("{}://{addr}", if tls { "https" } else { "http" })
+}
