@@ -12,6 +12,8 @@
 //! Still to come: the replicated `RegionalMachine` state machine, the Raft and store-facing gRPC
 //! services, the PostgreSQL and Kafka forwarders and the daemon itself.
 
+pub mod config;
 pub mod node;
 pub mod raft;
 pub mod replica;
+pub mod verify;

@@ -79,6 +79,8 @@ pub struct NodeConfig {
     pub stream_queue: usize,
     /// Largest snapshot received from a peer, in bytes.
     pub max_snapshot_bytes: u64,
+    /// Mutual TLS: this node's server side, and its client side towards its peers.
+    pub tls: Option<(tonic::transport::ServerTlsConfig, tonic::transport::ClientTlsConfig)>,
 }
 
 /// The open streams to this node's stores (the leader sends their acks there).
@@ -101,14 +103,13 @@ fn file_err(path: &std::path::Path) -> impl Fn(std::io::Error) -> NodeError + '_
 
 impl RegionNode {
     /// Starts the node, serving Raft and `LocalRegionalSync` on `listener` (mutual TLS when
-    /// `tls` is given).
+    /// the config has it).
     ///
     /// # Errors
     /// [`NodeError`] naming the file or the Raft error.
     pub async fn start(
         config: NodeConfig,
         listener: tokio::net::TcpListener,
-        tls: Option<tonic::transport::ServerTlsConfig>,
     ) -> Result<Self, NodeError> {
         let dir = &config.data_dir;
         std::fs::create_dir_all(dir).map_err(file_err(dir))?;
@@ -132,7 +133,10 @@ impl RegionNode {
         let raft = Raft::new(
             config.node_id,
             Arc::new(raft_config),
-            Network::new(NetworkConfig::default()),
+            match &config.tls {
+                Some((_, client)) => Network::with_tls(NetworkConfig::default(), client.clone()),
+                None => Network::new(NetworkConfig::default()),
+            },
             log,
             sm.clone(),
         )
@@ -150,8 +154,10 @@ impl RegionNode {
             config.stream_queue,
         );
         let mut builder = tonic::transport::Server::builder();
-        if let Some(tls) = tls {
-            builder = builder.tls_config(tls).map_err(|e| NodeError::Raft(format!("tls: {e}")))?;
+        if let Some((server, _)) = &config.tls {
+            builder = builder
+                .tls_config(server.clone())
+                .map_err(|e| NodeError::Raft(format!("tls: {e}")))?;
         }
         let incoming = tokio_stream::wrappers::TcpListenerStream::new(listener);
         let served = stop.clone();

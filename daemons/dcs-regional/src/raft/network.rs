@@ -17,7 +17,7 @@ use openraft::raft::{
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use tokio::io::AsyncReadExt;
-use tonic::transport::{Channel, Endpoint};
+use tonic::transport::{Channel, ClientTlsConfig, Endpoint};
 
 use super::{NodeAddr, SnapshotFile, TypeConfig, Vote};
 
@@ -42,13 +42,19 @@ impl Default for NetworkConfig {
 #[derive(Clone, Default)]
 pub struct Network {
     config: NetworkConfig,
+    tls: Option<ClientTlsConfig>,
     channels: Arc<Mutex<BTreeMap<String, Channel>>>,
 }
 
 impl Network {
-    /// A network with `config`'s limits.
+    /// A network with `config`'s limits, plaintext (tests on 127.0.0.1 only).
     pub fn new(config: NetworkConfig) -> Self {
-        Network { config, channels: Arc::default() }
+        Network { config, tls: None, channels: Arc::default() }
+    }
+
+    /// A network with `config`'s limits over mutual TLS (`tls` names the peers' certificate).
+    pub fn with_tls(config: NetworkConfig, tls: ClientTlsConfig) -> Self {
+        Network { config, tls: Some(tls), channels: Arc::default() }
     }
 
     fn channel(&self, addr: &str) -> Result<Channel, String> {
@@ -56,10 +62,14 @@ impl Network {
         if let Some(c) = cache.get(addr) {
             return Ok(c.clone());
         }
-        let endpoint = Endpoint::from_shared(format!("http://{addr}"))
+        let scheme = if self.tls.is_some() { "https" } else { "http" };
+        let mut endpoint = Endpoint::from_shared(format!("{scheme}://{addr}"))
             .map_err(|e| format!("peer address {addr:?}: {e}"))?
             .connect_timeout(self.config.connect_timeout)
             .tcp_nodelay(true);
+        if let Some(tls) = &self.tls {
+            endpoint = endpoint.tls_config(tls.clone()).map_err(|e| format!("tls: {e}"))?;
+        }
         let channel = endpoint.connect_lazy();
         cache.insert(addr.to_string(), channel.clone());
         Ok(channel)

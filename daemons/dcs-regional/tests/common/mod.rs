@@ -2,6 +2,8 @@
 //! a store machine whose sealed events that verifier accepts.
 #![allow(clippy::unwrap_used, clippy::expect_used, dead_code, missing_docs)]
 
+pub mod client;
+
 use dcs_core::causality::HlcTimestamp;
 use dcs_core::commerce::body::StockMovement;
 use dcs_core::commerce::{EventBody, Sku};

@@ -1,0 +1,141 @@
+//! `dcs-regional.toml`: a regional node's settings (commented by `init`), with
+//! `DCS_SECTION__KEY` environment overrides (dcs-daemon's loader).
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use serde::{Deserialize, Serialize};
+
+/// A regional node's configuration.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RegionalConfigFile {
+    /// `[node]`: who this node is and where it listens.
+    pub node: NodeSection,
+    /// `[cluster]`: the region's nodes and stores.
+    pub cluster: ClusterSection,
+    /// `[raft]`: Raft timing.
+    pub raft: RaftSection,
+    /// `[sync]`: the sync protocol's timers and limits.
+    pub sync: SyncSection,
+    /// `[verify]`: the tenants' MAC keys.
+    pub verify: VerifySection,
+    /// `[tls]`: this node's certificate (mutual TLS to peers and stores); required unless
+    /// `node.insecure_plaintext` is set.
+    pub tls: Option<dcs_daemon::tls::TlsFiles>,
+    /// `[log]`.
+    pub log: dcs_daemon::telemetry::LogConfig,
+}
+
+/// `[node]`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct NodeSection {
+    /// This node's Raft id (1, 2, 3 …; never reused after a removal).
+    pub id: u64,
+    /// The region's node number in the sync topology.
+    pub region: u16,
+    /// The gRPC address (Raft for peers, LocalRegionalSync for stores).
+    pub listen: SocketAddr,
+    /// The admin HTTP address (/healthz, /readyz, /metrics).
+    pub admin: SocketAddr,
+    /// Plaintext gRPC (tests on 127.0.0.1 only; never in production).
+    pub insecure_plaintext: bool,
+    /// Largest snapshot accepted from a peer, MiB.
+    pub max_snapshot_mib: u64,
+    /// Messages queued per store stream before new ones are dropped (the protocol resends).
+    pub stream_queue: usize,
+    /// Seconds given to in-flight work at shutdown.
+    pub shutdown_deadline_s: u64,
+}
+
+impl Default for NodeSection {
+    fn default() -> Self {
+        NodeSection {
+            id: 1,
+            region: 0,
+            listen: SocketAddr::from(([127, 0, 0, 1], 7400)),
+            admin: SocketAddr::from(([127, 0, 0, 1], 7480)),
+            insecure_plaintext: false,
+            max_snapshot_mib: 4_096,
+            stream_queue: 256,
+            shutdown_deadline_s: 10,
+        }
+    }
+}
+
+/// `[cluster]`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ClusterSection {
+    /// The region's first membership: node id → `host:port` (what peers and redirected
+    /// stores dial). Only read by the bootstrapping node of a new region.
+    pub peers: BTreeMap<String, String>,
+    /// This node makes `peers` the first membership of a new region (one node only).
+    pub bootstrap: bool,
+    /// The stores of the region (their sync node numbers).
+    pub stores: Vec<u32>,
+    /// The region's CRDT replica id (the same on every node of the region).
+    pub replica_id: u64,
+}
+
+/// `[raft]`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RaftSection {
+    /// Leader heartbeat period, ms.
+    pub heartbeat_ms: u64,
+    /// Smallest election timeout, ms.
+    pub election_min_ms: u64,
+    /// Largest election timeout, ms.
+    pub election_max_ms: u64,
+}
+
+impl Default for RaftSection {
+    fn default() -> Self {
+        let t = crate::node::RaftTimings::default();
+        RaftSection {
+            heartbeat_ms: t.heartbeat_ms,
+            election_min_ms: t.election_min_ms,
+            election_max_ms: t.election_max_ms,
+        }
+    }
+}
+
+/// `[sync]`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SyncSection {
+    /// Idle sync round period, ms.
+    pub sync_interval_ms: u64,
+    /// First retransmission timeout, ms.
+    pub retransmit_base_ms: u64,
+    /// Largest retransmission timeout, ms.
+    pub retransmit_max_ms: u64,
+    /// Most items per push to the master.
+    pub max_batch_items: usize,
+    /// Delta-log entries kept for peers that are behind.
+    pub delta_log_capacity: usize,
+}
+
+impl Default for SyncSection {
+    fn default() -> Self {
+        let d = dcs_sync::SyncConfig::default();
+        SyncSection {
+            sync_interval_ms: 5_000,
+            retransmit_base_ms: d.retransmit_base_ms,
+            retransmit_max_ms: d.retransmit_max_ms,
+            max_batch_items: d.max_batch_items,
+            delta_log_capacity: d.delta_log_capacity,
+        }
+    }
+}
+
+/// `[verify]`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct VerifySection {
+    /// tenant → file holding its MAC key (0600; the stores' `keys/mac.key`).
+    pub mac_keys: BTreeMap<String, PathBuf>,
+}

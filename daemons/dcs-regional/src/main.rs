@@ -1,0 +1,119 @@
+//! `dcs-regional`: one node of a region's Raft cluster.
+//!
+//! ```text
+//! dcs-regional init --data-dir D --id 1 --peer 1=127.0.0.1:7401 --peer 2=… --store 1 --bootstrap
+//! dcs-regional dev-certs --data-dir D --ca-dir C   # a development CA and this node's cert
+//! dcs-regional run --data-dir D                    # serve until SIGTERM (hands leadership over)
+//! ```
+//!
+//! A thin driver: the protocol is dcs-sync's `RegionalMachine`, replicated by openraft
+//! (src/raft/), stored by dcs-store; the plumbing (config, logs, metrics, admin port,
+//! shutdown, TLS) is dcs-daemon's.
+
+mod run;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+/// A node of a DCS region.
+#[derive(Debug, Parser)]
+#[command(version, about, long_about = None)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Writes DATA_DIR/dcs-regional.toml for a node of a region.
+    Init {
+        /// The data directory to create.
+        #[arg(long, env = "DCS_DATA_DIR")]
+        data_dir: PathBuf,
+        /// This node's Raft id (1, 2, 3 …; never reuse a removed node's id).
+        #[arg(long)]
+        id: u64,
+        /// The region's number in the sync topology.
+        #[arg(long, default_value_t = 0)]
+        region: u16,
+        /// gRPC address (peers and stores).
+        #[arg(long, default_value = "127.0.0.1:7400")]
+        listen: std::net::SocketAddr,
+        /// Admin HTTP address (/healthz, /readyz, /metrics).
+        #[arg(long, default_value = "127.0.0.1:7480")]
+        admin: std::net::SocketAddr,
+        /// A node of the region's first membership, `ID=host:port` (repeat for each node).
+        #[arg(long = "peer")]
+        peers: Vec<String>,
+        /// A store of the region (its sync node number; repeat).
+        #[arg(long = "store")]
+        stores: Vec<u32>,
+        /// This node makes the peers the first membership of a new region (one node only).
+        #[arg(long)]
+        bootstrap: bool,
+        /// A tenant's MAC key file, `TENANT=PATH` (repeat).
+        #[arg(long = "mac-key")]
+        mac_keys: Vec<String>,
+        /// Plaintext gRPC (tests on 127.0.0.1 only).
+        #[arg(long)]
+        insecure_plaintext: bool,
+    },
+    /// Development mutual TLS without openssl: opens (or creates) the CA in `--ca-dir` and
+    /// issues this node's certificate (name `dcs-regional`) into DATA_DIR/tls.
+    DevCerts {
+        /// The data directory made by `init`.
+        #[arg(long, env = "DCS_DATA_DIR")]
+        data_dir: PathBuf,
+        /// The development CA's directory, shared by every tier.
+        #[arg(long)]
+        ca_dir: PathBuf,
+    },
+    /// Runs the node until SIGTERM or Ctrl-C.
+    Run {
+        /// The data directory made by `init`.
+        #[arg(long, env = "DCS_DATA_DIR")]
+        data_dir: PathBuf,
+        /// Only check the configuration and keys, print the outcome and exit.
+        #[arg(long)]
+        check_config: bool,
+    },
+}
+
+fn main() -> ExitCode {
+    let result = match Cli::parse().command {
+        Command::Init {
+            data_dir,
+            id,
+            region,
+            listen,
+            admin,
+            peers,
+            stores,
+            bootstrap,
+            mac_keys,
+            insecure_plaintext,
+        } => run::init(&run::InitArgs {
+            data_dir,
+            id,
+            region,
+            listen,
+            admin,
+            peers,
+            stores,
+            bootstrap,
+            mac_keys,
+            insecure_plaintext,
+        }),
+        Command::DevCerts { data_dir, ca_dir } => run::dev_certs(&data_dir, &ca_dir),
+        Command::Run { data_dir, check_config } => run::run(&data_dir, check_config),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("dcs-regional: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -1,0 +1,268 @@
+//! The commands: `init` writes the config, `dev-certs` a development certificate, `run` loads
+//! the config, starts the node (dcs_regional::node) and the admin port, and stops on SIGTERM
+//! after handing leadership over.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use dcs_crdt::ReplicaId;
+use dcs_daemon::admin::Health;
+use dcs_daemon::files::{self, Access};
+use dcs_regional::config::RegionalConfigFile;
+use dcs_regional::node::{NodeConfig, RaftTimings, RegionNode, sync_url};
+use dcs_regional::raft::NodeAddr;
+use dcs_regional::replica::ReplicaConfig;
+use dcs_regional::verify::TenantMacs;
+use dcs_sync::{LivenessConfig, NodeId, RegionalConfig, SyncConfig};
+use openraft::async_runtime::WatchReceiver;
+use tokio_util::sync::CancellationToken;
+
+/// The config file's name in the data directory.
+const CONFIG: &str = "dcs-regional.toml";
+
+/// What `init` takes.
+pub struct InitArgs {
+    pub data_dir: PathBuf,
+    pub id: u64,
+    pub region: u16,
+    pub listen: std::net::SocketAddr,
+    pub admin: std::net::SocketAddr,
+    pub peers: Vec<String>,
+    pub stores: Vec<u32>,
+    pub bootstrap: bool,
+    pub mac_keys: Vec<String>,
+    pub insecure_plaintext: bool,
+}
+
+fn pair(s: &str, what: &str) -> Result<(String, String), String> {
+    s.split_once('=')
+        .map(|(a, b)| (a.trim().to_string(), b.trim().to_string()))
+        .filter(|(a, b)| !a.is_empty() && !b.is_empty())
+        .ok_or_else(|| format!("--{what} {s:?}: write it as KEY=VALUE"))
+}
+
+/// Writes the data directory's config (refuses to overwrite one).
+pub fn init(a: &InitArgs) -> Result<(), String> {
+    files::create_dir(&a.data_dir, Access::Private).map_err(|e| e.to_string())?;
+    let mut c = RegionalConfigFile::default();
+    c.node.id = a.id;
+    c.node.region = a.region;
+    c.node.listen = a.listen;
+    c.node.admin = a.admin;
+    c.node.insecure_plaintext = a.insecure_plaintext;
+    c.cluster.bootstrap = a.bootstrap;
+    c.cluster.stores = a.stores.clone();
+    c.cluster.replica_id = 10 + u64::from(a.region);
+    for p in &a.peers {
+        let (id, addr) = pair(p, "peer")?;
+        id.parse::<u64>().map_err(|e| format!("--peer {p:?}: the id: {e}"))?;
+        c.cluster.peers.insert(id, addr);
+    }
+    for k in &a.mac_keys {
+        let (tenant, path) = pair(k, "mac-key")?;
+        c.verify.mac_keys.insert(tenant, PathBuf::from(path));
+    }
+    let body = toml::to_string(&c).map_err(|e| format!("cannot write the config: {e}"))?;
+    let text = format!(
+        "# dcs-regional node {} of region {}.\n\
+         # [node] who it is and where it listens; [cluster] the first membership (peers, read\n\
+         # only by the bootstrapping node) and the stores; [raft] timing; [sync] the protocol's\n\
+         # timers; [verify] the tenants' MAC keys; [tls] mutual TLS (dev-certs writes one).\n\
+         # Every key can be overridden by DCS_SECTION__KEY in the environment.\n\n{body}",
+        a.id, a.region
+    );
+    files::write_new(&a.data_dir.join(CONFIG), text.as_bytes(), Access::Private)
+        .map_err(|e| e.to_string())
+}
+
+/// Issues this node's development certificate and points `[tls]` at it.
+pub fn dev_certs(data_dir: &Path, ca_dir: &Path) -> Result<(), String> {
+    let path = data_dir.join(CONFIG);
+    let mut c: RegionalConfigFile =
+        dcs_daemon::config::load(Some(&path)).map_err(|e| e.to_string())?;
+    let ca = dcs_daemon::tls::DevCa::open_or_create(ca_dir).map_err(|e| e.to_string())?;
+    let tls = ca
+        .write_node(&data_dir.join("tls"), "dcs-regional", &["dcs-regional", "localhost"])
+        .map_err(|e| e.to_string())?;
+    c.tls = Some(tls);
+    let body = toml::to_string(&c).map_err(|e| format!("cannot write the config: {e}"))?;
+    files::write(&path, body.as_bytes(), Access::Private).map_err(|e| e.to_string())?;
+    println!("node certificate in {}", data_dir.join("tls").display());
+    Ok(())
+}
+
+fn resolve(dir: &Path, p: &Path) -> PathBuf {
+    if p.is_absolute() { p.to_path_buf() } else { dir.join(p) }
+}
+
+/// Everything `run` needs, checked.
+struct Prepared {
+    file: RegionalConfigFile,
+    node: NodeConfig,
+    members: BTreeMap<u64, NodeAddr>,
+}
+
+fn prepare(data_dir: &Path) -> Result<Prepared, String> {
+    let file: RegionalConfigFile =
+        dcs_daemon::config::load(Some(&data_dir.join(CONFIG))).map_err(|e| e.to_string())?;
+    let tls = match (&file.tls, file.node.insecure_plaintext) {
+        (Some(t), _) => {
+            let t = dcs_daemon::tls::TlsFiles {
+                ca: resolve(data_dir, &t.ca),
+                cert: resolve(data_dir, &t.cert),
+                key: resolve(data_dir, &t.key),
+            };
+            let server = t.server_config().map_err(|e| e.to_string())?;
+            let client = t.client_config("dcs-regional").map_err(|e| e.to_string())?;
+            Some((server, client))
+        }
+        (None, true) => None,
+        (None, false) => {
+            return Err("[tls]: missing: run `dcs-regional dev-certs`, or set \
+                        node.insecure_plaintext = true for a test on 127.0.0.1"
+                .into());
+        }
+    };
+    let mut keys = BTreeMap::new();
+    for (tenant, path) in &file.verify.mac_keys {
+        let path = resolve(data_dir, path);
+        let bytes = std::fs::read(&path)
+            .map_err(|e| format!("verify.mac_keys.{tenant}: {}: {e}", path.display()))?;
+        let key = dcs_crypto::MacKey::from_bytes(&bytes)
+            .map_err(|e| format!("verify.mac_keys.{tenant}: {}: {e}", path.display()))?;
+        keys.insert(tenant.clone(), key);
+    }
+    let mut members = BTreeMap::new();
+    for (id, addr) in &file.cluster.peers {
+        let n: u64 = id.parse().map_err(|e| format!("cluster.peers.{id}: the id: {e}"))?;
+        let sock: std::net::SocketAddr =
+            addr.parse().map_err(|e| format!("cluster.peers.{id}: {addr:?}: {e}"))?;
+        members.insert(n, NodeAddr { raft: addr.clone(), sync: sync_url(sock, tls.is_some()) });
+    }
+    if file.cluster.bootstrap && !members.contains_key(&file.node.id) {
+        return Err(format!(
+            "cluster.peers: the bootstrapping node {} is not among the peers",
+            file.node.id
+        ));
+    }
+    let sync = SyncConfig {
+        sync_interval_ms: file.sync.sync_interval_ms,
+        retransmit_base_ms: file.sync.retransmit_base_ms,
+        retransmit_max_ms: file.sync.retransmit_max_ms,
+        max_batch_items: file.sync.max_batch_items,
+        delta_log_capacity: file.sync.delta_log_capacity,
+        ..SyncConfig::default()
+    };
+    let region = RegionalConfig {
+        node: NodeId::Region(file.node.region),
+        master: NodeId::Master,
+        stores: file.cluster.stores.iter().copied().map(NodeId::Store).collect(),
+        replica: ReplicaId(file.cluster.replica_id),
+        sync,
+        liveness: LivenessConfig::default(),
+    };
+    let node = NodeConfig {
+        node_id: file.node.id,
+        data_dir: data_dir.to_path_buf(),
+        replica: ReplicaConfig { region, seed: u64::from(file.node.region) + 1 },
+        timings: RaftTimings {
+            heartbeat_ms: file.raft.heartbeat_ms,
+            election_min_ms: file.raft.election_min_ms,
+            election_max_ms: file.raft.election_max_ms,
+        },
+        verifier: Arc::new(TenantMacs::new(keys)),
+        stream_queue: file.node.stream_queue,
+        max_snapshot_bytes: file.node.max_snapshot_mib.saturating_mul(1 << 20),
+        tls,
+    };
+    Ok(Prepared { file, node, members })
+}
+
+/// Runs the node until SIGTERM (or only checks the config).
+pub fn run(data_dir: &Path, check_config: bool) -> Result<(), String> {
+    let p = prepare(data_dir)?;
+    if check_config {
+        println!("configuration ok: {}", data_dir.join(CONFIG).display());
+        return Ok(());
+    }
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| format!("cannot start the runtime: {e}"))?;
+    runtime.block_on(serve(p))
+}
+
+async fn serve(p: Prepared) -> Result<(), String> {
+    dcs_daemon::telemetry::init_logs(&p.file.log).map_err(|e| e.to_string())?;
+    let metrics = dcs_daemon::telemetry::metrics().map_err(|e| e.to_string())?;
+    let stop = CancellationToken::new();
+    dcs_daemon::shutdown::cancel_on_signals(stop.clone());
+    let health = Health::new();
+    health.set_not_ready("no leader known yet");
+    let admin_stop = CancellationToken::new();
+    let router = dcs_daemon::admin::router(health.clone(), metrics, axum::Router::new());
+    let (admin, admin_task) =
+        dcs_daemon::admin::serve(p.file.node.admin, router, admin_stop.clone())
+            .await
+            .map_err(|e| e.to_string())?;
+    let listener = tokio::net::TcpListener::bind(p.file.node.listen)
+        .await
+        .map_err(|e| format!("node.listen {}: {e}", p.file.node.listen))?;
+    let node_id = p.node.node_id;
+    let node = RegionNode::start(p.node, listener).await.map_err(|e| e.to_string())?;
+    if p.file.cluster.bootstrap {
+        let initialized = node.raft.is_initialized().await.map_err(|e| e.to_string())?;
+        if !initialized {
+            node.initialize(p.members.clone()).await.map_err(|e| e.to_string())?;
+        }
+    }
+    tracing::info!(node = node_id, grpc = %p.file.node.listen, admin = %admin, "dcs-regional running");
+    let raft = node.raft.clone();
+    let watched = health.clone();
+    let watch_stop = stop.clone();
+    tokio::spawn(async move {
+        loop {
+            let m = raft.metrics().borrow_watched().clone();
+            metrics::gauge!("dcs_regional_term").set(m.current_term as f64);
+            metrics::gauge!("dcs_regional_is_leader").set(if m.current_leader == Some(m.id) {
+                1.0
+            } else {
+                0.0
+            });
+            metrics::gauge!("dcs_regional_last_applied")
+                .set(m.last_applied.map_or(0, |l| l.index) as f64);
+            metrics::gauge!("dcs_regional_last_log_index")
+                .set(m.last_log_index.unwrap_or(0) as f64);
+            match m.current_leader {
+                Some(_) => watched.set_ready(),
+                None => watched.set_not_ready("no leader known"),
+            }
+            tokio::select! {
+                _ = watch_stop.cancelled() => return,
+                _ = tokio::time::sleep(Duration::from_millis(200)) => {}
+            }
+        }
+    });
+    stop.cancelled().await;
+    health.set_not_ready("shutting down");
+    // A leader hands over before it goes, so the region does not wait an election timeout.
+    let m = node.raft.metrics().borrow_watched().clone();
+    if m.current_leader == Some(node_id)
+        && let Some(to) = m.membership_config.membership().voter_ids().find(|v| *v != node_id)
+    {
+        let _ = node.raft.trigger().transfer_leader(to).await;
+        let deadline =
+            tokio::time::Instant::now() + Duration::from_secs(p.file.node.shutdown_deadline_s);
+        while tokio::time::Instant::now() < deadline
+            && node.raft.metrics().borrow_watched().current_leader == Some(node_id)
+        {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+    node.shutdown().await;
+    admin_stop.cancel();
+    let _ = admin_task.await;
+    Ok(())
+}
