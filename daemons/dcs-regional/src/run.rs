@@ -241,7 +241,7 @@ async fn serve(p: Prepared) -> Result<(), String> {
             }
             tokio::select! {
                 _ = watch_stop.cancelled() => return,
-                _ = tokio::time::sleep(Duration::from_millis(200)) => {}
+                _ = tokio::time::sleep(Duration::from_millis(50)) => {}
             }
         }
     });
