@@ -2,7 +2,7 @@
 //! through them, and the leader SIGKILLed under load again and again (3 times in every test
 //! run; `DCS_REGION_KILLS=20` for the full count). After each kill a new leader must come
 //! within two election timeouts (+ slack for a loaded machine), and the killed node restarts
-//! from its files. At the end a checker compares what the store saw acknowledged with every
+//! from its files. Then all three are SIGKILLed at once and restarted. At the end a checker compares what the store saw acknowledged with every
 //! replica's file: lost, duplicated and unexpected events must all be 0.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
 
@@ -209,6 +209,16 @@ async fn killing_the_leader_under_load_loses_and_doubles_nothing() {
         nodes[l].spawn();
         println!("kill {}: node {} → leader {} after {took:?}", k + 1, l + 1, next + 1);
     }
+    s.append(10);
+    s.sync_any(&urls).await;
+    // All three at once: SIGKILL every node, restart them, and go on.
+    for n in &mut nodes {
+        n.kill();
+    }
+    for n in &mut nodes {
+        n.spawn();
+    }
+    leader(&nodes, Duration::from_secs(20)).await;
     s.append(10);
     s.sync_any(&urls).await;
     assert_eq!(s.acked, s.next, "the store saw every event acknowledged");
