@@ -147,11 +147,12 @@ impl RegionNode {
         let raft_service = RaftService::new(raft.clone(), snapshots, config.max_snapshot_bytes);
         let sync = sync_service::SyncService::new(
             raft.clone(),
-            config.node_id,
+            config.replica.region.node,
             Arc::clone(&config.verifier),
             Arc::clone(&streams),
             config.replica.region.stores.clone(),
             config.stream_queue,
+            config.replica.region.sync.max_batch_items,
         );
         let mut builder = tonic::transport::Server::builder();
         if let Some((server, _)) = &config.tls {

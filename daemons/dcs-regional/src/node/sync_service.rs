@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use dcs_proto::pb;
 use dcs_proto::pb::local_regional_sync_server::LocalRegionalSync;
-use dcs_sync::{NodeId, Verifier};
+use dcs_sync::{Message, NodeId, Verifier};
 use openraft::async_runtime::WatchReceiver;
 use tokio::sync::mpsc;
 use tokio_stream::wrappers::ReceiverStream;
@@ -30,19 +30,22 @@ pub(crate) struct SyncService {
     verifier: Arc<dyn Verifier>,
     streams: Streams,
     stores: Vec<NodeId>,
+    region: NodeId,
     queue: usize,
+    max_items: usize,
 }
 
 impl SyncService {
     pub(crate) fn new(
         raft: Raft,
-        _node_id: u64,
+        region: NodeId,
         verifier: Arc<dyn Verifier>,
         streams: Streams,
         stores: Vec<NodeId>,
         queue: usize,
+        max_items: usize,
     ) -> Self {
-        SyncService { raft, verifier, streams, stores, queue: queue.max(1) }
+        SyncService { raft, verifier, streams, stores, region, queue: queue.max(1), max_items }
     }
 }
 
@@ -76,25 +79,54 @@ impl LocalRegionalSync for SyncService {
         }
         let mut inbound = request.into_inner();
         let (tx, rx) = mpsc::channel(self.queue);
-        let (raft, verifier, streams, stores) = (
+        let (raft, verifier, streams, stores, region, max_items) = (
             self.raft.clone(),
             Arc::clone(&self.verifier),
             Arc::clone(&self.streams),
             self.stores.clone(),
+            self.region,
+            self.max_items,
         );
         tokio::spawn(async move {
             let mut me = None;
-            while let Ok(Some(env)) = inbound.message().await {
+            loop {
+                let env = match inbound.message().await {
+                    Ok(Some(env)) => env,
+                    Ok(None) => break,
+                    // Too large, undecodable: say why (the status carries the limit).
+                    Err(s) => {
+                        let why = format!("the push stream failed: {}", s.message());
+                        let _ = tx.send(Err(Status::new(s.code(), why))).await;
+                        break;
+                    }
+                };
                 let (from, msg) = match dcs_proto::sync_from_pb(env) {
                     Ok(x) => x,
                     Err(e) => {
-                        let _ = tx.send(Err(Status::invalid_argument(e.to_string()))).await;
+                        // A newer protocol version gets a Refuse naming ours; anything else is
+                        // the sender's bug: INVALID_ARGUMENT naming the field.
+                        let answer = match dcs_proto::sync_refusal(region, &e) {
+                            Some(refuse) => Ok(refuse),
+                            None => Err(Status::invalid_argument(e.to_string())),
+                        };
+                        let _ = tx.send(answer).await;
                         break;
                     }
                 };
                 if !stores.contains(&from) {
                     let why = format!("from: {from} is not a store of this region");
                     let _ = tx.send(Err(Status::permission_denied(why))).await;
+                    break;
+                }
+                if let Message::Push(p) = &msg
+                    && p.items.len() > max_items
+                {
+                    let why = format!(
+                        "items: {} items in one push, this region takes at most {max_items} \
+                         (the store's sync max_batch_items must not exceed it)",
+                        p.items.len()
+                    );
+                    let _ = tx.send(Err(Status::invalid_argument(why))).await;
                     break;
                 }
                 if me.is_none() {
