@@ -24,7 +24,8 @@ pub(crate) fn is_leader(raft: &Raft) -> bool {
     m.current_leader == Some(m.id)
 }
 
-/// Runs until `stop`: every 20 ms, sends (or drops) the outputs and proposes due ticks.
+/// Runs until `stop`: after every applied group (or every 20 ms, for the timers), sends (or
+/// drops) the outputs and proposes due ticks.
 pub(crate) async fn run(
     raft: Raft,
     sm: RegionStateMachine,
@@ -33,9 +34,11 @@ pub(crate) async fn run(
     stop: CancellationToken,
 ) {
     let mut tick_in_flight: Option<tokio::task::JoinHandle<()>> = None;
+    let applied = std::sync::Arc::clone(sm.applied());
     loop {
         tokio::select! {
             _ = stop.cancelled() => return,
+            _ = applied.notified() => {}
             _ = tokio::time::sleep(Duration::from_millis(20)) => {}
         }
         let leader = is_leader(&raft);

@@ -93,6 +93,8 @@ pub struct RegionNode {
     pub raft: Raft,
     /// Its state machine (and through it the replica).
     pub state_machine: RegionStateMachine,
+    /// Its Raft log writer's counters.
+    pub log_stats: Arc<crate::raft::LogStats>,
     stop: CancellationToken,
     tasks: Vec<tokio::task::JoinHandle<()>>,
 }
@@ -116,6 +118,7 @@ impl RegionNode {
         let log_path = dir.join("raft.db");
         let log = SqliteLogStore::open(&log_path, LogStoreConfig::default())
             .map_err(file_err(&log_path))?;
+        let log_stats = log.stats();
         let replica = Replica::open(&dir.join("replica.db"), config.replica.clone())?;
         let snapshots = dir.join("snapshots");
         let sm = RegionStateMachine::new(Arc::new(Mutex::new(replica)), &snapshots)
@@ -182,7 +185,7 @@ impl RegionNode {
             region,
             stop.clone(),
         )));
-        Ok(RegionNode { raft, state_machine: sm, stop, tasks })
+        Ok(RegionNode { raft, state_machine: sm, log_stats, stop, tasks })
     }
 
     /// Makes `members` the region's first membership (once, on one node of a new region).

@@ -17,7 +17,7 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use tokio::sync::{mpsc, oneshot};
 
-use super::writer::{self, Op, Pending, PendingEntry};
+use super::writer::{self, LogStats, Op, Pending, PendingEntry};
 use super::{Entry, LogId, TypeConfig, Vote};
 
 /// Limits of the log store's write path.
@@ -57,6 +57,7 @@ fn gone() -> io::Error {
 
 /// The durable Raft log and vote of one node, in one SQLite file.
 pub struct SqliteLogStore {
+    stats: Arc<LogStats>,
     path: PathBuf,
     tx: mpsc::Sender<Op>,
     pending: Pending,
@@ -75,11 +76,18 @@ impl SqliteLogStore {
         let (tx, rx) = mpsc::channel(config.queue.max(1));
         let p = Arc::clone(&pending);
         let max = config.max_batch_ops.max(1);
+        let stats = Arc::new(LogStats::default());
+        let s = Arc::clone(&stats);
         std::thread::Builder::new()
             .name("raft-log-writer".into())
-            .spawn(move || writer::run(conn, rx, p, max))?;
+            .spawn(move || writer::run(conn, rx, p, max, s))?;
         let reader = SqliteLogReader::new(path.to_path_buf(), Arc::clone(&pending));
-        Ok(SqliteLogStore { path: path.to_path_buf(), tx, pending, seq: 0, reader })
+        Ok(SqliteLogStore { stats, path: path.to_path_buf(), tx, pending, seq: 0, reader })
+    }
+
+    /// The writer's counters (commits = fsyncs, entries written), shared with the thread.
+    pub fn stats(&self) -> Arc<LogStats> {
+        Arc::clone(&self.stats)
     }
 
     async fn meta(&self, key: &'static str, value: Option<Vec<u8>>) -> io::Result<()> {

@@ -6,7 +6,7 @@ mod log_store;
 mod network;
 mod service;
 mod state_machine;
-mod writer;
+pub(crate) mod writer;
 
 use serde::{Deserialize, Serialize};
 
@@ -15,6 +15,7 @@ pub use log_store::{LogStoreConfig, SqliteLogReader, SqliteLogStore};
 pub use network::{Network, NetworkConfig};
 pub use service::RaftService;
 pub use state_machine::{RegionStateMachine, SnapshotFile};
+pub use writer::LogStats;
 
 /// A node's addresses: for its peers (Raft) and for the stores (the URL a follower names when
 /// it redirects a store to its leader).

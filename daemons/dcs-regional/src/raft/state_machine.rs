@@ -40,6 +40,7 @@ fn invalid(what: &str, e: impl std::fmt::Display) -> io::Error {
 #[derive(Clone)]
 pub struct RegionStateMachine {
     replica: Arc<Mutex<Replica>>,
+    applied: Arc<tokio::sync::Notify>,
     snapshots: PathBuf,
     current: Arc<Mutex<Option<(SnapshotMeta, PathBuf)>>>,
 }
@@ -54,6 +55,7 @@ impl RegionStateMachine {
         std::fs::create_dir_all(snapshots)?;
         Ok(RegionStateMachine {
             replica,
+            applied: Arc::new(tokio::sync::Notify::new()),
             snapshots: snapshots.to_path_buf(),
             current: Arc::new(Mutex::new(None)),
         })
@@ -62,6 +64,11 @@ impl RegionStateMachine {
     /// The replica (for the daemon: transmit, timers, the forwarders' reads).
     pub fn replica(&self) -> &Arc<Mutex<Replica>> {
         &self.replica
+    }
+
+    /// Notified after every applied group (the driver sends its outputs at once).
+    pub fn applied(&self) -> &Arc<tokio::sync::Notify> {
+        &self.applied
     }
 
     fn lock(&self) -> MutexGuard<'_, Replica> {
@@ -159,6 +166,7 @@ impl RaftStateMachine<TypeConfig> for RegionStateMachine {
         .await
         .map_err(|e| io::Error::other(format!("apply task: {e}")))?;
         let answers = answers.map_err(io_err)?;
+        self.applied.notify_one();
         for ((_, responder), answer) in batch.into_iter().zip(answers) {
             if let Some(r) = responder {
                 r.send(answer);

@@ -55,12 +55,22 @@ pub(super) fn open(path: &std::path::Path) -> rusqlite::Result<Connection> {
     Ok(conn)
 }
 
+/// What the writer did: transactions committed (one fsync each) and entries appended.
+#[derive(Debug, Default)]
+pub struct LogStats {
+    /// Transactions committed.
+    pub commits: std::sync::atomic::AtomicU64,
+    /// Log entries written.
+    pub entries: std::sync::atomic::AtomicU64,
+}
+
 /// Runs the writer until every sender is gone: up to `max_ops` queued writes per transaction.
 pub(super) fn run(
     mut conn: Connection,
     mut rx: mpsc::Receiver<Op>,
     pending: Pending,
     max_ops: usize,
+    stats: Arc<LogStats>,
 ) {
     while let Some(first) = rx.blocking_recv() {
         let mut batch = vec![first];
@@ -72,6 +82,13 @@ pub(super) fn run(
         }
         let result = write(&mut conn, &batch).map_err(|e| io::Error::other(e.to_string()));
         if result.is_ok() {
+            use std::sync::atomic::Ordering::Relaxed;
+            stats.commits.fetch_add(1, Relaxed);
+            let n: usize = batch
+                .iter()
+                .map(|op| if let Op::Append { entries, .. } = op { entries.len() } else { 0 })
+                .sum();
+            stats.entries.fetch_add(n as u64, Relaxed);
             let mut map = pending.lock().unwrap_or_else(PoisonError::into_inner);
             for op in &batch {
                 if let Op::Append { seq, entries, .. } = op {

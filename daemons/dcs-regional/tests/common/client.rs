@@ -49,6 +49,37 @@ impl StoreClient {
         }
     }
 
+    /// Builds and seals `count` events now, to append later with [`StoreClient::append_prepared`]
+    /// (a bench keeps the sealing out of its clock).
+    pub fn prepare(
+        &mut self,
+        count: u64,
+    ) -> Vec<(dcs_core::SovereignFinancialEvent, dcs_core::commerce::EventBody)> {
+        (1..=count)
+            .map(|k| {
+                let (mut e, body) = super::event(&mut self.m, self.n, self.next + k, wall());
+                if let Some(r) = &self.reseal {
+                    r(&mut e);
+                }
+                (e, body)
+            })
+            .collect()
+    }
+
+    /// Appends events made by [`StoreClient::prepare`], in order.
+    pub fn append_prepared(
+        &mut self,
+        events: impl IntoIterator<
+            Item = (dcs_core::SovereignFinancialEvent, dcs_core::commerce::EventBody),
+        >,
+    ) {
+        for (e, body) in events {
+            self.next += 1;
+            self.m.append(wall(), e, Some(&body)).unwrap();
+        }
+        pump(wall(), &mut self.m, &mut self.host).unwrap();
+    }
+
     /// Appends `count` new events.
     pub fn append(&mut self, count: u64) {
         for _ in 0..count {

@@ -39,11 +39,16 @@ pub fn sync_config() -> SyncConfig {
 }
 
 pub fn replica_config() -> ReplicaConfig {
+    replica_config_for(STORES)
+}
+
+/// A region of `stores` stores (1..=stores).
+pub fn replica_config_for(stores: u32) -> ReplicaConfig {
     ReplicaConfig {
         region: RegionalConfig {
             node: NodeId::Region(0),
             master: NodeId::Master,
-            stores: (1..=STORES).map(NodeId::Store).collect(),
+            stores: (1..=stores).map(NodeId::Store).collect(),
             replica: ReplicaId(10),
             sync: sync_config(),
             liveness: LivenessConfig::default(),
