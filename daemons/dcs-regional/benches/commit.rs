@@ -95,7 +95,7 @@ async fn run(total: u64) {
         let events = c.prepare(per_store);
         clients.push((c, events));
     }
-    let before: Vec<(u64, u64)> = nodes.values().map(|n| stats(n)).collect();
+    let before: Vec<(u64, u64)> = nodes.values().map(stats).collect();
     let started = Instant::now();
     let mut tasks = vec![];
     for (mut c, events) in clients {
@@ -120,7 +120,7 @@ async fn run(total: u64) {
         latencies.extend(l);
     }
     let secs = started.elapsed().as_secs_f64();
-    let after: Vec<(u64, u64)> = nodes.values().map(|n| stats(n)).collect();
+    let after: Vec<(u64, u64)> = nodes.values().map(stats).collect();
     let (commits, entries) = {
         let l = (leader - 1) as usize;
         (after[l].0 - before[l].0, after[l].1 - before[l].1)
