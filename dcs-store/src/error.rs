@@ -118,6 +118,28 @@ pub enum StoreError {
     /// A key, envelope, MAC or signature operation failed (kept as dcs-crypto's error).
     #[error("{0}")]
     Crypto(#[from] dcs_crypto::CryptoError),
+    /// A forwarder's Raft term is older than its region's forward cursor: a newer leader
+    /// forwards the region. Nothing was written.
+    #[error(
+        "region {region:?} is forwarded by a newer leader than this one (term {term} is stale); nothing was written: stop forwarding this region"
+    )]
+    StaleTerm {
+        /// The region forwarded.
+        region: String,
+        /// The forwarder's (stale) term.
+        term: u64,
+    },
+    /// The region's forward cursor is not where the forwarder said it resumes from
+    /// (another forwarder, or an earlier attempt of this one, moved it). Nothing was written.
+    #[error(
+        "the forward cursor of region {region:?} is not at {expected}; nothing was written: re-read the cursor with forward_cursor and resume from it"
+    )]
+    CursorMoved {
+        /// The region forwarded.
+        region: String,
+        /// The position the forwarder expected the cursor at.
+        expected: u64,
+    },
     /// Any other database error.
     #[error("database error: {0}")]
     Database(String),

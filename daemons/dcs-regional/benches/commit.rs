@@ -17,17 +17,16 @@
 #[path = "../tests/common/mod.rs"]
 mod common;
 
-use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 use common::client::{StoreClient, wall};
+use common::region::Region;
 use common::*;
 use dcs_core::event::SignatureAlgorithm;
 use dcs_crypto::{KeyRegistry, MacKey, Signer};
-use dcs_regional::node::{NodeConfig, RaftTimings, RegionNode, sync_url};
-use dcs_regional::raft::NodeAddr;
+use dcs_regional::node::{NodeConfig, RaftTimings, RegionNode};
 use dcs_regional::verify::TenantMacs;
 use dcs_sync::Verifier;
 use openraft::async_runtime::WatchReceiver;
@@ -55,19 +54,10 @@ async fn run(total: u64) {
         move |e: &mut dcs_core::SovereignFinancialEvent| dcs_crypto::sign_event(e, &mac, &signer)
     };
     let dirs: Vec<tempfile::TempDir> = (0..3).map(|_| tempfile::tempdir().unwrap()).collect();
-    let mut listeners = BTreeMap::new();
-    let mut members = BTreeMap::new();
-    for id in 1..=3u64 {
-        let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let addr = l.local_addr().unwrap();
-        members.insert(id, NodeAddr { raft: addr.to_string(), sync: sync_url(addr, false) });
-        listeners.insert(id, l);
-    }
-    let mut nodes = BTreeMap::new();
-    for (id, l) in listeners {
+    let region = Region::start(|id| {
         let mut replica = replica_config_for(STORES);
         replica.region.sync.max_batch_items = PUSH as usize;
-        let config = NodeConfig {
+        NodeConfig {
             node_id: id,
             data_dir: dirs[id as usize - 1].path().to_path_buf(),
             replica,
@@ -76,10 +66,11 @@ async fn run(total: u64) {
             stream_queue: 1_024,
             max_snapshot_bytes: 1 << 30,
             tls: None,
-        };
-        nodes.insert(id, RegionNode::start(config, l).await.unwrap());
-    }
-    nodes[&1].initialize(members.clone()).await.unwrap();
+            forward: Default::default(),
+        }
+    })
+    .await;
+    let (nodes, members) = (region.nodes, region.members);
     let leader = loop {
         if let Some(l) = nodes[&1].raft.metrics().borrow_watched().current_leader {
             break l;

@@ -21,6 +21,8 @@ pub struct RegionalConfigFile {
     pub sync: SyncSection,
     /// `[verify]`: the tenants' MAC keys.
     pub verify: VerifySection,
+    /// `[forward]`: the sinks the leader forwards accepted events to.
+    pub forward: ForwardSection,
     /// `[tls]`: this node's certificate (mutual TLS to peers and stores); required unless
     /// `node.insecure_plaintext` is set.
     pub tls: Option<dcs_daemon::tls::TlsFiles>,
@@ -138,4 +140,58 @@ impl Default for SyncSection {
 pub struct VerifySection {
     /// tenant → file holding its MAC key (0600; the stores' `keys/mac.key`).
     pub mac_keys: BTreeMap<String, PathBuf>,
+}
+
+/// `[forward]`: where the leader forwards the region's accepted events, exactly once.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ForwardSection {
+    /// The region's name in the sinks (PostgreSQL cursor key, Kafka transactional id and
+    /// progress topic); empty means `region-{node.region}`. Never change it once forwarded.
+    pub region_name: String,
+    /// Most events per forwarded batch (one transaction in each sink).
+    pub batch_items: usize,
+    /// First backoff after a sink failed, ms.
+    pub retry_base_ms: u64,
+    /// Largest backoff, ms.
+    pub retry_max_ms: u64,
+    /// `[forward.postgres]`: the regional PostgreSQL store (off when absent).
+    pub postgres: Option<crate::forward::postgres::PostgresSink>,
+    /// `[forward.kafka]`: Kafka (off when absent).
+    pub kafka: Option<crate::forward::kafka::KafkaSinkConfig>,
+}
+
+impl Default for ForwardSection {
+    fn default() -> Self {
+        let l = crate::forward::Limits::default();
+        ForwardSection {
+            region_name: String::new(),
+            batch_items: l.batch_items,
+            retry_base_ms: l.retry_base_ms,
+            retry_max_ms: l.retry_max_ms,
+            postgres: None,
+            kafka: None,
+        }
+    }
+}
+
+impl ForwardSection {
+    /// The region's name in the sinks.
+    pub fn region_name(&self, region: u16) -> String {
+        if self.region_name.is_empty() {
+            format!("region-{region}")
+        } else {
+            self.region_name.clone()
+        }
+    }
+
+    /// The forwarding loop's limits.
+    pub fn limits(&self) -> crate::forward::Limits {
+        crate::forward::Limits {
+            batch_items: self.batch_items.clamp(1, 10_000),
+            retry_base_ms: self.retry_base_ms.max(1),
+            retry_max_ms: self.retry_max_ms.max(self.retry_base_ms.max(1)),
+            ..crate::forward::Limits::default()
+        }
+    }
 }

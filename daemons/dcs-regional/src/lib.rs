@@ -13,6 +13,7 @@
 //! services, the PostgreSQL and Kafka forwarders and the daemon itself.
 
 pub mod config;
+pub mod forward;
 pub mod node;
 pub mod raft;
 pub mod replica;

@@ -4,6 +4,7 @@
 //! dcs-regional init --data-dir D --id 1 --peer 1=127.0.0.1:7401 --peer 2=… --store 1 --bootstrap
 //! dcs-regional dev-certs --data-dir D --ca-dir C   # a development CA and this node's cert
 //! dcs-regional run --data-dir D                    # serve until SIGTERM (hands leadership over)
+//! dcs-regional replay --data-dir D --from 0 --sink postgres   # re-forward, exactly once in effect
 //! ```
 //!
 //! A thin driver: the protocol is dcs-sync's `RegionalMachine`, replicated by openraft
@@ -70,6 +71,24 @@ enum Command {
         #[arg(long)]
         ca_dir: PathBuf,
     },
+    /// Re-forwards the region's accepted events after `--from` to one sink, from this
+    /// node's replica file, exactly once in effect: what the sink holds is skipped. The live
+    /// forwarder is not disturbed (its resume point stays; Kafka uses another transactional
+    /// id).
+    Replay {
+        /// The data directory of a node of the region (its config names the sinks).
+        #[arg(long, env = "DCS_DATA_DIR")]
+        data_dir: PathBuf,
+        /// Replays the positions after this one (0: from the start).
+        #[arg(long)]
+        from: u64,
+        /// Last position to replay (default: the replica's last).
+        #[arg(long)]
+        to: Option<u64>,
+        /// The sink: `postgres` or `kafka` (configured in `[forward.*]`).
+        #[arg(long)]
+        sink: String,
+    },
     /// Runs the node until SIGTERM or Ctrl-C.
     Run {
         /// The data directory made by `init`.
@@ -108,6 +127,7 @@ fn main() -> ExitCode {
         }),
         Command::DevCerts { data_dir, ca_dir } => run::dev_certs(&data_dir, &ca_dir),
         Command::Run { data_dir, check_config } => run::run(&data_dir, check_config),
+        Command::Replay { data_dir, from, to, sink } => run::replay(&data_dir, from, to, &sink),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -11,7 +11,10 @@ use dcs_crdt::ReplicaId;
 use dcs_daemon::admin::Health;
 use dcs_daemon::files::{self, Access};
 use dcs_regional::config::RegionalConfigFile;
-use dcs_regional::node::{NodeConfig, RaftTimings, RegionNode, sync_url};
+use dcs_regional::forward::ReplaySink;
+use dcs_regional::forward::kafka::KafkaSink;
+use dcs_regional::forward::postgres::PgSink;
+use dcs_regional::node::{Forwarding, NodeConfig, RaftTimings, RegionNode, sync_url};
 use dcs_regional::raft::NodeAddr;
 use dcs_regional::replica::ReplicaConfig;
 use dcs_regional::verify::TenantMacs;
@@ -176,8 +179,61 @@ fn prepare(data_dir: &Path) -> Result<Prepared, String> {
         stream_queue: file.node.stream_queue,
         max_snapshot_bytes: file.node.max_snapshot_mib.saturating_mul(1 << 20),
         tls,
+        forward: forwarding(&file)?,
     };
     Ok(Prepared { file, node, members })
+}
+
+/// The configured sinks (connections open lazily: a sink that is down is retried).
+fn forwarding(file: &RegionalConfigFile) -> Result<Forwarding, String> {
+    let region = file.forward.region_name(file.node.region);
+    let mut f = Forwarding { limits: file.forward.limits(), ..Forwarding::default() };
+    if let Some(pg) = &file.forward.postgres {
+        let store = pg.connect().map_err(|e| e.to_string())?;
+        f.postgres = Some(PgSink::new(store, region.clone()));
+    }
+    if let Some(k) = &file.forward.kafka {
+        f.kafka = Some(KafkaSink::new(k.clone(), region).map_err(|e| e.to_string())?);
+    }
+    Ok(f)
+}
+
+/// `replay`: re-forwards positions after `from` to `sink`, printing what it wrote.
+pub fn replay(data_dir: &Path, from: u64, to: Option<u64>, sink: &str) -> Result<(), String> {
+    let file: RegionalConfigFile =
+        dcs_daemon::config::load(Some(&data_dir.join(CONFIG))).map_err(|e| e.to_string())?;
+    let target = match sink {
+        "postgres" => ReplaySink::Postgres(
+            file.forward
+                .postgres
+                .clone()
+                .ok_or("--sink postgres: [forward.postgres] is not configured")?,
+        ),
+        "kafka" => ReplaySink::Kafka(
+            file.forward.kafka.clone().ok_or("--sink kafka: [forward.kafka] is not configured")?,
+        ),
+        other => return Err(format!("--sink {other:?}: use postgres or kafka")),
+    };
+    let region = file.forward.region_name(file.node.region);
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| format!("cannot start the runtime: {e}"))?;
+    let report = runtime
+        .block_on(dcs_regional::forward::replay(
+            &data_dir.join("replica.db"),
+            &region,
+            from,
+            to,
+            target,
+            file.forward.batch_items,
+        ))
+        .map_err(|e| e.to_string())?;
+    println!(
+        "replayed to {sink}: {} written, {} already there (skipped)",
+        report.written, report.skipped
+    );
+    Ok(())
 }
 
 /// Runs the node until SIGTERM (or only checks the config).

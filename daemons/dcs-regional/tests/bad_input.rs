@@ -33,6 +33,7 @@ async fn one_node() -> (RegionNode, String, tempfile::TempDir) {
         stream_queue: 64,
         max_snapshot_bytes: 1 << 20,
         tls: None,
+        forward: Default::default(),
     };
     let node = RegionNode::start(config, l).await.unwrap();
     let url = sync_url(addr, false);

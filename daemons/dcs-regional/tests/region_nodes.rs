@@ -11,9 +11,9 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use common::client::StoreClient;
+use common::region::Region;
 use common::*;
-use dcs_regional::node::{NodeConfig, RaftTimings, RegionNode, sync_url};
-use dcs_regional::raft::NodeAddr;
+use dcs_regional::node::{NodeConfig, RaftTimings, RegionNode};
 use openraft::async_runtime::WatchReceiver;
 
 fn node_config(id: u64, dir: &std::path::Path) -> NodeConfig {
@@ -26,6 +26,7 @@ fn node_config(id: u64, dir: &std::path::Path) -> NodeConfig {
         stream_queue: 256,
         max_snapshot_bytes: 1 << 30,
         tls: None,
+        forward: Default::default(),
     }
 }
 
@@ -58,20 +59,8 @@ async fn converged(nodes: &BTreeMap<u64, RegionNode>, want: &[u64]) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_store_syncs_through_the_leader_and_survives_a_failover() {
     let dirs: Vec<tempfile::TempDir> = (0..3).map(|_| tempfile::tempdir().unwrap()).collect();
-    let mut listeners = BTreeMap::new();
-    let mut members = BTreeMap::new();
-    for id in 1..=3u64 {
-        let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let addr = l.local_addr().unwrap();
-        members.insert(id, NodeAddr { raft: addr.to_string(), sync: sync_url(addr, false) });
-        listeners.insert(id, l);
-    }
-    let mut nodes = BTreeMap::new();
-    for (id, l) in listeners {
-        let n = RegionNode::start(node_config(id, dirs[id as usize - 1].path()), l).await.unwrap();
-        nodes.insert(id, n);
-    }
-    nodes[&1].initialize(members.clone()).await.unwrap();
+    let region = Region::start(|id| node_config(id, dirs[id as usize - 1].path())).await;
+    let (mut nodes, members) = (region.nodes, region.members);
     let first = leader(&nodes).await;
     let follower = (1..=3).find(|i| *i != first).unwrap();
 

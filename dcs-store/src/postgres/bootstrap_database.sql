@@ -98,7 +98,7 @@ DECLARE o record;
 BEGIN
   FOR o IN SELECT * FROM pg_event_trigger_dropped_objects() LOOP
     IF (o.object_type IN ('table', 'table column')
-          AND o.address_names[2] ~ '^(event_store|idempotency_keys|audit_log|event_position)($|_)')
+          AND o.address_names[2] ~ '^(event_store|idempotency_keys|audit_log|event_position|forward_cursor)($|_)')
        OR (o.object_type = 'trigger' AND o.object_identity ~ '^dcs_')
        OR (o.object_type = 'policy' AND o.object_identity ~ '^dcs_')
        OR (o.object_type IN ('function', 'view') AND o.object_identity ~ '^public\.dcs_') THEN

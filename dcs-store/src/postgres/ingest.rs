@@ -22,6 +22,10 @@
 //! Ingest writes no idempotency keys and no `stream_metadata` rows: the stores deduplicated
 //! their commands by key before the events existed, and a stream's version is read from
 //! the stream index (see `schema_v3.sql`), which covers forwarded streams too.
+//!
+//! A forward of the region's Raft leader ([`PgStore::ingest_forwarded`]) is the same
+//! ingest with one more step, first in each attempt's transaction: its region's cursor
+//! moves (see `forward.rs`), so a refused forwarder writes nothing.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 
@@ -30,6 +34,7 @@ use dcs_core::{BranchId, SovereignFinancialEvent, TenantId};
 use tokio_postgres::error::SqlState;
 
 use super::append::{Columns, MAX_BATCH, claim_positions, unnest_columns};
+use super::forward::Advance;
 use super::partition::{PARTITIONS, partition_of};
 use super::pipeline::Pipeline;
 use super::projections::add_rows;
@@ -105,6 +110,16 @@ impl PgStore {
     /// Each tenant's rows are written under that tenant's RLS setting, so the role must be
     /// tenant-wide (`dcs_app`); a branch-scoped role may only ingest its own branch.
     pub async fn ingest(&self, batch: &[IngestEvent]) -> Result<IngestReport> {
+        self.ingest_with(batch, None).await
+    }
+
+    /// [`PgStore::ingest`], moving a forwarder's cursor (if any) first in the transaction
+    /// of each attempt.
+    pub(super) async fn ingest_with(
+        &self,
+        batch: &[IngestEvent],
+        cursor: Option<&Advance<'_>>,
+    ) -> Result<IngestReport> {
         if batch.is_empty() || batch.len() > MAX_BATCH {
             return Err(StoreError::Invalid {
                 field: "batch",
@@ -115,7 +130,7 @@ impl PgStore {
         let mut client = self.client().await?;
         {
             let tx = client.transaction().await.map_err(map_pg)?;
-            match self.ingest_in(&tx, &groups, Mode::Fast).await {
+            match self.ingest_in(&tx, cursor, &groups, Mode::Fast).await {
                 Ok(report) => {
                     tx.commit().await.map_err(map_pg)?;
                     return Ok(report);
@@ -125,19 +140,28 @@ impl PgStore {
             }
         }
         let tx = client.transaction().await.map_err(map_pg)?;
-        let report =
-            self.ingest_in(&tx, &groups, Mode::Careful).await.map_err(Attempt::into_error)?;
+        let report = self
+            .ingest_in(&tx, cursor, &groups, Mode::Careful)
+            .await
+            .map_err(Attempt::into_error)?;
         tx.commit().await.map_err(map_pg)?;
         Ok(report)
     }
 
     /// One attempt at the whole batch in `tx`, which the caller commits or rolls back.
+    ///
+    /// The cursor moves first: a refused forwarder fails before it writes, and the cursor's
+    /// row lock, held until commit, makes two forwarders of one region take turns.
     async fn ingest_in(
         &self,
         tx: &deadpool_postgres::Transaction<'_>,
+        cursor: Option<&Advance<'_>>,
         groups: &[Group<'_>],
         mode: Mode,
     ) -> std::result::Result<IngestReport, Attempt> {
+        if let Some(cursor) = cursor {
+            cursor.run(tx).await?;
+        }
         match mode {
             Mode::Fast => self.ingest_fast(tx, groups).await,
             Mode::Careful => self.ingest_careful(tx, groups).await,

@@ -11,6 +11,7 @@ pub const MIGRATIONS: &[(i32, &str, &str)] = &[
     (2, "bytewise identifiers", include_str!("schema_v2.sql")),
     (3, "one stream-index entry per run", include_str!("schema_v3.sql")),
     (4, "hardened against the tenants and the owner", include_str!("schema_v4.sql")),
+    (5, "the forwarder's term-fenced cursor", include_str!("schema_v5.sql")),
 ];
 
 /// A fixed key for the advisory lock that keeps two migrators from racing.

@@ -23,6 +23,13 @@
 //!   entry in the stream index, on its first row (which carries the run's length). An
 //!   append is one run; [`PgStore::ingest`] orders each stream's events of a batch into
 //!   one. A stream's version, which appends check, is the end of its last run.
+//! - Forwarding: the region's Raft leader forwards with [`PgStore::ingest_forwarded`],
+//!   which moves the region's `forward_cursor` (schema 5) first in the transaction of the
+//!   events, through `dcs_advance_forward_cursor` (`SECURITY DEFINER`, pinned
+//!   `search_path`): the cursor's row lock makes two forwarders of a region take turns, a
+//!   deposed leader's older term is refused ([`StoreError::StaleTerm`], SQLSTATE `DC001`)
+//!   and so is a forward from anywhere but the cursor ([`StoreError::CursorMoved`],
+//!   `DC002`), before anything is written. [`PgStore::forward_cursor`] reads it.
 //!
 //! # Threat model
 //!
@@ -32,9 +39,9 @@
 //!
 //! | role | can | cannot |
 //! |---|---|---|
-//! | `dcs_app` login (the regional service: forwarder ingest, tenant-wide appends) | read and write the tenant its transaction sets, in every table; claim positions; append to the event log, keys and audit log | read, update, lock (`FOR UPDATE`, `LOCK … EXCLUSIVE`) or count `event_position` (the `dcs_claim` view shows a transaction its own claim only); write an event at a position its transaction did not claim, leave a claimed position empty or fill it twice; update, delete or truncate events, idempotency keys or audit rows, or back-date an audit row; see or squat another tenant's event ids (they are the other tenant's own: `tenant_id` leads the key); read any partition directly, even if granted; read the per-table statistics views and functions; hold the position lock for more than 5 seconds (the next waiter ends its session) |
-//! | `dcs_branch` login | the same, for the one tenant and branch its row in `dcs_logins` names | everything `dcs_app` cannot; see or write any other branch or tenant, whatever it sets (`dcs.tenant_id`, `dcs.branch_id`, `SET ROLE dcs_branch`): the policies compare the rows with the login's identity (`current_user` in `dcs_logins`); write the projections, so it can take no lock that stalls the region's ingest |
-//! | `dcs_owner` (NOLOGIN; a migrator login `SET ROLE`s to it) | migrate; create the monthly audit partitions; bind branch logins in `dcs_logins`; change policies and grants of future writes | create roles or grant itself `pg_execute_server_program` (it has no CREATEROLE: `COPY … TO PROGRAM` stays refused); write tenant rows or see any but the event log's (RLS is forced on it; it reads the event log, whose payloads are sealed, to check claims); move `event_position` back or forward outside a claim; truncate, detach, drop, rewrite (`ALTER COLUMN … TYPE`), drop a column of, unforce RLS on or disable a `dcs_*` trigger of the event log, the keys, the audit log, the counter or any of their partitions; replace or drop the `dcs_*` functions those rest on, or alter, rename or drop the view a policy reads (`dcs_claim`) (the bootstrap's event triggers refuse it) |
+//! | `dcs_app` login (the regional service: forwarder ingest, tenant-wide appends) | read and write the tenant its transaction sets, in every table; claim positions; append to the event log, keys and audit log; read and move a region's forward cursor through `dcs_forward_cursor` / `dcs_advance_forward_cursor` | read, write or lock `forward_cursor` itself, move a cursor but from where it stands, or under a term older than its own; read, update, lock (`FOR UPDATE`, `LOCK … EXCLUSIVE`) or count `event_position` (the `dcs_claim` view shows a transaction its own claim only); write an event at a position its transaction did not claim, leave a claimed position empty or fill it twice; update, delete or truncate events, idempotency keys or audit rows, or back-date an audit row; see or squat another tenant's event ids (they are the other tenant's own: `tenant_id` leads the key); read any partition directly, even if granted; read the per-table statistics views and functions; hold the position lock for more than 5 seconds (the next waiter ends its session) |
+//! | `dcs_branch` login | the same, for the one tenant and branch its row in `dcs_logins` names, but no forward cursor | everything `dcs_app` cannot; read or move a forward cursor, even through the functions; see or write any other branch or tenant, whatever it sets (`dcs.tenant_id`, `dcs.branch_id`, `SET ROLE dcs_branch`): the policies compare the rows with the login's identity (`current_user` in `dcs_logins`); write the projections, so it can take no lock that stalls the region's ingest |
+//! | `dcs_owner` (NOLOGIN; a migrator login `SET ROLE`s to it) | migrate; create the monthly audit partitions; bind branch logins in `dcs_logins`; change policies and grants of future writes | create roles or grant itself `pg_execute_server_program` (it has no CREATEROLE: `COPY … TO PROGRAM` stays refused); write tenant rows or see any but the event log's (RLS is forced on it; it reads the event log, whose payloads are sealed, to check claims); move `event_position` back or forward outside a claim; move a forward cursor back, lower its term, delete or truncate it; truncate, detach, drop, rewrite (`ALTER COLUMN … TYPE`), drop a column of, unforce RLS on or disable a `dcs_*` trigger of the event log, the keys, the audit log, the counter or any of their partitions; replace or drop the `dcs_*` functions those rest on, or alter, rename or drop the view a policy reads (`dcs_claim`) (the bootstrap's event triggers refuse it) |
 //! | superuser | everything (it runs the bootstrap, and can disable the event triggers) | — |
 //!
 //! What this does not cover: a stolen `dcs_app` login can read and write every tenant,
@@ -43,7 +50,13 @@
 //! its own. Positions are global, so a tenant learns the region's event count from its own
 //! positions, and PostgreSQL's `pg_class.reltuples` estimates stay readable by every role.
 //! A tenant-wide login can still `LOCK` the tables it upserts into (snapshots, sagas, CRDT
-//! states, agents, projections): PostgreSQL ties `LOCK` to `UPDATE`.
+//! states, agents, projections): PostgreSQL ties `LOCK` to `UPDATE`. The owner can move a
+//! forward cursor forward (its forwarder would skip events) or raise its term (stopping its
+//! forwarder), and, because the bootstrap's event triggers name the tables and functions
+//! they keep as of schema 4, it can drop `forward_cursor` or one of its columns and replace
+//! the schema-5 functions (`dcs_advance_forward_cursor`, `dcs_forward_cursor`,
+//! `dcs_cursor_forward`); dropping those functions, the table's `dcs_*` triggers or its
+//! policy, disabling a trigger, unforcing its RLS and rewriting it stay refused.
 //!
 //! # Operator setup
 //!
@@ -71,6 +84,7 @@
 
 mod append;
 mod bootstrap;
+mod forward;
 mod ingest;
 mod migrations;
 mod partition;
@@ -86,6 +100,7 @@ use crate::error::{Result, StoreError};
 use crate::projection::Projector;
 
 pub use bootstrap::{DATABASE_SQL, ROLES_SQL, bootstrap_database, bootstrap_roles};
+pub use forward::ForwardCursor;
 pub use ingest::{IngestEvent, IngestReport};
 pub use migrations::{MIGRATIONS, migrate};
 pub use partition::partition_of;

@@ -81,6 +81,19 @@ pub struct NodeConfig {
     pub max_snapshot_bytes: u64,
     /// Mutual TLS: this node's server side, and its client side towards its peers.
     pub tls: Option<(tonic::transport::ServerTlsConfig, tonic::transport::ClientTlsConfig)>,
+    /// The sinks this node forwards to while it leads.
+    pub forward: Forwarding,
+}
+
+/// The sinks a node forwards to while it leads, and the loop's limits.
+#[derive(Default)]
+pub struct Forwarding {
+    /// The forwarding loop's limits.
+    pub limits: crate::forward::Limits,
+    /// The PostgreSQL sink.
+    pub postgres: Option<crate::forward::postgres::PgSink>,
+    /// The Kafka sink.
+    pub kafka: Option<crate::forward::kafka::KafkaSink>,
 }
 
 /// The open streams to this node's stores (the leader sends their acks there).
@@ -185,6 +198,16 @@ impl RegionNode {
             region,
             stop.clone(),
         )));
+        let replica = Arc::clone(sm.replica());
+        let limits = config.forward.limits;
+        if let Some(pg) = config.forward.postgres {
+            let r = (raft.clone(), Arc::clone(&replica), stop.clone());
+            tasks.push(tokio::spawn(crate::forward::run(pg, r.0, r.1, limits, r.2)));
+        }
+        if let Some(kafka) = config.forward.kafka {
+            let r = (raft.clone(), Arc::clone(&replica), stop.clone());
+            tasks.push(tokio::spawn(crate::forward::run(kafka, r.0, r.1, limits, r.2)));
+        }
         Ok(RegionNode { raft, state_machine: sm, log_stats, stop, tasks })
     }
 

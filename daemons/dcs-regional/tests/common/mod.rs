@@ -3,6 +3,8 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, dead_code, missing_docs)]
 
 pub mod client;
+pub mod region;
+pub mod sinks;
 
 use dcs_core::causality::HlcTimestamp;
 use dcs_core::commerce::body::StockMovement;
