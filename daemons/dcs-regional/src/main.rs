@@ -60,6 +60,16 @@ enum Command {
         /// Plaintext gRPC (tests on 127.0.0.1 only).
         #[arg(long)]
         insecure_plaintext: bool,
+        /// Forward to this PostgreSQL store: a libpq URL or key=value string without the
+        /// password (the login must be a member of `dcs_app`).
+        #[arg(long)]
+        postgres: Option<String>,
+        /// File holding the PostgreSQL login's password.
+        #[arg(long, requires = "postgres")]
+        postgres_password_file: Option<PathBuf>,
+        /// Forward to this Kafka cluster (`host:port,host:port`).
+        #[arg(long)]
+        kafka: Option<String>,
     },
     /// Development mutual TLS without openssl: opens (or creates) the CA in `--ca-dir` and
     /// issues this node's certificate (name `dcs-regional`) into DATA_DIR/tls.
@@ -113,6 +123,9 @@ fn main() -> ExitCode {
             bootstrap,
             mac_keys,
             insecure_plaintext,
+            postgres,
+            postgres_password_file,
+            kafka,
         } => run::init(&run::InitArgs {
             data_dir,
             id,
@@ -124,6 +137,9 @@ fn main() -> ExitCode {
             bootstrap,
             mac_keys,
             insecure_plaintext,
+            postgres,
+            postgres_password_file,
+            kafka,
         }),
         Command::DevCerts { data_dir, ca_dir } => run::dev_certs(&data_dir, &ca_dir),
         Command::Run { data_dir, check_config } => run::run(&data_dir, check_config),

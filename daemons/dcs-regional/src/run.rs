@@ -37,6 +37,9 @@ pub struct InitArgs {
     pub bootstrap: bool,
     pub mac_keys: Vec<String>,
     pub insecure_plaintext: bool,
+    pub postgres: Option<String>,
+    pub postgres_password_file: Option<PathBuf>,
+    pub kafka: Option<String>,
 }
 
 fn pair(s: &str, what: &str) -> Result<(String, String), String> {
@@ -67,12 +70,26 @@ pub fn init(a: &InitArgs) -> Result<(), String> {
         let (tenant, path) = pair(k, "mac-key")?;
         c.verify.mac_keys.insert(tenant, PathBuf::from(path));
     }
+    if let Some(url) = &a.postgres {
+        c.forward.postgres = Some(dcs_regional::forward::postgres::PostgresSink {
+            url: url.clone(),
+            password_file: a.postgres_password_file.clone(),
+            ..Default::default()
+        });
+    }
+    if let Some(brokers) = &a.kafka {
+        c.forward.kafka = Some(dcs_regional::forward::kafka::KafkaSinkConfig {
+            brokers: brokers.clone(),
+            ..Default::default()
+        });
+    }
     let body = toml::to_string(&c).map_err(|e| format!("cannot write the config: {e}"))?;
     let text = format!(
         "# dcs-regional node {} of region {}.\n\
          # [node] who it is and where it listens; [cluster] the first membership (peers, read\n\
          # only by the bootstrapping node) and the stores; [raft] timing; [sync] the protocol's\n\
-         # timers; [verify] the tenants' MAC keys; [tls] mutual TLS (dev-certs writes one).\n\
+         # timers; [verify] the tenants' MAC keys; [tls] mutual TLS (dev-certs writes one);\n\
+         # [forward] the sinks the leader forwards to ([forward.postgres], [forward.kafka]).\n\
          # Every key can be overridden by DCS_SECTION__KEY in the environment.\n\n{body}",
         a.id, a.region
     );

@@ -3,7 +3,8 @@
 //! run; `DCS_REGION_KILLS=20` for the full count). After each kill a new leader must come
 //! within two election timeouts (+ slack for a loaded machine), and the killed node restarts
 //! from its files. Then all three are SIGKILLed at once and restarted. At the end a checker compares what the store saw acknowledged with every
-//! replica's file: lost, duplicated and unexpected events must all be 0.
+//! replica's file, with the regional PostgreSQL store and with Kafka (a real noida-db broker;
+//! the leaders forward to both): lost, duplicated and unexpected events must all be 0 in each.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
 
 mod common;
@@ -14,6 +15,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use common::client::StoreClient;
+use common::sinks::{Broker, kafka_keys, pg_rows, pg_sink};
 use dcs_store::sqlite::RegionReplicaStore;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
@@ -126,6 +128,13 @@ async fn leader(nodes: &[Node], within: Duration) -> usize {
     leader_after(nodes, 0.0, within).await.0
 }
 
+/// Store 1's event ids by position, from a replica's file.
+fn accepted_ids(dir: &Path) -> BTreeMap<u64, Vec<u8>> {
+    let s = RegionReplicaStore::open(dir.join("replica.db")).unwrap();
+    let all = s.accepted_after(0, 1_000_000).unwrap();
+    all.iter().map(|a| (a.child_pos, a.item.event_id().to_string().into_bytes())).collect()
+}
+
 fn accepted(dir: &Path) -> Vec<u64> {
     let s = RegionReplicaStore::open(dir.join("replica.db")).unwrap();
     s.accepted_after(0, 1_000_000).unwrap().iter().map(|a| a.child_pos).collect()
@@ -140,6 +149,8 @@ async fn killing_the_leader_under_load_loses_and_doubles_nothing() {
     let mac = dcs_crypto::MacKey::random(&mut rand_core::OsRng);
     let mac_path = root.path().join("acme.mac");
     std::fs::write(&mac_path, mac.to_secret_bytes().as_slice()).unwrap();
+    let broker = Broker::start();
+    let (db, pg) = pg_sink(root.path()).await;
     let mut nodes: Vec<Node> = (1..=3)
         .map(|i| Node {
             dir: root.path().join(format!("n{i}")),
@@ -161,6 +172,12 @@ async fn killing_the_leader_under_load_loses_and_doubles_nothing() {
             &format!("127.0.0.1:{}", n.admin),
         ]);
         init.arg(format!("--mac-key=acme={}", mac_path.display()));
+        init.arg(format!("--postgres={}", pg.url));
+        init.arg(format!(
+            "--postgres-password-file={}",
+            pg.password_file.as_ref().unwrap().display()
+        ));
+        init.arg(format!("--kafka={}", broker.brokers));
         for p in &peers {
             init.arg(format!("--peer={p}"));
         }
@@ -248,6 +265,33 @@ async fn killing_the_leader_under_load_loses_and_doubles_nothing() {
         );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
+    // The leader's forwarders deliver everything acknowledged to PostgreSQL and Kafka.
+    let ids: BTreeMap<u64, Vec<u8>> = accepted_ids(&nodes[0].dir);
+    let start = Instant::now();
+    let (rows, keys) = loop {
+        let rows = pg_rows(&db).await;
+        let brokers = broker.brokers.clone();
+        let keys = tokio::task::spawn_blocking(move || {
+            kafka_keys(&brokers, &["dcs.events.acme".to_string()])
+        })
+        .await
+        .unwrap();
+        let pg_done = (1..=s.acked).all(|p| rows.contains_key(&("store-1".to_string(), p)));
+        let kafka_done = (1..=s.acked).all(|p| ids.get(&p).is_some_and(|k| keys.contains_key(k)));
+        if pg_done && kafka_done {
+            break (rows, keys);
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(60),
+            "not forwarded within 60 s: PostgreSQL {}, Kafka {} of {}",
+            rows.len(),
+            keys.len(),
+            s.acked
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    println!("forwarded to both sinks {:?} after the last ack", start.elapsed());
+    let stopping = Instant::now();
     for n in &mut nodes {
         let pid = n.child.as_ref().unwrap().id();
         ok(Command::new("kill").args(["-TERM", &pid.to_string()]));
@@ -265,6 +309,7 @@ async fn killing_the_leader_under_load_loses_and_doubles_nothing() {
         }
     }
 
+    println!("all three stopped on SIGTERM within {:?}", stopping.elapsed());
     // The checker: what the store saw acknowledged against every replica's file.
     let acked: Vec<u64> = (1..=s.acked).collect();
     for n in &nodes {
@@ -283,6 +328,25 @@ async fn killing_the_leader_under_load_loses_and_doubles_nothing() {
         );
         assert_eq!((lost, duplicated, unexpected), (0, 0, 0));
     }
+    // The same checker over each sink.
+    let pg_lost =
+        acked.iter().filter(|p| !rows.contains_key(&("store-1".to_string(), **p))).count();
+    let pg_dup = rows.values().filter(|c| **c > 1).count();
+    let pg_unexpected = rows.keys().filter(|(st, p)| st != "store-1" || *p > s.next).count();
+    println!(
+        "postgres: {} held, lost {pg_lost}, duplicated {pg_dup}, unexpected {pg_unexpected}",
+        rows.len()
+    );
+    assert_eq!((pg_lost, pg_dup, pg_unexpected), (0, 0, 0));
+    let known: std::collections::BTreeSet<&Vec<u8>> = ids.values().collect();
+    let k_lost = acked.iter().filter(|p| !keys.contains_key(&ids[p])).count();
+    let k_dup = keys.values().filter(|c| **c > 1).count();
+    let k_unexpected = keys.keys().filter(|k| !known.contains(k)).count();
+    println!(
+        "kafka: {} held, lost {k_lost}, duplicated {k_dup}, unexpected {k_unexpected}",
+        keys.len()
+    );
+    assert_eq!((k_lost, k_dup, k_unexpected), (0, 0, 0));
     let worst = elections.iter().max().unwrap();
     println!("{kills} leader kills; {} events; slowest new leader after {worst:?}", s.acked);
 }
