@@ -180,7 +180,11 @@ impl KafkaSink {
         })
     }
 
-    async fn ensure_topics(&mut self, wanted: Vec<(String, i32)>) -> Result<(), SinkError> {
+    /// Creates the topics (name, partitions) not known to exist; existing ones are fine.
+    ///
+    /// # Errors
+    /// [`SinkError::Unavailable`] when the broker refuses one.
+    pub async fn ensure_topics(&mut self, wanted: Vec<(String, i32)>) -> Result<(), SinkError> {
         let missing: Vec<_> =
             wanted.into_iter().filter(|(t, _)| !self.topics.contains(t)).collect();
         if missing.is_empty() {
@@ -275,7 +279,7 @@ pub(crate) fn send(
 }
 
 /// One event record, owned (built before the blocking call).
-pub(crate) struct Record {
+pub struct Record {
     topic: String,
     key: Vec<u8>,
     value: Vec<u8>,
@@ -284,12 +288,12 @@ pub(crate) struct Record {
 
 impl Record {
     /// Its topic.
-    pub(crate) fn topic(&self) -> &str {
+    pub fn topic(&self) -> &str {
         &self.topic
     }
 
     /// Its key (the event id).
-    pub(crate) fn key(&self) -> &[u8] {
+    pub fn key(&self) -> &[u8] {
         &self.key
     }
 
@@ -307,7 +311,7 @@ impl Record {
 }
 
 /// The record of an accepted event (None for a summary).
-pub(crate) fn record(config: &KafkaSinkConfig, region: &str, a: &Accepted) -> Option<Record> {
+pub fn record(config: &KafkaSinkConfig, region: &str, a: &Accepted) -> Option<Record> {
     let Item::Event(e) = &a.item else { return None };
     Some(Record {
         topic: config.topic_of(e),
@@ -323,11 +327,41 @@ pub(crate) fn record(config: &KafkaSinkConfig, region: &str, a: &Accepted) -> Op
     })
 }
 
-/// Reads the last committed progress record of `topic` (None when it has none).
-pub(crate) fn read_progress(
+/// Produces `records` in transactions of `per_txn` with a producer of its own
+/// (`transactional_id`): replay's writer, and the bare rate the forwarder is measured by.
+///
+/// # Errors
+/// The first failure (its transaction is aborted; earlier ones stay committed).
+pub fn produce_in_transactions(
     config: &KafkaSinkConfig,
-    topic: &str,
-) -> Result<Option<Progress>, SinkError> {
+    transactional_id: &str,
+    records: &[&Record],
+    per_txn: usize,
+) -> Result<(), KafkaError> {
+    let timeout = config.timeout();
+    let producer: TxProducer = config
+        .client_config()
+        .set("transactional.id", transactional_id)
+        .set("enable.idempotence", "true")
+        .set("acks", "all")
+        .set("transaction.timeout.ms", config.transaction_timeout_ms.to_string())
+        .create()?;
+    producer.init_transactions(timeout)?;
+    for chunk in records.chunks(per_txn.max(1)) {
+        producer.begin_transaction()?;
+        for r in chunk {
+            if let Err(e) = send(&producer, r.to_base()) {
+                let _ = producer.abort_transaction(timeout);
+                return Err(e);
+            }
+        }
+        producer.commit_transaction(timeout)?;
+    }
+    Ok(())
+}
+
+/// Reads the last committed progress record of `topic` (None when it has none).
+pub fn read_progress(config: &KafkaSinkConfig, topic: &str) -> Result<Option<Progress>, SinkError> {
     let consumer: BaseConsumer = config
         .client_config()
         .set("group.id", "dcs-forwarder-progress")

@@ -77,7 +77,7 @@ impl PgSink {
 }
 
 /// The stream an accepted event lands in: its store's, at its position there.
-pub(crate) fn ingest_event(a: &Accepted) -> Option<IngestEvent> {
+pub fn ingest_event(a: &Accepted) -> Option<IngestEvent> {
     let Item::Event(e) = &a.item else { return None };
     let stream = dcs_store::StreamId::new(a.child.to_string()).ok()?;
     Some(IngestEvent { stream, stream_version: a.child_pos, event: (**e).clone(), body: None })

@@ -16,7 +16,6 @@ use dcs_store::sqlite::{Accepted, RegionReplicaStore};
 use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::error::KafkaError;
 use rdkafka::message::{Headers, Message};
-use rdkafka::producer::{Producer, ThreadedProducer};
 use rdkafka::{Offset, TopicPartitionList};
 
 use super::kafka::{KafkaSinkConfig, record};
@@ -151,25 +150,8 @@ fn replay_kafka(
     if missing.is_empty() {
         return Ok(report);
     }
-    let timeout = Duration::from_millis(cfg.request_timeout_ms);
-    let producer: ThreadedProducer<_> = cfg
-        .client_config()
-        .set("transactional.id", format!("dcs-replay-{region}"))
-        .set("enable.idempotence", "true")
-        .set("acks", "all")
-        .create()
-        .map_err(kafka_err("producer"))?;
-    producer.init_transactions(timeout).map_err(kafka_err("init transactions"))?;
-    for chunk in missing.chunks(batch) {
-        producer.begin_transaction().map_err(kafka_err("begin"))?;
-        for r in chunk {
-            if let Err(e) = super::kafka::send(&producer, r.to_base()) {
-                let _ = producer.abort_transaction(timeout);
-                return Err(kafka_err("send")(e));
-            }
-        }
-        producer.commit_transaction(timeout).map_err(kafka_err("commit"))?;
-    }
+    super::kafka::produce_in_transactions(cfg, &format!("dcs-replay-{region}"), &missing, batch)
+        .map_err(kafka_err("replay"))?;
     Ok(report)
 }
 
