@@ -67,6 +67,7 @@ async fn run(total: u64) {
             max_snapshot_bytes: 1 << 30,
             tls: None,
             forward: Default::default(),
+            dial: Default::default(),
         }
     })
     .await;

@@ -83,6 +83,7 @@ async fn bench(total: u64) {
         max_snapshot_bytes: 1 << 30,
         tls: None,
         forward: Default::default(),
+        dial: Default::default(),
     })
     .await;
     let urls = region.urls();

@@ -80,6 +80,9 @@ pub struct ClusterSection {
     pub stores: Vec<u32>,
     /// The region's CRDT replica id (the same on every node of the region).
     pub replica_id: u64,
+    /// Peers this node dials at another address than the membership's: node id →
+    /// `host:port` (NAT, a proxy).
+    pub dial: BTreeMap<String, String>,
 }
 
 /// `[raft]`.
@@ -92,6 +95,10 @@ pub struct RaftSection {
     pub election_min_ms: u64,
     /// Largest election timeout, ms.
     pub election_max_ms: u64,
+    /// Entries applied since the last snapshot that trigger a new one.
+    pub snapshot_logs: u64,
+    /// Entries kept behind a snapshot (a follower further behind catches up by snapshot).
+    pub keep_logs: u64,
 }
 
 impl Default for RaftSection {
@@ -101,6 +108,8 @@ impl Default for RaftSection {
             heartbeat_ms: t.heartbeat_ms,
             election_min_ms: t.election_min_ms,
             election_max_ms: t.election_max_ms,
+            snapshot_logs: t.snapshot_logs,
+            keep_logs: t.keep_logs,
         }
     }
 }

@@ -191,14 +191,29 @@ fn prepare(data_dir: &Path) -> Result<Prepared, String> {
             heartbeat_ms: file.raft.heartbeat_ms,
             election_min_ms: file.raft.election_min_ms,
             election_max_ms: file.raft.election_max_ms,
+            snapshot_logs: file.raft.snapshot_logs.max(1),
+            keep_logs: file.raft.keep_logs,
         },
         verifier: Arc::new(TenantMacs::new(keys)),
         stream_queue: file.node.stream_queue,
         max_snapshot_bytes: file.node.max_snapshot_mib.saturating_mul(1 << 20),
         tls,
         forward: forwarding(&file)?,
+        dial: dial(&file)?,
     };
     Ok(Prepared { file, node, members })
+}
+
+/// `[cluster] dial`, checked.
+fn dial(file: &RegionalConfigFile) -> Result<BTreeMap<u64, String>, String> {
+    let mut out = BTreeMap::new();
+    for (id, addr) in &file.cluster.dial {
+        let n: u64 = id.parse().map_err(|e| format!("cluster.dial.{id}: the id: {e}"))?;
+        addr.parse::<std::net::SocketAddr>()
+            .map_err(|e| format!("cluster.dial.{id}: {addr:?}: {e}"))?;
+        out.insert(n, addr.clone());
+    }
+    Ok(out)
 }
 
 /// The configured sinks (connections open lazily: a sink that is down is retried).
@@ -308,6 +323,8 @@ async fn serve(p: Prepared) -> Result<(), String> {
                 .set(m.last_applied.map_or(0, |l| l.index) as f64);
             metrics::gauge!("dcs_regional_last_log_index")
                 .set(m.last_log_index.unwrap_or(0) as f64);
+            metrics::gauge!("dcs_regional_snapshot_index")
+                .set(m.snapshot.map_or(0, |l| l.index) as f64);
             match m.current_leader {
                 Some(_) => watched.set_ready(),
                 None => watched.set_not_ready("no leader known"),
@@ -326,8 +343,11 @@ async fn serve(p: Prepared) -> Result<(), String> {
         && let Some(to) = m.membership_config.membership().voter_ids().find(|v| *v != node_id)
     {
         let _ = node.raft.trigger().transfer_leader(to).await;
-        let deadline =
-            tokio::time::Instant::now() + Duration::from_secs(p.file.node.shutdown_deadline_s);
+        // A handover takes a heartbeat or two; a target that is itself stopping never takes
+        // it, so wait two election timeouts at most.
+        let wait = Duration::from_secs(p.file.node.shutdown_deadline_s)
+            .min(Duration::from_millis(2 * p.file.raft.election_max_ms));
+        let deadline = tokio::time::Instant::now() + wait;
         while tokio::time::Instant::now() < deadline
             && node.raft.metrics().borrow_watched().current_leader == Some(node_id)
         {

@@ -34,6 +34,7 @@ async fn one_node() -> (RegionNode, String, tempfile::TempDir) {
         max_snapshot_bytes: 1 << 20,
         tls: None,
         forward: Default::default(),
+        dial: Default::default(),
     };
     let node = RegionNode::start(config, l).await.unwrap();
     let url = sync_url(addr, false);

@@ -36,6 +36,7 @@ fn node_config(id: u64, dir: &std::path::Path, forward: Forwarding) -> NodeConfi
         max_snapshot_bytes: 1 << 30,
         tls: None,
         forward,
+        dial: Default::default(),
     }
 }
 

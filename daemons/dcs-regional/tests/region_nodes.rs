@@ -27,6 +27,7 @@ fn node_config(id: u64, dir: &std::path::Path) -> NodeConfig {
         max_snapshot_bytes: 1 << 30,
         tls: None,
         forward: Default::default(),
+        dial: Default::default(),
     }
 }
 

@@ -55,11 +55,22 @@ pub struct RaftTimings {
     pub election_min_ms: u64,
     /// Largest election timeout (a new leader comes within two of these).
     pub election_max_ms: u64,
+    /// Log entries applied since the last snapshot that trigger a new one.
+    pub snapshot_logs: u64,
+    /// Entries kept in the log behind a snapshot (a follower this far behind catches up by
+    /// log; further behind, by snapshot).
+    pub keep_logs: u64,
 }
 
 impl Default for RaftTimings {
     fn default() -> Self {
-        RaftTimings { heartbeat_ms: 100, election_min_ms: 600, election_max_ms: 1_200 }
+        RaftTimings {
+            heartbeat_ms: 100,
+            election_min_ms: 600,
+            election_max_ms: 1_200,
+            snapshot_logs: 5_000,
+            keep_logs: 1_000,
+        }
     }
 }
 
@@ -83,6 +94,8 @@ pub struct NodeConfig {
     pub tls: Option<(tonic::transport::ServerTlsConfig, tonic::transport::ClientTlsConfig)>,
     /// The sinks this node forwards to while it leads.
     pub forward: Forwarding,
+    /// Peers this node dials at another address than the membership's (node id → address).
+    pub dial: BTreeMap<u64, String>,
 }
 
 /// The sinks a node forwards to while it leads, and the loop's limits.
@@ -142,6 +155,8 @@ impl RegionNode {
             election_timeout_min: config.timings.election_min_ms,
             election_timeout_max: config.timings.election_max_ms,
             enable_pre_vote: Some(true),
+            snapshot_policy: openraft::SnapshotPolicy::LogsSinceLast(config.timings.snapshot_logs),
+            max_in_snapshot_log_to_keep: config.timings.keep_logs,
             ..Default::default()
         }
         .validate()
@@ -152,7 +167,8 @@ impl RegionNode {
             match &config.tls {
                 Some((_, client)) => Network::with_tls(NetworkConfig::default(), client.clone()),
                 None => Network::new(NetworkConfig::default()),
-            },
+            }
+            .with_dial(config.dial.clone()),
             log,
             sm.clone(),
         )

@@ -44,17 +44,26 @@ pub struct Network {
     config: NetworkConfig,
     tls: Option<ClientTlsConfig>,
     channels: Arc<Mutex<BTreeMap<String, Channel>>>,
+    /// Where this node dials a peer instead of the membership's address (node id → address).
+    dial: Arc<BTreeMap<u64, String>>,
 }
 
 impl Network {
     /// A network with `config`'s limits, plaintext (tests on 127.0.0.1 only).
     pub fn new(config: NetworkConfig) -> Self {
-        Network { config, tls: None, channels: Arc::default() }
+        Network { config, tls: None, channels: Arc::default(), dial: Arc::default() }
+    }
+
+    /// Dials the peers in `dial` at its addresses rather than the membership's (a node
+    /// behind NAT or a proxy; the partition tests put a cuttable proxy on every link).
+    pub fn with_dial(mut self, dial: BTreeMap<u64, String>) -> Self {
+        self.dial = Arc::new(dial);
+        self
     }
 
     /// A network with `config`'s limits over mutual TLS (`tls` names the peers' certificate).
     pub fn with_tls(config: NetworkConfig, tls: ClientTlsConfig) -> Self {
-        Network { config, tls: Some(tls), channels: Arc::default() }
+        Network { config, tls: Some(tls), channels: Arc::default(), dial: Arc::default() }
     }
 
     fn channel(&self, addr: &str) -> Result<Channel, String> {
@@ -85,8 +94,9 @@ pub struct Peer {
 impl RaftNetworkFactory<TypeConfig> for Network {
     type Network = Peer;
 
-    async fn new_client(&mut self, _target: u64, node: &NodeAddr) -> Peer {
-        let client = self.channel(&node.raft).map(|c| {
+    async fn new_client(&mut self, target: u64, node: &NodeAddr) -> Peer {
+        let addr = self.dial.get(&target).unwrap_or(&node.raft).clone();
+        let client = self.channel(&addr).map(|c| {
             RegionRaftClient::new(c)
                 .max_decoding_message_size(64 << 20)
                 .max_encoding_message_size(64 << 20)

@@ -197,6 +197,7 @@ impl RaftStateMachine<TypeConfig> for RegionStateMachine {
                 ));
             }
             drop(replica);
+            metrics::counter!("dcs_regional_snapshots_installed_total").increment(1);
             let previous = this
                 .current
                 .lock()

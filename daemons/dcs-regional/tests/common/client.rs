@@ -33,6 +33,8 @@ pub struct StoreClient {
     tls: Option<ClientTlsConfig>,
     /// Re-seals each event (the daemon checks tenant MACs, not the simulator's keyed hash).
     pub reseal: Option<Reseal>,
+    /// How long one [`StoreClient::sync`] waits for the region's acks.
+    pub push_deadline: Duration,
 }
 
 impl StoreClient {
@@ -46,6 +48,7 @@ impl StoreClient {
             acked: 0,
             tls,
             reseal: None,
+            push_deadline: Duration::from_secs(10),
         }
     }
 
@@ -113,7 +116,7 @@ impl StoreClient {
                 return Err(to.map(str::to_string));
             }
         };
-        let deadline = Instant::now() + Duration::from_secs(10);
+        let deadline = Instant::now() + self.push_deadline;
         loop {
             let now = wall();
             self.m.handle_timeout(now);
