@@ -1,5 +1,7 @@
 //! How a region checks events: a [`Verifier`] it is given (dcs-crypto's in production).
 
+use alloc::vec::Vec;
+
 use dcs_core::SovereignFinancialEvent;
 use dcs_core::commerce::EventBody;
 
@@ -14,6 +16,12 @@ pub trait Verifier: Send + Sync {
     /// # Errors
     /// A [`VerifyError`] saying why the event is refused.
     fn verify(&self, event: &SovereignFinancialEvent) -> Result<(), VerifyError>;
+
+    /// One result per event, in order: a verifier that can check many signatures at once
+    /// (Ed25519 batch verification) overrides it; by default each event is verified alone.
+    fn verify_batch(&self, events: &[&SovereignFinancialEvent]) -> Vec<Result<(), VerifyError>> {
+        events.iter().map(|e| self.verify(e)).collect()
+    }
 
     /// The decrypted body, when this node may read it (default: it may not).
     fn open(&self, _event: &SovereignFinancialEvent) -> Option<EventBody> {

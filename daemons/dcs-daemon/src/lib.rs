@@ -16,6 +16,9 @@
 //! - [`shutdown`]: SIGTERM/SIGINT to a cancellation token, readiness dropped first, in-flight
 //!   work given a deadline.
 //!
+//! - [`terminals`]: `terminals.toml`, a store's terminals and their public keys, read by the
+//!   store's daemon and by its region.
+//!
 //! Errors are [`DaemonError`]; each names the file, key or address to fix.
 
 pub mod admin;
@@ -24,6 +27,7 @@ pub mod error;
 pub mod files;
 pub mod shutdown;
 pub mod telemetry;
+pub mod terminals;
 pub mod tls;
 
 pub use error::{DaemonError, Result};

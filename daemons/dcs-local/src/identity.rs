@@ -10,42 +10,15 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use base64::Engine as _;
-use base64::engine::general_purpose::STANDARD as B64;
 use dcs_core::AgentId;
-use dcs_crypto::{KeyRegistry, MacKey, Signer, Verifier};
-use serde::{Deserialize, Serialize};
+use dcs_crypto::{KeyRegistry, MacKey, Signer};
 use sha2::{Digest, Sha256};
 use zeroize::Zeroizing;
 
 use crate::config::DataDir;
 use crate::error::{LocalError, Result};
 
-/// One entry of `terminals.toml`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct TerminalEntry {
-    /// The terminal's agent id (the `agent_id` of its events).
-    pub id: String,
-    /// Hex SHA-256 of its bearer token (the token itself is shown once, by `init`).
-    pub token_sha256: String,
-    /// `ed25519` or `ecdsa-p256`.
-    pub algorithm: String,
-    /// Its public key, base64.
-    pub public_key: String,
-    /// True when the terminal seals its own events (the daemon holds no key for it).
-    #[serde(default)]
-    pub self_sealing: bool,
-}
-
-/// `terminals.toml`.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct TerminalsFile {
-    /// The terminals.
-    #[serde(default, rename = "terminal")]
-    pub terminals: Vec<TerminalEntry>,
-}
+pub use dcs_daemon::terminals::{TerminalEntry, TerminalsFile};
 
 /// A registered terminal, authenticated.
 #[derive(Debug, Clone)]
@@ -81,17 +54,6 @@ pub fn token_digest(token: &str) -> [u8; 32] {
     Sha256::digest(token.as_bytes()).into()
 }
 
-/// The signature algorithm named in `terminals.toml`.
-pub fn algorithm(name: &str) -> Result<dcs_core::event::SignatureAlgorithm> {
-    match name {
-        "ed25519" => Ok(dcs_core::event::SignatureAlgorithm::Ed25519),
-        "ecdsa-p256" => Ok(dcs_core::event::SignatureAlgorithm::EcdsaP256Sha256),
-        other => Err(LocalError::Setup(format!(
-            "terminals.toml: algorithm {other:?} is not \"ed25519\" or \"ecdsa-p256\""
-        ))),
-    }
-}
-
 fn read_secret(path: &Path) -> Result<Zeroizing<Vec<u8>>> {
     #[cfg(unix)]
     {
@@ -122,14 +84,9 @@ impl Identity {
         let mut by_token = BTreeMap::new();
         let mut signers = BTreeMap::new();
         for t in file.terminals {
-            let agent = AgentId::new(t.id.clone())
+            let (agent, verifier) = t
+                .public_key(&dir.terminals())
                 .map_err(|e| LocalError::Setup(format!("terminals.toml: {e}")))?;
-            let alg = algorithm(&t.algorithm)?;
-            let public = B64.decode(&t.public_key).map_err(|_| {
-                LocalError::Setup(format!("terminals.toml: {}: public_key is not base64", t.id))
-            })?;
-            let verifier = Verifier::from_bytes(alg, &public)
-                .map_err(|e| LocalError::Setup(format!("terminals.toml: {}: {e}", t.id)))?;
             let digest = hex_digest(&t.token_sha256).ok_or_else(|| {
                 LocalError::Setup(format!(
                     "terminals.toml: {}: token_sha256 must be 64 hex digits",

@@ -149,6 +149,9 @@ impl Default for SyncSection {
 pub struct VerifySection {
     /// tenant → file holding its MAC key (0600; the stores' `keys/mac.key`).
     pub mac_keys: BTreeMap<String, PathBuf>,
+    /// tenant → its stores' `terminals.toml` files: the tenant's events must then carry a
+    /// valid signature by a registered terminal (Ed25519 or ECDSA P-256).
+    pub terminals: BTreeMap<String, Vec<PathBuf>>,
 }
 
 /// `[forward]`: where the leader forwards the region's accepted events, exactly once.

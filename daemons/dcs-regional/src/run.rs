@@ -17,7 +17,7 @@ use dcs_regional::forward::postgres::PgSink;
 use dcs_regional::node::{Forwarding, NodeConfig, RaftTimings, RegionNode, sync_url};
 use dcs_regional::raft::NodeAddr;
 use dcs_regional::replica::ReplicaConfig;
-use dcs_regional::verify::TenantMacs;
+use dcs_regional::verify::TenantVerifier;
 use dcs_sync::{LivenessConfig, NodeId, RegionalConfig, SyncConfig};
 use openraft::async_runtime::WatchReceiver;
 use tokio_util::sync::CancellationToken;
@@ -194,7 +194,7 @@ fn prepare(data_dir: &Path) -> Result<Prepared, String> {
             snapshot_logs: file.raft.snapshot_logs.max(1),
             keep_logs: file.raft.keep_logs,
         },
-        verifier: Arc::new(TenantMacs::new(keys)),
+        verifier: Arc::new(verifier(data_dir, &file, keys)?),
         stream_queue: file.node.stream_queue,
         max_snapshot_bytes: file.node.max_snapshot_mib.saturating_mul(1 << 20),
         tls,
@@ -202,6 +202,28 @@ fn prepare(data_dir: &Path) -> Result<Prepared, String> {
         dial: dial(&file)?,
     };
     Ok(Prepared { file, node, members })
+}
+
+/// The leader's verifier: the tenants' MAC keys, and the public keys of the terminals of
+/// the tenants whose `terminals.toml` files are configured.
+fn verifier(
+    data_dir: &Path,
+    file: &RegionalConfigFile,
+    macs: BTreeMap<String, dcs_crypto::MacKey>,
+) -> Result<TenantVerifier, String> {
+    let mut v = TenantVerifier::new(macs);
+    for (tenant, files) in &file.verify.terminals {
+        let mut registry = dcs_crypto::KeyRegistry::new();
+        for f in files {
+            let path = resolve(data_dir, f);
+            let t = dcs_daemon::terminals::TerminalsFile::read(&path)
+                .map_err(|e| format!("verify.terminals.{tenant}: {e}"))?;
+            t.register_into(&mut registry, &path)
+                .map_err(|e| format!("verify.terminals.{tenant}: {e}"))?;
+        }
+        v = v.with_signers(tenant.clone(), registry);
+    }
+    Ok(v)
 }
 
 /// `[cluster] dial`, checked.

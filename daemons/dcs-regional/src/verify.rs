@@ -1,32 +1,86 @@
-//! The leader's verifier of store events: each event's MAC under its tenant's key (the keys
-//! the config names; an event of another tenant is refused).
+//! The leader's verifier of store events, run before it proposes a push: each event's MAC
+//! under its tenant's key, and, for tenants whose terminals' public keys are configured,
+//! its creator's signature, every signature of a push checked in one batch (Ed25519 batch
+//! verification; ECDSA P-256 one by one), on the blocking pool the judge runs on. An event
+//! of a tenant this region does not serve is refused.
 
 use std::collections::BTreeMap;
 
 use dcs_core::SovereignFinancialEvent;
-use dcs_crypto::MacKey;
+use dcs_crypto::{CryptoError, KeyRegistry, MacKey, SignedMessage};
 use dcs_sync::{Verifier, VerifyError};
 
-/// Checks the tenant MAC of every event.
-pub struct TenantMacs {
-    keys: BTreeMap<String, MacKey>,
+/// Checks tenant MACs, and the signatures of the tenants with a key registry.
+pub struct TenantVerifier {
+    macs: BTreeMap<String, MacKey>,
+    signers: BTreeMap<String, KeyRegistry>,
 }
 
-impl TenantMacs {
-    /// A verifier for these tenants' keys.
-    pub fn new(keys: BTreeMap<String, MacKey>) -> Self {
-        TenantMacs { keys }
+impl TenantVerifier {
+    /// A verifier for these tenants' MAC keys (no signatures checked yet).
+    pub fn new(macs: BTreeMap<String, MacKey>) -> Self {
+        TenantVerifier { macs, signers: BTreeMap::new() }
     }
-}
 
-impl Verifier for TenantMacs {
-    fn verify(&self, e: &SovereignFinancialEvent) -> Result<(), VerifyError> {
+    /// Also checks the signatures of `tenant`'s events against `registry` (an event with no
+    /// signature, or by an unregistered agent, is refused).
+    pub fn with_signers(mut self, tenant: impl Into<String>, registry: KeyRegistry) -> Self {
+        self.signers.insert(tenant.into(), registry);
+        self
+    }
+
+    fn mac(&self, e: &SovereignFinancialEvent, canonical: &[u8]) -> Result<(), VerifyError> {
         let tenant = e.tenant_id().as_str();
-        let Some(key) = self.keys.get(tenant) else {
+        let Some(key) = self.macs.get(tenant) else {
             return Err(VerifyError::Other(format!(
                 "tenant {tenant:?} is not served by this region (no MAC key for it)"
             )));
         };
-        key.verify(&e.canonical_bytes(), &e.audit().mac).map_err(|_| VerifyError::BadMac)
+        key.verify(canonical, &e.audit().mac).map_err(|_| VerifyError::BadMac)
+    }
+}
+
+fn signature_error(e: CryptoError) -> VerifyError {
+    match e {
+        CryptoError::UnknownSigner { agent } => {
+            VerifyError::Other(format!("agent {agent:?} has no registered public key"))
+        }
+        _ => VerifyError::BadSignature,
+    }
+}
+
+impl Verifier for TenantVerifier {
+    fn verify(&self, e: &SovereignFinancialEvent) -> Result<(), VerifyError> {
+        self.verify_batch(&[e]).pop().unwrap_or(Err(VerifyError::BadSignature))
+    }
+
+    fn verify_batch(&self, events: &[&SovereignFinancialEvent]) -> Vec<Result<(), VerifyError>> {
+        let canonical: Vec<Vec<u8>> = events.iter().map(|e| e.canonical_bytes()).collect();
+        let mut out: Vec<Result<(), VerifyError>> =
+            events.iter().zip(&canonical).map(|(e, c)| self.mac(e, c)).collect();
+        for (tenant, registry) in &self.signers {
+            let mut items = Vec::new();
+            let mut at = Vec::new();
+            for (i, e) in events.iter().enumerate() {
+                if out[i].is_err() || e.tenant_id().as_str() != tenant {
+                    continue;
+                }
+                match &e.audit().signature {
+                    Some(signature) => {
+                        items.push(SignedMessage {
+                            signer: &e.audit().created_by,
+                            message: &canonical[i],
+                            signature,
+                        });
+                        at.push(i);
+                    }
+                    None => out[i] = Err(VerifyError::BadSignature),
+                }
+            }
+            for (r, i) in registry.verify_batch(&items).into_iter().zip(at) {
+                out[i] = r.map_err(signature_error);
+            }
+        }
+        out
     }
 }

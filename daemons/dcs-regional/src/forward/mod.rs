@@ -168,8 +168,14 @@ pub async fn run<S: Sink>(
         };
         tracing::info!(sink = name, term, position = at, "forwarding as leader");
         metrics::gauge!("dcs_regional_forward_position", "sink" => name).set(at as f64);
+        // The next batch is read from the replica while the sink takes the current one.
+        let mut next: Option<Result<(Vec<Accepted>, u64), SinkError>> = None;
         while leading(&raft) == Some(term) && !stop.is_cancelled() {
-            let (items, last) = match next_items(&replica, at, limits.batch_items).await {
+            let read = match next.take() {
+                Some(r) => r,
+                None => next_items(&replica, at, limits.batch_items).await,
+            };
+            let (items, last) = match read {
                 Ok(x) => x,
                 Err(e) => {
                     tracing::warn!(sink = name, error = %e, "cannot read the replica");
@@ -184,13 +190,18 @@ pub async fn run<S: Sink>(
                 }
                 continue;
             };
-            match sink.forward(term, at, to, &items).await {
+            let (sent, read) = tokio::join!(
+                sink.forward(term, at, to, &items),
+                next_items(&replica, to, limits.batch_items)
+            );
+            match sent {
                 Ok(()) => {
                     metrics::counter!("dcs_regional_forwarded_total", "sink" => name)
                         .increment(items.len() as u64);
                     metrics::gauge!("dcs_regional_forward_position", "sink" => name).set(to as f64);
                     at = to;
                     backoff = limits.retry_base_ms;
+                    next = Some(read);
                 }
                 Err(e) => {
                     if failed(name, term, &e, &mut fenced_term) && !pause(&stop, backoff).await {

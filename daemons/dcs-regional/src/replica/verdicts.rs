@@ -15,23 +15,29 @@ use super::proposal::{Judged, Verdict};
 /// either (the machine refuses them the same way on every replica).
 pub fn judge(bytes: &[u8], verifier: &dyn Verifier) -> Vec<Verdict> {
     let Ok(Message::Push(push)) = dcs_sync::decode(bytes) else { return Vec::new() };
-    push.items
+    let events: Vec<&SovereignFinancialEvent> = push
+        .items
         .iter()
         .filter_map(|p| match &p.item {
-            Item::Event(e) => Some(judge_one(e, verifier)),
+            Item::Event(e) => Some(e.as_ref()),
             Item::Summary(_) => None,
         })
+        .collect();
+    // One call for the whole push: the verifier checks the signatures in one batch.
+    let results = verifier.verify_batch(&events);
+    events
+        .into_iter()
+        .zip(results)
+        .map(|(e, r)| {
+            let outcome = match r {
+                Ok(()) => Judged::Authentic(verifier.open(e)),
+                Err(VerifyError::BadMac) => Judged::BadMac,
+                Err(VerifyError::BadSignature) => Judged::BadSignature,
+                Err(VerifyError::Other(r)) => Judged::Refused(r),
+            };
+            Verdict { event_id: e.event_id(), outcome }
+        })
         .collect()
-}
-
-fn judge_one(e: &SovereignFinancialEvent, verifier: &dyn Verifier) -> Verdict {
-    let outcome = match verifier.verify(e) {
-        Ok(()) => Judged::Authentic(verifier.open(e)),
-        Err(VerifyError::BadMac) => Judged::BadMac,
-        Err(VerifyError::BadSignature) => Judged::BadSignature,
-        Err(VerifyError::Other(r)) => Judged::Refused(r),
-    };
-    Verdict { event_id: e.event_id(), outcome }
 }
 
 /// The verdicts of the entry being applied, shared between the replica and its machine's
