@@ -70,6 +70,7 @@ async fn forwarded<S: Sink>(
         node.raft.clone(),
         Arc::clone(node.state_machine.replica()),
         limits,
+        Default::default(),
         stop.clone(),
     ));
     let mut first = None;

@@ -330,26 +330,19 @@ async fn serve(p: Prepared) -> Result<(), String> {
     }
     tracing::info!(node = node_id, grpc = %p.file.node.listen, admin = %admin, "dcs-regional running");
     let raft = node.raft.clone();
+    let sinks = node.sinks.clone();
     let watched = health.clone();
     let watch_stop = stop.clone();
     tokio::spawn(async move {
+        let mut gauges = dcs_regional::node::gauges::Gauges::default();
         loop {
-            let m = raft.metrics().borrow_watched().clone();
-            metrics::gauge!("dcs_regional_term").set(m.current_term as f64);
-            metrics::gauge!("dcs_regional_is_leader").set(if m.current_leader == Some(m.id) {
-                1.0
-            } else {
-                0.0
-            });
-            metrics::gauge!("dcs_regional_last_applied")
-                .set(m.last_applied.map_or(0, |l| l.index) as f64);
-            metrics::gauge!("dcs_regional_last_log_index")
-                .set(m.last_log_index.unwrap_or(0) as f64);
-            metrics::gauge!("dcs_regional_snapshot_index")
-                .set(m.snapshot.map_or(0, |l| l.index) as f64);
-            match m.current_leader {
-                Some(_) => watched.set_ready(),
-                None => watched.set_not_ready("no leader known"),
+            let leads = dcs_regional::node::is_leader(&raft);
+            if !leads {
+                sinks.clear();
+            }
+            match gauges.refresh(&raft).or_else(|| sinks.problem()) {
+                None => watched.set_ready(),
+                Some(why) => watched.set_not_ready(why),
             }
             tokio::select! {
                 _ = watch_stop.cancelled() => return,

@@ -239,3 +239,44 @@ async fn a_deposed_leaders_forwarder_is_fenced_in_each_sink() {
     assert_eq!(keys.len(), 20, "{keys:?}");
     assert!(keys.values().all(|c| *c == 1));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_sink_that_is_down_stops_nothing_and_the_leader_reports_it() {
+    let dirs: Vec<tempfile::TempDir> = (0..3).map(|_| tempfile::tempdir().unwrap()).collect();
+    let dead = dcs_regional::forward::postgres::PostgresSink {
+        url: "host=127.0.0.1 port=1 user=nobody dbname=none".into(),
+        password_file: None,
+        max_connections: 1,
+    };
+    let region = Region::start(|id| {
+        let forward = Forwarding {
+            postgres: Some(PgSink::new(dead.connect().unwrap(), REGION)),
+            ..Default::default()
+        };
+        node_config(id, dirs[id as usize - 1].path(), forward)
+    })
+    .await;
+    let urls = region.urls();
+    let mut s = StoreClient::new(1, None);
+    s.append(30);
+    s.sync_any(&urls).await;
+    assert_eq!(s.acked, 30, "the region acknowledges with its sink down");
+    let l = leader(&region.nodes).await;
+    let start = Instant::now();
+    let problem = loop {
+        if let Some(p) = region.nodes[&l].sinks.problem() {
+            break p;
+        }
+        assert!(start.elapsed() < Duration::from_secs(10), "the leader did not report its sink");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    assert!(problem.starts_with("sink postgres: unavailable"), "{problem}");
+    for (id, n) in &region.nodes {
+        if *id != l {
+            assert_eq!(n.sinks.problem(), None, "followers do not forward");
+        }
+    }
+    for n in region.nodes.into_values() {
+        n.shutdown().await;
+    }
+}

@@ -90,6 +90,29 @@ impl Default for Limits {
     }
 }
 
+/// Each sink's last outcome on this node (for `/readyz`): the error of its last failed
+/// attempt, cleared by its next success. Only a leader forwards, so only a leader's entries
+/// move.
+#[derive(Debug, Clone, Default)]
+pub struct SinkHealth(Arc<Mutex<std::collections::BTreeMap<&'static str, Option<String>>>>);
+
+impl SinkHealth {
+    fn set(&self, sink: &'static str, problem: Option<String>) {
+        self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner).insert(sink, problem);
+    }
+
+    /// The first failing sink and its error, if any.
+    pub fn problem(&self) -> Option<String> {
+        let map = self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        map.iter().find_map(|(sink, p)| p.as_ref().map(|p| format!("sink {sink}: {p}")))
+    }
+
+    /// Forgets every sink's outcome (this node no longer leads).
+    pub fn clear(&self) {
+        self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner).clear();
+    }
+}
+
 /// The term this node leads, if it leads.
 fn leading(raft: &Raft) -> Option<u64> {
     let m = raft.metrics().borrow_watched().clone();
@@ -137,6 +160,7 @@ pub async fn run<S: Sink>(
     raft: Raft,
     replica: Arc<Mutex<Replica>>,
     limits: Limits,
+    health: SinkHealth,
     stop: CancellationToken,
 ) {
     let name = sink.name();
@@ -157,8 +181,12 @@ pub async fn run<S: Sink>(
             }
         };
         let mut at = match sink.resume(term).await {
-            Ok(p) => p,
+            Ok(p) => {
+                health.set(name, None);
+                p
+            }
             Err(e) => {
+                health.set(name, Some(e.to_string()));
                 if failed(name, term, &e, &mut fenced_term) && !pause(&stop, backoff).await {
                     return;
                 }
@@ -202,8 +230,10 @@ pub async fn run<S: Sink>(
                     at = to;
                     backoff = limits.retry_base_ms;
                     next = Some(read);
+                    health.set(name, None);
                 }
                 Err(e) => {
+                    health.set(name, Some(e.to_string()));
                     if failed(name, term, &e, &mut fenced_term) && !pause(&stop, backoff).await {
                         return;
                     }

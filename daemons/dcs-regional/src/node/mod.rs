@@ -3,6 +3,7 @@
 //! and proposes its timers. Thin: what to send and when is the machine's; this moves bytes.
 
 mod driver;
+pub mod gauges;
 mod sync_service;
 
 use std::collections::BTreeMap;
@@ -121,6 +122,8 @@ pub struct RegionNode {
     pub state_machine: RegionStateMachine,
     /// Its Raft log writer's counters.
     pub log_stats: Arc<crate::raft::LogStats>,
+    /// Its forwarders' last outcomes.
+    pub sinks: crate::forward::SinkHealth,
     stop: CancellationToken,
     tasks: Vec<tokio::task::JoinHandle<()>>,
 }
@@ -216,15 +219,16 @@ impl RegionNode {
         )));
         let replica = Arc::clone(sm.replica());
         let limits = config.forward.limits;
+        let sinks = crate::forward::SinkHealth::default();
         if let Some(pg) = config.forward.postgres {
-            let r = (raft.clone(), Arc::clone(&replica), stop.clone());
-            tasks.push(tokio::spawn(crate::forward::run(pg, r.0, r.1, limits, r.2)));
+            let r = (raft.clone(), Arc::clone(&replica), sinks.clone(), stop.clone());
+            tasks.push(tokio::spawn(crate::forward::run(pg, r.0, r.1, limits, r.2, r.3)));
         }
         if let Some(kafka) = config.forward.kafka {
-            let r = (raft.clone(), Arc::clone(&replica), stop.clone());
-            tasks.push(tokio::spawn(crate::forward::run(kafka, r.0, r.1, limits, r.2)));
+            let r = (raft.clone(), Arc::clone(&replica), sinks.clone(), stop.clone());
+            tasks.push(tokio::spawn(crate::forward::run(kafka, r.0, r.1, limits, r.2, r.3)));
         }
-        Ok(RegionNode { raft, state_machine: sm, log_stats, stop, tasks })
+        Ok(RegionNode { raft, state_machine: sm, log_stats, sinks, stop, tasks })
     }
 
     /// Makes `members` the region's first membership (once, on one node of a new region).
@@ -243,6 +247,11 @@ impl RegionNode {
         }
         let _ = self.raft.shutdown().await;
     }
+}
+
+/// Whether this node leads its region now.
+pub fn is_leader(raft: &Raft) -> bool {
+    driver::is_leader(raft)
 }
 
 /// The sync endpoint stores use to reach a node at `addr` (`https://` with TLS).

@@ -80,14 +80,19 @@ pub(super) fn run(
                 Err(_) => break,
             }
         }
+        let started = std::time::Instant::now();
         let result = write(&mut conn, &batch).map_err(|e| io::Error::other(e.to_string()));
         if result.is_ok() {
             use std::sync::atomic::Ordering::Relaxed;
+            // One COMMIT is one fsync of the WAL (synchronous=FULL).
+            metrics::histogram!("dcs_regional_log_fsync_seconds")
+                .record(started.elapsed().as_secs_f64());
             stats.commits.fetch_add(1, Relaxed);
             let n: usize = batch
                 .iter()
                 .map(|op| if let Op::Append { entries, .. } = op { entries.len() } else { 0 })
                 .sum();
+            metrics::histogram!("dcs_regional_log_entries_per_fsync").record(n as f64);
             stats.entries.fetch_add(n as u64, Relaxed);
             let mut map = pending.lock().unwrap_or_else(PoisonError::into_inner);
             for op in &batch {
