@@ -10,7 +10,8 @@
 //!   recorder behind the `metrics` facade.
 //! - [`tls`]: mutual TLS between tiers (tonic on rustls) from PEM files, and a development CA
 //!   that issues node certificates, so a newcomer needs no openssl.
-//! - [`admin`]: the separate admin HTTP port with `/healthz`, `/readyz` and `/metrics`.
+//! - [`admin`]: the separate admin HTTP port with `/healthz`, `/readyz` and `/metrics`;
+//!   [`admin_token`] guards its operator routes, [`admin_client`] is the CLIs' side.
 //! - [`files`]: config, keys and certificates written durably and atomically (temporary
 //!   file, fsync, rename, directory fsync).
 //! - [`shutdown`]: SIGTERM/SIGINT to a cancellation token, readiness dropped first, in-flight
@@ -22,6 +23,8 @@
 //! Errors are [`DaemonError`]; each names the file, key or address to fix.
 
 pub mod admin;
+pub mod admin_client;
+pub mod admin_token;
 pub mod config;
 pub mod error;
 pub mod files;

@@ -12,6 +12,7 @@
 //! Still to come: the replicated `RegionalMachine` state machine, the Raft and store-facing gRPC
 //! services, the PostgreSQL and Kafka forwarders and the daemon itself.
 
+pub mod admin;
 pub mod config;
 pub mod forward;
 pub mod node;

@@ -5,6 +5,7 @@
 //! dcs-regional dev-certs --data-dir D --ca-dir C   # a development CA and this node's cert
 //! dcs-regional run --data-dir D                    # serve until SIGTERM (hands leadership over)
 //! dcs-regional replay --data-dir D --from 0 --sink postgres   # re-forward, exactly once in effect
+//! dcs-regional members --data-dir D add --id 4 --addr 10.0.0.4:7400   # grow the region
 //! ```
 //!
 //! A thin driver: the protocol is dcs-sync's `RegionalMachine`, replicated by openraft
@@ -99,6 +100,16 @@ enum Command {
         #[arg(long)]
         sink: String,
     },
+    /// Lists, adds or removes the region's nodes, through this data directory's node (its
+    /// admin port and admin token). Changes must go to the leader: a follower says which
+    /// node leads.
+    Members {
+        /// The data directory of a node of the region.
+        #[arg(long, env = "DCS_DATA_DIR")]
+        data_dir: PathBuf,
+        #[command(subcommand)]
+        op: MembersCommand,
+    },
     /// Runs the node until SIGTERM or Ctrl-C.
     Run {
         /// The data directory made by `init`.
@@ -107,6 +118,28 @@ enum Command {
         /// Only check the configuration and keys, print the outcome and exit.
         #[arg(long)]
         check_config: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum MembersCommand {
+    /// Prints the leader, voters, nodes and retired ids (JSON).
+    List,
+    /// Adds a node: a learner until it has caught up, then a voter. Start the new node first
+    /// (`init` without `--bootstrap`, then `run`).
+    Add {
+        /// Its Raft id (never a removed node's).
+        #[arg(long)]
+        id: u64,
+        /// Its gRPC `host:port`.
+        #[arg(long)]
+        addr: String,
+    },
+    /// Removes a node; its id is retired and never reused.
+    Remove {
+        /// Its Raft id.
+        #[arg(long)]
+        id: u64,
     },
 }
 
@@ -144,6 +177,14 @@ fn main() -> ExitCode {
         Command::DevCerts { data_dir, ca_dir } => run::dev_certs(&data_dir, &ca_dir),
         Command::Run { data_dir, check_config } => run::run(&data_dir, check_config),
         Command::Replay { data_dir, from, to, sink } => run::replay(&data_dir, from, to, &sink),
+        Command::Members { data_dir, op } => run::members(
+            &data_dir,
+            match op {
+                MembersCommand::List => run::MembersOp::List,
+                MembersCommand::Add { id, addr } => run::MembersOp::Add { id, addr },
+                MembersCommand::Remove { id } => run::MembersOp::Remove { id },
+            },
+        ),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use dcs_crdt::ReplicaId;
 use dcs_daemon::admin::Health;
+use dcs_daemon::admin_token::AdminToken;
 use dcs_daemon::files::{self, Access};
 use dcs_regional::config::RegionalConfigFile;
 use dcs_regional::forward::ReplaySink;
@@ -24,6 +25,8 @@ use tokio_util::sync::CancellationToken;
 
 /// The config file's name in the data directory.
 const CONFIG: &str = "dcs-regional.toml";
+/// The admin token's file in the data directory.
+const ADMIN_TOKEN: &str = "admin.token";
 
 /// What `init` takes.
 pub struct InitArgs {
@@ -94,7 +97,48 @@ pub fn init(a: &InitArgs) -> Result<(), String> {
         a.id, a.region
     );
     files::write_new(&a.data_dir.join(CONFIG), text.as_bytes(), Access::Private)
-        .map_err(|e| e.to_string())
+        .map_err(|e| e.to_string())?;
+    AdminToken::create(&a.data_dir.join(ADMIN_TOKEN)).map_err(|e| e.to_string())
+}
+
+/// What `members` does.
+pub enum MembersOp {
+    /// Prints the membership.
+    List,
+    /// Adds node `id` at `addr`.
+    Add { id: u64, addr: String },
+    /// Removes node `id`.
+    Remove { id: u64 },
+}
+
+/// `members`: asks this data directory's node (its admin port, with its admin token).
+pub fn members(data_dir: &Path, op: MembersOp) -> Result<(), String> {
+    let file: RegionalConfigFile =
+        dcs_daemon::config::load(Some(&data_dir.join(CONFIG))).map_err(|e| e.to_string())?;
+    let token = AdminToken::read_secret(&data_dir.join(ADMIN_TOKEN)).map_err(|e| e.to_string())?;
+    let addr = file.node.admin.to_string();
+    let (method, path, body) = match op {
+        MembersOp::List => ("GET", "/admin/members".to_string(), String::new()),
+        MembersOp::Add { id, addr } => (
+            "POST",
+            "/admin/members".to_string(),
+            serde_json::json!({ "id": id, "addr": addr }).to_string(),
+        ),
+        MembersOp::Remove { id } => ("DELETE", format!("/admin/members/{id}"), String::new()),
+    };
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| format!("cannot start the runtime: {e}"))?;
+    let (status, text) = runtime
+        .block_on(dcs_daemon::admin_client::request(&addr, method, &path, &token, body))
+        .map_err(|e| e.to_string())?;
+    if status == 200 {
+        println!("{text}");
+        Ok(())
+    } else {
+        Err(format!("the node answered {status}: {text}"))
+    }
 }
 
 /// Issues this node's development certificate and points `[tls]` at it.
@@ -119,6 +163,7 @@ fn resolve(dir: &Path, p: &Path) -> PathBuf {
 
 /// Everything `run` needs, checked.
 struct Prepared {
+    data_dir: PathBuf,
     file: RegionalConfigFile,
     node: NodeConfig,
     members: BTreeMap<u64, NodeAddr>,
@@ -201,7 +246,7 @@ fn prepare(data_dir: &Path) -> Result<Prepared, String> {
         forward: forwarding(&file)?,
         dial: dial(&file)?,
     };
-    Ok(Prepared { file, node, members })
+    Ok(Prepared { data_dir: data_dir.to_path_buf(), file, node, members })
 }
 
 /// The leader's verifier: the tenants' MAC keys, and the public keys of the terminals of
@@ -311,17 +356,25 @@ async fn serve(p: Prepared) -> Result<(), String> {
     dcs_daemon::shutdown::cancel_on_signals(stop.clone());
     let health = Health::new();
     health.set_not_ready("no leader known yet");
-    let admin_stop = CancellationToken::new();
-    let router = dcs_daemon::admin::router(health.clone(), metrics, axum::Router::new());
-    let (admin, admin_task) =
-        dcs_daemon::admin::serve(p.file.node.admin, router, admin_stop.clone())
-            .await
-            .map_err(|e| e.to_string())?;
     let listener = tokio::net::TcpListener::bind(p.file.node.listen)
         .await
         .map_err(|e| format!("node.listen {}: {e}", p.file.node.listen))?;
     let node_id = p.node.node_id;
+    let tls = p.node.tls.is_some();
+    let token = AdminToken::load(&p.data_dir.join(ADMIN_TOKEN)).map_err(|e| e.to_string())?;
     let node = RegionNode::start(p.node, listener).await.map_err(|e| e.to_string())?;
+    let admin_stop = CancellationToken::new();
+    let routes = dcs_regional::admin::routes(dcs_regional::admin::AdminState {
+        raft: node.raft.clone(),
+        sm: node.state_machine.clone(),
+        token,
+        tls,
+    });
+    let router = dcs_daemon::admin::router(health.clone(), metrics, routes);
+    let (admin, admin_task) =
+        dcs_daemon::admin::serve(p.file.node.admin, router, admin_stop.clone())
+            .await
+            .map_err(|e| e.to_string())?;
     if p.file.cluster.bootstrap {
         let initialized = node.raft.is_initialized().await.map_err(|e| e.to_string())?;
         if !initialized {

@@ -4,6 +4,7 @@
 
 mod driver;
 pub mod gauges;
+pub mod members;
 mod sync_service;
 
 use std::collections::BTreeMap;

@@ -2,6 +2,7 @@
 //! transaction each, the applied log id and membership in it), and snapshots as a consistent
 //! copy of the replica file.
 
+use std::collections::BTreeSet;
 use std::io;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
@@ -27,6 +28,9 @@ pub struct SnapshotFile {
 
 const APPLIED: &str = "raft_applied";
 const MEMBERSHIP: &str = "raft_membership";
+/// The node ids removed from the region, never to be reused (every replica applies the same
+/// membership entries, so every replica holds the same set; snapshots carry it).
+const RETIRED: &str = "raft_retired";
 
 fn io_err(e: ReplicaError) -> io::Error {
     io::Error::other(e.to_string())
@@ -69,6 +73,21 @@ impl RegionStateMachine {
     /// Notified after every applied group (the driver sends its outputs at once).
     pub fn applied(&self) -> &Arc<tokio::sync::Notify> {
         &self.applied
+    }
+
+    /// The node ids removed from the region (never reused).
+    ///
+    /// # Errors
+    /// The replica file's error.
+    pub fn retired(&self) -> io::Result<BTreeSet<u64>> {
+        Self::retired_in(&self.lock())
+    }
+
+    fn retired_in(replica: &Replica) -> io::Result<BTreeSet<u64>> {
+        match replica.meta(RETIRED).map_err(io_err)? {
+            Some(b) => postcard::from_bytes(&b).map_err(|e| invalid("retired node ids", e)),
+            None => Ok(BTreeSet::new()),
+        }
     }
 
     fn lock(&self) -> MutexGuard<'_, Replica> {
@@ -142,14 +161,35 @@ impl RaftStateMachine<TypeConfig> for RegionStateMachine {
         }
         let Some(last) = batch.last().map(|(e, _)| e.log_id()) else { return Ok(()) };
         let mut membership = None;
+        let mut retired = None;
         for (e, _) in &batch {
             if let EntryPayload::Membership(m) = &e.payload {
+                // Whoever the previous membership had and this one has not is retired.
+                if retired.is_none() {
+                    let replica = self.lock();
+                    let (_, before) = Self::state(&replica)?;
+                    retired = Some((Self::retired_in(&replica)?, before));
+                }
+                if let Some((set, before)) = &mut retired {
+                    let now: BTreeSet<u64> = m.nodes().map(|(id, _)| *id).collect();
+                    set.extend(
+                        before
+                            .membership()
+                            .nodes()
+                            .map(|(id, _)| *id)
+                            .filter(|id| !now.contains(id)),
+                    );
+                    *before = Membership::new(Some(e.log_id()), m.clone());
+                }
                 membership = Some(Membership::new(Some(e.log_id()), m.clone()));
             }
         }
         let mut meta = vec![(APPLIED, encode("applied log id", &Some(last))?)];
         if let Some(m) = &membership {
             meta.push((MEMBERSHIP, encode("membership", m)?));
+        }
+        if let Some((set, _)) = &retired {
+            meta.push((RETIRED, encode("retired node ids", set)?));
         }
         let this = self.clone();
         let (batch, answers) = tokio::task::spawn_blocking(move || {

@@ -185,8 +185,12 @@ pub struct Cluster {
     pub nodes: Vec<Node>,
     pub broker: Broker,
     pub db: TestDb,
+    /// The forwarders' PostgreSQL settings.
+    pub pg: dcs_regional::forward::postgres::PostgresSink,
     /// Store 1, over mutual TLS, its events MACed under the tenant's key.
     pub store: Option<StoreClient>,
+    /// The first membership, `ID=host:port`.
+    pub peers: Vec<String>,
 }
 
 impl Cluster {
@@ -194,58 +198,59 @@ impl Cluster {
     /// (by index), and starts them.
     pub async fn start(mut edit: impl FnMut(usize, &mut toml::Table)) -> Cluster {
         let root = tempfile::tempdir().unwrap();
-        let ca_dir = root.path().join("ca");
         let mac = dcs_crypto::MacKey::random(&mut rand_core::OsRng);
         let mac_path = root.path().join("acme.mac");
         std::fs::write(&mac_path, mac.to_secret_bytes().as_slice()).unwrap();
         let broker = Broker::start();
         let (db, pg) = pg_sink(root.path()).await;
-        let mut nodes: Vec<Node> = (1..=3)
-            .map(|i| Node {
-                dir: root.path().join(format!("n{i}")),
-                grpc: free_port(),
-                admin: free_port(),
-                child: None,
-            })
-            .collect();
-        let peers: Vec<String> = nodes
-            .iter()
-            .enumerate()
-            .map(|(i, n)| format!("{}=127.0.0.1:{}", i + 1, n.grpc))
-            .collect();
-        for (i, n) in nodes.iter().enumerate() {
-            let mut init = Command::new(bin());
-            init.args(["init", "--data-dir"]).arg(&n.dir);
-            init.args(["--id", &(i + 1).to_string(), "--store", "1"]);
-            init.args(["--listen", &format!("127.0.0.1:{}", n.grpc)]);
-            init.args(["--admin", &format!("127.0.0.1:{}", n.admin)]);
-            init.arg(format!("--mac-key=acme={}", mac_path.display()));
-            init.arg(format!("--postgres={}", pg.url));
-            let password = pg.password_file.as_ref().unwrap();
-            init.arg(format!("--postgres-password-file={}", password.display()));
-            init.arg(format!("--kafka={}", broker.brokers));
-            for p in &peers {
-                init.arg(format!("--peer={p}"));
-            }
-            if i == 0 {
-                init.arg("--bootstrap");
-            }
-            ok(&mut init);
-            ok(Command::new(bin())
-                .args(["dev-certs", "--data-dir"])
-                .arg(&n.dir)
-                .arg("--ca-dir")
-                .arg(&ca_dir));
+        let mut c = Cluster { root, nodes: vec![], broker, db, pg, store: None, peers: vec![] };
+        let ports: Vec<(u16, u16)> = (0..3).map(|_| (free_port(), free_port())).collect();
+        c.peers =
+            ports.iter().enumerate().map(|(i, p)| format!("{}=127.0.0.1:{}", i + 1, p.0)).collect();
+        for (i, (grpc, admin)) in ports.into_iter().enumerate() {
+            let n = c.init_node(i as u64 + 1, grpc, admin, i == 0);
             n.edit_config(|t| edit(i, t));
+            c.nodes.push(n);
         }
-        for n in &mut nodes {
+        for n in &mut c.nodes {
             n.spawn();
         }
-        let ca = dcs_daemon::tls::DevCa::open_or_create(&ca_dir).unwrap();
-        let store_tls = ca.write_node(&root.path().join("store"), "store-1", &["store-1"]).unwrap();
+        let ca = dcs_daemon::tls::DevCa::open_or_create(&c.root.path().join("ca")).unwrap();
+        let store_tls =
+            ca.write_node(&c.root.path().join("store"), "store-1", &["store-1"]).unwrap();
         let mut s = StoreClient::new(1, Some(store_tls.client_config("dcs-regional").unwrap()));
         s.reseal = Some(Box::new(move |e| e.set_mac(mac.compute(&e.canonical_bytes()).to_vec())));
-        Cluster { root, nodes, broker, db, store: Some(s) }
+        c.store = Some(s);
+        c
+    }
+
+    /// Initialises node `id`'s data directory (its certificate from the cluster's CA, the
+    /// tenant's MAC key, both sinks); `bootstrap` makes the first membership of the peers.
+    pub fn init_node(&self, id: u64, grpc: u16, admin: u16, bootstrap: bool) -> Node {
+        let n = Node { dir: self.root.path().join(format!("n{id}")), grpc, admin, child: None };
+        let mut init = Command::new(bin());
+        init.args(["init", "--data-dir"]).arg(&n.dir);
+        init.args(["--id", &id.to_string(), "--store", "1"]);
+        init.args(["--listen", &format!("127.0.0.1:{grpc}")]);
+        init.args(["--admin", &format!("127.0.0.1:{admin}")]);
+        init.arg(format!("--mac-key=acme={}", self.root.path().join("acme.mac").display()));
+        init.arg(format!("--postgres={}", self.pg.url));
+        let password = self.pg.password_file.as_ref().unwrap();
+        init.arg(format!("--postgres-password-file={}", password.display()));
+        init.arg(format!("--kafka={}", self.broker.brokers));
+        for p in &self.peers {
+            init.arg(format!("--peer={p}"));
+        }
+        if bootstrap {
+            init.arg("--bootstrap");
+        }
+        ok(&mut init);
+        ok(Command::new(bin())
+            .args(["dev-certs", "--data-dir"])
+            .arg(&n.dir)
+            .arg("--ca-dir")
+            .arg(self.root.path().join("ca")));
+        n
     }
 
     /// Every node's sync URL.
