@@ -10,6 +10,7 @@
 //!   recorder behind the `metrics` facade.
 //! - [`tls`]: mutual TLS between tiers (tonic on rustls) from PEM files, and a development CA
 //!   that issues node certificates, so a newcomer needs no openssl.
+//! - [`peer`]: authorization of a mutual-TLS client by the names of its certificate.
 //! - [`admin`]: the separate admin HTTP port with `/healthz`, `/readyz` and `/metrics`;
 //!   [`admin_token`] guards its operator routes, [`admin_client`] is the CLIs' side.
 //! - [`files`]: config, keys and certificates written durably and atomically (temporary
@@ -28,6 +29,7 @@ pub mod admin_token;
 pub mod config;
 pub mod error;
 pub mod files;
+pub mod peer;
 pub mod shutdown;
 pub mod telemetry;
 pub mod terminals;

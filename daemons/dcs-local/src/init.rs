@@ -173,12 +173,14 @@ tax_category = "general"
 }
 
 /// Opens (or creates) the development CA in `ca_dir`, issues this store's certificate into
-/// `DATA_DIR/tls` (named after its branch), and writes `[region.tls]` into the config.
+/// `DATA_DIR/tls` (named after its branch and after its sync node, `store-N`, the name a
+/// region requires of store N), and writes `[region.tls]` into the config.
 pub fn dev_certs(dir: &DataDir, ca_dir: &Path) -> Result<dcs_daemon::tls::TlsFiles> {
     let config: crate::config::LocalConfig = dcs_daemon::config::load(Some(&dir.config()))?;
     let ca = dcs_daemon::tls::DevCa::open_or_create(ca_dir)?;
     let branch = config.store.branch.as_str();
-    let files = ca.write_node(&dir.root.join("tls"), "store", &[branch])?;
+    let node = format!("store-{}", config.region.store_id);
+    let files = ca.write_node(&dir.root.join("tls"), "store", &[branch, node.as_str()])?;
     let text =
         std::fs::read_to_string(dir.config()).map_err(|e| LocalError::file(dir.config(), &e))?;
     if !text.lines().any(|l| l.trim() == "[region.tls]") {

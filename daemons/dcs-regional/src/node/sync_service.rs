@@ -77,6 +77,7 @@ impl LocalRegionalSync for SyncService {
         if !is_leader(&self.raft) {
             return Err(not_leader(&self.raft));
         }
+        let certs = request.peer_certs();
         let mut inbound = request.into_inner();
         let (tx, rx) = mpsc::channel(self.queue);
         let (raft, verifier, streams, stores, region, max_items) = (
@@ -129,7 +130,17 @@ impl LocalRegionalSync for SyncService {
                     let _ = tx.send(Err(Status::invalid_argument(why))).await;
                     break;
                 }
+                if me.is_some_and(|m| m != from) {
+                    let why = format!("from: a push stream speaks for one store, not {from}");
+                    let _ = tx.send(Err(Status::permission_denied(why))).await;
+                    break;
+                }
                 if me.is_none() {
+                    // Mutual TLS: store N's certificate is issued for the name `store-N`.
+                    if let Err(denied) = dcs_daemon::peer::require(&certs, &from.to_string()) {
+                        let _ = tx.send(Err(denied)).await;
+                        break;
+                    }
                     me = Some(from);
                     if let Ok(mut map) = streams.lock() {
                         map.insert(from, tx.clone());

@@ -46,17 +46,26 @@ fn answer<T: Serialize, E: std::fmt::Display>(
         .map_err(|e| Status::internal(format!("cannot encode the answer: {e}")))
 }
 
+/// The certificate name of a region's nodes: only they may call the Raft service.
+pub const NODE_NAME: &str = "dcs-regional";
+
+fn peer<T>(request: &Request<T>) -> Result<(), Status> {
+    dcs_daemon::peer::require(&request.peer_certs(), NODE_NAME)
+}
+
 #[tonic::async_trait]
 impl RegionRaft for RaftService {
     async fn append_entries(
         &self,
         request: Request<RaftPayload>,
     ) -> Result<Response<RaftPayload>, Status> {
+        peer(&request)?;
         let rpc = decode(request.get_ref(), "AppendEntries request")?;
         answer(self.raft.append_entries(rpc).await)
     }
 
     async fn vote(&self, request: Request<RaftPayload>) -> Result<Response<RaftPayload>, Status> {
+        peer(&request)?;
         answer(self.raft.vote(decode(request.get_ref(), "Vote request")?).await)
     }
 
@@ -64,6 +73,7 @@ impl RegionRaft for RaftService {
         &self,
         request: Request<RaftPayload>,
     ) -> Result<Response<RaftPayload>, Status> {
+        peer(&request)?;
         answer(self.raft.pre_vote(decode(request.get_ref(), "PreVote request")?).await)
     }
 
@@ -71,6 +81,7 @@ impl RegionRaft for RaftService {
         &self,
         request: Request<RaftPayload>,
     ) -> Result<Response<RaftPayload>, Status> {
+        peer(&request)?;
         let rpc = decode(request.get_ref(), "TransferLeader request")?;
         answer(self.raft.handle_transfer_leader(rpc).await)
     }
@@ -79,6 +90,7 @@ impl RegionRaft for RaftService {
         &self,
         request: Request<Streaming<RaftSnapshotChunk>>,
     ) -> Result<Response<RaftPayload>, Status> {
+        peer(&request)?;
         let mut stream = request.into_inner();
         let n = self.received.fetch_add(1, Ordering::Relaxed);
         let path = self.snapshots.join(format!("received-{}-{n}.db", std::process::id()));
