@@ -2,15 +2,26 @@
 //! stores' event batches and CRDT deltas, replicates them, forwards every event exactly once to
 //! PostgreSQL and Kafka, and sends merged state back.
 //!
-//! Built so far (issue 20, in steps):
-//! - [`raft`]: the one module that knows openraft. Its durable log store on SQLite
-//!   ([`raft::SqliteLogStore`]): one writer thread, group commit (many appends per fsync,
-//!   `synchronous=FULL`), flush callbacks fired after COMMIT in log order, votes durable before
-//!   `save_vote` returns, the full log id stored. It passes openraft's storage test suite
-//!   (`tests/raft_log_suite.rs`).
+//! A thin driver of `dcs_sync::RegionalMachine`:
+//! - [`raft`]: the one module that knows openraft (pinned `=0.10.0-alpha.37`). The durable
+//!   log on SQLite ([`raft::SqliteLogStore`]: one writer thread, group commit, flush callbacks
+//!   after COMMIT in log order, votes durable before `save_vote` returns; it passes openraft's
+//!   storage suite), the state machine over the replica, the Raft RPCs over tonic (cached
+//!   channels, file snapshots in bounded chunks, callers authorized by certificate name).
+//! - [`replica`]: the machine replicated. An entry is a [`replica::Proposal`] (the leader's
+//!   clock, a store's message with the leader's per-event verdicts, or a tick); applying it
+//!   is a pure function written in one transaction of the replica file.
+//! - [`node`]: a running node: `LocalRegionalSync` on the leader (followers redirect), the
+//!   driver that sends the leader's outputs and proposes ticks, gauges and readiness, and
+//!   membership changes.
+//! - [`forward`]: while a node leads, each sink (PostgreSQL, Kafka) receives the accepted
+//!   events exactly once in effect, fenced by the Raft term; `replay` re-forwards.
+//! - [`verify`]: the leader's verifier (tenant MACs, terminals' signatures in one batch).
+//! - [`admin`]: the operator's membership routes on the admin port (admin token).
+//! - [`config`]: `dcs-regional.toml`.
 //!
-//! Still to come: the replicated `RegionalMachine` state machine, the Raft and store-facing gRPC
-//! services, the PostgreSQL and Kafka forwarders and the daemon itself.
+//! The binary (`dcs-regional init | dev-certs | run | members | replay`) wires these to the
+//! shared daemon plumbing of `dcs-daemon`.
 
 pub mod admin;
 pub mod config;
