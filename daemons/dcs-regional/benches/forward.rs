@@ -19,13 +19,11 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use common::client::StoreClient;
-use common::region::Region;
+use common::region::{Region, node_config};
 use common::sinks::{Broker, pg_sink};
-use common::*;
 use dcs_regional::forward::kafka::{KafkaSink, produce_in_transactions, read_progress, record};
 use dcs_regional::forward::postgres::PgSink;
 use dcs_regional::forward::{Limits, Sink, run};
-use dcs_regional::node::{NodeConfig, RaftTimings};
 use dcs_store::sqlite::Accepted;
 use openraft::async_runtime::WatchReceiver;
 use tokio_util::sync::CancellationToken;
@@ -115,19 +113,8 @@ fn report(round: u32, sink: &str, total: u64, bare: &Pass, fwd: &Pass) -> f64 {
 
 async fn bench(total: u64) {
     let dirs: Vec<tempfile::TempDir> = (0..3).map(|_| tempfile::tempdir().unwrap()).collect();
-    let region = Region::start(|id| NodeConfig {
-        node_id: id,
-        data_dir: dirs[id as usize - 1].path().to_path_buf(),
-        replica: replica_config(),
-        timings: RaftTimings::default(),
-        verifier: Arc::new(verifier()),
-        stream_queue: 1_024,
-        max_snapshot_bytes: 1 << 30,
-        tls: None,
-        forward: Default::default(),
-        dial: Default::default(),
-    })
-    .await;
+    let region =
+        Region::start(|id| node_config(id, dirs[id as usize - 1].path(), Default::default())).await;
     let urls = region.urls();
     let mut s = StoreClient::new(1, None);
     while s.acked < total {
@@ -214,6 +201,80 @@ async fn bench(total: u64) {
         "steady forwarder / bare: postgres {:?}, kafka {:?} (goal >= 0.7 each)",
         pg_pairs.iter().map(|r| format!("{r:.3}")).collect::<Vec<_>>(),
         kafka_pairs.iter().map(|r| format!("{r:.3}")).collect::<Vec<_>>()
+    );
+    for n in region.nodes.into_values() {
+        n.shutdown().await;
+    }
+    sustained(total, &broker, tmp.path()).await;
+}
+
+/// Forward lag under sustained load: a region forwarding to both sinks while a store pushes
+/// `total` events as fast as the region acknowledges them; every 250 ms the lag of each sink
+/// (events accepted by the leader minus the sink's resume point) is sampled.
+async fn sustained(total: u64, broker: &Broker, tmp: &std::path::Path) {
+    let (_db, pg) = pg_sink(tmp).await;
+    let kafka = broker.sink("sustained.");
+    let dirs: Vec<tempfile::TempDir> = (0..3).map(|_| tempfile::tempdir().unwrap()).collect();
+    let region = Region::start(|id| {
+        let forward = dcs_regional::node::Forwarding {
+            limits: Limits { batch_items: BATCH, ..Limits::default() },
+            postgres: Some(PgSink::new(pg.connect().unwrap(), "sustained")),
+            kafka: Some(KafkaSink::new(kafka.clone(), "sustained").unwrap()),
+        };
+        node_config(id, dirs[id as usize - 1].path(), forward)
+    })
+    .await;
+    let urls = region.urls();
+    let reader = pg.connect().unwrap();
+    let progress = kafka.progress_topic("sustained");
+    let pushing = tokio::spawn(async move {
+        let mut s = StoreClient::new(1, None);
+        while s.acked < total {
+            s.append((total - s.acked).min(256));
+            s.sync_any(&urls).await;
+        }
+    });
+    let start = Instant::now();
+    let mut samples: Vec<(f64, u64, u64)> = vec![];
+    loop {
+        tokio::time::sleep(Duration::from_millis(250)).await;
+        let accepted = region
+            .nodes
+            .values()
+            .map(|n| n.state_machine.replica().lock().unwrap().store().accepted_len().unwrap())
+            .max()
+            .unwrap();
+        let pg_at = reader.forward_cursor("sustained").await.unwrap().map_or(0, |c| c.position);
+        let (c, t) = (kafka.clone(), progress.clone());
+        let kafka_at = tokio::task::spawn_blocking(move || read_progress(&c, &t))
+            .await
+            .unwrap()
+            .ok()
+            .flatten()
+            .map_or(0, |p| p.position);
+        let t = start.elapsed().as_secs_f64();
+        samples.push((t, accepted.saturating_sub(pg_at), accepted.saturating_sub(kafka_at)));
+        if accepted >= total && pg_at >= total && kafka_at >= total {
+            break;
+        }
+        assert!(start.elapsed() < Duration::from_secs(600), "the forwarders stalled");
+    }
+    pushing.await.unwrap();
+    let took = start.elapsed();
+    let half = samples.len() / 2;
+    let max = |xs: &[(f64, u64, u64)], f: fn(&(f64, u64, u64)) -> u64| {
+        xs.iter().map(f).max().unwrap_or(0)
+    };
+    println!(
+        "sustained: {total} events acknowledged and forwarded in {took:?} ({:.0} ev/s); forward \
+         lag max, first half / second half of the run: postgres {} / {} events, kafka {} / {} \
+         events ({} samples every 250 ms)",
+        rate(total, took),
+        max(&samples[..half], |s| s.1),
+        max(&samples[half..], |s| s.1),
+        max(&samples[..half], |s| s.2),
+        max(&samples[half..], |s| s.2),
+        samples.len()
     );
     for n in region.nodes.into_values() {
         n.shutdown().await;

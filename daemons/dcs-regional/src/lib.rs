@@ -18,7 +18,7 @@
 //!   events exactly once in effect, fenced by the Raft term; `replay` re-forwards.
 //! - [`verify`]: the leader's verifier (tenant MACs, terminals' signatures in one batch).
 //! - [`admin`]: the operator's membership routes on the admin port (admin token).
-//! - [`config`]: `dcs-regional.toml`.
+//! - [`config`]: the settings file, `dcs-regional.toml`.
 //!
 //! The binary (`dcs-regional init | dev-certs | run | members | replay`) wires these to the
 //! shared daemon plumbing of `dcs-daemon`.

@@ -8,37 +8,21 @@
 mod common;
 
 use std::collections::BTreeMap;
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use common::client::StoreClient;
-use common::region::Region;
+use common::region::{Region, node_config};
 use common::sinks::{Broker, kafka_keys, pg_rows, pg_sink};
 use common::*;
 use dcs_regional::forward::kafka::KafkaSink;
 use dcs_regional::forward::postgres::PgSink;
 use dcs_regional::forward::{ReplaySink, Sink, SinkError, replay};
-use dcs_regional::node::{Forwarding, NodeConfig, RaftTimings, RegionNode};
+use dcs_regional::node::{Forwarding, RegionNode};
 use dcs_store::sqlite::Accepted;
 use dcs_sync::{Item, NodeId};
 use openraft::async_runtime::WatchReceiver;
 
 const REGION: &str = "region-0";
-
-fn node_config(id: u64, dir: &std::path::Path, forward: Forwarding) -> NodeConfig {
-    NodeConfig {
-        node_id: id,
-        data_dir: dir.to_path_buf(),
-        replica: replica_config(),
-        timings: RaftTimings::default(),
-        verifier: Arc::new(verifier()),
-        stream_queue: 256,
-        max_snapshot_bytes: 1 << 30,
-        tls: None,
-        forward,
-        dial: Default::default(),
-    }
-}
 
 async fn leader(nodes: &BTreeMap<u64, RegionNode>) -> u64 {
     let start = Instant::now();

@@ -7,29 +7,12 @@
 mod common;
 
 use std::collections::BTreeMap;
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use common::client::StoreClient;
-use common::region::Region;
-use common::*;
-use dcs_regional::node::{NodeConfig, RaftTimings, RegionNode};
+use common::region::{Region, node_config};
+use dcs_regional::node::RegionNode;
 use openraft::async_runtime::WatchReceiver;
-
-fn node_config(id: u64, dir: &std::path::Path) -> NodeConfig {
-    NodeConfig {
-        node_id: id,
-        data_dir: dir.to_path_buf(),
-        replica: replica_config(),
-        timings: RaftTimings::default(),
-        verifier: Arc::new(verifier()),
-        stream_queue: 256,
-        max_snapshot_bytes: 1 << 30,
-        tls: None,
-        forward: Default::default(),
-        dial: Default::default(),
-    }
-}
 
 fn accepted(node: &RegionNode) -> Vec<u64> {
     let r = node.state_machine.replica().lock().unwrap();
@@ -60,7 +43,8 @@ async fn converged(nodes: &BTreeMap<u64, RegionNode>, want: &[u64]) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_store_syncs_through_the_leader_and_survives_a_failover() {
     let dirs: Vec<tempfile::TempDir> = (0..3).map(|_| tempfile::tempdir().unwrap()).collect();
-    let region = Region::start(|id| node_config(id, dirs[id as usize - 1].path())).await;
+    let region =
+        Region::start(|id| node_config(id, dirs[id as usize - 1].path(), Default::default())).await;
     let (mut nodes, members) = (region.nodes, region.members);
     let first = leader(&nodes).await;
     let follower = (1..=3).find(|i| *i != first).unwrap();

@@ -226,6 +226,8 @@ pub async fn run<S: Sink>(
                 Ok(()) => {
                     metrics::counter!("dcs_regional_forwarded_total", "sink" => name)
                         .increment(items.len() as u64);
+                    metrics::histogram!("dcs_regional_forward_batch_events", "sink" => name)
+                        .record(items.len() as f64);
                     metrics::gauge!("dcs_regional_forward_position", "sink" => name).set(to as f64);
                     at = to;
                     backoff = limits.retry_base_ms;

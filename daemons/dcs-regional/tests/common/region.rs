@@ -3,7 +3,9 @@
 
 use std::collections::BTreeMap;
 
-use dcs_regional::node::{NodeConfig, RegionNode, sync_url};
+use std::sync::Arc;
+
+use dcs_regional::node::{Forwarding, NodeConfig, RaftTimings, RegionNode, sync_url};
 use dcs_regional::raft::NodeAddr;
 
 /// A running in-process region: its nodes and their addresses.
@@ -36,5 +38,22 @@ impl Region {
     /// Every node's sync URL.
     pub fn urls(&self) -> Vec<String> {
         self.members.values().map(|a| a.sync.clone()).collect()
+    }
+}
+
+/// Node `id` of a test region (plaintext, the simulator's keyed verifier), its data in `dir`,
+/// forwarding to `forward`'s sinks.
+pub fn node_config(id: u64, dir: &std::path::Path, forward: Forwarding) -> NodeConfig {
+    NodeConfig {
+        node_id: id,
+        data_dir: dir.to_path_buf(),
+        replica: super::replica_config(),
+        timings: RaftTimings::default(),
+        verifier: Arc::new(super::verifier()),
+        stream_queue: 1_024,
+        max_snapshot_bytes: 1 << 30,
+        tls: None,
+        forward,
+        dial: Default::default(),
     }
 }
