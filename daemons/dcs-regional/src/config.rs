@@ -50,6 +50,8 @@ pub struct NodeSection {
     pub stream_queue: usize,
     /// Seconds given to in-flight work at shutdown.
     pub shutdown_deadline_s: u64,
+    /// `/readyz` fails while more committed entries than this wait to be applied.
+    pub ready_apply_lag: u64,
 }
 
 impl Default for NodeSection {
@@ -63,6 +65,7 @@ impl Default for NodeSection {
             max_snapshot_mib: 4_096,
             stream_queue: 256,
             shutdown_deadline_s: 10,
+            ready_apply_lag: 1_000,
         }
     }
 }

@@ -384,10 +384,11 @@ async fn serve(p: Prepared) -> Result<(), String> {
     tracing::info!(node = node_id, grpc = %p.file.node.listen, admin = %admin, "dcs-regional running");
     let raft = node.raft.clone();
     let sinks = node.sinks.clone();
+    let ready_apply_lag = p.file.node.ready_apply_lag;
     let watched = health.clone();
     let watch_stop = stop.clone();
     tokio::spawn(async move {
-        let mut gauges = dcs_regional::node::gauges::Gauges::default();
+        let mut gauges = dcs_regional::node::gauges::Gauges::new(ready_apply_lag);
         loop {
             let leads = dcs_regional::node::is_leader(&raft);
             if !leads {

@@ -4,16 +4,20 @@
 use crate::raft::Raft;
 use openraft::async_runtime::WatchReceiver;
 
-/// What the previous refresh saw (to count leader changes).
-#[derive(Debug, Default)]
+/// What the previous refresh saw (to count leader changes), and the readiness bound.
+#[derive(Debug)]
 pub struct Gauges {
     seen: Option<(u64, Option<u64>)>,
+    ready_apply_lag: u64,
 }
 
-/// Committed entries a node may still have to apply and be ready.
-pub const READY_APPLY_LAG: u64 = 1_000;
-
 impl Gauges {
+    /// Gauges for a node that is ready while at most `ready_apply_lag` committed entries wait
+    /// to be applied.
+    pub fn new(ready_apply_lag: u64) -> Self {
+        Gauges { seen: None, ready_apply_lag }
+    }
+
     /// Exports `raft`'s metrics; answers why the node is not ready (None when it is).
     pub fn refresh(&mut self, raft: &Raft) -> Option<String> {
         let m = raft.metrics().borrow_watched().clone();
@@ -48,7 +52,7 @@ impl Gauges {
         }
         match m.current_leader {
             None => Some("no leader known".into()),
-            Some(_) if committed.saturating_sub(applied) > READY_APPLY_LAG => {
+            Some(_) if committed.saturating_sub(applied) > self.ready_apply_lag => {
                 Some(format!("applying: {applied} of {committed} committed entries"))
             }
             Some(_) => None,
