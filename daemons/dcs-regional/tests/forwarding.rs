@@ -11,7 +11,7 @@ use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
 use common::client::StoreClient;
-use common::region::{Region, node_config};
+use common::region::{Region, leader, node_config};
 use common::sinks::{Broker, kafka_keys, pg_rows, pg_sink};
 use common::*;
 use dcs_regional::forward::kafka::KafkaSink;
@@ -20,22 +20,8 @@ use dcs_regional::forward::{ReplaySink, Sink, SinkError, replay};
 use dcs_regional::node::{Forwarding, RegionNode};
 use dcs_store::sqlite::Accepted;
 use dcs_sync::{Item, NodeId};
-use openraft::async_runtime::WatchReceiver;
 
 const REGION: &str = "region-0";
-
-async fn leader(nodes: &BTreeMap<u64, RegionNode>) -> u64 {
-    let start = Instant::now();
-    loop {
-        for (id, n) in nodes {
-            if n.raft.metrics().borrow_watched().current_leader == Some(*id) {
-                return *id;
-            }
-        }
-        assert!(start.elapsed() < Duration::from_secs(10), "no leader");
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-}
 
 /// The event ids of store 1's events at positions 1..=n, from a replica.
 fn ids(node: &RegionNode, n: u64) -> BTreeMap<u64, Vec<u8>> {

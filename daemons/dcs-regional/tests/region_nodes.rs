@@ -10,26 +10,12 @@ use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
 use common::client::StoreClient;
-use common::region::{Region, node_config};
+use common::region::{Region, leader, node_config};
 use dcs_regional::node::RegionNode;
-use openraft::async_runtime::WatchReceiver;
 
 fn accepted(node: &RegionNode) -> Vec<u64> {
     let r = node.state_machine.replica().lock().unwrap();
     r.store().accepted_after(0, 100_000).unwrap().iter().map(|a| a.child_pos).collect()
-}
-
-async fn leader(nodes: &BTreeMap<u64, RegionNode>) -> u64 {
-    let start = Instant::now();
-    loop {
-        for (id, n) in nodes {
-            if n.raft.metrics().borrow_watched().current_leader == Some(*id) {
-                return *id;
-            }
-        }
-        assert!(start.elapsed() < Duration::from_secs(10), "no leader");
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
 }
 
 async fn converged(nodes: &BTreeMap<u64, RegionNode>, want: &[u64]) {

@@ -186,11 +186,11 @@ pub async fn run<S: Sink>(
                 p
             }
             Err(e) => {
-                health.set(name, Some(e.to_string()));
-                if failed(name, term, &e, &mut fenced_term) && !pause(&stop, backoff).await {
+                if !recover(name, term, &e, &health, &mut fenced_term, &mut backoff, &limits, &stop)
+                    .await
+                {
                     return;
                 }
-                backoff = (backoff * 2).min(limits.retry_max_ms);
                 continue;
             }
         };
@@ -235,16 +235,36 @@ pub async fn run<S: Sink>(
                     health.set(name, None);
                 }
                 Err(e) => {
-                    health.set(name, Some(e.to_string()));
-                    if failed(name, term, &e, &mut fenced_term) && !pause(&stop, backoff).await {
+                    let (h, f, b) = (&health, &mut fenced_term, &mut backoff);
+                    if !recover(name, term, &e, h, f, b, &limits, &stop).await {
                         return;
                     }
-                    backoff = (backoff * 2).min(limits.retry_max_ms);
                     break;
                 }
             }
         }
     }
+}
+
+/// After a failure: records it, backs off when it calls for it and doubles the backoff;
+/// answers false when `stop` fired meanwhile.
+#[allow(clippy::too_many_arguments)]
+async fn recover(
+    name: &'static str,
+    term: u64,
+    e: &SinkError,
+    health: &SinkHealth,
+    fenced_term: &mut Option<u64>,
+    backoff: &mut u64,
+    limits: &Limits,
+    stop: &CancellationToken,
+) -> bool {
+    health.set(name, Some(e.to_string()));
+    if failed(name, term, e, fenced_term) && !pause(stop, *backoff).await {
+        return false;
+    }
+    *backoff = (*backoff * 2).min(limits.retry_max_ms);
+    true
 }
 
 /// Logs and counts a failure; answers whether the loop should back off before resuming.

@@ -4,9 +4,11 @@
 use std::collections::BTreeMap;
 
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use dcs_regional::node::{Forwarding, NodeConfig, RaftTimings, RegionNode, sync_url};
 use dcs_regional::raft::NodeAddr;
+use openraft::async_runtime::WatchReceiver;
 
 /// A running in-process region: its nodes and their addresses.
 pub struct Region {
@@ -55,5 +57,19 @@ pub fn node_config(id: u64, dir: &std::path::Path, forward: Forwarding) -> NodeC
         tls: None,
         forward,
         dial: Default::default(),
+    }
+}
+
+/// The node that says it leads (within 10 s).
+pub async fn leader(nodes: &BTreeMap<u64, RegionNode>) -> u64 {
+    let start = Instant::now();
+    loop {
+        for (id, n) in nodes {
+            if n.raft.metrics().borrow_watched().current_leader == Some(*id) {
+                return *id;
+            }
+        }
+        assert!(start.elapsed() < Duration::from_secs(10), "no leader");
+        tokio::time::sleep(Duration::from_millis(20)).await;
     }
 }
