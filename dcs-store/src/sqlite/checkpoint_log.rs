@@ -7,7 +7,7 @@
 use dcs_sync::{Checkpoint, CheckpointOp, WriteOp};
 use rusqlite::{Connection, OptionalExtension, Transaction, params};
 
-use super::map_err;
+use super::{exec, map_err};
 use crate::error::{Result, StoreError};
 
 /// Logged checkpoint changes folded into the checkpoint row at once (bounds a restore's
@@ -66,8 +66,7 @@ pub(crate) fn load_checkpoint(conn: &Connection) -> Result<Checkpoint> {
 /// Logs what `op` changes in the checkpoint; returns the entries logged (0 or 1).
 pub(crate) fn log_op(tx: &Transaction<'_>, op: &WriteOp) -> Result<i64> {
     let Some(c) = op.checkpoint_op() else { return Ok(0) };
-    tx.execute("INSERT INTO sync_log (op) VALUES (?1)", [encode(&c, "checkpoint log entry")?])
-        .map_err(map_err)?;
+    exec(tx, "INSERT INTO sync_log (op) VALUES (?1)", [encode(&c, "checkpoint log entry")?])?;
     Ok(1)
 }
 
@@ -76,24 +75,30 @@ pub(crate) fn fold_if_due(tx: &Transaction<'_>, logged: i64) -> Result<()> {
     if logged == 0 {
         return Ok(());
     }
-    let (_, entries) = checkpoint_row(tx)?;
+    // Only the count: decoding the checkpoint (the CRDT state) on every commit cost more than
+    // the commit's own statements.
+    let entries: i64 = tx
+        .prepare_cached("SELECT log_entries FROM sync_checkpoint WHERE id = 1")
+        .and_then(|mut s| s.query_row([], |r| r.get(0)).optional())
+        .map_err(map_err)?
+        .unwrap_or(0);
     if entries + logged < CHECKPOINT_EVERY {
-        tx.execute(
+        exec(
+            tx,
             "INSERT INTO sync_checkpoint (id, checkpoint, log_entries) VALUES (1, ?1, ?2)
              ON CONFLICT (id) DO UPDATE SET log_entries = excluded.log_entries",
             params![encode(&Checkpoint::default(), "checkpoint")?, entries + logged],
-        )
-        .map_err(map_err)?;
+        )?;
         return Ok(());
     }
     // Fold the log into the row.
     let folded = load_checkpoint(tx)?;
-    tx.execute(
+    exec(
+        tx,
         "INSERT INTO sync_checkpoint (id, checkpoint, log_entries) VALUES (1, ?1, 0)
          ON CONFLICT (id) DO UPDATE SET checkpoint = excluded.checkpoint, log_entries = 0",
         [encode(&folded, "checkpoint")?],
-    )
-    .map_err(map_err)?;
-    tx.execute("DELETE FROM sync_log", []).map_err(map_err)?;
+    )?;
+    exec(tx, "DELETE FROM sync_log", [])?;
     Ok(())
 }

@@ -153,6 +153,7 @@ impl SqliteStore {
         let mut conn = Connection::open_with_flags(path, access | OpenFlags::SQLITE_OPEN_NO_MUTEX)
             .map_err(map_err)?;
         conn.busy_timeout(options.busy_timeout).map_err(map_err)?;
+        conn.set_prepared_statement_cache_capacity(64);
         // Writes take the write lock when they begin, so the busy timeout applies to them
         // (a deferred transaction that upgrades to a write fails at once when busy).
         conn.set_transaction_behavior(TransactionBehavior::Immediate);
@@ -339,4 +340,10 @@ pub(crate) fn map_err(e: rusqlite::Error) -> StoreError {
         };
     }
     StoreError::Database(e.to_string())
+}
+
+/// Runs one statement through the connection's prepared-statement cache: the hot paths
+/// (every accepted item, every checkpoint change) would otherwise parse their SQL each time.
+pub(crate) fn exec(conn: &Connection, sql: &str, params: impl rusqlite::Params) -> Result<usize> {
+    conn.prepare_cached(sql).and_then(|mut s| s.execute(params)).map_err(map_err)
 }

@@ -14,7 +14,7 @@ use dcs_sync::{Item, NodeId, Outcome, PersistBatch, Positioned, Restored, SyncSt
 use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior, params};
 
 use super::checkpoint_log::{self, decode, encode, fold_if_due, load_checkpoint, log_op};
-use super::map_err;
+use super::{exec, map_err};
 use crate::error::{Result, StoreError};
 
 /// The marker a replica file carries (a local store's file is refused, and the reverse).
@@ -93,6 +93,8 @@ impl RegionReplicaStore {
         conn.pragma_update(None, "synchronous", "FULL").map_err(map_err)?;
         conn.busy_timeout(std::time::Duration::from_secs(5)).map_err(map_err)?;
         conn.set_transaction_behavior(TransactionBehavior::Immediate);
+        // Every statement of the apply path is cached (see `exec`): room for all of them.
+        conn.set_prepared_statement_cache_capacity(64);
         let tx = conn.transaction().map_err(map_err)?;
         let tables: i64 = tx
             .query_row("SELECT count(*) FROM sqlite_schema WHERE type = 'table'", [], |r| r.get(0))
@@ -122,11 +124,11 @@ impl RegionReplicaStore {
             None => {
                 tx.execute_batch(DDL).map_err(map_err)?;
                 tx.execute_batch(checkpoint_log::DDL).map_err(map_err)?;
-                tx.execute(
+                exec(
+                    &tx,
                     "INSERT INTO replica_meta (key, value) VALUES ('format', ?1)",
                     [FORMAT.as_bytes()],
-                )
-                .map_err(map_err)?;
+                )?;
             }
         }
         tx.commit().map_err(map_err)?;
@@ -270,10 +272,11 @@ impl RegionReplicaStore {
     }
 
     fn outbox_state(conn: &Connection) -> Result<(u64, u64)> {
-        conn.query_row("SELECT acked, head FROM outbox_state WHERE id = 1", [], |r| {
-            Ok((r.get::<_, i64>(0)? as u64, r.get::<_, i64>(1)? as u64))
-        })
-        .map_err(map_err)
+        conn.prepare_cached("SELECT acked, head FROM outbox_state WHERE id = 1")
+            .and_then(|mut s| {
+                s.query_row([], |r| Ok((r.get::<_, i64>(0)? as u64, r.get::<_, i64>(1)? as u64)))
+            })
+            .map_err(map_err)
     }
 }
 
@@ -313,13 +316,12 @@ impl ReplicaTxn<'_> {
     /// # Errors
     /// The database's error.
     pub fn set_meta(&mut self, key: &str, value: &[u8]) -> Result<()> {
-        self.tx
-            .execute(
-                "INSERT INTO replica_meta (key, value) VALUES (?1, ?2)
+        exec(
+            &self.tx,
+            "INSERT INTO replica_meta (key, value) VALUES (?1, ?2)
                  ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-                params![key, value],
-            )
-            .map_err(map_err)?;
+            params![key, value],
+        )?;
         Ok(())
     }
 
@@ -350,24 +352,20 @@ fn write_op(tx: &Transaction<'_>, op: &WriteOp) -> Result<Option<Outcome>> {
         WriteOp::Acked { upto, rejected } => {
             let (acked, head) = RegionReplicaStore::outbox_state(tx)?;
             let acked = acked.max((*upto).min(head));
-            tx.execute("UPDATE outbox_state SET acked = ?1 WHERE id = 1", [int(acked, "upto")?])
-                .map_err(map_err)?;
-            tx.execute("DELETE FROM outbox WHERE pos <= ?1", [int(acked, "upto")?])
-                .map_err(map_err)?;
+            exec(tx, "UPDATE outbox_state SET acked = ?1 WHERE id = 1", [int(acked, "upto")?])?;
+            exec(tx, "DELETE FROM outbox WHERE pos <= ?1", [int(acked, "upto")?])?;
             for r in rejected {
-                tx.execute(
+                exec(
+                    tx,
                     "INSERT OR IGNORE INTO refused_by_parent (pos, event_id, reason) VALUES (?1, ?2, ?3)",
                     params![int(r.pos, "pos")?, r.event_id.as_bytes().as_slice(), r.reason],
-                )
-                .map_err(map_err)?;
+                )?;
             }
             Ok(None)
         }
         WriteOp::Accept { from, pos, item, forward } => {
             let (tenant, key) = item.idempotency().unzip();
-            let inserted = tx
-                .execute(
-                    "INSERT OR IGNORE INTO accepted (child, child_pos, event_id, tenant, idem_key, item)
+            let inserted = exec(tx, "INSERT OR IGNORE INTO accepted (child, child_pos, event_id, tenant, idem_key, item)
                      VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
                     params![
                         encode(from, "child id")?,
@@ -376,9 +374,7 @@ fn write_op(tx: &Transaction<'_>, op: &WriteOp) -> Result<Option<Outcome>> {
                         tenant,
                         key,
                         encode(item, "accepted item")?
-                    ],
-                )
-                .map_err(map_err)?;
+                    ],)?;
             if inserted == 0 {
                 return Ok(Some(Outcome::Duplicate));
             }
@@ -389,11 +385,16 @@ fn write_op(tx: &Transaction<'_>, op: &WriteOp) -> Result<Option<Outcome>> {
             Ok(Some(Outcome::Stored { forwarded }))
         }
         WriteOp::Reject { from, pos, event_id, reason } => {
-            tx.execute(
+            exec(
+                tx,
                 "INSERT OR IGNORE INTO refused (child, child_pos, event_id, reason) VALUES (?1, ?2, ?3, ?4)",
-                params![encode(from, "child id")?, int(*pos, "pos")?, event_id.as_bytes().as_slice(), reason],
-            )
-            .map_err(map_err)?;
+                params![
+                    encode(from, "child id")?,
+                    int(*pos, "pos")?,
+                    event_id.as_bytes().as_slice(),
+                    reason
+                ],
+            )?;
             Ok(None)
         }
         WriteOp::Delta { .. } | WriteOp::Full { .. } | WriteOp::Hlc { .. } => Ok(None),
@@ -421,13 +422,12 @@ fn read_outbox(conn: &Connection, after: u64, max_items: usize) -> Result<Vec<Po
 fn push_outbox(tx: &Transaction<'_>, item: &Item) -> Result<u64> {
     let (_, head) = RegionReplicaStore::outbox_state(tx)?;
     let pos = head + 1;
-    tx.execute(
+    exec(
+        tx,
         "INSERT INTO outbox (pos, item) VALUES (?1, ?2)",
         params![int(pos, "pos")?, encode(item, "outbox item")?],
-    )
-    .map_err(map_err)?;
-    tx.execute("UPDATE outbox_state SET head = ?1 WHERE id = 1", [int(pos, "pos")?])
-        .map_err(map_err)?;
+    )?;
+    exec(tx, "UPDATE outbox_state SET head = ?1 WHERE id = 1", [int(pos, "pos")?])?;
     Ok(pos)
 }
 

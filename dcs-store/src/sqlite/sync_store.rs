@@ -16,7 +16,7 @@ use rusqlite::{Connection, OptionalExtension, Transaction, params};
 
 use super::append::AppendRequest;
 use super::checkpoint_log::{fold_if_due, load_checkpoint, log_op};
-use super::{SqliteStore, map_err};
+use super::{SqliteStore, exec, map_err};
 use crate::api::AppendResult;
 use crate::error::{Result, StoreError};
 
@@ -39,17 +39,17 @@ fn write_batch(tx: &Transaction<'_>, batch: &PersistBatch) -> Result<()> {
                         reason: format!("cannot acknowledge {upto}: the log ends at {head}"),
                     });
                 }
-                tx.execute(
+                exec(
+                    tx,
                     "UPDATE sync_state SET acked_position = max(acked_position, ?1) WHERE id = 1",
                     [upto],
-                )
-                .map_err(map_err)?;
+                )?;
                 for r in rejected {
-                    tx.execute(
+                    exec(
+                        tx,
                         "INSERT OR IGNORE INTO sync_rejections (position, event_id, reason) VALUES (?1, ?2, ?3)",
                         params![r.pos, r.event_id.as_bytes().as_slice(), r.reason],
-                    )
-                    .map_err(map_err)?;
+                    )?;
                 }
             }
             WriteOp::Accept { .. } | WriteOp::Reject { .. } => {
