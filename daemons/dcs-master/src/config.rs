@@ -1,0 +1,102 @@
+//! `dcs-master.toml`: the master's settings (commented by `init`), with `DCS_SECTION__KEY`
+//! environment overrides (dcs-daemon's loader).
+
+use std::net::SocketAddr;
+
+use serde::{Deserialize, Serialize};
+
+/// The master's configuration.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct MasterConfigFile {
+    /// `[node]`: where it listens and its limits.
+    pub node: NodeSection,
+    /// `[regions]`: the regions it serves.
+    pub regions: RegionsSection,
+    /// `[liveness]`: failure detection of the regions.
+    pub liveness: LivenessSection,
+    /// `[sync]`: the sync protocol's timers and limits.
+    pub sync: SyncSection,
+    /// `[tls]`: the master's certificate (mutual TLS with the regions); required unless
+    /// `node.insecure_plaintext` is set.
+    pub tls: Option<dcs_daemon::tls::TlsFiles>,
+    /// `[log]`.
+    pub log: dcs_daemon::telemetry::LogConfig,
+}
+
+/// `[node]`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct NodeSection {
+    /// The gRPC address (`RegionalMasterSync` for the regions' leaders).
+    pub listen: SocketAddr,
+    /// The admin HTTP address (/healthz, /readyz, /metrics and the admin API).
+    pub admin: SocketAddr,
+    /// Plaintext gRPC (tests on 127.0.0.1 only; never in production).
+    pub insecure_plaintext: bool,
+    /// The master's CRDT replica id (unique among every replica of the system).
+    pub replica_id: u64,
+    /// Messages queued per region stream before new ones are dropped (the protocol resends).
+    pub stream_queue: usize,
+    /// Inputs queued for the machine before a region's message is dropped (it resends).
+    pub input_queue: usize,
+    /// Seconds given to in-flight work at shutdown.
+    pub shutdown_deadline_s: u64,
+}
+
+impl Default for NodeSection {
+    fn default() -> Self {
+        NodeSection {
+            listen: SocketAddr::from(([127, 0, 0, 1], 7300)),
+            admin: SocketAddr::from(([127, 0, 0, 1], 7380)),
+            insecure_plaintext: false,
+            replica_id: 1,
+            stream_queue: 256,
+            input_queue: 1_024,
+            shutdown_deadline_s: 10,
+        }
+    }
+}
+
+/// `[regions]`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RegionsSection {
+    /// The regions' numbers in the sync topology (a region's leader presents a certificate
+    /// named `region-N`).
+    pub ids: Vec<u16>,
+}
+
+/// `[liveness]`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct LivenessSection {
+    /// Silence after which a region is suspected, ms.
+    pub suspect_after_ms: u64,
+    /// Silence after which a region is declared failed, ms.
+    pub fail_after_ms: u64,
+}
+
+impl Default for LivenessSection {
+    fn default() -> Self {
+        let d = dcs_sync::LivenessConfig::default();
+        LivenessSection { suspect_after_ms: d.suspect_after_ms, fail_after_ms: d.fail_after_ms }
+    }
+}
+
+/// `[sync]`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SyncSection {
+    /// Most items a region may send in one push.
+    pub max_batch_items: usize,
+    /// Entries of the master's CRDT delta log kept for the regions.
+    pub delta_log_capacity: usize,
+}
+
+impl Default for SyncSection {
+    fn default() -> Self {
+        let d = dcs_sync::SyncConfig::default();
+        SyncSection { max_batch_items: d.max_batch_items, delta_log_capacity: d.delta_log_capacity }
+    }
+}

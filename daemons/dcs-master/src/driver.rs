@@ -1,0 +1,294 @@
+//! The master's driver: one thread owns the `MasterMachine` and its SQLite store. It takes
+//! inputs (the regions' messages, an operator's price or catalog change, a question about the
+//! machine's state) from a bounded queue, persists what the machine writes (`dcs_sync::pump`)
+//! before anything it sends goes out, hands the machine's messages to the regions' streams,
+//! fires the machine's timers, and records each region's contact in the registry (last seen;
+//! last successful sync = the last push the master acknowledged).
+
+use std::collections::HashMap;
+use std::path::Path;
+use std::sync::mpsc::{Receiver, RecvTimeoutError, SyncSender, TrySendError};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use dcs_proto::pb;
+use dcs_store::sqlite::MasterStore;
+use dcs_sync::{Health, MasterConfig, MasterMachine, Message, NodeId, Now, SyncStore};
+use tokio::sync::{mpsc, oneshot};
+use tonic::Status;
+
+/// The regions' open streams: where the machine's messages to each go.
+pub type Streams = Arc<Mutex<HashMap<NodeId, mpsc::Sender<Result<pb::SyncEnvelope, Status>>>>>;
+
+/// What the driver answers about one region.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct RegionHealth {
+    /// The region's number.
+    pub region: u16,
+    /// `alive`, `suspect` or `failed` (never heard from: `failed` once the timeout passed).
+    pub health: &'static str,
+}
+
+/// One input of the driver.
+pub enum Input {
+    /// A message a region sent (its protocol version as the envelope said).
+    Message {
+        /// The region.
+        from: NodeId,
+        /// The message (boxed: a push is large, the other inputs small).
+        msg: Box<Message>,
+        /// The sender's protocol version.
+        version: u32,
+    },
+    /// An operator sets the central price of a SKU (minor units).
+    SetPrice {
+        /// The SKU.
+        sku: String,
+        /// The price in minor units (never negative: the API checks).
+        price_minor: i64,
+        /// The outcome once durable.
+        reply: oneshot::Sender<Result<(), String>>,
+    },
+    /// An operator lists a SKU in the global catalog.
+    ListInCatalog {
+        /// The SKU.
+        sku: String,
+        /// The outcome once durable.
+        reply: oneshot::Sender<Result<(), String>>,
+    },
+    /// The central prices of some SKUs as the master holds them.
+    Prices {
+        /// The SKUs asked for.
+        skus: Vec<String>,
+        /// (SKU, price) for each.
+        reply: oneshot::Sender<Vec<(String, Option<i64>)>>,
+    },
+    /// The failure detector's verdict on each region.
+    Health {
+        /// One row per configured region.
+        reply: oneshot::Sender<Vec<RegionHealth>>,
+    },
+}
+
+/// Why the driver could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum DriverError {
+    /// The store would not open or load.
+    #[error("the master store {path}: {reason}")]
+    Store {
+        /// Its file.
+        path: String,
+        /// The store's error.
+        reason: String,
+    },
+    /// The machine refused its configuration or checkpoint.
+    #[error("the master machine: {0}")]
+    Machine(String),
+}
+
+/// The wall clock as the machine's `Now` (both clocks: the same base on every restart).
+pub fn now() -> Now {
+    let ms = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_millis() as u64);
+    Now { mono_ms: ms, wall_ms: ms }
+}
+
+/// The queue the servers put inputs on.
+#[derive(Clone)]
+pub struct Inputs(SyncSender<Input>);
+
+impl Inputs {
+    /// Queues `input`; false when the queue is full or the driver stopped (a region's message
+    /// is then dropped: the region resends it).
+    pub fn offer(&self, input: Input) -> bool {
+        match self.0.try_send(input) {
+            Ok(()) => true,
+            Err(TrySendError::Full(_)) => {
+                metrics::counter!("dcs_master_inputs_dropped_total").increment(1);
+                false
+            }
+            Err(TrySendError::Disconnected(_)) => false,
+        }
+    }
+}
+
+/// Opens the store at `path`, restores the machine and starts the driver thread; it runs
+/// until every [`Inputs`] is dropped.
+///
+/// # Errors
+/// [`DriverError`] when the store or the machine cannot start.
+pub fn start(
+    path: &Path,
+    config: MasterConfig,
+    seed: u64,
+    streams: Streams,
+    queue: usize,
+) -> Result<(Inputs, std::thread::JoinHandle<()>), DriverError> {
+    let store_err = |e: dcs_store::StoreError| DriverError::Store {
+        path: path.display().to_string(),
+        reason: e.to_string(),
+    };
+    let mut store = MasterStore::open(path).map_err(store_err)?;
+    let restored = store.load().map_err(store_err)?;
+    let machine = MasterMachine::restore(config.clone(), restored, now(), seed)
+        .map_err(|e| DriverError::Machine(e.to_string()))?;
+    let (tx, rx) = std::sync::mpsc::sync_channel(queue.max(1));
+    let driver = Driver { machine, store, streams, config, seed, versions: HashMap::new() };
+    let handle = std::thread::Builder::new()
+        .name("dcs-master-driver".into())
+        .spawn(move || driver.run(&rx))
+        .map_err(|e| DriverError::Machine(format!("cannot start the driver thread: {e}")))?;
+    Ok((Inputs(tx), handle))
+}
+
+struct Driver {
+    machine: MasterMachine,
+    store: MasterStore,
+    streams: Streams,
+    config: MasterConfig,
+    seed: u64,
+    versions: HashMap<NodeId, u32>,
+}
+
+impl Driver {
+    fn run(mut self, rx: &Receiver<Input>) {
+        loop {
+            let t = now();
+            let wait = self
+                .machine
+                .poll_timeout()
+                .map_or(Duration::from_millis(500), |due| {
+                    Duration::from_millis(due.saturating_sub(t.mono_ms))
+                })
+                .min(Duration::from_millis(500));
+            match rx.recv_timeout(wait) {
+                Ok(input) => self.handle(input),
+                Err(RecvTimeoutError::Timeout) => {}
+                Err(RecvTimeoutError::Disconnected) => return,
+            }
+            let t = now();
+            if self.machine.poll_timeout().is_some_and(|due| due <= t.mono_ms) {
+                self.machine.handle_timeout(t);
+            }
+            self.flush();
+        }
+    }
+
+    fn handle(&mut self, input: Input) {
+        let t = now();
+        match input {
+            Input::Message { from, msg, version } => {
+                let lag = match msg.as_ref() {
+                    Message::Push(p) => Some(p.lag),
+                    Message::Heartbeat(h) => Some(h.lag),
+                    _ => None,
+                };
+                self.versions.insert(from, version);
+                if let Err(e) = self.machine.handle_message(t, from, *msg) {
+                    tracing::warn!(from = %from, error = %e, "a region's message was refused");
+                    metrics::counter!("dcs_master_refused_messages_total").increment(1);
+                }
+                if let NodeId::Region(r) = from {
+                    self.record(r, t.wall_ms, None, lag.unwrap_or(0), version);
+                }
+            }
+            Input::SetPrice { sku, price_minor, reply } => {
+                let r = self.machine.set_price(t, &sku, price_minor).map_err(|e| e.to_string());
+                let r = r.and_then(|()| self.persist());
+                let _ = reply.send(r);
+            }
+            Input::ListInCatalog { sku, reply } => {
+                self.machine.list_in_catalog(t, &sku);
+                let _ = reply.send(self.persist());
+            }
+            Input::Prices { skus, reply } => {
+                let state = self.machine.state();
+                let _ =
+                    reply.send(skus.into_iter().map(|s| (s.clone(), state.price(&s))).collect());
+            }
+            Input::Health { reply } => {
+                let rows = self
+                    .config
+                    .regions
+                    .iter()
+                    .filter_map(|n| match n {
+                        NodeId::Region(r) => Some(RegionHealth {
+                            region: *r,
+                            health: match self.machine.liveness().get(*n).map(|a| a.health) {
+                                Some(Health::Alive) => "alive",
+                                Some(Health::Suspect) => "suspect",
+                                _ => "failed",
+                            },
+                        }),
+                        _ => None,
+                    })
+                    .collect();
+                let _ = reply.send(rows);
+            }
+        }
+    }
+
+    /// Writes what the machine wrote; on a store failure the machine restarts from the store.
+    fn persist(&mut self) -> Result<(), String> {
+        match dcs_sync::pump(now(), &mut self.machine, &mut self.store) {
+            Ok(()) => Ok(()),
+            Err(e) => {
+                tracing::error!(error = %e, "the master store failed: restarting the machine from it");
+                metrics::counter!("dcs_master_store_errors_total").increment(1);
+                let reason = e.to_string();
+                match self.store.load() {
+                    Ok(restored) => {
+                        match MasterMachine::restore(
+                            self.config.clone(),
+                            restored,
+                            now(),
+                            self.seed,
+                        ) {
+                            Ok(m) => self.machine = m,
+                            Err(e) => tracing::error!(error = %e, "cannot restore the machine"),
+                        }
+                    }
+                    Err(e) => tracing::error!(error = %e, "cannot load the master store"),
+                }
+                Err(reason)
+            }
+        }
+    }
+
+    /// Persists, then sends every message the machine has (a message waits for the HLC it
+    /// carries to be durable).
+    fn flush(&mut self) {
+        if self.persist().is_err() {
+            return;
+        }
+        while let Some((to, msg)) = self.machine.poll_transmit() {
+            if let (NodeId::Region(r), Message::Ack(_)) = (to, &msg) {
+                let t = now();
+                let lag = self.machine.liveness().get(to).map_or(0, |a| a.lag);
+                let version = self.versions.get(&to).copied().unwrap_or(0);
+                self.record(r, t.wall_ms, Some(t.wall_ms), lag, version);
+            }
+            let env = match dcs_proto::sync_to_pb(NodeId::Master, &msg) {
+                Ok(env) => env,
+                Err(e) => {
+                    tracing::error!(to = %to, error = %e, "cannot encode a sync message");
+                    continue;
+                }
+            };
+            let streams = self.streams.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+            if let Some(tx) = streams.get(&to) {
+                // A full queue drops the message: the machine retransmits.
+                if tx.try_send(Ok(env)).is_ok() {
+                    metrics::counter!("dcs_master_messages_total", "direction" => "out")
+                        .increment(1);
+                }
+            }
+        }
+    }
+
+    fn record(&mut self, region: u16, seen: u64, acked: Option<u64>, lag: u64, version: u32) {
+        let v = format!("sync/{version}");
+        if let Err(e) = self.store.record_region(u32::from(region), seen, acked, lag, &v) {
+            tracing::warn!(region, error = %e, "cannot record the region's contact");
+        }
+    }
+}

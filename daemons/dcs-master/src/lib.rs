@@ -1,0 +1,20 @@
+//! The Master Agent of DCS: the parent of the regions.
+//!
+//! A region's Raft leader opens one `RegionalMasterSync/Exchange` stream to the master
+//! (mutual TLS; its certificate is named `region-N`) and pushes the summaries of the events
+//! its stores sold (never the payloads) with its CRDT deltas. The master drives dcs-sync's
+//! [`MasterMachine`](dcs_sync::MasterMachine) over them: each summary is stored once in the
+//! master's SQLite store ([`MasterStore`](dcs_store::sqlite::MasterStore)) with the sales
+//! and stock aggregates it moves, in one transaction, before the master acknowledges the
+//! push; its acks carry the central prices and catalog down to the regions, which send them
+//! on to every store.
+//!
+//! The crate is thin: [`driver`] owns the machine and the store on one thread, [`sync_service`]
+//! moves bytes between the regions' streams and the driver, [`api`] answers operators from
+//! what is persisted. Config, logs, metrics, the admin port, TLS and shutdown are
+//! dcs-daemon's.
+
+pub mod api;
+pub mod config;
+pub mod driver;
+pub mod sync_service;

@@ -1,0 +1,216 @@
+//! The commands: `init` writes the config and the admin token, `dev-certs` a development
+//! certificate, `run` starts the driver, the gRPC server and the admin port, and stops on
+//! SIGTERM once the in-flight writes are done.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use dcs_crdt::ReplicaId;
+use dcs_daemon::admin::Health;
+use dcs_daemon::admin_token::AdminToken;
+use dcs_daemon::files::{self, Access};
+use dcs_master::api::{ApiState, routes};
+use dcs_master::config::MasterConfigFile;
+use dcs_master::driver;
+use dcs_master::sync_service::SyncService;
+use dcs_proto::pb::regional_master_sync_server::RegionalMasterSyncServer;
+use dcs_store::sqlite::MasterStore;
+use dcs_sync::{LivenessConfig, MasterConfig, NodeId, SyncConfig};
+use tokio_util::sync::CancellationToken;
+
+/// The config file's name in the data directory.
+const CONFIG: &str = "dcs-master.toml";
+/// The admin token's file in the data directory.
+const ADMIN_TOKEN: &str = "admin.token";
+/// The master's store in the data directory.
+const STORE: &str = "master.sqlite";
+/// The machine's seed (fixed: the master is one node).
+const SEED: u64 = 0x6d61_7374_6572;
+
+/// Writes the data directory's config and admin token (refuses to overwrite them).
+pub fn init(
+    data_dir: &Path,
+    regions: &[u16],
+    listen: SocketAddr,
+    admin: SocketAddr,
+    insecure_plaintext: bool,
+) -> Result<(), String> {
+    files::create_dir(data_dir, Access::Private).map_err(|e| e.to_string())?;
+    let mut c = MasterConfigFile::default();
+    c.node.listen = listen;
+    c.node.admin = admin;
+    c.node.insecure_plaintext = insecure_plaintext;
+    c.regions.ids = regions.to_vec();
+    let body = toml::to_string(&c).map_err(|e| format!("cannot write the config: {e}"))?;
+    let text = format!(
+        "# dcs-master.\n\
+         # [node] where it listens and its queue bounds; [regions] the regions it serves (a\n\
+         # region's leader presents a certificate named region-N); [liveness] when a silent\n\
+         # region is suspected and failed; [sync] the protocol's limits; [tls] mutual TLS\n\
+         # (dev-certs writes one). Every key can be overridden by DCS_SECTION__KEY.\n\n{body}"
+    );
+    files::write_new(&data_dir.join(CONFIG), text.as_bytes(), Access::Private)
+        .map_err(|e| e.to_string())?;
+    AdminToken::create(&data_dir.join(ADMIN_TOKEN)).map_err(|e| e.to_string())
+}
+
+/// Issues the master's development certificate and points `[tls]` at it.
+pub fn dev_certs(data_dir: &Path, ca_dir: &Path) -> Result<(), String> {
+    let path = data_dir.join(CONFIG);
+    let mut c: MasterConfigFile =
+        dcs_daemon::config::load(Some(&path)).map_err(|e| e.to_string())?;
+    let ca = dcs_daemon::tls::DevCa::open_or_create(ca_dir).map_err(|e| e.to_string())?;
+    let tls = ca
+        .write_node(&data_dir.join("tls"), "dcs-master", &["dcs-master", "localhost"])
+        .map_err(|e| e.to_string())?;
+    c.tls = Some(tls);
+    let body = toml::to_string(&c).map_err(|e| format!("cannot write the config: {e}"))?;
+    files::write(&path, body.as_bytes(), Access::Private).map_err(|e| e.to_string())?;
+    println!("master certificate in {}", data_dir.join("tls").display());
+    Ok(())
+}
+
+fn resolve(dir: &Path, p: &Path) -> PathBuf {
+    if p.is_absolute() { p.to_path_buf() } else { dir.join(p) }
+}
+
+/// Everything `run` needs, checked.
+struct Prepared {
+    data_dir: PathBuf,
+    file: MasterConfigFile,
+    machine: MasterConfig,
+    tls: Option<tonic::transport::ServerTlsConfig>,
+}
+
+fn prepare(data_dir: &Path) -> Result<Prepared, String> {
+    let file: MasterConfigFile =
+        dcs_daemon::config::load(Some(&data_dir.join(CONFIG))).map_err(|e| e.to_string())?;
+    let tls = match (&file.tls, file.node.insecure_plaintext) {
+        (Some(t), _) => {
+            let t = dcs_daemon::tls::TlsFiles {
+                ca: resolve(data_dir, &t.ca),
+                cert: resolve(data_dir, &t.cert),
+                key: resolve(data_dir, &t.key),
+            };
+            Some(t.server_config().map_err(|e| e.to_string())?)
+        }
+        (None, true) => None,
+        (None, false) => {
+            return Err("[tls]: missing: run `dcs-master dev-certs`, or set \
+                        node.insecure_plaintext = true for a test on 127.0.0.1"
+                .into());
+        }
+    };
+    if file.regions.ids.is_empty() {
+        return Err("regions.ids: empty: name the regions this master serves".into());
+    }
+    if file.liveness.suspect_after_ms == 0
+        || file.liveness.fail_after_ms <= file.liveness.suspect_after_ms
+    {
+        return Err("liveness: suspect_after_ms must be above 0 and below fail_after_ms".into());
+    }
+    if file.node.replica_id == 0 {
+        return Err("node.replica_id: 0 is not a replica id".into());
+    }
+    let machine = MasterConfig {
+        regions: file.regions.ids.iter().copied().map(NodeId::Region).collect(),
+        replica: ReplicaId(file.node.replica_id),
+        sync: SyncConfig {
+            max_batch_items: file.sync.max_batch_items,
+            delta_log_capacity: file.sync.delta_log_capacity,
+            ..SyncConfig::default()
+        },
+        liveness: LivenessConfig {
+            suspect_after_ms: file.liveness.suspect_after_ms,
+            fail_after_ms: file.liveness.fail_after_ms,
+        },
+    };
+    Ok(Prepared { data_dir: data_dir.to_path_buf(), file, machine, tls })
+}
+
+/// `run`: serves until SIGTERM (or only checks the config).
+pub fn run(data_dir: &Path, check_config: bool) -> Result<(), String> {
+    let p = prepare(data_dir)?;
+    if check_config {
+        println!("configuration ok: {}", data_dir.join(CONFIG).display());
+        return Ok(());
+    }
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| format!("cannot start the runtime: {e}"))?;
+    runtime.block_on(serve(p))
+}
+
+async fn serve(p: Prepared) -> Result<(), String> {
+    dcs_daemon::telemetry::init_logs(&p.file.log).map_err(|e| e.to_string())?;
+    let metrics = dcs_daemon::telemetry::metrics().map_err(|e| e.to_string())?;
+    let stop = CancellationToken::new();
+    dcs_daemon::shutdown::cancel_on_signals(stop.clone());
+    let health = Health::new();
+    health.set_not_ready("starting");
+    let token = AdminToken::load(&p.data_dir.join(ADMIN_TOKEN)).map_err(|e| e.to_string())?;
+    let store_path = p.data_dir.join(STORE);
+    let streams: driver::Streams = Arc::new(Mutex::new(HashMap::new()));
+    let regions = p.machine.regions.clone();
+    let (inputs, driver_thread) =
+        driver::start(&store_path, p.machine, SEED, Arc::clone(&streams), p.file.node.input_queue)
+            .map_err(|e| e.to_string())?;
+    // The API reads on its own connection (WAL: readers never wait for the driver's writes).
+    let reader = MasterStore::open(&store_path)
+        .map_err(|e| format!("the master store {}: {e}", store_path.display()))?;
+    let listener = tokio::net::TcpListener::bind(p.file.node.listen)
+        .await
+        .map_err(|e| format!("node.listen {}: {e}", p.file.node.listen))?;
+    let sync = SyncService::new(
+        inputs.clone(),
+        streams,
+        regions,
+        p.file.node.stream_queue,
+        p.file.sync.max_batch_items,
+    );
+    let mut builder = tonic::transport::Server::builder();
+    if let Some(tls) = p.tls {
+        builder = builder.tls_config(tls).map_err(|e| format!("tls: {e}"))?;
+    }
+    let incoming = tokio_stream::wrappers::TcpListenerStream::new(listener);
+    let grpc_stop = CancellationToken::new();
+    let served = grpc_stop.clone();
+    let grpc = tokio::spawn(
+        builder
+            .add_service(
+                RegionalMasterSyncServer::new(sync)
+                    .max_decoding_message_size(dcs_sync::MAX_MESSAGE_LEN),
+            )
+            .serve_with_incoming_shutdown(incoming, async move { served.cancelled().await }),
+    );
+    let api = routes(ApiState { store: Arc::new(Mutex::new(reader)), inputs, token });
+    let router = dcs_daemon::admin::router(health.clone(), metrics, api);
+    let admin_stop = CancellationToken::new();
+    let (admin, admin_task) =
+        dcs_daemon::admin::serve(p.file.node.admin, router, admin_stop.clone())
+            .await
+            .map_err(|e| e.to_string())?;
+    health.set_ready();
+    tracing::info!(grpc = %p.file.node.listen, admin = %admin, "dcs-master running");
+    stop.cancelled().await;
+    health.set_not_ready("shutting down");
+    let deadline = Duration::from_secs(p.file.node.shutdown_deadline_s);
+    grpc_stop.cancel();
+    let _ = tokio::time::timeout(deadline, grpc).await;
+    admin_stop.cancel();
+    let _ = tokio::time::timeout(deadline, admin_task).await;
+    // Every queue sender is gone with the servers: the driver finishes what it holds and
+    // stops.
+    let joined = tokio::task::spawn_blocking(move || driver_thread.join().is_ok());
+    match tokio::time::timeout(deadline, joined).await {
+        Ok(Ok(true)) => {
+            tracing::info!("dcs-master stopped");
+            Ok(())
+        }
+        _ => Err("the driver did not stop within the shutdown deadline".into()),
+    }
+}

@@ -1,0 +1,134 @@
+//! `RegionalMasterSync` on the master: a region's leader opens one `Exchange` stream and
+//! sends its pushes and heartbeats on it; the master answers on the same stream. A stream
+//! speaks for one region, whose certificate must be named `region-N`; a message of a newer
+//! protocol version gets a `Refuse` naming the master's version.
+
+use std::sync::Arc;
+
+use dcs_proto::pb;
+use dcs_proto::pb::regional_master_sync_server::RegionalMasterSync;
+use dcs_sync::{Message, NodeId};
+use tokio::sync::mpsc;
+use tokio_stream::wrappers::ReceiverStream;
+use tonic::{Request, Response, Status, Streaming};
+
+use crate::driver::{Input, Inputs, Streams};
+
+/// The service.
+pub struct SyncService {
+    inputs: Inputs,
+    streams: Streams,
+    regions: Arc<Vec<NodeId>>,
+    queue: usize,
+    max_items: usize,
+}
+
+impl SyncService {
+    /// Serves `regions`, queueing their messages on `inputs`; up to `queue` answers wait per
+    /// stream, and a push may carry at most `max_items` items.
+    pub fn new(
+        inputs: Inputs,
+        streams: Streams,
+        regions: Vec<NodeId>,
+        queue: usize,
+        max_items: usize,
+    ) -> Self {
+        SyncService { inputs, streams, regions: Arc::new(regions), queue: queue.max(1), max_items }
+    }
+}
+
+#[tonic::async_trait]
+impl RegionalMasterSync for SyncService {
+    type ExchangeStream = ReceiverStream<Result<pb::SyncEnvelope, Status>>;
+
+    async fn exchange(
+        &self,
+        request: Request<Streaming<pb::SyncEnvelope>>,
+    ) -> Result<Response<Self::ExchangeStream>, Status> {
+        let certs = request.peer_certs();
+        let mut inbound = request.into_inner();
+        let (tx, rx) = mpsc::channel(self.queue);
+        let (inputs, streams, regions, max_items) = (
+            self.inputs.clone(),
+            Arc::clone(&self.streams),
+            Arc::clone(&self.regions),
+            self.max_items,
+        );
+        tokio::spawn(async move {
+            let mut me = None;
+            loop {
+                let env = match inbound.message().await {
+                    Ok(Some(env)) => env,
+                    Ok(None) => break,
+                    Err(s) => {
+                        let why = format!("the exchange stream failed: {}", s.message());
+                        let _ = tx.send(Err(Status::new(s.code(), why))).await;
+                        break;
+                    }
+                };
+                let version = env.version;
+                let (from, msg) = match dcs_proto::sync_from_pb(env) {
+                    Ok(x) => x,
+                    Err(e) => {
+                        let answer = match dcs_proto::sync_refusal(NodeId::Master, &e) {
+                            Some(refuse) => Ok(refuse),
+                            None => Err(Status::invalid_argument(e.to_string())),
+                        };
+                        let _ = tx.send(answer).await;
+                        break;
+                    }
+                };
+                if !regions.contains(&from) {
+                    let why = format!("from: {from} is not a region of this master");
+                    let _ = tx.send(Err(Status::permission_denied(why))).await;
+                    break;
+                }
+                if me.is_some_and(|m| m != from) {
+                    let why = format!("from: an exchange stream speaks for one region, not {from}");
+                    let _ = tx.send(Err(Status::permission_denied(why))).await;
+                    break;
+                }
+                if let Message::Push(p) = &msg
+                    && p.items.len() > max_items
+                {
+                    let why = format!(
+                        "items: {} items in one push, the master takes at most {max_items}",
+                        p.items.len()
+                    );
+                    let _ = tx.send(Err(Status::invalid_argument(why))).await;
+                    break;
+                }
+                if me.is_none() {
+                    // Mutual TLS: region N's leader presents a certificate named `region-N`.
+                    if let Err(denied) = dcs_daemon::peer::require(&certs, &from.to_string()) {
+                        let _ = tx.send(Err(denied)).await;
+                        break;
+                    }
+                    me = Some(from);
+                    if let Ok(mut map) = streams.lock() {
+                        map.insert(from, tx.clone());
+                    }
+                    tracing::info!(region = %from, "a region connected");
+                }
+                metrics::counter!("dcs_master_messages_total", "direction" => "in").increment(1);
+                // A full queue drops the message: the region resends it.
+                inputs.offer(Input::Message { from, msg: Box::new(msg), version });
+            }
+            if let Some(from) = me
+                && let Ok(mut map) = streams.lock()
+                && map.get(&from).is_some_and(|t| t.same_channel(&tx))
+            {
+                map.remove(&from);
+                tracing::info!(region = %from, "a region's stream ended");
+            }
+        });
+        Ok(Response::new(ReceiverStream::new(rx)))
+    }
+
+    async fn heartbeat(
+        &self,
+        _request: Request<pb::SyncEnvelope>,
+    ) -> Result<Response<pb::SyncEnvelope>, Status> {
+        Err(Status::unimplemented("heartbeats travel on the exchange stream"))
+    }
+}

@@ -1,0 +1,377 @@
+//! dcs-master as a real process over mutual TLS: a region's pushes of summaries are stored
+//! once (a re-sent summary at a new position too) and acknowledged; the registry says when
+//! each region last synced; the admin API answers from what is persisted, refuses calls
+//! without the token and bad prices, and a central price comes back down in the acks; who
+//! may speak for a region is its certificate's name; a newer protocol version is refused
+//! with the master's own; SIGTERM exits 0 and a restart keeps everything.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use dcs_core::causality::unix_ms_to_ntp64;
+use dcs_core::{BranchId, Currency, EventId, EventType, Money, TenantId};
+use dcs_proto::pb;
+use dcs_proto::pb::regional_master_sync_client::RegionalMasterSyncClient;
+use dcs_sync::{EventSummary, Item, Message, NodeId, Positioned, Push};
+use serde_json::Value;
+use tokio::sync::mpsc;
+use tokio_stream::wrappers::ReceiverStream;
+use tonic::transport::ClientTlsConfig;
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+fn ok(cmd: &mut Command) {
+    let out = cmd.output().unwrap();
+    assert!(out.status.success(), "{cmd:?}: {}", String::from_utf8_lossy(&out.stderr));
+}
+
+fn wall_ms() -> u64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_millis() as u64
+}
+
+struct Master {
+    dir: PathBuf,
+    grpc: u16,
+    admin: u16,
+    child: Option<Child>,
+    token: String,
+}
+
+impl Master {
+    fn init(root: &Path) -> Master {
+        let dir = root.join("master");
+        let (grpc, admin) = (free_port(), free_port());
+        ok(Command::new(env!("CARGO_BIN_EXE_dcs-master"))
+            .args(["init", "--data-dir"])
+            .arg(&dir)
+            .args(["--region", "1", "--region", "2"])
+            .args([
+                "--listen",
+                &format!("127.0.0.1:{grpc}"),
+                "--admin",
+                &format!("127.0.0.1:{admin}"),
+            ]));
+        ok(Command::new(env!("CARGO_BIN_EXE_dcs-master"))
+            .args(["dev-certs", "--data-dir"])
+            .arg(&dir)
+            .arg("--ca-dir")
+            .arg(root.join("ca")));
+        let token = std::fs::read_to_string(dir.join("admin.token")).unwrap().trim().to_string();
+        Master { dir, grpc, admin, child: None, token }
+    }
+
+    async fn start(&mut self) {
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(self.dir.join("master.log"))
+            .unwrap();
+        self.child = Some(
+            Command::new(env!("CARGO_BIN_EXE_dcs-master"))
+                .args(["run", "--data-dir"])
+                .arg(&self.dir)
+                .stdout(Stdio::null())
+                .stderr(log)
+                .spawn()
+                .unwrap(),
+        );
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while self.get_raw("/readyz", "").await.map(|(s, _)| s) != Some(200) {
+            assert!(Instant::now() < deadline, "dcs-master did not get ready");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    /// SIGTERM; the exit status.
+    fn stop(&mut self) -> std::process::ExitStatus {
+        let mut c = self.child.take().unwrap();
+        ok(Command::new("kill").args(["-TERM", &c.id().to_string()]));
+        let deadline = Instant::now() + Duration::from_secs(15);
+        loop {
+            if let Some(s) = c.try_wait().unwrap() {
+                return s;
+            }
+            assert!(Instant::now() < deadline, "dcs-master did not stop on SIGTERM");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    async fn get_raw(&self, path: &str, token: &str) -> Option<(u16, String)> {
+        self.call("GET", path, token, String::new()).await
+    }
+
+    async fn call(
+        &self,
+        method: &str,
+        path: &str,
+        token: &str,
+        body: String,
+    ) -> Option<(u16, String)> {
+        dcs_daemon::admin_client::request(
+            &format!("127.0.0.1:{}", self.admin),
+            method,
+            path,
+            token,
+            body,
+        )
+        .await
+        .ok()
+    }
+
+    /// An authorized API call: (status, JSON).
+    async fn api(&self, method: &str, path: &str, body: &str) -> (u16, Value) {
+        let (status, text) = self.call(method, path, &self.token, body.to_string()).await.unwrap();
+        (status, serde_json::from_str(&text).unwrap_or(Value::String(text)))
+    }
+
+    fn url(&self) -> String {
+        format!("https://127.0.0.1:{}", self.grpc)
+    }
+}
+
+impl Drop for Master {
+    fn drop(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+}
+
+/// A client certificate named `name` from the test's development CA.
+fn client_tls(root: &Path, name: &str) -> ClientTlsConfig {
+    let ca = dcs_daemon::tls::DevCa::open_or_create(&root.join("ca")).unwrap();
+    let files = ca.write_node(&root.join(format!("client-{name}")), name, &[name]).unwrap();
+    files.client_config("dcs-master").unwrap()
+}
+
+/// One exchange stream: what goes up, what comes down.
+struct Stream {
+    up: mpsc::Sender<pb::SyncEnvelope>,
+    down: tonic::Streaming<pb::SyncEnvelope>,
+}
+
+async fn open(master: &Master, tls: ClientTlsConfig) -> Stream {
+    let channel = tonic::transport::Endpoint::from_shared(master.url())
+        .unwrap()
+        .tls_config(tls)
+        .unwrap()
+        .connect()
+        .await
+        .unwrap();
+    let (up, rx) = mpsc::channel(16);
+    let down = RegionalMasterSyncClient::new(channel)
+        .exchange(ReceiverStream::new(rx))
+        .await
+        .unwrap()
+        .into_inner();
+    Stream { up, down }
+}
+
+impl Stream {
+    async fn send(&self, from: NodeId, msg: &Message) {
+        self.up.send(dcs_proto::sync_to_pb(from, msg).unwrap()).await.unwrap();
+    }
+
+    /// The next answer (Ok message or the stream's error status).
+    async fn next(&mut self) -> Result<Message, tonic::Status> {
+        match tokio::time::timeout(Duration::from_secs(10), self.down.message()).await {
+            Ok(Ok(Some(env))) => Ok(dcs_proto::sync_from_pb(env).unwrap().1),
+            Ok(Ok(None)) => Err(tonic::Status::cancelled("the stream ended")),
+            Ok(Err(s)) => Err(s),
+            Err(_) => panic!("no answer from the master within 10 s"),
+        }
+    }
+
+    /// The next ack (skipping heartbeats).
+    async fn ack(&mut self) -> dcs_sync::Ack {
+        loop {
+            match self.next().await {
+                Ok(Message::Ack(a)) => return a,
+                Ok(_) => continue,
+                Err(s) => panic!("the stream failed: {s}"),
+            }
+        }
+    }
+}
+
+fn summary(seq: u64, amount_minor: i64) -> EventSummary {
+    let mut random = [0u8; 10];
+    random[..8].copy_from_slice(&seq.to_be_bytes());
+    let ms = wall_ms();
+    EventSummary {
+        event_id: EventId::new_v7(ms, random),
+        tenant: TenantId::new("acme").unwrap(),
+        branch: BranchId::new("store-1").unwrap(),
+        event_type: EventType::SaleCompleted,
+        amount: Money::from_minor(amount_minor, Currency::EUR),
+        hlc: unix_ms_to_ntp64(ms),
+        stock: None,
+    }
+}
+
+fn push(batch: u64, items: Vec<(u64, EventSummary)>) -> Message {
+    Message::Push(Push {
+        batch,
+        items: items
+            .into_iter()
+            .map(|(pos, s)| Positioned { pos, item: Item::Summary(s) })
+            .collect(),
+        crdt: None,
+        have: 0,
+        hlc: unix_ms_to_ntp64(wall_ms()),
+        lag: 0,
+    })
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_region_syncs_with_the_master_and_a_restart_keeps_everything() {
+    let root = tempfile::tempdir().unwrap();
+    let mut master = Master::init(root.path());
+    master.start().await;
+    let region1 = NodeId::Region(1);
+
+    // Five summaries, acknowledged once durable.
+    let sums: Vec<EventSummary> = (1..=5).map(|k| summary(k, 100 * k as i64)).collect();
+    let mut s = open(&master, client_tls(root.path(), "region-1")).await;
+    s.send(
+        region1,
+        &push(1, sums.iter().cloned().enumerate().map(|(i, x)| (i as u64 + 1, x)).collect()),
+    )
+    .await;
+    let ack = s.ack().await;
+    assert_eq!((ack.batch, ack.durable_pos), (1, 5));
+    // A retransmission, and the first summary again at a new position: stored once.
+    s.send(region1, &push(2, vec![(1, sums[0].clone()), (6, sums[0].clone())])).await;
+    let ack = s.ack().await;
+    assert_eq!(ack.durable_pos, 6);
+
+    // The admin API, from what is persisted.
+    let (status, _) = master.get_raw("/api/v1/summaries", "").await.unwrap();
+    assert_eq!(status, 401, "no token, no answer");
+    let (status, _) = master.get_raw("/api/v1/summaries", "not-the-token").await.unwrap();
+    assert_eq!(status, 401, "a forged token is refused");
+    let (status, body) = master.api("GET", "/api/v1/summaries?after=0&limit=10", "").await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["count"], 5, "{body}");
+    let (_, body) = master.api("GET", "/api/v1/sales?tenant=acme", "").await;
+    let total: i64 =
+        body["sales"].as_array().unwrap().iter().map(|r| r["amount_minor"].as_i64().unwrap()).sum();
+    let count: u64 =
+        body["sales"].as_array().unwrap().iter().map(|r| r["count"].as_u64().unwrap()).sum();
+    assert_eq!((count, total), (5, 1_500), "{body}");
+    let (_, body) = master.api("GET", "/api/v1/regions", "").await;
+    let r1 = body["regions"].as_array().unwrap().iter().find(|r| r["region"] == 1).unwrap().clone();
+    assert_eq!(r1["health"], "alive", "{body}");
+    assert!(r1["last_successful_sync_ms"].as_u64().is_some(), "{body}");
+    let r2 = body["regions"].as_array().unwrap().iter().find(|r| r["region"] == 2).unwrap().clone();
+    assert!(r2["last_successful_sync_ms"].is_null(), "region 2 never synced: {body}");
+
+    // Bad prices change nothing; a good one comes down in the next ack.
+    let (status, body) = master.api("PUT", "/api/v1/prices/COFFEE", r#"{"price_minor": -5}"#).await;
+    assert_eq!(status, 400);
+    assert!(body["error"].as_str().unwrap().contains("price_minor"), "{body}");
+    let (status, body) =
+        master.api("PUT", "/api/v1/prices/has%20space", r#"{"price_minor": 5}"#).await;
+    assert_eq!(status, 400);
+    assert!(body["error"].as_str().unwrap().starts_with("sku"), "{body}");
+    let (status, body) = master.api("PUT", "/api/v1/prices/COFFEE", r#"{"price": 5}"#).await;
+    assert_eq!(status, 400, "{body}");
+    let (_, body) = master.api("GET", "/api/v1/prices?sku=COFFEE", "").await;
+    assert!(body["prices"][0]["price_minor"].is_null(), "nothing changed: {body}");
+    let (status, body) =
+        master.api("PUT", "/api/v1/prices/COFFEE", r#"{"price_minor": 450}"#).await;
+    assert_eq!(status, 200, "{body}");
+    let (_, body) = master.api("GET", "/api/v1/prices?sku=COFFEE", "").await;
+    assert_eq!(body["prices"][0]["price_minor"], 450, "{body}");
+    s.send(region1, &push(3, vec![])).await;
+    let ack = s.ack().await;
+    assert!(
+        matches!(&ack.crdt, Some(dcs_sync::CrdtPayload::Delta { upto, .. }) if *upto >= 1)
+            || matches!(&ack.crdt, Some(dcs_sync::CrdtPayload::Full { .. })),
+        "the price comes down in the ack: {:?}",
+        ack.crdt
+    );
+
+    // SIGTERM exits 0; a restart keeps the summaries, the aggregates, the price and the
+    // registry.
+    drop(s);
+    assert!(master.stop().success(), "SIGTERM exits 0");
+    master.start().await;
+    let (_, body) = master.api("GET", "/api/v1/summaries?after=0&limit=10", "").await;
+    assert_eq!(body["count"], 5, "{body}");
+    let (_, body) = master.api("GET", "/api/v1/prices?sku=COFFEE", "").await;
+    assert_eq!(body["prices"][0]["price_minor"], 450, "{body}");
+    let (_, body) = master.api("GET", "/api/v1/regions", "").await;
+    let r1 = body["regions"].as_array().unwrap().iter().find(|r| r["region"] == 1).unwrap().clone();
+    assert!(r1["last_successful_sync_ms"].as_u64().is_some(), "{body}");
+    // The region resends what it did not see acknowledged: still once.
+    let mut s = open(&master, client_tls(root.path(), "region-1")).await;
+    s.send(region1, &push(4, vec![(6, sums[0].clone())])).await;
+    assert_eq!(s.ack().await.durable_pos, 6);
+    let (_, body) = master.api("GET", "/api/v1/summaries?after=0&limit=10", "").await;
+    assert_eq!(body["count"], 5, "{body}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn only_a_regions_own_certificate_speaks_for_it_and_bad_input_is_refused() {
+    let root = tempfile::tempdir().unwrap();
+    let mut master = Master::init(root.path());
+    master.start().await;
+    let one = || push(1, vec![(1, summary(1, 100))]);
+
+    // Region 2's certificate cannot speak for region 1; a store's cannot speak for a region.
+    for name in ["region-2", "store-1"] {
+        let mut s = open(&master, client_tls(root.path(), name)).await;
+        s.send(NodeId::Region(1), &one()).await;
+        let e = s.next().await.unwrap_err();
+        assert_eq!(e.code(), tonic::Code::PermissionDenied, "{name}: {e}");
+        assert!(e.message().contains("region-1"), "{e}");
+    }
+    // A region the master does not serve.
+    let mut s = open(&master, client_tls(root.path(), "region-9")).await;
+    s.send(NodeId::Region(9), &one()).await;
+    let e = s.next().await.unwrap_err();
+    assert_eq!(e.code(), tonic::Code::PermissionDenied);
+    assert!(e.message().contains("not a region of this master"), "{e}");
+    // A stream speaks for one region.
+    let mut s = open(&master, client_tls(root.path(), "region-1")).await;
+    s.send(NodeId::Region(1), &push(1, vec![])).await;
+    s.ack().await;
+    s.send(NodeId::Region(2), &push(1, vec![])).await;
+    let e = loop {
+        match s.next().await {
+            Ok(_) => continue,
+            Err(e) => break e,
+        }
+    };
+    assert_eq!(e.code(), tonic::Code::PermissionDenied, "{e}");
+    // A newer protocol version gets the master's version back.
+    let mut s = open(&master, client_tls(root.path(), "region-1")).await;
+    let mut env = dcs_proto::sync_to_pb(NodeId::Region(1), &one()).unwrap();
+    env.version = 200;
+    s.up.send(env).await.unwrap();
+    match s.next().await {
+        Ok(Message::Refuse(r)) => assert_eq!(r.supported_version, dcs_sync::PROTOCOL_VERSION),
+        other => panic!("expected a refusal, got {other:?}"),
+    }
+    // A push over the master's limit.
+    let mut s = open(&master, client_tls(root.path(), "region-1")).await;
+    let big: Vec<(u64, EventSummary)> = (1..=2_000).map(|k| (k, summary(k, 1))).collect();
+    s.send(NodeId::Region(1), &push(2, big)).await;
+    let e = s.next().await.unwrap_err();
+    assert_eq!(e.code(), tonic::Code::InvalidArgument, "{e}");
+    assert!(e.message().starts_with("items"), "{e}");
+    // Nothing of the refused messages was stored.
+    let (_, body) = master.api("GET", "/api/v1/summaries?after=0&limit=10", "").await;
+    assert_eq!(body["count"], 0, "{body}");
+    let (status, body) = master.api("GET", "/api/v1/sales?from_hour=9&to_hour=1", "").await;
+    assert_eq!(status, 400);
+    assert!(body["error"].as_str().unwrap().contains("from_hour"), "{body}");
+    let (status, _) = master.api("GET", "/api/v1/sales?colour=blue", "").await;
+    assert_eq!(status, 400, "an unknown query parameter is refused");
+}
