@@ -17,6 +17,8 @@ pub struct MasterConfigFile {
     pub liveness: LivenessSection,
     /// `[sync]`: the sync protocol's timers and limits.
     pub sync: SyncSection,
+    /// `[web]`: the admin dashboard's files.
+    pub web: WebSection,
     /// `[tls]`: the master's certificate (mutual TLS with the regions); required unless
     /// `node.insecure_plaintext` is set.
     pub tls: Option<dcs_daemon::tls::TlsFiles>,
@@ -99,4 +101,13 @@ impl Default for SyncSection {
         let d = dcs_sync::SyncConfig::default();
         SyncSection { max_batch_items: d.max_batch_items, delta_log_capacity: d.delta_log_capacity }
     }
+}
+
+/// `[web]`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct WebSection {
+    /// The built dashboard (`daemons/dcs-master/web/dist`), served on the admin port at `/`
+    /// beside the API (one origin: no CORS); none: the admin port serves only the API.
+    pub dir: Option<std::path::PathBuf>,
 }

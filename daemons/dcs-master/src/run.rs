@@ -187,7 +187,18 @@ async fn serve(p: Prepared) -> Result<(), String> {
             )
             .serve_with_incoming_shutdown(incoming, async move { served.cancelled().await }),
     );
-    let api = routes(ApiState { store: Arc::new(Mutex::new(reader)), inputs, token });
+    let mut api = routes(ApiState { store: Arc::new(Mutex::new(reader)), inputs, token });
+    if let Some(dir) = &p.file.web.dir {
+        let dir = resolve(&p.data_dir, dir);
+        if !dir.join("index.html").is_file() {
+            return Err(format!(
+                "web.dir {}: no index.html: build the dashboard (npm run build in \
+                 daemons/dcs-master/web) or leave web.dir out",
+                dir.display()
+            ));
+        }
+        api = api.fallback_service(tower_http::services::ServeDir::new(dir));
+    }
     let router = dcs_daemon::admin::router(health.clone(), metrics, api);
     let admin_stop = CancellationToken::new();
     let (admin, admin_task) =
