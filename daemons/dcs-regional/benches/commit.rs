@@ -77,6 +77,7 @@ async fn run(total: u64) {
             tls: None,
             forward: Default::default(),
             dial: Default::default(),
+            master: None,
         }
     })
     .await;

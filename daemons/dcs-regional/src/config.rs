@@ -23,6 +23,8 @@ pub struct RegionalConfigFile {
     pub verify: VerifySection,
     /// `[forward]`: the sinks the leader forwards accepted events to.
     pub forward: ForwardSection,
+    /// `[master]`: the master the leader streams summaries to (none: the region runs alone).
+    pub master: MasterSection,
     /// `[tls]`: this node's certificate (mutual TLS to peers and stores); required unless
     /// `node.insecure_plaintext` is set.
     pub tls: Option<dcs_daemon::tls::TlsFiles>,
@@ -208,5 +210,113 @@ impl ForwardSection {
             retry_max_ms: self.retry_max_ms.max(self.retry_base_ms.max(1)),
             ..crate::forward::Limits::default()
         }
+    }
+}
+
+/// `[master]`: the leader's stream to the master (`dcs.v1.RegionalMasterSync/Exchange`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct MasterSection {
+    /// The master's endpoint, `https://host:port` (`http://` with `node.insecure_plaintext`);
+    /// empty: no master, the region runs alone.
+    pub url: String,
+    /// The name the master's certificate must carry (mutual TLS).
+    pub server_name: String,
+    /// Longest wait for the connection and the stream's opening, ms.
+    pub connect_timeout_ms: u64,
+    /// First reconnect delay after a failure, ms.
+    pub retry_base_ms: u64,
+    /// Largest reconnect delay, ms.
+    pub retry_max_ms: u64,
+    /// Messages queued towards the master before new ones are dropped (the protocol resends).
+    pub queue: usize,
+}
+
+impl Default for MasterSection {
+    fn default() -> Self {
+        let l = crate::node::MasterLink::default();
+        MasterSection {
+            url: l.url,
+            server_name: "dcs-master".to_string(),
+            connect_timeout_ms: l.connect_timeout.as_millis() as u64,
+            retry_base_ms: l.retry_base_ms,
+            retry_max_ms: l.retry_max_ms,
+            queue: l.queue,
+        }
+    }
+}
+
+impl MasterSection {
+    /// Whether a master is configured.
+    pub fn enabled(&self) -> bool {
+        !self.url.trim().is_empty()
+    }
+
+    /// Checks the URL (`https` with TLS, `http` on plaintext, a host, no path) and the limits.
+    ///
+    /// # Errors
+    /// What is wrong, naming the key.
+    pub fn check(&self, tls: bool) -> Result<(), String> {
+        if !self.enabled() {
+            return Ok(());
+        }
+        let url = self.url.trim();
+        let uri: tonic::codegen::http::Uri =
+            url.parse().map_err(|e| format!("master.url {url:?}: {e}"))?;
+        let want = if tls { "https" } else { "http" };
+        match uri.scheme_str() {
+            Some(s) if s == want => {}
+            Some(s) => {
+                return Err(format!(
+                    "master.url {url:?}: the scheme is {s}, this node needs {want}:// ({})",
+                    if tls { "it runs with [tls]" } else { "it runs in plaintext" }
+                ));
+            }
+            None => return Err(format!("master.url {url:?}: write it as {want}://host:port")),
+        }
+        if uri.host().is_none_or(str::is_empty) {
+            return Err(format!("master.url {url:?}: no host"));
+        }
+        // `host:port` (or `[v6]:port`): a port, when written, is a number below 65536.
+        let authority = uri.authority().map_or("", |a| a.as_str());
+        let after_host = authority.rsplit(']').next().unwrap_or(authority);
+        if let Some((_, port)) = after_host.rsplit_once(':')
+            && port.parse::<u16>().is_err()
+        {
+            return Err(format!("master.url {url:?}: the port {port:?} is not a port number"));
+        }
+        if !matches!(uri.path(), "" | "/") || uri.query().is_some() {
+            return Err(format!("master.url {url:?}: the endpoint takes no path or query"));
+        }
+        if tls && self.server_name.trim().is_empty() {
+            return Err("master.server_name: empty (the master's certificate name)".into());
+        }
+        if self.queue == 0 {
+            return Err("master.queue: 0 (at least 1)".into());
+        }
+        if self.connect_timeout_ms == 0 {
+            return Err("master.connect_timeout_ms: 0 (at least 1)".into());
+        }
+        Ok(())
+    }
+
+    /// The node's link to the master (None when no master is configured), with `tls` the
+    /// node's client side towards it.
+    pub fn link(
+        &self,
+        tls: Option<tonic::transport::ClientTlsConfig>,
+    ) -> Option<crate::node::MasterLink> {
+        if !self.enabled() {
+            return None;
+        }
+        let base = self.retry_base_ms.max(1);
+        Some(crate::node::MasterLink {
+            url: self.url.trim().to_string(),
+            tls,
+            connect_timeout: std::time::Duration::from_millis(self.connect_timeout_ms.max(1)),
+            retry_base_ms: base,
+            retry_max_ms: self.retry_max_ms.max(base),
+            queue: self.queue.max(1),
+        })
     }
 }

@@ -13,7 +13,8 @@
 //!   is a pure function written in one transaction of the replica file.
 //! - [`node`]: a running node: `LocalRegionalSync` on the leader (followers redirect), the
 //!   driver that sends the leader's outputs and proposes ticks, gauges and readiness, and
-//!   membership changes.
+//!   membership changes. While it leads, [`node::uplink`] keeps one
+//!   `RegionalMasterSync.Exchange` stream to the master open and proposes the master's acks.
 //! - [`forward`]: while a node leads, each sink (PostgreSQL, Kafka) receives the accepted
 //!   events exactly once in effect, fenced by the Raft term; `replay` re-forwards.
 //! - [`verify`]: the leader's verifier (tenant MACs, terminals' signatures in one batch).

@@ -73,7 +73,8 @@ enum Command {
         kafka: Option<String>,
     },
     /// Development mutual TLS without openssl: opens (or creates) the CA in `--ca-dir` and
-    /// issues this node's certificate (name `dcs-regional`) into DATA_DIR/tls.
+    /// issues this node's certificate (names `dcs-regional` and `region-N`, the name the
+    /// master authorizes the region by) into DATA_DIR/tls.
     DevCerts {
         /// The data directory made by `init`.
         #[arg(long, env = "DCS_DATA_DIR")]

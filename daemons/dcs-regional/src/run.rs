@@ -92,7 +92,9 @@ pub fn init(a: &InitArgs) -> Result<(), String> {
          # [node] who it is and where it listens; [cluster] the first membership (peers, read\n\
          # only by the bootstrapping node) and the stores; [raft] timing; [sync] the protocol's\n\
          # timers; [verify] the tenants' MAC keys; [tls] mutual TLS (dev-certs writes one);\n\
-         # [forward] the sinks the leader forwards to ([forward.postgres], [forward.kafka]).\n\
+         # [forward] the sinks the leader forwards to ([forward.postgres], [forward.kafka]);\n\
+         # [master] the master the leader streams summaries to (url = \"https://host:port\",\n\
+         # its certificate named server_name; empty url: the region runs alone).\n\
          # Every key can be overridden by DCS_SECTION__KEY in the environment.\n\n{body}",
         a.id, a.region
     );
@@ -147,8 +149,10 @@ pub fn dev_certs(data_dir: &Path, ca_dir: &Path) -> Result<(), String> {
     let mut c: RegionalConfigFile =
         dcs_daemon::config::load(Some(&path)).map_err(|e| e.to_string())?;
     let ca = dcs_daemon::tls::DevCa::open_or_create(ca_dir).map_err(|e| e.to_string())?;
+    // `region-N` is the name the master authorizes this region by.
+    let region = format!("region-{}", c.node.region);
     let tls = ca
-        .write_node(&data_dir.join("tls"), "dcs-regional", &["dcs-regional", "localhost"])
+        .write_node(&data_dir.join("tls"), "dcs-regional", &["dcs-regional", "localhost", &region])
         .map_err(|e| e.to_string())?;
     c.tls = Some(tls);
     let body = toml::to_string(&c).map_err(|e| format!("cannot write the config: {e}"))?;
@@ -172,6 +176,8 @@ struct Prepared {
 fn prepare(data_dir: &Path) -> Result<Prepared, String> {
     let file: RegionalConfigFile =
         dcs_daemon::config::load(Some(&data_dir.join(CONFIG))).map_err(|e| e.to_string())?;
+    file.master.check(file.tls.is_some())?;
+    let mut master_tls = None;
     let tls = match (&file.tls, file.node.insecure_plaintext) {
         (Some(t), _) => {
             let t = dcs_daemon::tls::TlsFiles {
@@ -181,6 +187,11 @@ fn prepare(data_dir: &Path) -> Result<Prepared, String> {
             };
             let server = t.server_config().map_err(|e| e.to_string())?;
             let client = t.client_config("dcs-regional").map_err(|e| e.to_string())?;
+            if file.master.enabled() {
+                // The master authorizes this region by its certificate's name `region-N`.
+                let to_master = t.client_config(file.master.server_name.trim());
+                master_tls = Some(to_master.map_err(|e| format!("[master]: {e}"))?);
+            }
             Some((server, client))
         }
         (None, true) => None,
@@ -245,6 +256,7 @@ fn prepare(data_dir: &Path) -> Result<Prepared, String> {
         tls,
         forward: forwarding(&file)?,
         dial: dial(&file)?,
+        master: file.master.link(master_tls),
     };
     Ok(Prepared { data_dir: data_dir.to_path_buf(), file, node, members })
 }

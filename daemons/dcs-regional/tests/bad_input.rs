@@ -35,6 +35,7 @@ async fn one_node() -> (RegionNode, String, tempfile::TempDir) {
         tls: None,
         forward: Default::default(),
         dial: Default::default(),
+        master: None,
     };
     let node = RegionNode::start(config, l).await.unwrap();
     let url = sync_url(addr, false);

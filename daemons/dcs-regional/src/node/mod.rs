@@ -1,11 +1,13 @@
 //! One regional node at run time: its Raft (log, replicated machine, peers over gRPC), the
-//! store-facing `LocalRegionalSync` service, and the driver that sends the leader's outputs
-//! and proposes its timers. Thin: what to send and when is the machine's; this moves bytes.
+//! store-facing `LocalRegionalSync` service, the leader's uplink to the master, and the
+//! driver that sends the leader's outputs and proposes its timers. Thin: what to send and
+//! when is the machine's; this moves bytes.
 
 mod driver;
 pub mod gauges;
 pub mod members;
 mod sync_service;
+pub mod uplink;
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
@@ -28,6 +30,7 @@ use crate::raft::{
 use crate::replica::{Replica, ReplicaConfig};
 
 pub use sync_service::LEADER_METADATA;
+pub use uplink::MasterLink;
 
 /// Why a node could not start.
 #[derive(Debug, thiserror::Error)]
@@ -98,6 +101,8 @@ pub struct NodeConfig {
     pub forward: Forwarding,
     /// Peers this node dials at another address than the membership's (node id → address).
     pub dial: BTreeMap<u64, String>,
+    /// The master this node streams to while it leads (None: the region runs alone).
+    pub master: Option<MasterLink>,
 }
 
 /// The sinks a node forwards to while it leads, and the loop's limits.
@@ -111,7 +116,8 @@ pub struct Forwarding {
     pub kafka: Option<crate::forward::kafka::KafkaSink>,
 }
 
-/// The open streams to this node's stores (the leader sends their acks there).
+/// The open streams to this node's stores and to the master (the leader sends its outputs
+/// there).
 pub(crate) type Streams =
     Arc<Mutex<BTreeMap<NodeId, mpsc::Sender<Result<pb::SyncEnvelope, Status>>>>>;
 
@@ -211,6 +217,10 @@ impl RegionNode {
             }
         })];
         let region = config.replica.region.node;
+        if let Some(link) = config.master {
+            let (raft, streams, stop) = (raft.clone(), Arc::clone(&streams), stop.clone());
+            tasks.push(tokio::spawn(uplink::run(raft, streams, region, link, stop)));
+        }
         tasks.push(tokio::spawn(driver::run(
             raft.clone(),
             sm.clone(),

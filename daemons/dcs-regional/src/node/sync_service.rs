@@ -181,7 +181,7 @@ impl LocalRegionalSync for SyncService {
 
 /// Proposes `p`; a leader still confirming its lease is retried, a lost leadership ends the
 /// stream with the redirect.
-async fn propose(raft: &Raft, p: Proposal) -> Result<(), Status> {
+pub(super) async fn propose(raft: &Raft, p: Proposal) -> Result<(), Status> {
     for _ in 0..LEASE_RETRIES {
         match raft.client_write(p.clone()).await {
             Ok(_) => return Ok(()),

@@ -57,6 +57,7 @@ pub fn node_config(id: u64, dir: &std::path::Path, forward: Forwarding) -> NodeC
         tls: None,
         forward,
         dial: Default::default(),
+        master: None,
     }
 }
 

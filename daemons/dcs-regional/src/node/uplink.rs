@@ -1,0 +1,283 @@
+//! The leader's uplink to the master: while this node leads, one
+//! `dcs.v1.RegionalMasterSync/Exchange` stream is open. Its sending half is registered in
+//! [`Streams`] for [`NodeId::Master`], so the driver's `send` delivers the machine's
+//! master-bound messages (summaries, region state, heartbeats); every message the master
+//! sends back (acks with the global state) is proposed as a Raft entry, as a store's messages
+//! are. Lost leadership or a failed stream unregisters and closes it; while leading, the
+//! node reconnects with bounded exponential backoff. Nothing is buffered beyond the bounded
+//! channel: the machine retransmits on its own timers.
+
+use std::time::Duration;
+
+use dcs_proto::pb;
+use dcs_proto::pb::regional_master_sync_client::RegionalMasterSyncClient;
+use dcs_sync::{Backoff, Message, NodeId, PROTOCOL_VERSION, SplitMix64};
+use openraft::async_runtime::WatchReceiver;
+use tokio::sync::mpsc;
+use tokio_stream::StreamExt;
+use tokio_stream::wrappers::ReceiverStream;
+use tokio_util::sync::CancellationToken;
+use tonic::Status;
+use tonic::transport::{ClientTlsConfig, Endpoint};
+
+use super::Streams;
+use super::driver::{clock, is_leader};
+use super::sync_service::propose;
+use crate::raft::Raft;
+use crate::replica::{Input, Proposal};
+
+/// How often the link checks that this node still leads.
+const LEADER_POLL: Duration = Duration::from_millis(50);
+/// HTTP/2 pings on the stream, so a master that went silent is noticed.
+const KEEP_ALIVE: Duration = Duration::from_secs(10);
+/// A ping unanswered this long ends the connection.
+const KEEP_ALIVE_TIMEOUT: Duration = Duration::from_secs(20);
+
+/// Where and how the leader reaches the master.
+#[derive(Debug, Clone)]
+pub struct MasterLink {
+    /// The master's `RegionalMasterSync` endpoint (`https://host:port`, `http://` in tests).
+    pub url: String,
+    /// Mutual TLS towards the master: this node's certificate as the client's (None: plaintext).
+    pub tls: Option<ClientTlsConfig>,
+    /// Longest wait for the connection and the stream's opening.
+    pub connect_timeout: Duration,
+    /// First reconnect delay after a failure, ms.
+    pub retry_base_ms: u64,
+    /// Largest reconnect delay, ms.
+    pub retry_max_ms: u64,
+    /// Messages queued towards the master before new ones are dropped (the machine resends).
+    pub queue: usize,
+}
+
+impl Default for MasterLink {
+    fn default() -> Self {
+        MasterLink {
+            url: String::new(),
+            tls: None,
+            connect_timeout: Duration::from_secs(5),
+            retry_base_ms: 200,
+            retry_max_ms: 10_000,
+            queue: 256,
+        }
+    }
+}
+
+/// Why one stream ended.
+enum End {
+    /// The node is stopping.
+    Stopped,
+    /// This node no longer leads (no backoff: wait to lead again).
+    NotLeader,
+    /// The connection or the stream failed (back off, then retry while leading).
+    Failed(String),
+}
+
+/// Runs until `stop`: waits to lead, keeps one stream to the master open while leading, and
+/// reconnects with backoff after a failure.
+pub(crate) async fn run(
+    raft: Raft,
+    streams: Streams,
+    region: NodeId,
+    link: MasterLink,
+    stop: CancellationToken,
+) {
+    let mut backoff = Backoff::new(link.retry_base_ms, link.retry_max_ms);
+    let seed = raft.metrics().borrow_watched().id
+        ^ std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos() as u64);
+    let mut rng = SplitMix64::new(seed);
+    metrics::gauge!("dcs_regional_master_connected").set(0.0);
+    loop {
+        if !is_leader(&raft) {
+            tokio::select! {
+                _ = stop.cancelled() => return,
+                _ = tokio::time::sleep(LEADER_POLL) => continue,
+            }
+        }
+        match exchange(&raft, &streams, region, &link, &stop, &mut backoff).await {
+            End::Stopped => return,
+            End::NotLeader => {
+                tracing::info!("no longer the leader: the master stream is closed");
+            }
+            End::Failed(why) => {
+                metrics::counter!("dcs_regional_master_stream_errors_total").increment(1);
+                let delay = backoff.next_delay(rng.next_u64());
+                tracing::warn!(
+                    url = %link.url,
+                    error = %why,
+                    retry_in_ms = delay,
+                    "the stream to the master failed"
+                );
+                tokio::select! {
+                    _ = stop.cancelled() => return,
+                    _ = tokio::time::sleep(Duration::from_millis(delay)) => {}
+                }
+            }
+        }
+    }
+}
+
+/// The open stream: its sending half (for [`Streams`]) and the master's messages.
+type Opened = (mpsc::Sender<Result<pb::SyncEnvelope, Status>>, tonic::Streaming<pb::SyncEnvelope>);
+
+/// Connects and opens the `Exchange` stream.
+async fn open(link: &MasterLink) -> Result<Opened, String> {
+    let mut endpoint = Endpoint::from_shared(link.url.clone())
+        .map_err(|e| format!("master.url {:?}: {e}", link.url))?
+        .connect_timeout(link.connect_timeout)
+        .http2_keep_alive_interval(KEEP_ALIVE)
+        .keep_alive_timeout(KEEP_ALIVE_TIMEOUT)
+        .keep_alive_while_idle(true);
+    if let Some(tls) = &link.tls {
+        endpoint = endpoint.tls_config(tls.clone()).map_err(|e| format!("tls: {e}"))?;
+    }
+    let channel = endpoint.connect().await.map_err(|e| format!("cannot connect: {e}"))?;
+    let mut client = RegionalMasterSyncClient::new(channel)
+        .max_decoding_message_size(dcs_sync::MAX_MESSAGE_LEN)
+        .max_encoding_message_size(dcs_sync::MAX_MESSAGE_LEN);
+    let (tx, rx) = mpsc::channel(link.queue.max(1));
+    // The driver only queues Ok envelopes; an Err would end the request stream.
+    let outbound = ReceiverStream::new(rx).map_while(|m: Result<pb::SyncEnvelope, Status>| {
+        let env = m.ok()?;
+        metrics::counter!("dcs_regional_master_messages_total", "direction" => "out").increment(1);
+        Some(env)
+    });
+    let inbound = client
+        .exchange(outbound)
+        .await
+        .map_err(|s| format!("the master refused the stream: {}: {}", s.code(), s.message()))?
+        .into_inner();
+    Ok((tx, inbound))
+}
+
+/// One stream, from connecting to its end.
+async fn exchange(
+    raft: &Raft,
+    streams: &Streams,
+    region: NodeId,
+    link: &MasterLink,
+    stop: &CancellationToken,
+    backoff: &mut Backoff,
+) -> End {
+    let (tx, mut inbound) = tokio::select! {
+        _ = stop.cancelled() => return End::Stopped,
+        opened = tokio::time::timeout(link.connect_timeout, open(link)) => match opened {
+            Ok(Ok(o)) => o,
+            Ok(Err(why)) => return End::Failed(why),
+            Err(_) => {
+                return End::Failed(format!(
+                    "no stream within the connect timeout ({} ms)",
+                    link.connect_timeout.as_millis()
+                ));
+            }
+        },
+    };
+    if !is_leader(raft) {
+        return End::NotLeader;
+    }
+    {
+        let mut map = match streams.lock() {
+            Ok(m) => m,
+            Err(p) => p.into_inner(),
+        };
+        map.insert(NodeId::Master, tx.clone());
+    }
+    metrics::gauge!("dcs_regional_master_connected").set(1.0);
+    tracing::info!(url = %link.url, "the stream to the master is open");
+    let mut leading = tokio::time::interval(LEADER_POLL);
+    let end = loop {
+        tokio::select! {
+            _ = stop.cancelled() => break End::Stopped,
+            _ = leading.tick() => {
+                if !is_leader(raft) {
+                    break End::NotLeader;
+                }
+            }
+            next = inbound.message() => match next {
+                Ok(Some(env)) => {
+                    if let Err(end) = take(raft, region, &tx, env, stop).await {
+                        break end;
+                    }
+                    // The master answers: the link works again.
+                    backoff.reset();
+                }
+                Ok(None) => break End::Failed("the master closed the stream".into()),
+                Err(s) => {
+                    break End::Failed(format!("the stream failed: {}: {}", s.code(), s.message()));
+                }
+            },
+        }
+    };
+    {
+        let mut map = match streams.lock() {
+            Ok(m) => m,
+            Err(p) => p.into_inner(),
+        };
+        if map.get(&NodeId::Master).is_some_and(|t| t.same_channel(&tx)) {
+            map.remove(&NodeId::Master);
+        }
+    }
+    metrics::gauge!("dcs_regional_master_connected").set(0.0);
+    // Dropping the last sender ends the request stream; dropping `inbound` the response.
+    drop(tx);
+    drop(inbound);
+    end
+}
+
+/// Checks one envelope from the master and proposes it as a Raft entry.
+async fn take(
+    raft: &Raft,
+    region: NodeId,
+    tx: &mpsc::Sender<Result<pb::SyncEnvelope, Status>>,
+    env: pb::SyncEnvelope,
+    stop: &CancellationToken,
+) -> Result<(), End> {
+    let (from, msg) = match dcs_proto::sync_from_pb(env) {
+        Ok(x) => x,
+        Err(e) => {
+            if let dcs_proto::ProtoError::UnsupportedVersion { got, supported } = &e {
+                tracing::warn!(
+                    master_version = got,
+                    region_version = supported,
+                    "the master speaks a newer sync protocol: upgrade this region"
+                );
+                // Say which version this region speaks (best effort: the stream ends).
+                if let Some(refuse) = dcs_proto::sync_refusal(region, &e) {
+                    let _ = tx.try_send(Ok(refuse));
+                }
+            }
+            return Err(End::Failed(format!("a message from the master does not decode: {e}")));
+        }
+    };
+    if from != NodeId::Master {
+        tracing::warn!(from = %from, "a message on the master stream is not from the master");
+        return Err(End::Failed(format!("from: {from} is not the master")));
+    }
+    metrics::counter!("dcs_regional_master_messages_total", "direction" => "in").increment(1);
+    if let Message::Refuse(r) = &msg {
+        tracing::warn!(
+            master_version = r.supported_version,
+            region_version = PROTOCOL_VERSION,
+            reason = %r.reason,
+            "the master refused this region's messages: it speaks an older sync protocol"
+        );
+    }
+    let bytes = dcs_sync::encode(&msg)
+        .map_err(|e| End::Failed(format!("cannot encode the master's message: {e}")))?;
+    let p = Proposal {
+        clock: clock(),
+        input: Input::Message { from: NodeId::Master, bytes, verdicts: Vec::new() },
+    };
+    tokio::select! {
+        _ = stop.cancelled() => Err(End::Stopped),
+        proposed = propose(raft, p) => proposed.map_err(|s| {
+            if is_leader(raft) {
+                End::Failed(format!("cannot propose the master's message: {}", s.message()))
+            } else {
+                End::NotLeader
+            }
+        }),
+    }
+}
