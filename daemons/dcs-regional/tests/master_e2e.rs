@@ -1,0 +1,182 @@
+//! Real processes, every tier: a `dcs-master`, three `dcs-regional` nodes whose leader
+//! streams to it over mutual TLS, and a store syncing through the region. The leader is
+//! SIGKILLed once under load. At the end: the master holds the summary of every event the
+//! store saw acknowledged exactly once (the same event ids the replicas accepted, none
+//! more), a price an operator sets on the master's API reaches the store through the region,
+//! and the region's own checker finds PostgreSQL and Kafka complete.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
+
+mod common;
+
+use std::collections::BTreeSet;
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use common::procs::{Cluster, accepted_ids, free_port, leader, leader_after, ok};
+use serde_json::Value;
+
+/// The `dcs-master` binary beside this package's binary (built on demand when a run of this
+/// package alone did not build it).
+fn master_bin() -> PathBuf {
+    let bin = std::path::Path::new(env!("CARGO_BIN_EXE_dcs-regional")).with_file_name("dcs-master");
+    if !bin.exists() {
+        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+        ok(Command::new(cargo).args(["build", "-p", "dcs-master"]));
+    }
+    assert!(bin.exists(), "{} is not built", bin.display());
+    bin
+}
+
+struct MasterProc {
+    child: Child,
+    admin: u16,
+    token: String,
+}
+
+impl Drop for MasterProc {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl MasterProc {
+    async fn api(&self, method: &str, path: &str, body: &str) -> (u16, Value) {
+        let addr = format!("127.0.0.1:{}", self.admin);
+        let (status, text) =
+            dcs_daemon::admin_client::request(&addr, method, path, &self.token, body.to_string())
+                .await
+                .unwrap();
+        (status, serde_json::from_str(&text).unwrap_or(Value::String(text)))
+    }
+
+    /// Every summary's event id, paging through the API.
+    async fn summary_ids(&self) -> Vec<String> {
+        let (mut out, mut after) = (vec![], 0u64);
+        loop {
+            let (status, body) =
+                self.api("GET", &format!("/api/v1/summaries?after={after}&limit=500"), "").await;
+            assert_eq!(status, 200, "{body}");
+            let page = body["page"].as_array().unwrap().clone();
+            if page.is_empty() {
+                return out;
+            }
+            for row in &page {
+                out.push(row["event_id"].as_str().unwrap().to_string());
+                after = row["rowid"].as_u64().unwrap();
+            }
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_acknowledged_sale_reaches_the_master_once_and_its_prices_reach_the_store() {
+    let master_grpc = free_port();
+    let master_url = format!("https://127.0.0.1:{master_grpc}");
+    let mut c = Cluster::start(|_, t| {
+        let mut m = toml::Table::new();
+        m.insert("url".into(), master_url.clone().into());
+        m.insert("retry_max_ms".into(), 1_000.into());
+        t.insert("master".into(), m.into());
+    })
+    .await;
+
+    // The master, its certificate from the region's CA; region 0 is the region's number.
+    let dir = c.root.path().join("master");
+    let admin = free_port();
+    ok(Command::new(master_bin())
+        .args(["init", "--data-dir"])
+        .arg(&dir)
+        .args(["--region", "0"])
+        .args(["--listen", &format!("127.0.0.1:{master_grpc}")])
+        .args(["--admin", &format!("127.0.0.1:{admin}")]));
+    ok(Command::new(master_bin())
+        .args(["dev-certs", "--data-dir"])
+        .arg(&dir)
+        .arg("--ca-dir")
+        .arg(c.root.path().join("ca")));
+    let log = std::fs::File::create(dir.join("master.log")).unwrap();
+    let child = Command::new(master_bin())
+        .args(["run", "--data-dir"])
+        .arg(&dir)
+        .stdout(Stdio::null())
+        .stderr(log)
+        .spawn()
+        .unwrap();
+    let token = std::fs::read_to_string(dir.join("admin.token")).unwrap().trim().to_string();
+    let master = MasterProc { child, admin, token };
+
+    let mut s = c.store.take().unwrap();
+    let urls = c.urls();
+    leader(&c.nodes, Duration::from_secs(20)).await;
+    s.append(30);
+    s.sync_any(&urls).await;
+    // The leader dies under load; its successor opens its own stream to the master.
+    let (l, term) = leader_after(&c.nodes, 0.0, Duration::from_secs(10)).await;
+    s.append(30);
+    let u = urls.clone();
+    let pushing = tokio::spawn(async move {
+        s.sync_any(&u).await;
+        s
+    });
+    tokio::time::sleep(Duration::from_millis(15)).await;
+    c.nodes[l].kill();
+    leader_after(&c.nodes, term, Duration::from_secs(10)).await;
+    let mut s = pushing.await.unwrap();
+    c.nodes[l].spawn();
+    s.append(20);
+    s.sync_any(&urls).await;
+
+    // The master holds each acknowledged event's summary once.
+    let start = Instant::now();
+    let ids = loop {
+        let ids = master.summary_ids().await;
+        if ids.len() as u64 >= s.acked {
+            break ids;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(60),
+            "the master holds {} of {} summaries after 60 s",
+            ids.len(),
+            s.acked
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    println!("the master held all {} summaries {:?} after the last ack", s.acked, start.elapsed());
+    let held: BTreeSet<&String> = ids.iter().collect();
+    assert_eq!(held.len(), ids.len(), "no summary twice");
+    let accepted = accepted_ids(&c.nodes[(l + 1) % 3].dir);
+    let acked: BTreeSet<String> =
+        (1..=s.acked).map(|p| String::from_utf8(accepted[&p].clone()).unwrap()).collect();
+    let lost = acked.iter().filter(|id| !held.contains(id)).count();
+    let unexpected = ids.iter().filter(|id| !acked.contains(*id)).count();
+    assert_eq!(
+        (ids.len() as u64, lost, unexpected),
+        (s.acked, 0, 0),
+        "master: held, lost, unexpected"
+    );
+    let (_, body) = master.api("GET", "/api/v1/regions", "").await;
+    let r = &body["regions"][0];
+    assert_eq!(r["health"], "alive", "{body}");
+    assert!(r["last_successful_sync_ms"].as_u64().is_some(), "{body}");
+
+    // An operator's price reaches the store through the region.
+    let (status, body) =
+        master.api("PUT", "/api/v1/prices/COFFEE-250G", r#"{"price_minor": 450}"#).await;
+    assert_eq!(status, 200, "{body}");
+    let start = Instant::now();
+    while s.m.state().price("COFFEE-250G") != Some(450) {
+        assert!(
+            start.elapsed() < Duration::from_secs(60),
+            "the price did not reach the store in 60 s"
+        );
+        s.append(1);
+        s.sync_any(&urls).await;
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    println!("the price reached the store {:?} after it was set", start.elapsed());
+
+    // The region's checker: every replica, PostgreSQL and Kafka.
+    c.check(&s).await;
+}
