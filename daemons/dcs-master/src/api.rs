@@ -1,6 +1,13 @@
 //! The admin API on the admin port: JSON over HTTP, read from what the master persisted
-//! (its SQLite store) and from its machine (through the driver), behind the admin token
-//! (`admin.token` in the data directory, sent as `Authorization: Bearer …`).
+//! (its SQLite store) and from its machine (through the driver). Every call but sign-in
+//! carries `Authorization: Bearer …`: a session token from `POST /api/v1/login`
+//! `{"name", "password"}` (expires; `POST /api/v1/logout` ends it), an API token made by
+//! `dcs-master admin create-token`, or the admin token (`admin.token`, every tenant,
+//! admin). What the caller may see and change follows its grants ([`crate::access`]): a
+//! tenant's sales and stock need a grant on that tenant, what spans tenants (summaries,
+//! rejections) a grant on `*`, and changing the central prices or catalog (shared by every
+//! tenant) the operator role on `*`. Every change lands in the signed, hash-chained audit
+//! log (`GET /api/v1/audit`, with the chain's verification).
 //!
 //! - `GET /api/v1/regions`: the registry (last seen, last successful sync, lag, protocol
 //!   version) with the failure detector's verdict;
@@ -14,7 +21,8 @@
 //! - `PUT /api/v1/catalog/{sku}`: lists a SKU in the global catalog.
 //!
 //! Answers: 200 with JSON; 400 `{"error": …}` naming the field for bad input (nothing
-//! changes); 401 without the token; 503 when the driver or the store cannot answer.
+//! changes); 401 without a valid token (expired, signed out, forged); 403 naming the role a
+//! grant lacks; 503 when the driver or the store cannot answer.
 
 use std::sync::{Arc, Mutex};
 
@@ -23,13 +31,16 @@ use axum::Router;
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
-use axum::routing::{get, put};
+use axum::routing::{get, post, put};
 use dcs_daemon::admin_token::AdminToken;
 use dcs_store::sqlite::MasterStore;
 use serde::Deserialize;
 use serde_json::{Value, json};
 use tokio::sync::oneshot;
 
+use crate::access::{Action, Grant, Principal, Role, Scope};
+use crate::accounts::{AccountError, Accounts};
+use crate::audit::AuditLog;
 use crate::driver::{Input, Inputs};
 
 /// Most rows one answer carries.
@@ -44,6 +55,12 @@ pub struct ApiState {
     pub inputs: Inputs,
     /// The admin token.
     pub token: AdminToken,
+    /// Operators, sessions and API tokens.
+    pub accounts: Arc<Mutex<Accounts>>,
+    /// The audit log.
+    pub audit: Arc<Mutex<AuditLog>>,
+    /// How long a session lasts, ms.
+    pub session_ttl_ms: u64,
 }
 
 type Reply = (StatusCode, Json<Value>);
@@ -52,18 +69,98 @@ fn error(status: StatusCode, why: impl Into<String>) -> Reply {
     (status, Json(json!({ "error": why.into() })))
 }
 
-fn authorized(s: &ApiState, headers: &HeaderMap) -> Result<(), Reply> {
-    let h = headers.get(axum::http::header::AUTHORIZATION).and_then(|v| v.to_str().ok());
-    if s.token.allows(h) {
-        Ok(())
-    } else {
-        Err(error(StatusCode::UNAUTHORIZED, "send the admin token as `Authorization: Bearer …`"))
+fn bearer(headers: &HeaderMap) -> Option<String> {
+    headers
+        .get(axum::http::header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|h| h.strip_prefix("Bearer "))
+        .map(|t| t.trim().to_string())
+}
+
+/// Who the caller is.
+async fn principal(s: &ApiState, headers: &HeaderMap) -> Result<Principal, Reply> {
+    let unauthorized = |why: &str| error(StatusCode::UNAUTHORIZED, why);
+    let Some(token) = bearer(headers) else {
+        return Err(unauthorized("sign in: send `Authorization: Bearer <session or API token>`"));
+    };
+    if s.token.allows(Some(&format!("Bearer {token}"))) {
+        return Ok(Principal {
+            name: "admin-token".into(),
+            grants: vec![Grant { tenant: "*".into(), role: Role::Admin }],
+        });
+    }
+    let accounts = Arc::clone(&s.accounts);
+    let now = crate::driver::now().wall_ms;
+    let found = tokio::task::spawn_blocking(move || {
+        let a = accounts.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        a.resolve(&token, now)
+    })
+    .await
+    .map_err(|e| error(StatusCode::SERVICE_UNAVAILABLE, format!("the check failed: {e}")))?;
+    match found {
+        Ok(p) => Ok(p),
+        Err(AccountError::BadToken) => Err(unauthorized(&AccountError::BadToken.to_string())),
+        Err(e) => Err(error(StatusCode::SERVICE_UNAVAILABLE, e.to_string())),
+    }
+}
+
+/// The caller, allowed `action` on `scope`.
+async fn allowed(
+    s: &ApiState,
+    headers: &HeaderMap,
+    action: Action,
+    scope: Scope<'_>,
+) -> Result<Principal, Reply> {
+    let p = principal(s, headers).await?;
+    p.authorize(action, scope).map_err(|e| error(StatusCode::FORBIDDEN, e.to_string()))?;
+    Ok(p)
+}
+
+/// Spanning every tenant: a grant on `*`.
+const ALL: Scope<'static> = Scope::Tenant("*");
+
+/// The tenant a per-tenant read is about: the one asked for (which must be granted), or the
+/// caller's only one.
+fn tenant_for(p: &Principal, asked: Option<String>) -> Result<Option<String>, Reply> {
+    match (asked, p.readable_tenants()) {
+        (Some(t), _) => {
+            p.authorize(Action::Read, Scope::Tenant(&t))
+                .map_err(|e| error(StatusCode::FORBIDDEN, e.to_string()))?;
+            Ok(Some(t))
+        }
+        (None, None) => Ok(None),
+        (None, Some(mine)) if mine.len() == 1 => Ok(mine.into_iter().next()),
+        (None, Some(mine)) => Err(error(
+            StatusCode::BAD_REQUEST,
+            format!("tenant: name one of yours: {}", mine.join(", ")),
+        )),
+    }
+}
+
+/// Appends to the audit log (a failure is logged: the change itself is already durable).
+async fn audit(s: &ApiState, actor: &str, action: &str, tenant: &str, detail: Value) {
+    let log = Arc::clone(&s.audit);
+    let what = action.to_string();
+    let (actor, action, tenant) = (actor.to_string(), action.to_string(), tenant.to_string());
+    let now = crate::driver::now().wall_ms;
+    let done = tokio::task::spawn_blocking(move || {
+        let mut l = log.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        l.append(now, &actor, &action, &tenant, &detail.to_string())
+    })
+    .await;
+    if !matches!(done, Ok(Ok(_))) {
+        tracing::error!(action = %what, "cannot append to the audit log");
+        metrics::counter!("dcs_master_audit_errors_total").increment(1);
     }
 }
 
 /// The API's routes.
 pub fn routes(state: ApiState) -> Router {
     Router::new()
+        .route("/api/v1/login", post(login))
+        .route("/api/v1/logout", post(logout))
+        .route("/api/v1/me", get(me))
+        .route("/api/v1/audit", get(audit_log))
         .route("/api/v1/regions", get(regions))
         .route("/api/v1/summaries", get(summaries))
         .route("/api/v1/sales", get(sales))
@@ -101,7 +198,7 @@ async fn ask<T>(s: &ApiState, make: impl FnOnce(oneshot::Sender<T>) -> Input) ->
 }
 
 async fn regions(State(s): State<ApiState>, headers: HeaderMap) -> Reply {
-    if let Err(r) = authorized(&s, &headers) {
+    if let Err(r) = allowed(&s, &headers, Action::Read, Scope::Shared).await {
         return r;
     }
     let rows = match read(&s, |st| st.regions()).await {
@@ -141,7 +238,7 @@ async fn summaries(
     headers: HeaderMap,
     q: Result<Query<Page>, QueryRejection>,
 ) -> Reply {
-    if let Err(r) = authorized(&s, &headers) {
+    if let Err(r) = allowed(&s, &headers, Action::Read, ALL).await {
         return r;
     }
     let Query(q) = match q {
@@ -179,9 +276,10 @@ async fn sales(
     headers: HeaderMap,
     q: Result<Query<SalesQuery>, QueryRejection>,
 ) -> Reply {
-    if let Err(r) = authorized(&s, &headers) {
-        return r;
-    }
+    let p = match allowed(&s, &headers, Action::Read, Scope::Shared).await {
+        Ok(p) => p,
+        Err(r) => return r,
+    };
     let Query(q) = match q {
         Ok(q) => q,
         Err(e) => {
@@ -191,11 +289,15 @@ async fn sales(
             );
         }
     };
+    let tenant = match tenant_for(&p, q.tenant) {
+        Ok(t) => t,
+        Err(r) => return r,
+    };
     let (from, to) = (q.from_hour.unwrap_or(0), q.to_hour.unwrap_or(u64::MAX));
     if from > to {
         return error(StatusCode::BAD_REQUEST, "from_hour: must not be after to_hour");
     }
-    match read(&s, move |st| st.sales(q.tenant.as_deref(), from, to, MAX_ROWS)).await {
+    match read(&s, move |st| st.sales(tenant.as_deref(), from, to, MAX_ROWS)).await {
         Ok(rows) => {
             let out: Vec<Value> = rows
                 .iter()
@@ -224,9 +326,10 @@ async fn stock(
     headers: HeaderMap,
     q: Result<Query<TenantQuery>, QueryRejection>,
 ) -> Reply {
-    if let Err(r) = authorized(&s, &headers) {
-        return r;
-    }
+    let p = match allowed(&s, &headers, Action::Read, Scope::Shared).await {
+        Ok(p) => p,
+        Err(r) => return r,
+    };
     let Query(q) = match q {
         Ok(q) => q,
         Err(e) => {
@@ -236,7 +339,11 @@ async fn stock(
             );
         }
     };
-    match read(&s, move |st| st.stock(q.tenant.as_deref(), MAX_ROWS)).await {
+    let tenant = match tenant_for(&p, q.tenant) {
+        Ok(t) => t,
+        Err(r) => return r,
+    };
+    match read(&s, move |st| st.stock(tenant.as_deref(), MAX_ROWS)).await {
         Ok(rows) => {
             let out: Vec<Value> = rows
                 .iter()
@@ -249,7 +356,7 @@ async fn stock(
 }
 
 async fn rejected(State(s): State<ApiState>, headers: HeaderMap) -> Reply {
-    if let Err(r) = authorized(&s, &headers) {
+    if let Err(r) = allowed(&s, &headers, Action::Read, ALL).await {
         return r;
     }
     match read(&s, |st| st.refused(1_000)).await {
@@ -273,13 +380,13 @@ fn sku(text: &str) -> Result<String, Reply> {
 }
 
 async fn prices(State(s): State<ApiState>, headers: HeaderMap, uri: axum::http::Uri) -> Reply {
-    if let Err(r) = authorized(&s, &headers) {
+    if let Err(r) = allowed(&s, &headers, Action::Read, Scope::Shared).await {
         return r;
     }
     let mut skus = vec![];
     for pair in uri.query().unwrap_or("").split('&').filter(|p| !p.is_empty()) {
         match pair.split_once('=') {
-            Some(("sku", v)) => match sku(v) {
+            Some(("sku", v)) => match sku(&percent_decode(v)) {
                 Ok(v) => skus.push(v),
                 Err(r) => return r,
             },
@@ -316,9 +423,10 @@ async fn set_price(
     Path(raw): Path<String>,
     body: Result<Json<NewPrice>, axum::extract::rejection::JsonRejection>,
 ) -> Reply {
-    if let Err(r) = authorized(&s, &headers) {
-        return r;
-    }
+    let p = match allowed(&s, &headers, Action::ChangePrices, Scope::Shared).await {
+        Ok(p) => p,
+        Err(r) => return r,
+    };
     let sku = match sku(&raw) {
         Ok(s) => s,
         Err(r) => return r,
@@ -336,23 +444,165 @@ async fn set_price(
         return error(StatusCode::BAD_REQUEST, "price_minor: a price is not below zero");
     }
     match ask(&s, |reply| Input::SetPrice { sku: sku.clone(), price_minor, reply }).await {
-        Ok(Ok(())) => (StatusCode::OK, Json(json!({ "sku": sku, "price_minor": price_minor }))),
+        Ok(Ok(())) => {
+            let change = json!({ "sku": sku, "price_minor": price_minor });
+            audit(&s, &p.name, "set_price", "*", change.clone()).await;
+            (StatusCode::OK, Json(change))
+        }
         Ok(Err(why)) => error(StatusCode::SERVICE_UNAVAILABLE, why),
         Err(r) => r,
     }
 }
 
 async fn list_sku(State(s): State<ApiState>, headers: HeaderMap, Path(raw): Path<String>) -> Reply {
-    if let Err(r) = authorized(&s, &headers) {
-        return r;
-    }
+    let p = match allowed(&s, &headers, Action::ChangePrices, Scope::Shared).await {
+        Ok(p) => p,
+        Err(r) => return r,
+    };
     let sku = match sku(&raw) {
         Ok(s) => s,
         Err(r) => return r,
     };
     match ask(&s, |reply| Input::ListInCatalog { sku: sku.clone(), reply }).await {
-        Ok(Ok(())) => (StatusCode::OK, Json(json!({ "sku": sku, "listed": true }))),
+        Ok(Ok(())) => {
+            let change = json!({ "sku": sku, "listed": true });
+            audit(&s, &p.name, "list_in_catalog", "*", change.clone()).await;
+            (StatusCode::OK, Json(change))
+        }
         Ok(Err(why)) => error(StatusCode::SERVICE_UNAVAILABLE, why),
         Err(r) => r,
     }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Login {
+    name: String,
+    password: String,
+}
+
+async fn login(
+    State(s): State<ApiState>,
+    body: Result<Json<Login>, axum::extract::rejection::JsonRejection>,
+) -> Reply {
+    let Login { name, password } = match body {
+        Ok(Json(l)) => l,
+        Err(e) => {
+            return error(
+                StatusCode::BAD_REQUEST,
+                format!("the body: {}: send {{\"name\": …, \"password\": …}}", e.body_text()),
+            );
+        }
+    };
+    let password = zeroize::Zeroizing::new(password);
+    let accounts = Arc::clone(&s.accounts);
+    let ttl = s.session_ttl_ms;
+    let now = crate::driver::now().wall_ms;
+    let outcome = tokio::task::spawn_blocking(move || {
+        let mut a = accounts.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let (token, expires) = a.login(&name, &password, now, ttl)?;
+        let p = a.resolve(&token, now)?;
+        Ok::<_, AccountError>((token, expires, p))
+    })
+    .await;
+    match outcome {
+        Ok(Ok((token, expires, p))) => {
+            audit(&s, &p.name, "login", "*", json!({})).await;
+            let body = json!({
+                "token": token.as_str(), "expires_ms": expires, "name": p.name, "grants": p.grants,
+            });
+            (StatusCode::OK, Json(body))
+        }
+        Ok(Err(AccountError::BadLogin)) => {
+            metrics::counter!("dcs_master_failed_logins_total").increment(1);
+            error(StatusCode::UNAUTHORIZED, AccountError::BadLogin.to_string())
+        }
+        Ok(Err(e)) => error(StatusCode::SERVICE_UNAVAILABLE, e.to_string()),
+        Err(e) => error(StatusCode::SERVICE_UNAVAILABLE, format!("the sign-in failed: {e}")),
+    }
+}
+
+async fn logout(State(s): State<ApiState>, headers: HeaderMap) -> Reply {
+    let p = match principal(&s, &headers).await {
+        Ok(p) => p,
+        Err(r) => return r,
+    };
+    let Some(token) = bearer(&headers) else {
+        return error(StatusCode::UNAUTHORIZED, "no session");
+    };
+    let accounts = Arc::clone(&s.accounts);
+    let done = tokio::task::spawn_blocking(move || {
+        accounts.lock().unwrap_or_else(std::sync::PoisonError::into_inner).logout(&token)
+    })
+    .await;
+    match done {
+        Ok(Ok(())) => {
+            audit(&s, &p.name, "logout", "*", json!({})).await;
+            (StatusCode::OK, Json(json!({ "signed_out": true })))
+        }
+        _ => error(StatusCode::SERVICE_UNAVAILABLE, "cannot end the session: retry"),
+    }
+}
+
+async fn me(State(s): State<ApiState>, headers: HeaderMap) -> Reply {
+    match principal(&s, &headers).await {
+        Ok(p) => (StatusCode::OK, Json(json!({ "name": p.name, "grants": p.grants }))),
+        Err(r) => r,
+    }
+}
+
+async fn audit_log(State(s): State<ApiState>, headers: HeaderMap) -> Reply {
+    let p = match allowed(&s, &headers, Action::Read, Scope::Shared).await {
+        Ok(p) => p,
+        Err(r) => return r,
+    };
+    let log = Arc::clone(&s.audit);
+    let tenants = p.readable_tenants();
+    let done = tokio::task::spawn_blocking(move || {
+        let l = log.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        Ok::<_, crate::audit::AuditError>((l.recent(500, tenants.as_deref())?, l.verify()?))
+    })
+    .await;
+    match done {
+        Ok(Ok((entries, v))) => (
+            StatusCode::OK,
+            Json(json!({
+                "entries": entries,
+                "verification": {
+                    "entries": v.entries,
+                    "intact": v.broken_at.is_none(),
+                    "broken_at": v.broken_at.as_ref().map(|b| b.0),
+                    "reason": v.broken_at.map(|b| b.1),
+                },
+            })),
+        ),
+        Ok(Err(e)) => error(StatusCode::SERVICE_UNAVAILABLE, e.to_string()),
+        Err(e) => error(StatusCode::SERVICE_UNAVAILABLE, format!("the read failed: {e}")),
+    }
+}
+
+/// A query value with `%XX` and `+` decoded (a malformed escape stays as written; the SKU
+/// check then refuses it).
+fn percent_decode(v: &str) -> String {
+    let b = v.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        let hex = b.get(i + 1..i + 3).and_then(|h| std::str::from_utf8(h).ok());
+        match (b[i], hex.and_then(|h| u8::from_str_radix(h, 16).ok())) {
+            (b'%', Some(x)) => {
+                out.push(x);
+                i += 3;
+            }
+            (b'+', _) => {
+                out.push(b' ');
+                i += 1;
+            }
+            (c, _) => {
+                out.push(c);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
 }

@@ -19,6 +19,8 @@ pub struct MasterConfigFile {
     pub sync: SyncSection,
     /// `[web]`: the admin dashboard's files.
     pub web: WebSection,
+    /// `[auth]`: operators' sessions.
+    pub auth: AuthSection,
     /// `[tls]`: the master's certificate (mutual TLS with the regions); required unless
     /// `node.insecure_plaintext` is set.
     pub tls: Option<dcs_daemon::tls::TlsFiles>,
@@ -110,4 +112,18 @@ pub struct WebSection {
     /// The built dashboard (`daemons/dcs-master/web/dist`), served on the admin port at `/`
     /// beside the API (one origin: no CORS); none: the admin port serves only the API.
     pub dir: Option<std::path::PathBuf>,
+}
+
+/// `[auth]`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AuthSection {
+    /// How long a session lasts after sign-in, seconds.
+    pub session_ttl_s: u64,
+}
+
+impl Default for AuthSection {
+    fn default() -> Self {
+        AuthSection { session_ttl_s: 8 * 3_600 }
+    }
 }

@@ -14,7 +14,10 @@
 //! what is persisted. Config, logs, metrics, the admin port, TLS and shutdown are
 //! dcs-daemon's.
 
+pub mod access;
+pub mod accounts;
 pub mod api;
+pub mod audit;
 pub mod config;
 pub mod driver;
 pub mod sync_service;

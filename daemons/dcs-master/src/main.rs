@@ -3,6 +3,8 @@
 //! ```text
 //! dcs-master init --data-dir D --region 1 --region 2   # config and admin token
 //! dcs-master dev-certs --data-dir D --ca-dir C          # a development CA and its certificate
+//! dcs-master admin --data-dir D create-user --name alice --grant acme=operator --password-file F
+//! dcs-master admin --data-dir D create-token --name ci --grant acme=viewer   # printed once
 //! dcs-master run --data-dir D                           # serve until SIGTERM
 //! ```
 
@@ -51,6 +53,14 @@ enum Command {
         #[arg(long)]
         ca_dir: PathBuf,
     },
+    /// Operators and API tokens (written to DATA_DIR/admin.sqlite; the daemon may be running).
+    Admin {
+        /// The data directory made by `init`.
+        #[arg(long, env = "DCS_DATA_DIR")]
+        data_dir: PathBuf,
+        #[command(subcommand)]
+        op: AdminCommand,
+    },
     /// Runs the master until SIGTERM or Ctrl-C.
     Run {
         /// The data directory made by `init`.
@@ -62,6 +72,34 @@ enum Command {
     },
 }
 
+#[derive(Debug, Subcommand)]
+enum AdminCommand {
+    /// Creates an operator who signs in to the dashboard with a password (argon2id).
+    CreateUser {
+        /// The operator's name.
+        #[arg(long)]
+        name: String,
+        /// A role on a tenant, `TENANT=viewer|operator|admin` (`*` for every tenant; repeat).
+        #[arg(long = "grant", required = true)]
+        grants: Vec<String>,
+        /// A file holding the password (at least 12 characters).
+        #[arg(long)]
+        password_file: PathBuf,
+    },
+    /// Creates an API token with its own grants and prints it (once).
+    CreateToken {
+        /// The token's name (the author of its changes in the audit log).
+        #[arg(long)]
+        name: String,
+        /// A role on a tenant, `TENANT=viewer|operator|admin` (repeat).
+        #[arg(long = "grant", required = true)]
+        grants: Vec<String>,
+        /// Days until it expires.
+        #[arg(long, default_value_t = 90)]
+        ttl_days: u64,
+    },
+}
+
 fn main() -> ExitCode {
     let result = match Cli::parse().command {
         Command::Init { data_dir, regions, listen, admin, insecure_plaintext } => {
@@ -69,6 +107,17 @@ fn main() -> ExitCode {
         }
         Command::DevCerts { data_dir, ca_dir } => run::dev_certs(&data_dir, &ca_dir),
         Command::Run { data_dir, check_config } => run::run(&data_dir, check_config),
+        Command::Admin { data_dir, op } => run::admin(
+            &data_dir,
+            match op {
+                AdminCommand::CreateUser { name, grants, password_file } => {
+                    run::AdminOp::CreateUser { name, grants, password_file }
+                }
+                AdminCommand::CreateToken { name, grants, ttl_days } => {
+                    run::AdminOp::CreateToken { name, grants, ttl_days }
+                }
+            },
+        ),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -8,11 +8,15 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use dcs_core::event::SignatureAlgorithm;
 use dcs_crdt::ReplicaId;
+use dcs_crypto::Signer;
 use dcs_daemon::admin::Health;
 use dcs_daemon::admin_token::AdminToken;
 use dcs_daemon::files::{self, Access};
+use dcs_master::accounts::{Accounts, parse_grant};
 use dcs_master::api::{ApiState, routes};
+use dcs_master::audit::AuditLog;
 use dcs_master::config::MasterConfigFile;
 use dcs_master::driver;
 use dcs_master::sync_service::SyncService;
@@ -27,6 +31,10 @@ const CONFIG: &str = "dcs-master.toml";
 const ADMIN_TOKEN: &str = "admin.token";
 /// The master's store in the data directory.
 const STORE: &str = "master.sqlite";
+/// Operators, sessions, API tokens and the audit log in the data directory.
+const ADMIN_DB: &str = "admin.sqlite";
+/// The master's signing key (the audit log's signatures) in the data directory.
+const SIGNING_KEY: &str = "keys/master.key";
 /// The machine's seed (fixed: the master is one node).
 const SEED: u64 = 0x6d61_7374_6572;
 
@@ -54,7 +62,76 @@ pub fn init(
     );
     files::write_new(&data_dir.join(CONFIG), text.as_bytes(), Access::Private)
         .map_err(|e| e.to_string())?;
+    files::create_dir(&data_dir.join("keys"), Access::Private).map_err(|e| e.to_string())?;
+    let signer = Signer::generate(SignatureAlgorithm::Ed25519, &mut rand_core::OsRng);
+    files::write_new(
+        &data_dir.join(SIGNING_KEY),
+        signer.to_secret_bytes().as_slice(),
+        Access::Private,
+    )
+    .map_err(|e| e.to_string())?;
     AdminToken::create(&data_dir.join(ADMIN_TOKEN)).map_err(|e| e.to_string())
+}
+
+fn signer(data_dir: &Path) -> Result<Signer, String> {
+    let path = data_dir.join(SIGNING_KEY);
+    let bytes = zeroize::Zeroizing::new(
+        std::fs::read(&path)
+            .map_err(|e| format!("{}: {e} (made by `dcs-master init`)", path.display()))?,
+    );
+    Signer::from_bytes(SignatureAlgorithm::Ed25519, &bytes)
+        .map_err(|e| format!("{}: {e}", path.display()))
+}
+
+/// The accounts file and the audit log of `data_dir`.
+fn admin_files(data_dir: &Path) -> Result<(Accounts, AuditLog), String> {
+    let path = data_dir.join(ADMIN_DB);
+    let accounts = Accounts::open(&path).map_err(|e| e.to_string())?;
+    let conn = rusqlite::Connection::open(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+    conn.busy_timeout(Duration::from_secs(5)).map_err(|e| e.to_string())?;
+    let audit = AuditLog::open(conn, signer(data_dir)?).map_err(|e| e.to_string())?;
+    Ok((accounts, audit))
+}
+
+/// What `admin` does.
+pub enum AdminOp {
+    /// Creates an operator; the password is read from `password_file`.
+    CreateUser { name: String, grants: Vec<String>, password_file: PathBuf },
+    /// Creates an API token valid for `ttl_days`, printed once.
+    CreateToken { name: String, grants: Vec<String>, ttl_days: u64 },
+}
+
+/// `admin`: changes the accounts file directly (the daemon may be running) and audits it.
+pub fn admin(data_dir: &Path, op: AdminOp) -> Result<(), String> {
+    let (mut accounts, mut audit) = admin_files(data_dir)?;
+    let now = driver::now().wall_ms;
+    let grants = |g: &[String]| {
+        g.iter().map(|s| parse_grant(s).map_err(|e| e.to_string())).collect::<Result<Vec<_>, _>>()
+    };
+    match op {
+        AdminOp::CreateUser { name, grants: g, password_file } => {
+            let g = grants(&g)?;
+            let password = zeroize::Zeroizing::new(
+                std::fs::read_to_string(&password_file)
+                    .map_err(|e| format!("--password-file {}: {e}", password_file.display()))?,
+            );
+            let password = password.trim_end_matches(['\n', '\r']);
+            accounts.create_operator(&name, password, &g, now).map_err(|e| e.to_string())?;
+            let detail = serde_json::json!({ "operator": name, "grants": g }).to_string();
+            audit.append(now, "cli", "create_operator", "*", &detail).map_err(|e| e.to_string())?;
+            println!("operator {name} created");
+        }
+        AdminOp::CreateToken { name, grants: g, ttl_days } => {
+            let g = grants(&g)?;
+            let ttl = ttl_days.saturating_mul(86_400_000);
+            let token = accounts.create_token(&name, &g, now, ttl).map_err(|e| e.to_string())?;
+            let detail =
+                serde_json::json!({ "token": name, "grants": g, "ttl_days": ttl_days }).to_string();
+            audit.append(now, "cli", "create_token", "*", &detail).map_err(|e| e.to_string())?;
+            println!("{}", token.as_str());
+        }
+    }
+    Ok(())
 }
 
 /// Issues the master's development certificate and points `[tls]` at it.
@@ -187,7 +264,15 @@ async fn serve(p: Prepared) -> Result<(), String> {
             )
             .serve_with_incoming_shutdown(incoming, async move { served.cancelled().await }),
     );
-    let mut api = routes(ApiState { store: Arc::new(Mutex::new(reader)), inputs, token });
+    let (accounts, audit) = admin_files(&p.data_dir)?;
+    let mut api = routes(ApiState {
+        store: Arc::new(Mutex::new(reader)),
+        inputs,
+        token,
+        accounts: Arc::new(Mutex::new(accounts)),
+        audit: Arc::new(Mutex::new(audit)),
+        session_ttl_ms: p.file.auth.session_ttl_s.saturating_mul(1_000),
+    });
     if let Some(dir) = &p.file.web.dir {
         let dir = resolve(&p.data_dir, dir);
         if !dir.join("index.html").is_file() {

@@ -124,8 +124,31 @@ impl Master {
 
     /// An authorized API call: (status, JSON).
     async fn api(&self, method: &str, path: &str, body: &str) -> (u16, Value) {
-        let (status, text) = self.call(method, path, &self.token, body.to_string()).await.unwrap();
+        self.api_as(&self.token, method, path, body).await
+    }
+
+    /// An API call with `token`: (status, JSON).
+    async fn api_as(&self, token: &str, method: &str, path: &str, body: &str) -> (u16, Value) {
+        let (status, text) = self.call(method, path, token, body.to_string()).await.unwrap();
         (status, serde_json::from_str(&text).unwrap_or(Value::String(text)))
+    }
+
+    /// `dcs-master admin …`; its stdout.
+    fn admin(&self, args: &[&str]) -> String {
+        let out = Command::new(env!("CARGO_BIN_EXE_dcs-master"))
+            .args(["admin", "--data-dir"])
+            .arg(&self.dir)
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{args:?}: {}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8(out.stdout).unwrap()
+    }
+
+    /// Signs `name` in; the session token.
+    async fn login(&self, name: &str, password: &str) -> (u16, Value) {
+        let body = serde_json::json!({ "name": name, "password": password }).to_string();
+        self.api_as("", "POST", "/api/v1/login", &body).await
     }
 
     fn url(&self) -> String {
@@ -200,12 +223,16 @@ impl Stream {
 }
 
 fn summary(seq: u64, amount_minor: i64) -> EventSummary {
+    summary_of("acme", seq, amount_minor)
+}
+
+fn summary_of(tenant: &str, seq: u64, amount_minor: i64) -> EventSummary {
     let mut random = [0u8; 10];
     random[..8].copy_from_slice(&seq.to_be_bytes());
     let ms = wall_ms();
     EventSummary {
         event_id: EventId::new_v7(ms, random),
-        tenant: TenantId::new("acme").unwrap(),
+        tenant: TenantId::new(tenant).unwrap(),
         branch: BranchId::new("store-1").unwrap(),
         event_type: EventType::SaleCompleted,
         amount: Money::from_minor(amount_minor, Currency::EUR),
@@ -374,4 +401,144 @@ async fn only_a_regions_own_certificate_speaks_for_it_and_bad_input_is_refused()
     assert!(body["error"].as_str().unwrap().contains("from_hour"), "{body}");
     let (status, _) = master.api("GET", "/api/v1/sales?colour=blue", "").await;
     assert_eq!(status, 400, "an unknown query parameter is refused");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn operators_see_and_change_only_what_their_grants_allow_and_every_change_is_audited() {
+    let root = tempfile::tempdir().unwrap();
+    let mut master = Master::init(root.path());
+    let cfg = master.dir.join("dcs-master.toml");
+    let text = std::fs::read_to_string(&cfg).unwrap();
+    std::fs::write(&cfg, text.replace("session_ttl_s = 28800", "session_ttl_s = 3")).unwrap();
+    let pw = root.path().join("pw");
+    std::fs::write(&pw, "a long enough password\n").unwrap();
+    let pw = pw.to_str().unwrap();
+    master.admin(&[
+        "create-user",
+        "--name",
+        "alice",
+        "--grant",
+        "acme=operator",
+        "--password-file",
+        pw,
+    ]);
+    master.admin(&[
+        "create-user",
+        "--name",
+        "gus",
+        "--grant",
+        "globex=viewer",
+        "--password-file",
+        pw,
+    ]);
+    master.admin(&[
+        "create-user",
+        "--name",
+        "carol",
+        "--grant",
+        "*=operator",
+        "--password-file",
+        pw,
+    ]);
+    let ci = master
+        .admin(&["create-token", "--name", "ci", "--grant", "acme=viewer"])
+        .trim()
+        .to_string();
+    assert!(ci.starts_with("dcs_t_"), "{ci}");
+    master.start().await;
+
+    // Sales of two tenants.
+    let mut s = open(&master, client_tls(root.path(), "region-1")).await;
+    let items = vec![
+        (1, summary_of("acme", 1, 100)),
+        (2, summary_of("globex", 2, 7)),
+        (3, summary_of("acme", 3, 50)),
+    ];
+    s.send(NodeId::Region(1), &push(1, items)).await;
+    assert_eq!(s.ack().await.durable_pos, 3);
+
+    // Sign-in.
+    let (status, body) = master.login("alice", "not the password").await;
+    assert_eq!(status, 401, "{body}");
+    let (status, body) = master.login("nobody", "a long enough password").await;
+    assert_eq!(status, 401, "an unknown name gets the same answer: {body}");
+    let (status, body) = master.api_as("", "POST", "/api/v1/login", "{\"name\": 1}").await;
+    assert_eq!(status, 400, "{body}");
+    let sign_in = |name: &'static str| {
+        let m = &master;
+        async move {
+            let (status, body) = m.login(name, "a long enough password").await;
+            assert_eq!(status, 200, "{body}");
+            body["token"].as_str().unwrap().to_string()
+        }
+    };
+    let alice = sign_in("alice").await;
+    let gus = sign_in("gus").await;
+    let carol = sign_in("carol").await;
+    let (_, me) = master.api_as(&alice, "GET", "/api/v1/me", "").await;
+    assert_eq!(me["name"], "alice");
+
+    // Each reads its own tenant's sales, and nothing of another's.
+    let total = |body: &Value| -> (u64, i64) {
+        let rows = body["sales"].as_array().unwrap();
+        assert!(rows.iter().all(|r| r["tenant"] == rows[0]["tenant"]), "one tenant: {body}");
+        (
+            rows.iter().map(|r| r["count"].as_u64().unwrap()).sum(),
+            rows.iter().map(|r| r["amount_minor"].as_i64().unwrap()).sum(),
+        )
+    };
+    let (status, body) = master.api_as(&alice, "GET", "/api/v1/sales", "").await;
+    assert_eq!((status, total(&body)), (200, (2, 150)), "{body}");
+    let (status, body) = master.api_as(&gus, "GET", "/api/v1/sales", "").await;
+    assert_eq!((status, total(&body)), (200, (1, 7)), "{body}");
+    for (who, path) in [
+        (&alice, "/api/v1/sales?tenant=globex"),
+        (&alice, "/api/v1/stock?tenant=globex"),
+        (&gus, "/api/v1/sales?tenant=acme"),
+        (&ci, "/api/v1/sales?tenant=globex"),
+        (&alice, "/api/v1/summaries"),
+        (&alice, "/api/v1/rejected"),
+    ] {
+        let (status, body) = master.api_as(who, "GET", path, "").await;
+        assert_eq!(status, 403, "{path}: {body}");
+        assert!(body["error"].as_str().unwrap().contains("role"), "{body}");
+    }
+    let (status, body) = master.api_as(&ci, "GET", "/api/v1/stock?tenant=acme", "").await;
+    assert_eq!(status, 200, "the API token reads its tenant: {body}");
+    let (status, _) = master.api_as(&carol, "GET", "/api/v1/sales?tenant=globex", "").await;
+    assert_eq!(status, 200, "a grant on every tenant reads any");
+
+    // The central price list is every tenant's: only an operator of every tenant changes it.
+    let (status, body) =
+        master.api_as(&alice, "PUT", "/api/v1/prices/MUG", r#"{"price_minor": 300}"#).await;
+    assert_eq!(status, 403, "{body}");
+    let (status, body) = master.api_as(&ci, "PUT", "/api/v1/catalog/MUG", "").await;
+    assert_eq!(status, 403, "{body}");
+    let (_, body) = master.api_as(&alice, "GET", "/api/v1/prices?sku=MUG", "").await;
+    assert!(body["prices"][0]["price_minor"].is_null(), "nothing changed: {body}");
+    let (status, body) =
+        master.api_as(&carol, "PUT", "/api/v1/prices/MUG", r#"{"price_minor": 300}"#).await;
+    assert_eq!(status, 200, "{body}");
+
+    // The audit log names every change's author and its chain verifies.
+    let (status, body) = master.api_as(&carol, "GET", "/api/v1/audit", "").await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["verification"]["intact"], true, "{body}");
+    let entries = body["entries"].as_array().unwrap();
+    let price = entries.iter().find(|e| e["action"] == "set_price").unwrap();
+    assert_eq!(price["actor"], "carol");
+    assert!(price["detail"].as_str().unwrap().contains("300"));
+    assert!(entries.iter().any(|e| e["action"] == "create_token" && e["actor"] == "cli"));
+    assert_eq!(entries.iter().filter(|e| e["action"] == "login").count(), 3);
+
+    // Signing out ends the session; a session ends by itself after session_ttl_s.
+    let (status, _) = master.api_as(&alice, "POST", "/api/v1/logout", "").await;
+    assert_eq!(status, 200);
+    let (status, body) = master.api_as(&alice, "GET", "/api/v1/sales", "").await;
+    assert_eq!(status, 401, "signed out: {body}");
+    tokio::time::sleep(Duration::from_millis(3_100)).await;
+    let (status, body) = master.api_as(&carol, "GET", "/api/v1/regions", "").await;
+    assert_eq!(status, 401, "expired: {body}");
+    let (status, _) = master.api_as(&ci, "GET", "/api/v1/regions", "").await;
+    assert_eq!(status, 200, "the API token lives on");
 }
