@@ -1,0 +1,109 @@
+import { lazy, Suspense, useEffect, useState, useSyncExternalStore } from 'react';
+import { getAuthState, signOut, subscribe } from './api/auth';
+import { Button } from './components/ui/button';
+import { LoadingState } from './components/ui/states';
+import { Tabs, TabsContent, TabsList, TabsTrigger } from './components/ui/tabs';
+import { ToastProvider } from './components/ui/toast';
+import { FleetView } from './views/FleetView';
+import { PricesView } from './views/PricesView';
+import { RejectedView } from './views/RejectedView';
+import { SignIn } from './views/SignIn';
+import { StockView } from './views/StockView';
+
+// The Sales view carries the charting library: loaded when first opened.
+const SalesView = lazy(() => import('./views/SalesView').then((m) => ({ default: m.SalesView })));
+
+const VIEWS = [
+  { id: 'fleet', label: 'Fleet' },
+  { id: 'sales', label: 'Sales' },
+  { id: 'stock', label: 'Stock' },
+  { id: 'rejected', label: 'Rejected events' },
+  { id: 'prices', label: 'Prices' },
+] as const;
+
+type ViewId = (typeof VIEWS)[number]['id'];
+
+function viewFromHash(): ViewId {
+  const h = globalThis.location?.hash.replace(/^#/, '') ?? '';
+  return (VIEWS.find((v) => v.id === h)?.id ?? 'fleet') as ViewId;
+}
+
+function useNarrow(px: number): boolean {
+  const query = `(max-width: ${px}px)`;
+  const [narrow, setNarrow] = useState(() => globalThis.matchMedia?.(query).matches ?? false);
+  useEffect(() => {
+    const m = globalThis.matchMedia?.(query);
+    if (!m) return;
+    const on = () => setNarrow(m.matches);
+    m.addEventListener('change', on);
+    return () => m.removeEventListener('change', on);
+  }, [query]);
+  return narrow;
+}
+
+export function App() {
+  const auth = useSyncExternalStore(subscribe, getAuthState);
+  if (!auth.token) return <SignIn notice={auth.notice} />;
+  return (
+    <ToastProvider>
+      <Dashboard />
+    </ToastProvider>
+  );
+}
+
+function Dashboard() {
+  const [view, setView] = useState<ViewId>(viewFromHash);
+  const narrow = useNarrow(900);
+
+  useEffect(() => {
+    const on = () => setView(viewFromHash());
+    globalThis.addEventListener('hashchange', on);
+    return () => globalThis.removeEventListener('hashchange', on);
+  }, []);
+
+  const choose = (v: string) => {
+    setView(v as ViewId);
+    history.replaceState(null, '', `#${v}`);
+  };
+
+  return (
+    <div className="app">
+      <a className="skip-link" href="#main">
+        Skip to content
+      </a>
+      <header className="topbar">
+        <span className="brand">DCS master · admin</span>
+        <Button variant="ghost" onClick={signOut}>
+          Sign out
+        </Button>
+      </header>
+      <Tabs value={view} onValueChange={choose} orientation={narrow ? 'horizontal' : 'vertical'} className="layout" activationMode="manual">
+        <nav className="sidenav" aria-label="Views">
+          <TabsList aria-label="Views">
+            {VIEWS.map((v) => (
+              <TabsTrigger key={v.id} value={v.id}>
+                {v.label}
+              </TabsTrigger>
+            ))}
+          </TabsList>
+        </nav>
+        <main id="main" className="main" tabIndex={-1}>
+          {VIEWS.map((v) => (
+            <TabsContent key={v.id} value={v.id}>
+              <h1 className="view-title">{v.label}</h1>
+              {v.id === 'fleet' && <FleetView />}
+              {v.id === 'sales' && (
+                <Suspense fallback={<LoadingState what="the sales view" />}>
+                  <SalesView />
+                </Suspense>
+              )}
+              {v.id === 'stock' && <StockView />}
+              {v.id === 'rejected' && <RejectedView />}
+              {v.id === 'prices' && <PricesView />}
+            </TabsContent>
+          ))}
+        </main>
+      </Tabs>
+    </div>
+  );
+}

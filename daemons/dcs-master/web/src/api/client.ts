@@ -1,0 +1,143 @@
+// The one fetch client of the admin API: typed calls, relative URLs (the dashboard is served
+// from the master's own origin), `Authorization: Bearer <token>` on every call, and an
+// ApiError carrying the HTTP status and the server's own message on any failure.
+
+import type {
+  ListSkuResponse,
+  PricesResponse,
+  RegionsResponse,
+  RejectedResponse,
+  SalesQuery,
+  SalesResponse,
+  SetPriceResponse,
+  StockResponse,
+  SummariesResponse,
+} from './types';
+
+/** A failed call. `status` is the HTTP status, or 0 when the master could not be reached. */
+export class ApiError extends Error {
+  readonly status: number;
+  readonly path: string;
+
+  constructor(status: number, message: string, path: string) {
+    super(message);
+    this.name = 'ApiError';
+    this.status = status;
+    this.path = path;
+  }
+
+  get unauthorized(): boolean {
+    return this.status === 401;
+  }
+}
+
+export interface ClientOptions {
+  /** The token to send; read on every call. */
+  getToken: () => string | null;
+  /** Called on any 401 answer, before the ApiError is thrown. */
+  onUnauthorized?: () => void;
+  /** The fetch to use; defaults to the global one, looked up at call time. */
+  fetch?: typeof fetch;
+}
+
+export interface CallOptions {
+  signal?: AbortSignal;
+}
+
+/**
+ * Encodes a query value for the master's `/prices` route, which reads `sku=…` pairs without
+ * percent-decoding them: characters that are legal in a query as they are stay as they are
+ * (so such SKUs reach it intact), and only the ones that must be escaped are.
+ */
+export function encodeQueryValue(value: string): string {
+  return encodeURIComponent(value).replace(/%(2F|3A|40|21|24|27|28|29|2A|2C|3B|3D|3F)/gi, (m) =>
+    decodeURIComponent(m),
+  );
+}
+
+function query(params: Record<string, string | number | undefined>): string {
+  const parts: string[] = [];
+  for (const [k, v] of Object.entries(params)) {
+    if (v === undefined || v === '') continue;
+    parts.push(`${encodeURIComponent(k)}=${encodeURIComponent(String(v))}`);
+  }
+  return parts.length ? `?${parts.join('&')}` : '';
+}
+
+async function errorMessage(res: Response): Promise<string> {
+  const text = await res.text().catch(() => '');
+  try {
+    const body: unknown = JSON.parse(text);
+    if (body && typeof body === 'object' && typeof (body as { error?: unknown }).error === 'string') {
+      return (body as { error: string }).error;
+    }
+  } catch {
+    // not JSON: fall through
+  }
+  const snippet = text.trim().slice(0, 200);
+  return snippet ? `HTTP ${res.status}: ${snippet}` : `HTTP ${res.status} ${res.statusText}`.trim();
+}
+
+export function createClient(options: ClientOptions) {
+  async function request<T>(method: 'GET' | 'PUT', path: string, body?: unknown, call?: CallOptions): Promise<T> {
+    const headers: Record<string, string> = { Accept: 'application/json' };
+    const token = options.getToken();
+    if (token) headers.Authorization = `Bearer ${token}`;
+    if (body !== undefined) headers['Content-Type'] = 'application/json';
+    const doFetch = options.fetch ?? globalThis.fetch;
+    let res: Response;
+    try {
+      res = await doFetch(path, {
+        method,
+        headers,
+        body: body === undefined ? undefined : JSON.stringify(body),
+        signal: call?.signal,
+        credentials: 'same-origin',
+        cache: 'no-store',
+      });
+    } catch (e) {
+      if (e instanceof DOMException && e.name === 'AbortError') throw e;
+      const why = e instanceof Error ? e.message : String(e);
+      throw new ApiError(0, `Could not reach the master (${why})`, path);
+    }
+    if (res.status === 401) {
+      const message = await errorMessage(res);
+      options.onUnauthorized?.();
+      throw new ApiError(401, message, path);
+    }
+    if (!res.ok) throw new ApiError(res.status, await errorMessage(res), path);
+    try {
+      return (await res.json()) as T;
+    } catch {
+      throw new ApiError(res.status, `The master's answer to ${path} was not JSON`, path);
+    }
+  }
+
+  return {
+    regions: (call?: CallOptions) => request<RegionsResponse>('GET', '/api/v1/regions', undefined, call),
+
+    summaries: (after = 0, limit = 1, call?: CallOptions) =>
+      request<SummariesResponse>('GET', `/api/v1/summaries${query({ after, limit })}`, undefined, call),
+
+    sales: (q: SalesQuery = {}, call?: CallOptions) =>
+      request<SalesResponse>('GET', `/api/v1/sales${query({ ...q })}`, undefined, call),
+
+    stock: (tenant?: string, call?: CallOptions) =>
+      request<StockResponse>('GET', `/api/v1/stock${query({ tenant })}`, undefined, call),
+
+    rejected: (call?: CallOptions) => request<RejectedResponse>('GET', '/api/v1/rejected', undefined, call),
+
+    prices: (skus: string[], call?: CallOptions) => {
+      const q = skus.map((s) => `sku=${encodeQueryValue(s)}`).join('&');
+      return request<PricesResponse>('GET', `/api/v1/prices${q ? `?${q}` : ''}`, undefined, call);
+    },
+
+    setPrice: (sku: string, priceMinor: number, call?: CallOptions) =>
+      request<SetPriceResponse>('PUT', `/api/v1/prices/${encodeURIComponent(sku)}`, { price_minor: priceMinor }, call),
+
+    listInCatalog: (sku: string, call?: CallOptions) =>
+      request<ListSkuResponse>('PUT', `/api/v1/catalog/${encodeURIComponent(sku)}`, undefined, call),
+  };
+}
+
+export type ApiClient = ReturnType<typeof createClient>;

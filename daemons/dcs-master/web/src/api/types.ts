@@ -1,0 +1,109 @@
+// The shapes of dcs-master's admin API (/api/v1/...), as its handlers write them.
+
+/** The failure detector's verdict on a region. */
+export type Health = 'alive' | 'suspect' | 'failed';
+
+export const HEALTHS: readonly Health[] = ['alive', 'suspect', 'failed'];
+
+/** One region of the registry: `GET /api/v1/regions`. Times are Unix milliseconds. */
+export interface Region {
+  region: number;
+  health: Health;
+  last_seen_ms: number | null;
+  last_successful_sync_ms: number | null;
+  lag: number;
+  protocol: string | null;
+}
+
+export interface RegionsResponse {
+  regions: Region[];
+}
+
+/** `GET /api/v1/summaries?after=ROWID&limit=N`: the count held and one page of ids. */
+export interface SummaryId {
+  rowid: number;
+  event_id: string;
+  region: number;
+}
+
+export interface SummariesResponse {
+  count: number;
+  page: SummaryId[];
+}
+
+/**
+ * One row of the hourly sales aggregate: `GET /api/v1/sales`. `hour` is Unix ms / 3,600,000;
+ * `amount_minor` is an integer in the currency's minor units (cents for EUR).
+ */
+export interface SalesRow {
+  tenant: string;
+  region: number;
+  branch: string;
+  hour: number;
+  event_type: string;
+  currency: string;
+  count: number;
+  amount_minor: number;
+}
+
+export interface SalesResponse {
+  sales: SalesRow[];
+}
+
+/** Query of `GET /api/v1/sales`: hours `from_hour <= hour < to_hour`; all optional. */
+export interface SalesQuery {
+  tenant?: string;
+  from_hour?: number;
+  to_hour?: number;
+}
+
+/** One stock level: `GET /api/v1/stock`. */
+export interface StockRow {
+  tenant: string;
+  branch: string;
+  sku: string;
+  on_hand: number;
+}
+
+export interface StockResponse {
+  stock: StockRow[];
+}
+
+/** An event the master refused: `GET /api/v1/rejected` (newest first). */
+export interface RejectedEvent {
+  region: number;
+  position: number;
+  event_id: string;
+  reason: string;
+}
+
+export interface RejectedResponse {
+  rejected: RejectedEvent[];
+}
+
+/** A central price in minor units, or null where none is set: `GET /api/v1/prices`. */
+export interface Price {
+  sku: string;
+  price_minor: number | null;
+}
+
+export interface PricesResponse {
+  prices: Price[];
+}
+
+/** `PUT /api/v1/prices/{sku}` answers the price it set. */
+export interface SetPriceResponse {
+  sku: string;
+  price_minor: number;
+}
+
+/** `PUT /api/v1/catalog/{sku}`. */
+export interface ListSkuResponse {
+  sku: string;
+  listed: boolean;
+}
+
+/** Every error answer: 400 (bad input, naming the field), 401 (no or wrong token), 503. */
+export interface ErrorBody {
+  error: string;
+}

@@ -1,0 +1,72 @@
+import { fireEvent, render, screen, within } from '@testing-library/react';
+import { beforeEach, describe, expect, it } from 'vitest';
+import { resetFromStorage } from '../api/auth';
+import { ToastProvider } from '../components/ui/toast';
+import { json, stubFetch } from '../test/fetch';
+import { PricesView } from './PricesView';
+
+beforeEach(() => {
+  sessionStorage.setItem('dcs-master.admin-token', 'tok');
+  resetFromStorage();
+});
+
+const view = () =>
+  render(
+    <ToastProvider>
+      <PricesView />
+    </ToastProvider>,
+  );
+
+describe('Prices view', () => {
+  it('looks a SKU up, refuses a bad price under the field, and sets a good one in minor units', async () => {
+    let price: number | null = null;
+    const { calls } = stubFetch({
+      '/api/v1/prices': () => json(200, { prices: [{ sku: 'COFFEE-250G', price_minor: price }] }),
+      '/api/v1/prices/COFFEE-250G': (_u, init) => {
+        price = (JSON.parse(String(init.body)) as { price_minor: number }).price_minor;
+        return json(200, { sku: 'COFFEE-250G', price_minor: price });
+      },
+    });
+    view();
+    fireEvent.change(screen.getByLabelText('SKU'), { target: { value: 'COFFEE-250G' } });
+    fireEvent.click(screen.getByRole('button', { name: 'Look up' }));
+    expect((await screen.findByTestId('central-price')).textContent).toBe('Not set');
+    expect(calls[0]!.url).toBe('/api/v1/prices?sku=COFFEE-250G');
+
+    const input = screen.getByLabelText('New price (EUR)');
+    fireEvent.change(input, { target: { value: '4.505' } });
+    fireEvent.click(screen.getByRole('button', { name: 'Set price…' }));
+    expect(screen.getByText('EUR has 2 decimals: "4.505" has 3')).toBeTruthy();
+    expect(input.getAttribute('aria-invalid')).toBe('true');
+
+    fireEvent.change(input, { target: { value: '-1' } });
+    fireEvent.click(screen.getByRole('button', { name: 'Set price…' }));
+    expect(screen.getByText('A price cannot be negative')).toBeTruthy();
+
+    fireEvent.change(input, { target: { value: '4.50' } });
+    fireEvent.click(screen.getByRole('button', { name: 'Set price…' }));
+    const dialog = await screen.findByRole('dialog');
+    expect(dialog.textContent).toMatch(/€4\.50 \(450 minor units\)/);
+    fireEvent.click(within(dialog).getByRole('button', { name: 'Set price' }));
+    await screen.findByText('450 minor units');
+    expect(screen.getByTestId('central-price').textContent).toBe('€4.50');
+    expect(calls.at(-1)!.init.body).toBe('{"price_minor":450}');
+  });
+
+  it('shows the master’s 400 under the SKU field', async () => {
+    stubFetch({ '/api/v1/prices': () => json(400, { error: 'sku: must be 1 to 64 bytes long, got 70' }) });
+    view();
+    fireEvent.change(screen.getByLabelText('SKU'), { target: { value: 'A' } });
+    fireEvent.click(screen.getByRole('button', { name: 'Look up' }));
+    expect(await screen.findByText('sku: must be 1 to 64 bytes long, got 70')).toBeTruthy();
+  });
+
+  it('refuses a SKU with a space before asking the master', () => {
+    const { calls } = stubFetch({});
+    view();
+    fireEvent.change(screen.getByLabelText('SKU'), { target: { value: 'has space' } });
+    fireEvent.click(screen.getByRole('button', { name: 'Look up' }));
+    expect(screen.getByText('A SKU has no spaces')).toBeTruthy();
+    expect(calls).toHaveLength(0);
+  });
+});
