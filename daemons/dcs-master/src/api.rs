@@ -157,6 +157,7 @@ async fn audit(s: &ApiState, actor: &str, action: &str, tenant: &str, detail: Va
 /// The API's routes.
 pub fn routes(state: ApiState) -> Router {
     Router::new()
+        .route("/api/v1/openapi.json", get(openapi))
         .route("/api/v1/login", post(login))
         .route("/api/v1/logout", post(logout))
         .route("/api/v1/me", get(me))
@@ -605,4 +606,52 @@ fn percent_decode(v: &str) -> String {
         }
     }
     String::from_utf8_lossy(&out).into_owned()
+}
+
+/// The API's OpenAPI 3.1 document (kept beside the code; a test checks it names every route).
+pub const OPENAPI: &str = include_str!("../api/openapi.json");
+
+async fn openapi() -> ([(axum::http::HeaderName, &'static str); 1], &'static str) {
+    ([(axum::http::header::CONTENT_TYPE, "application/json")], OPENAPI)
+}
+
+/// Every route of [`routes`] (the OpenAPI test compares the two).
+pub const ROUTES: &[&str] = &[
+    "/api/v1/openapi.json",
+    "/api/v1/login",
+    "/api/v1/logout",
+    "/api/v1/me",
+    "/api/v1/audit",
+    "/api/v1/regions",
+    "/api/v1/summaries",
+    "/api/v1/sales",
+    "/api/v1/stock",
+    "/api/v1/rejected",
+    "/api/v1/prices",
+    "/api/v1/prices/{sku}",
+    "/api/v1/catalog/{sku}",
+];
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_openapi_document_names_every_route_and_only_those() {
+        let doc: serde_json::Value = serde_json::from_str(super::OPENAPI).unwrap_or_default();
+        let mut documented: Vec<&str> = doc["paths"]
+            .as_object()
+            .map(|p| p.keys().map(String::as_str).collect())
+            .unwrap_or_default();
+        let mut served = super::ROUTES.to_vec();
+        documented.sort_unstable();
+        served.sort_unstable();
+        assert_eq!(documented, served);
+        assert_eq!(doc["openapi"], "3.1.0");
+    }
+
+    #[test]
+    fn query_values_are_percent_decoded() {
+        assert_eq!(super::percent_decode("A%2FB+C"), "A/B C");
+        assert_eq!(super::percent_decode("100%"), "100%");
+        assert_eq!(super::percent_decode("%zz"), "%zz");
+    }
 }

@@ -401,6 +401,14 @@ async fn only_a_regions_own_certificate_speaks_for_it_and_bad_input_is_refused()
     assert!(body["error"].as_str().unwrap().contains("from_hour"), "{body}");
     let (status, _) = master.api("GET", "/api/v1/sales?colour=blue", "").await;
     assert_eq!(status, 400, "an unknown query parameter is refused");
+    // Every route the OpenAPI document names is served (a wrong method is 405, not 404).
+    for route in dcs_master::api::ROUTES {
+        let path = route.replace("{sku}", "MUG");
+        let (status, body) = master.api("GET", &path, "").await;
+        assert_ne!(status, 404, "{path}: {body}");
+    }
+    let (status, body) = master.api("GET", "/api/v1/nothing-here", "").await;
+    assert_eq!(status, 404, "{body}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
