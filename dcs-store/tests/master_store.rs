@@ -10,7 +10,9 @@ use dcs_core::causality::unix_ms_to_ntp64;
 use dcs_core::{BranchId, Currency, EventId, EventType, Money, TenantId};
 use dcs_crdt::ReplicaId;
 use dcs_store::StoreError;
-use dcs_store::sqlite::{MasterStore, RegionReplicaStore, SalesRow, SqliteStore, StockRow};
+use dcs_store::sqlite::{
+    BranchRow, MasterStore, RegionReplicaStore, SalesRow, SqliteStore, StockRow,
+};
 use dcs_sync::{
     Ack, EventSummary, Item, LivenessConfig, MasterConfig, MasterMachine, Message, NodeId, Now,
     Outcome, PersistBatch, Positioned, Push, Restored, StockEffect, SyncConfig, SyncStore, WriteOp,
@@ -254,6 +256,25 @@ fn summaries_are_kept_once_and_sales_and_stock_add_up_exactly() {
 
     assert_eq!(store.sales(None, 0, u64::MAX, 100).unwrap(), known_sales());
     assert_eq!(store.sales(None, 0, u64::MAX, 2).unwrap(), known_sales()[..2]);
+    // The stores (branches) per region: each event once, the newest event's time.
+    let b = |tenant: &str, region: u32, branch: &str, events: u64, last_event_ms: u64| BranchRow {
+        tenant: tenant.into(),
+        region,
+        branch: branch.into(),
+        events,
+        last_event_ms,
+    };
+    assert_eq!(
+        store.branches(None, 100).unwrap(),
+        vec![
+            b("t1", 3, "b1", 3, at(H, 59)),
+            b("t1", 3, "b2", 1, at(H, 0)),
+            b("t2", 3, "b9", 1, at(H + 1, 0)),
+            b("t1", 4, "b1", 1, at(H, 30)),
+        ]
+    );
+    assert_eq!(store.branches(Some("t2"), 100).unwrap(), vec![b("t2", 3, "b9", 1, at(H + 1, 0))]);
+    assert_eq!(store.branches(None, 1).unwrap().len(), 1);
     assert_eq!(store.sales(Some("t1"), H, H + 1, 100).unwrap(), known_sales()[..4]);
     assert_eq!(store.sales(Some("t1"), H + 1, H + 2, 100).unwrap(), []);
     assert_eq!(store.sales(None, H + 1, H + 2, 100).unwrap(), known_sales()[4..]);

@@ -15,6 +15,8 @@
 //!   ids (`?after=ROWID&limit=N`);
 //! - `GET /api/v1/sales?tenant=T&from_hour=H&to_hour=H`: sales per region, store and hour;
 //! - `GET /api/v1/stock?tenant=T`: stock per branch and SKU across the regions;
+//! - `GET /api/v1/stores?tenant=T`: the stores (branches) each region reported events of,
+//!   with their event count and newest event;
 //! - `GET /api/v1/rejected`: events the master refused, newest first;
 //! - `GET /api/v1/prices?sku=A&sku=B`: central prices; `PUT /api/v1/prices/{sku}`
 //!   `{"price_minor": 450}`: sets one (sent down to every region and store);
@@ -166,6 +168,7 @@ pub fn routes(state: ApiState) -> Router {
         .route("/api/v1/summaries", get(summaries))
         .route("/api/v1/sales", get(sales))
         .route("/api/v1/stock", get(stock))
+        .route("/api/v1/stores", get(stores))
         .route("/api/v1/rejected", get(rejected))
         .route("/api/v1/prices", get(prices))
         .route("/api/v1/prices/{sku}", put(set_price))
@@ -351,6 +354,45 @@ async fn stock(
                 .map(|r| json!({ "tenant": r.tenant, "branch": r.branch, "sku": r.sku, "on_hand": r.on_hand }))
                 .collect();
             (StatusCode::OK, Json(json!({ "stock": out })))
+        }
+        Err(r) => r,
+    }
+}
+
+async fn stores(
+    State(s): State<ApiState>,
+    headers: HeaderMap,
+    q: Result<Query<TenantQuery>, QueryRejection>,
+) -> Reply {
+    let p = match allowed(&s, &headers, Action::Read, Scope::Shared).await {
+        Ok(p) => p,
+        Err(r) => return r,
+    };
+    let Query(q) = match q {
+        Ok(q) => q,
+        Err(e) => {
+            return error(
+                StatusCode::BAD_REQUEST,
+                format!("the query: {}: use ?tenant=T", e.body_text()),
+            );
+        }
+    };
+    let tenant = match tenant_for(&p, q.tenant) {
+        Ok(t) => t,
+        Err(r) => return r,
+    };
+    match read(&s, move |st| st.branches(tenant.as_deref(), MAX_ROWS)).await {
+        Ok(rows) => {
+            let out: Vec<Value> = rows
+                .iter()
+                .map(|r| {
+                    json!({
+                        "tenant": r.tenant, "region": r.region, "branch": r.branch,
+                        "events": r.events, "last_event_ms": r.last_event_ms,
+                    })
+                })
+                .collect();
+            (StatusCode::OK, Json(json!({ "stores": out })))
         }
         Err(r) => r,
     }
@@ -626,6 +668,7 @@ pub const ROUTES: &[&str] = &[
     "/api/v1/summaries",
     "/api/v1/sales",
     "/api/v1/stock",
+    "/api/v1/stores",
     "/api/v1/rejected",
     "/api/v1/prices",
     "/api/v1/prices/{sku}",

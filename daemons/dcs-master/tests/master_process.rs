@@ -511,6 +511,14 @@ async fn operators_see_and_change_only_what_their_grants_allow_and_every_change_
         assert_eq!(status, 403, "{path}: {body}");
         assert!(body["error"].as_str().unwrap().contains("role"), "{body}");
     }
+    let (status, body) = master.api_as(&alice, "GET", "/api/v1/stores", "").await;
+    assert_eq!(status, 200, "{body}");
+    let stores = body["stores"].as_array().unwrap();
+    assert_eq!(stores.len(), 1, "alice sees acme's store only: {body}");
+    assert_eq!(
+        (stores[0]["branch"].as_str(), stores[0]["events"].as_u64()),
+        (Some("store-1"), Some(2))
+    );
     let (status, body) = master.api_as(&ci, "GET", "/api/v1/stock?tenant=acme", "").await;
     assert_eq!(status, 200, "the API token reads its tenant: {body}");
     let (status, _) = master.api_as(&carol, "GET", "/api/v1/sales?tenant=globex", "").await;

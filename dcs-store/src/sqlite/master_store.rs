@@ -53,6 +53,11 @@ CREATE TABLE IF NOT EXISTS stock (
     PRIMARY KEY (tenant, branch, sku)
 ) STRICT, WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS tenants (tenant TEXT PRIMARY KEY) STRICT, WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS branches (
+    tenant TEXT NOT NULL, region INTEGER NOT NULL, branch TEXT NOT NULL,
+    events INTEGER NOT NULL, last_event_ms INTEGER NOT NULL,
+    PRIMARY KEY (tenant, region, branch)
+) STRICT, WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS refused (
     region INTEGER NOT NULL, child_pos INTEGER NOT NULL, event_id BLOB NOT NULL,
     reason TEXT NOT NULL, PRIMARY KEY (region, child_pos)
@@ -95,6 +100,21 @@ pub struct StockRow {
     pub sku: String,
     /// Units on hand (received and transferred in, less sold, transferred out, adjusted).
     pub on_hand: i64,
+}
+
+/// A store (branch) the master holds events of, as one region reported it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BranchRow {
+    /// The tenant.
+    pub tenant: String,
+    /// The region that pushed its summaries.
+    pub region: u32,
+    /// The branch.
+    pub branch: String,
+    /// How many of its events the master holds.
+    pub events: u64,
+    /// Its newest event's time (Unix ms, from the event's HLC).
+    pub last_event_ms: u64,
 }
 
 /// What the master's host knows of one region (see [`MasterStore::record_region`]).
@@ -153,7 +173,12 @@ fn event_id(bytes: &[u8]) -> Result<EventId> {
 
 /// The hour bucket (hours since the Unix epoch) of an NTP64 HLC time.
 fn hour_of(hlc: u64) -> u64 {
-    HlcTimestamp { time: hlc, node: [0; 16] }.unix_ms() / HOUR_MS
+    unix_ms_of(hlc) / HOUR_MS
+}
+
+/// The Unix ms of an HLC time (NTP64 layout).
+fn unix_ms_of(hlc: u64) -> u64 {
+    HlcTimestamp { time: hlc, node: [0; 16] }.unix_ms()
 }
 
 /// The region number of a child of the master (only regions are).
@@ -430,6 +455,40 @@ impl MasterStore {
         Ok(out)
     }
 
+    /// Up to `limit` branches (stores) the master holds events of, of `tenant` or of every
+    /// tenant, by region and branch: how many events and the newest event's time.
+    ///
+    /// # Errors
+    /// The database's error.
+    pub fn branches(&self, tenant: Option<&str>, limit: usize) -> Result<Vec<BranchRow>> {
+        const COLUMNS: &str = "SELECT tenant, region, branch, events, last_event_ms FROM branches";
+        let limit = int(limit as u64, "limit")?;
+        let mut q = match tenant {
+            Some(_) => self.conn.prepare_cached(&format!(
+                "{COLUMNS} WHERE tenant = ?1 ORDER BY region, branch, tenant LIMIT ?2"
+            )),
+            None => self
+                .conn
+                .prepare_cached(&format!("{COLUMNS} ORDER BY region, branch, tenant LIMIT ?1")),
+        }
+        .map_err(map_err)?;
+        let read = |r: &rusqlite::Row<'_>| {
+            Ok(BranchRow {
+                tenant: r.get(0)?,
+                region: r.get(1)?,
+                branch: r.get(2)?,
+                events: r.get::<_, i64>(3)? as u64,
+                last_event_ms: r.get::<_, i64>(4)? as u64,
+            })
+        };
+        match tenant {
+            Some(t) => q.query_map(params![t, limit], read),
+            None => q.query_map(params![limit], read),
+        }
+        .and_then(|rows| rows.collect())
+        .map_err(map_err)
+    }
+
     /// Up to `limit` stock rows (of `tenant`, or of every tenant), by tenant, branch, SKU.
     ///
     /// # Errors
@@ -596,6 +655,14 @@ fn accept_summary(
         return Ok(Outcome::Duplicate);
     }
     exec(tx, "INSERT INTO tenants (tenant) VALUES (?1) ON CONFLICT DO NOTHING", [tenant])?;
+    let event_ms = int(unix_ms_of(s.hlc), "hlc")?;
+    exec(
+        tx,
+        "INSERT INTO branches (tenant, region, branch, events, last_event_ms) VALUES (?1, ?2, ?3, 1, ?4)
+         ON CONFLICT (tenant, region, branch) DO UPDATE SET
+             events = events + 1, last_event_ms = max(last_event_ms, excluded.last_event_ms)",
+        params![tenant, region, s.branch.as_str(), event_ms],
+    )?;
     let hour = hour_of(s.hlc);
     let amount = s.amount.minor();
     let (low, high) = room_for(amount);

@@ -29,7 +29,7 @@ use crate::projection::Projector;
 pub use anchor::ChainAnchor;
 pub use append::{AppendRequest, MAX_BATCH};
 pub use checkpoint_log::CHECKPOINT_EVERY;
-pub use master_store::{MasterStore, RegionRow, SalesRow, StockRow};
+pub use master_store::{BranchRow, MasterStore, RegionRow, SalesRow, StockRow};
 pub use read::MAX_READ;
 pub use region_replica::{Accepted, RegionReplicaStore, ReplicaTxn};
 pub use state::{SagaRecord, SagaStep};
