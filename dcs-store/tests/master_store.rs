@@ -651,3 +651,16 @@ proptest! {
         prop_assert_eq!(store.tenants().unwrap(), tenants.into_iter().collect::<Vec<_>>());
     }
 }
+
+#[test]
+fn region_samples_are_kept_for_their_window_only() {
+    let mut store = MasterStore::open_in_memory().unwrap();
+    for k in 0..10u64 {
+        store.record_samples(k * 1_000, 4_000, &[(3, k, "alive"), (4, 0, "failed")]).unwrap();
+    }
+    let all = store.samples(0, 100).unwrap();
+    assert_eq!(all.len(), 10, "5 samples of each region in the last 4 s: {all:?}");
+    assert_eq!(all[0], (3, 5_000, 5, "alive".to_string()));
+    assert_eq!(store.samples(9_000, 100).unwrap().len(), 2);
+    assert_eq!(store.samples(0, 3).unwrap().len(), 3);
+}

@@ -11,6 +11,8 @@
 //!
 //! - `GET /api/v1/regions`: the registry (last seen, last successful sync, lag, protocol
 //!   version) with the failure detector's verdict;
+//! - `GET /api/v1/regions/history?since_ms=T`: each region's lag and health, sampled every
+//!   `registry.sample_every_s`, kept `registry.keep_hours`;
 //! - `GET /api/v1/summaries`: how many event summaries the master holds, and a page of their
 //!   ids (`?after=ROWID&limit=N`);
 //! - `GET /api/v1/sales?tenant=T&from_hour=H&to_hour=H`: sales per region, store and hour;
@@ -165,6 +167,7 @@ pub fn routes(state: ApiState) -> Router {
         .route("/api/v1/me", get(me))
         .route("/api/v1/audit", get(audit_log))
         .route("/api/v1/regions", get(regions))
+        .route("/api/v1/regions/history", get(history))
         .route("/api/v1/summaries", get(summaries))
         .route("/api/v1/sales", get(sales))
         .route("/api/v1/stock", get(stock))
@@ -228,6 +231,42 @@ async fn regions(State(s): State<ApiState>, headers: HeaderMap) -> Reply {
         })
         .collect();
     (StatusCode::OK, Json(json!({ "regions": out })))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Since {
+    since_ms: Option<u64>,
+}
+
+async fn history(
+    State(s): State<ApiState>,
+    headers: HeaderMap,
+    q: Result<Query<Since>, QueryRejection>,
+) -> Reply {
+    if let Err(r) = allowed(&s, &headers, Action::Read, Scope::Shared).await {
+        return r;
+    }
+    let Query(q) = match q {
+        Ok(q) => q,
+        Err(e) => {
+            return error(
+                StatusCode::BAD_REQUEST,
+                format!("the query: {}: use ?since_ms=T", e.body_text()),
+            );
+        }
+    };
+    let since = q.since_ms.unwrap_or(0);
+    match read(&s, move |st| st.samples(since, MAX_ROWS)).await {
+        Ok(rows) => {
+            let out: Vec<Value> = rows
+                .iter()
+                .map(|(region, at, lag, health)| json!({ "region": region, "at_ms": at, "lag": lag, "health": health }))
+                .collect();
+            (StatusCode::OK, Json(json!({ "samples": out })))
+        }
+        Err(r) => r,
+    }
 }
 
 #[derive(Debug, Deserialize)]
@@ -665,6 +704,7 @@ pub const ROUTES: &[&str] = &[
     "/api/v1/me",
     "/api/v1/audit",
     "/api/v1/regions",
+    "/api/v1/regions/history",
     "/api/v1/summaries",
     "/api/v1/sales",
     "/api/v1/stock",

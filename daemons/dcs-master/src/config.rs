@@ -21,6 +21,8 @@ pub struct MasterConfigFile {
     pub web: WebSection,
     /// `[auth]`: operators' sessions.
     pub auth: AuthSection,
+    /// `[registry]`: the regions' lag over time.
+    pub registry: RegistrySection,
     /// `[tls]`: the master's certificate (mutual TLS with the regions); required unless
     /// `node.insecure_plaintext` is set.
     pub tls: Option<dcs_daemon::tls::TlsFiles>,
@@ -125,5 +127,21 @@ pub struct AuthSection {
 impl Default for AuthSection {
     fn default() -> Self {
         AuthSection { session_ttl_s: 8 * 3_600 }
+    }
+}
+
+/// `[registry]`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RegistrySection {
+    /// Seconds between two samples of every region's lag and health.
+    pub sample_every_s: u64,
+    /// Hours of samples kept (older ones are dropped as new ones come).
+    pub keep_hours: u64,
+}
+
+impl Default for RegistrySection {
+    fn default() -> Self {
+        RegistrySection { sample_every_s: 60, keep_hours: 7 * 24 }
     }
 }

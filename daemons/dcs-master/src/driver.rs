@@ -111,6 +111,15 @@ impl Inputs {
     }
 }
 
+/// How often the driver samples every region's lag and health, and how long samples stay.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Sampling {
+    /// Between two samples, ms.
+    pub every_ms: u64,
+    /// Kept for, ms.
+    pub keep_ms: u64,
+}
+
 /// Opens the store at `path`, restores the machine and starts the driver thread; it runs
 /// until every [`Inputs`] is dropped.
 ///
@@ -122,6 +131,7 @@ pub fn start(
     seed: u64,
     streams: Streams,
     queue: usize,
+    sampling: Sampling,
 ) -> Result<(Inputs, std::thread::JoinHandle<()>), DriverError> {
     let store_err = |e: dcs_store::StoreError| DriverError::Store {
         path: path.display().to_string(),
@@ -132,7 +142,16 @@ pub fn start(
     let machine = MasterMachine::restore(config.clone(), restored, now(), seed)
         .map_err(|e| DriverError::Machine(e.to_string()))?;
     let (tx, rx) = std::sync::mpsc::sync_channel(queue.max(1));
-    let driver = Driver { machine, store, streams, config, seed, versions: HashMap::new() };
+    let driver = Driver {
+        machine,
+        store,
+        streams,
+        config,
+        seed,
+        versions: HashMap::new(),
+        sampling,
+        sampled_at: 0,
+    };
     let handle = std::thread::Builder::new()
         .name("dcs-master-driver".into())
         .spawn(move || driver.run(&rx))
@@ -147,6 +166,8 @@ struct Driver {
     config: MasterConfig,
     seed: u64,
     versions: HashMap<NodeId, u32>,
+    sampling: Sampling,
+    sampled_at: u64,
 }
 
 impl Driver {
@@ -170,6 +191,33 @@ impl Driver {
                 self.machine.handle_timeout(t);
             }
             self.flush();
+            if t.wall_ms.saturating_sub(self.sampled_at) >= self.sampling.every_ms {
+                self.sampled_at = t.wall_ms;
+                self.sample(t.wall_ms);
+            }
+        }
+    }
+
+    /// Records every region's lag and health now.
+    fn sample(&mut self, at_ms: u64) {
+        let rows: Vec<(u32, u64, &str)> = self
+            .config
+            .regions
+            .iter()
+            .filter_map(|n| match n {
+                NodeId::Region(r) => {
+                    let rec = self.machine.liveness().get(*n);
+                    Some((
+                        u32::from(*r),
+                        rec.map_or(0, |a| a.lag),
+                        health_name(rec.map(|a| a.health)),
+                    ))
+                }
+                _ => None,
+            })
+            .collect();
+        if let Err(e) = self.store.record_samples(at_ms, self.sampling.keep_ms, &rows) {
+            tracing::warn!(error = %e, "cannot record the regions' samples");
         }
     }
 
@@ -213,11 +261,7 @@ impl Driver {
                     .filter_map(|n| match n {
                         NodeId::Region(r) => Some(RegionHealth {
                             region: *r,
-                            health: match self.machine.liveness().get(*n).map(|a| a.health) {
-                                Some(Health::Alive) => "alive",
-                                Some(Health::Suspect) => "suspect",
-                                _ => "failed",
-                            },
+                            health: health_name(self.machine.liveness().get(*n).map(|a| a.health)),
                         }),
                         _ => None,
                     })
@@ -290,5 +334,14 @@ impl Driver {
         if let Err(e) = self.store.record_region(u32::from(region), seen, acked, lag, &v) {
             tracing::warn!(region, error = %e, "cannot record the region's contact");
         }
+    }
+}
+
+/// The failure detector's verdict as the API names it (never heard from counts as failed).
+fn health_name(h: Option<Health>) -> &'static str {
+    match h {
+        Some(Health::Alive) => "alive",
+        Some(Health::Suspect) => "suspect",
+        _ => "failed",
     }
 }

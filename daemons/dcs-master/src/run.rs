@@ -233,9 +233,19 @@ async fn serve(p: Prepared) -> Result<(), String> {
     let store_path = p.data_dir.join(STORE);
     let streams: driver::Streams = Arc::new(Mutex::new(HashMap::new()));
     let regions = p.machine.regions.clone();
-    let (inputs, driver_thread) =
-        driver::start(&store_path, p.machine, SEED, Arc::clone(&streams), p.file.node.input_queue)
-            .map_err(|e| e.to_string())?;
+    let sampling = driver::Sampling {
+        every_ms: p.file.registry.sample_every_s.max(1).saturating_mul(1_000),
+        keep_ms: p.file.registry.keep_hours.saturating_mul(3_600_000),
+    };
+    let (inputs, driver_thread) = driver::start(
+        &store_path,
+        p.machine,
+        SEED,
+        Arc::clone(&streams),
+        p.file.node.input_queue,
+        sampling,
+    )
+    .map_err(|e| e.to_string())?;
     // The API reads on its own connection (WAL: readers never wait for the driver's writes).
     let reader = MasterStore::open(&store_path)
         .map_err(|e| format!("the master store {}: {e}", store_path.display()))?;

@@ -259,6 +259,9 @@ fn push(batch: u64, items: Vec<(u64, EventSummary)>) -> Message {
 async fn a_region_syncs_with_the_master_and_a_restart_keeps_everything() {
     let root = tempfile::tempdir().unwrap();
     let mut master = Master::init(root.path());
+    let cfg = master.dir.join("dcs-master.toml");
+    let text = std::fs::read_to_string(&cfg).unwrap();
+    std::fs::write(&cfg, text.replace("sample_every_s = 60", "sample_every_s = 1")).unwrap();
     master.start().await;
     let region1 = NodeId::Region(1);
 
@@ -297,6 +300,13 @@ async fn a_region_syncs_with_the_master_and_a_restart_keeps_everything() {
     assert!(r1["last_successful_sync_ms"].as_u64().is_some(), "{body}");
     let r2 = body["regions"].as_array().unwrap().iter().find(|r| r["region"] == 2).unwrap().clone();
     assert!(r2["last_successful_sync_ms"].is_null(), "region 2 never synced: {body}");
+    // Lag over time: sampled every second here.
+    tokio::time::sleep(Duration::from_millis(1_200)).await;
+    let (status, body) = master.api("GET", "/api/v1/regions/history?since_ms=0", "").await;
+    assert_eq!(status, 200, "{body}");
+    let samples = body["samples"].as_array().unwrap();
+    assert!(samples.iter().any(|x| x["region"] == 1 && x["health"] == "alive"), "{body}");
+    assert!(samples.iter().any(|x| x["region"] == 2), "every configured region is sampled: {body}");
 
     // Bad prices change nothing; a good one comes down in the next ack.
     let (status, body) = master.api("PUT", "/api/v1/prices/COFFEE", r#"{"price_minor": -5}"#).await;

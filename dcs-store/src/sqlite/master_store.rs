@@ -53,6 +53,10 @@ CREATE TABLE IF NOT EXISTS stock (
     PRIMARY KEY (tenant, branch, sku)
 ) STRICT, WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS tenants (tenant TEXT PRIMARY KEY) STRICT, WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS region_samples (
+    region INTEGER NOT NULL, at_ms INTEGER NOT NULL, lag INTEGER NOT NULL,
+    health TEXT NOT NULL, PRIMARY KEY (region, at_ms)
+) STRICT, WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS branches (
     tenant TEXT NOT NULL, region INTEGER NOT NULL, branch TEXT NOT NULL,
     events INTEGER NOT NULL, last_event_ms INTEGER NOT NULL,
@@ -318,6 +322,55 @@ impl MasterStore {
             params![region, int(seen_at_ms, "seen_at_ms")?, acked, int(lag, "lag")?, version],
         )?;
         Ok(())
+    }
+
+    /// Records one sample of each region's lag and health at `at_ms` (the dashboard's lag over
+    /// time), and drops the samples older than `keep_ms` before it: the table holds at most
+    /// `keep_ms` / the sampling interval rows per region.
+    ///
+    /// # Errors
+    /// [`StoreError::Invalid`] for a time or lag past `i64::MAX`; the database's error.
+    pub fn record_samples(
+        &mut self,
+        at_ms: u64,
+        keep_ms: u64,
+        rows: &[(u32, u64, &str)],
+    ) -> Result<()> {
+        let at = int(at_ms, "at_ms")?;
+        let tx = self.conn.transaction().map_err(map_err)?;
+        for (region, lag, health) in rows {
+            exec(
+                &tx,
+                "INSERT OR REPLACE INTO region_samples (region, at_ms, lag, health) VALUES (?1, ?2, ?3, ?4)",
+                params![region, at, int(*lag, "lag")?, health],
+            )?;
+        }
+        exec(
+            &tx,
+            "DELETE FROM region_samples WHERE at_ms < ?1",
+            [at.saturating_sub(int(keep_ms, "keep_ms")?)],
+        )?;
+        tx.commit().map_err(map_err)
+    }
+
+    /// The samples of every region since `since_ms`, oldest first, at most `limit`:
+    /// (region, at_ms, lag, health).
+    ///
+    /// # Errors
+    /// The database's error.
+    pub fn samples(&self, since_ms: u64, limit: usize) -> Result<Vec<(u32, u64, u64, String)>> {
+        let mut q = self
+            .conn
+            .prepare_cached(
+                "SELECT region, at_ms, lag, health FROM region_samples WHERE at_ms >= ?1
+                 ORDER BY at_ms, region LIMIT ?2",
+            )
+            .map_err(map_err)?;
+        q.query_map(params![int(since_ms, "since_ms")?, int(limit as u64, "limit")?], |r| {
+            Ok((r.get(0)?, r.get::<_, i64>(1)? as u64, r.get::<_, i64>(2)? as u64, r.get(3)?))
+        })
+        .and_then(|rows| rows.collect())
+        .map_err(map_err)
     }
 
     /// The region registry, by region number.
