@@ -1,12 +1,79 @@
 // A stand-in for dcs-master's admin API with made-up data, for trying the dashboard without a
-// master: serves dist/ and /api/v1/... on 127.0.0.1 (PORT, default 7399), token "dev-token".
+// master: serves dist/ and /api/v1/... on 127.0.0.1 (PORT, default 7399). Operators, each
+// with the password "dev-password" (PASSWORD): carol (*=operator), alice (acme=viewer), gus
+// (globex=viewer) and dana (acme=operator, globex=viewer); the API token "dev-token" (TOKEN)
+// is admin on every tenant. Grants are checked as the master checks them (403 naming the
+// role), sessions end after SESSION_S seconds (default 3600), and every change is in a
+// SHA-256-chained audit log (BREAK_AUDIT=1 shows a broken chain).
 //   npm run build && node scripts/mock-master.mjs
+import { createHash, randomBytes } from 'node:crypto';
 import { createServer } from 'node:http';
 import { readFileSync, existsSync } from 'node:fs';
 import { extname, join, normalize } from 'node:path';
 
 const PORT = Number(process.env.PORT ?? 7399);
 const TOKEN = process.env.TOKEN ?? 'dev-token';
+const PASSWORD = process.env.PASSWORD ?? 'dev-password';
+const SESSION_MS = Number(process.env.SESSION_S ?? 3600) * 1000;
+const USERS = {
+  carol: [{ tenant: '*', role: 'operator' }],
+  alice: [{ tenant: 'acme', role: 'viewer' }],
+  gus: [{ tenant: 'globex', role: 'viewer' }],
+  dana: [{ tenant: 'acme', role: 'operator' }, { tenant: 'globex', role: 'viewer' }],
+};
+const sessions = new Map(); // token -> { name, grants, expires }
+const RANK = { viewer: 1, operator: 2, admin: 3 };
+
+// Who the caller is: { name, grants } or null.
+function principal(req) {
+  const h = req.headers.authorization ?? '';
+  const token = h.startsWith('Bearer ') ? h.slice(7).trim() : '';
+  if (token === TOKEN) return { name: 'admin-token', grants: [{ tenant: '*', role: 'admin' }] };
+  const s = sessions.get(token);
+  if (!s || s.expires <= now()) return null;
+  return { ...s, token };
+}
+
+// null when allowed, else the master's 403 message. scope: a tenant, or 'shared'.
+function refuse(p, action, scope) {
+  const need = action === 'read' ? 'viewer' : 'operator';
+  const covers = (g) => (scope === 'shared' ? action === 'read' || g.tenant === '*' : g.tenant === '*' || g.tenant === scope);
+  if (p.grants.some((g) => RANK[g.role] >= RANK[need] && covers(g))) return null;
+  const what = action === 'read' ? 'read' : 'change prices or the catalog of';
+  const where = scope === 'shared' ? 'what every tenant shares' : `tenant "${scope}"`;
+  return `${p.name} may not ${what} ${where}: that needs the ${need} role there`;
+}
+
+function readable(p) {
+  if (p.grants.some((g) => g.tenant === '*')) return null;
+  return [...new Set(p.grants.map((g) => g.tenant))].sort();
+}
+
+// The tenant of a per-tenant read: [tenant or undefined] or [status, body] on refusal.
+function tenantFor(p, asked) {
+  if (asked) {
+    const why = refuse(p, 'read', asked);
+    return why ? { reply: [403, { error: why }] } : { tenant: asked };
+  }
+  const mine = readable(p);
+  if (mine === null) return { tenant: undefined };
+  if (mine.length === 1) return { tenant: mine[0] };
+  return { reply: [400, { error: `tenant: name one of yours: ${mine.join(', ')}` }] };
+}
+
+const audit = [];
+function record(actor, action, tenant, detail) {
+  const prev = audit.at(-1)?.hash ?? '0'.repeat(64);
+  const e = { seq: audit.length + 1, at_ms: now(), actor, action, tenant, detail: JSON.stringify(detail) };
+  const hash = createHash('sha256').update(prev).update(JSON.stringify(e)).digest('hex');
+  audit.push({ ...e, hash });
+}
+function verification() {
+  if (process.env.BREAK_AUDIT && audit.length > 1) {
+    return { entries: audit.length, intact: false, broken_at: 2, reason: 'the hash of entry 2 does not match its fields' };
+  }
+  return { entries: audit.length, intact: true, broken_at: null, reason: null };
+}
 const DIST = new URL('../dist/', import.meta.url).pathname;
 const HOUR = 3_600_000;
 
@@ -41,8 +108,49 @@ const stock = [
 ];
 
 function api(req, url, body) {
-  if (req.headers.authorization !== `Bearer ${TOKEN}`) return [401, { error: 'send the admin token as `Authorization: Bearer …`' }];
   const p = url.pathname;
+  if (p === '/api/v1/login' && req.method === 'POST') {
+    let name, password;
+    try {
+      ({ name, password } = JSON.parse(body));
+    } catch {
+      return [400, { error: 'the body: send {"name": …, "password": …}' }];
+    }
+    if (typeof name !== 'string' || typeof password !== 'string') return [400, { error: 'the body: send {"name": …, "password": …}' }];
+    if (!USERS[name] || password !== PASSWORD) return [401, { error: 'wrong operator name or password' }];
+    const token = `dcs_s_${randomBytes(24).toString('hex')}`;
+    const expires = now() + SESSION_MS;
+    sessions.set(token, { name, grants: USERS[name], expires });
+    record(name, 'login', '*', {});
+    return [200, { token, expires_ms: expires, name, grants: USERS[name] }];
+  }
+  const who = principal(req);
+  if (!who) return [401, { error: 'sign in: the session expired or was signed out' }];
+  const denied = (action, scope) => {
+    const why = refuse(who, action, scope);
+    return why ? [403, { error: why }] : null;
+  };
+  if (p === '/api/v1/logout' && req.method === 'POST') {
+    sessions.delete(who.token);
+    record(who.name, 'logout', '*', {});
+    return [200, { signed_out: true }];
+  }
+  if (p === '/api/v1/me') return [200, { name: who.name, grants: who.grants }];
+  if (p === '/api/v1/audit') {
+    const mine = readable(who);
+    const entries = audit.filter((e) => mine === null || e.tenant === '*' || mine.includes(e.tenant)).slice(-500).reverse();
+    return [200, { entries, verification: verification() }];
+  }
+  if (p === '/api/v1/summaries' || p === '/api/v1/rejected') {
+    const no = denied('read', '*');
+    if (no) return no;
+  }
+  if (p === '/api/v1/sales' || p === '/api/v1/stock') {
+    const t = tenantFor(who, url.searchParams.get('tenant'));
+    if (t.reply) return t.reply;
+    if (t.tenant) url.searchParams.set('tenant', t.tenant);
+    else url.searchParams.delete('tenant');
+  }
   if (p === '/api/v1/regions') {
     const t = now();
     return [200, { regions: [
@@ -68,18 +176,26 @@ function api(req, url, body) {
   }
   const m = /^\/api\/v1\/(prices|catalog)\/(.+)$/.exec(p);
   if (m && req.method === 'PUT') {
+    const no = denied('change', 'shared');
+    if (no) return no;
     const sku = decodeURIComponent(m[2]);
     if (/[^\x21-\x7e]/.test(sku) || sku.length > 64) return [400, { error: 'sku: not printable ASCII' }];
-    if (m[1] === 'catalog') return [200, { sku, listed: true }];
+    if (m[1] === 'catalog') {
+      record(who.name, 'list_in_catalog', '*', { sku, listed: true });
+      return [200, { sku, listed: true }];
+    }
     let v;
     try { v = JSON.parse(body).price_minor; } catch { return [400, { error: 'the body: send {"price_minor": N}' }]; }
     if (!Number.isInteger(v)) return [400, { error: 'the body: send {"price_minor": N}' }];
     if (v < 0) return [400, { error: 'price_minor: a price is not below zero' }];
     prices.set(sku, v);
+    record(who.name, 'set_price', '*', { sku, price_minor: v });
     return [200, { sku, price_minor: v }];
   }
   return [404, { error: 'no such route' }];
 }
+
+for (const name of Object.keys(USERS)) record('cli', 'create_user', '*', { name, grants: USERS[name] });
 
 const TYPES = { '.html': 'text/html', '.js': 'text/javascript', '.css': 'text/css', '.svg': 'image/svg+xml' };
 
@@ -102,4 +218,6 @@ createServer((req, res) => {
     res.writeHead(200, { 'Content-Type': TYPES[extname(file)] ?? 'application/octet-stream' });
     res.end(readFileSync(file));
   });
-}).listen(PORT, '127.0.0.1', () => console.log(`mock master on http://127.0.0.1:${PORT}/ (token ${TOKEN})`));
+}).listen(PORT, '127.0.0.1', () =>
+  console.log(`mock master on http://127.0.0.1:${PORT}/ (operators ${Object.keys(USERS).join(', ')}, password ${PASSWORD}; API token ${TOKEN})`),
+);

@@ -1,9 +1,11 @@
 import { lazy, Suspense, useEffect, useState, useSyncExternalStore } from 'react';
-import { getAuthState, signOut, subscribe } from './api/auth';
+import { getAuthState, signOut, subscribe, type Session } from './api/auth';
 import { Button } from './components/ui/button';
 import { LoadingState } from './components/ui/states';
 import { Tabs, TabsContent, TabsList, TabsTrigger } from './components/ui/tabs';
 import { ToastProvider } from './components/ui/toast';
+import { describeGrants } from './lib/access';
+import { AuditView } from './views/AuditView';
 import { FleetView } from './views/FleetView';
 import { PricesView } from './views/PricesView';
 import { RejectedView } from './views/RejectedView';
@@ -19,6 +21,7 @@ const VIEWS = [
   { id: 'stock', label: 'Stock' },
   { id: 'rejected', label: 'Rejected events' },
   { id: 'prices', label: 'Prices' },
+  { id: 'audit', label: 'Audit' },
 ] as const;
 
 type ViewId = (typeof VIEWS)[number]['id'];
@@ -43,15 +46,17 @@ function useNarrow(px: number): boolean {
 
 export function App() {
   const auth = useSyncExternalStore(subscribe, getAuthState);
-  if (!auth.token) return <SignIn notice={auth.notice} />;
+  if (!auth.session) return <SignIn notice={auth.notice} />;
   return (
     <ToastProvider>
-      <Dashboard />
+      {/* A new operator starts from a fresh dashboard (no view state carried over). */}
+      <Dashboard key={auth.session.token} session={auth.session} />
     </ToastProvider>
   );
 }
 
-function Dashboard() {
+function Dashboard({ session }: { session: Session }) {
+  const [leaving, setLeaving] = useState(false);
   const [view, setView] = useState<ViewId>(viewFromHash);
   const narrow = useNarrow(900);
 
@@ -73,9 +78,24 @@ function Dashboard() {
       </a>
       <header className="topbar">
         <span className="brand">DCS master · admin</span>
-        <Button variant="ghost" onClick={signOut}>
-          Sign out
-        </Button>
+        <div className="whoami">
+          <span className="whoami-text">
+            Signed in as <strong data-testid="whoami">{session.name}</strong>
+            <span className="muted small whoami-grants"> · {describeGrants(session.grants)}</span>
+          </span>
+          <Button
+            variant="ghost"
+            disabled={leaving}
+            onClick={() => {
+              setLeaving(true);
+              // The next operator starts at the fleet, not at this one's last view.
+              history.replaceState(null, '', `${location.pathname}${location.search}`);
+              void signOut();
+            }}
+          >
+            {leaving ? 'Signing out…' : 'Sign out'}
+          </Button>
+        </div>
       </header>
       <Tabs value={view} onValueChange={choose} orientation={narrow ? 'horizontal' : 'vertical'} className="layout" activationMode="manual">
         <nav className="sidenav" aria-label="Views">
@@ -100,6 +120,7 @@ function Dashboard() {
               {v.id === 'stock' && <StockView />}
               {v.id === 'rejected' && <RejectedView />}
               {v.id === 'prices' && <PricesView />}
+              {v.id === 'audit' && <AuditView />}
             </TabsContent>
           ))}
         </main>

@@ -2,6 +2,7 @@ import { beforeEach, describe, expect, it, vi } from 'vitest';
 import { json, stubFetch } from '../test/fetch';
 import { ApiError, createClient, encodeQueryValue } from './client';
 import { api } from './index';
+import { signedInAs } from '../test/session';
 import { getAuthState, getToken, resetFromStorage, SESSION_ENDED, signIn, signOut } from './auth';
 
 describe('the API client', () => {
@@ -36,6 +37,15 @@ describe('the API client', () => {
     expect((e as ApiError).message).toBe('HTTP 502: Bad Gateway');
   });
 
+  it('marks a 403 as forbidden, without ending the session', async () => {
+    stubFetch({ '/api/v1/rejected': () => json(403, { error: 'alice may not read what every tenant shares: that needs the viewer role there' }) });
+    const onUnauthorized = vi.fn();
+    const e = await createClient({ getToken: () => 't', onUnauthorized }).rejected().catch((x: unknown) => x);
+    expect((e as ApiError).forbidden).toBe(true);
+    expect((e as ApiError).message).toMatch(/alice may not/);
+    expect(onUnauthorized).not.toHaveBeenCalled();
+  });
+
   it('on 401 calls onUnauthorized, then throws', async () => {
     stubFetch({ '/api/v1/stock': () => json(401, { error: 'send the admin token' }) });
     const onUnauthorized = vi.fn();
@@ -61,44 +71,92 @@ describe('the API client', () => {
 
 describe('the session (auth.ts)', () => {
   beforeEach(() => {
+    vi.useRealTimers();
     sessionStorage.clear();
     resetFromStorage();
   });
 
-  it('signs in only with a token the master accepts, and keeps it in sessionStorage', async () => {
-    const { calls } = stubFetch({
-      '/api/v1/regions': (_u, init) =>
-        (init.headers as Record<string, string>).Authorization === 'Bearer good'
-          ? json(200, { regions: [] })
-          : json(401, { error: 'send the admin token as `Authorization: Bearer …`' }),
-    });
-    const e = await signIn('bad').catch((x: unknown) => x);
-    expect((e as ApiError).status).toBe(401);
-    expect((e as ApiError).message).toMatch(/refused this token/);
-    expect(getToken()).toBeNull();
+  const grants = [{ tenant: 'acme', role: 'viewer' as const }];
+  const login = (_u: string, init: RequestInit) => {
+    const { name, password } = JSON.parse(String(init.body)) as { name: string; password: string };
+    return name === 'alice' && password === 'long enough password'
+      ? json(200, { token: 'sess-1', expires_ms: Date.now() + 60_000, name: 'alice', grants })
+      : json(401, { error: 'wrong operator name or password' });
+  };
 
-    await signIn('  good  ');
-    expect(getToken()).toBe('good');
-    expect(sessionStorage.getItem('dcs-master.admin-token')).toBe('good');
-    expect(calls).toHaveLength(2);
+  it('signs in with a name and password, keeps the session in sessionStorage, and sends its token', async () => {
+    const { calls } = stubFetch({ '/api/v1/login': login, '/api/v1/stock': () => json(200, { stock: [] }) });
+    const e = await signIn('alice', 'not it').catch((x: unknown) => x);
+    expect((e as ApiError).status).toBe(401);
+    expect((e as ApiError).message).toBe('wrong operator name or password');
+    expect(getToken()).toBeNull();
+    expect(calls[0]!.init.method).toBe('POST');
+    expect((calls[0]!.init.headers as Record<string, string>).Authorization).toBeUndefined();
+
+    const s = await signIn('  alice ', 'long enough password');
+    expect(s).toMatchObject({ token: 'sess-1', name: 'alice', grants });
+    expect(getAuthState().session?.name).toBe('alice');
+    expect(JSON.parse(sessionStorage.getItem('dcs-master.session')!)).toMatchObject({ token: 'sess-1', grants });
+    await api.stock();
+    expect((calls.at(-1)!.init.headers as Record<string, string>).Authorization).toBe('Bearer sess-1');
+  });
+
+  it('refuses blank fields without asking the master', async () => {
+    const { calls } = stubFetch({});
+    await expect(signIn(' ', 'x')).rejects.toMatchObject({ status: 400, message: 'Enter your operator name' });
+    await expect(signIn('alice', '')).rejects.toMatchObject({ status: 400, message: 'Enter your password' });
+    expect(calls).toHaveLength(0);
   });
 
   it('a 401 on any call ends the session with a notice', async () => {
-    sessionStorage.setItem('dcs-master.admin-token', 'expired');
-    resetFromStorage();
-    const { calls } = stubFetch({ '/api/v1/rejected': () => json(401, { error: 'send the admin token' }) });
-    await expect(api.rejected()).rejects.toMatchObject({ status: 401 });
+    signedInAs(grants, 'alice', 'expired');
+    const { calls } = stubFetch({ '/api/v1/stock': () => json(401, { error: 'the session expired' }) });
+    await expect(api.stock()).rejects.toMatchObject({ status: 401 });
     expect((calls[0]!.init.headers as Record<string, string>).Authorization).toBe('Bearer expired');
-    expect(getAuthState()).toEqual({ token: null, notice: SESSION_ENDED });
+    expect(getAuthState()).toEqual({ session: null, notice: SESSION_ENDED });
     expect(SESSION_ENDED).toBe('Your session ended: sign in again');
-    expect(sessionStorage.getItem('dcs-master.admin-token')).toBeNull();
+    expect(sessionStorage.getItem('dcs-master.session')).toBeNull();
   });
 
-  it('signing out clears the token without a notice', () => {
-    sessionStorage.setItem('dcs-master.admin-token', 'x');
+  it('signing out ends the session on the master first, then here, without a notice', async () => {
+    signedInAs(grants, 'alice', 'sess-9');
+    const { calls } = stubFetch({ '/api/v1/logout': () => json(200, { signed_out: true }) });
+    await signOut();
+    expect(calls).toHaveLength(1);
+    expect(calls[0]!.init.method).toBe('POST');
+    expect((calls[0]!.init.headers as Record<string, string>).Authorization).toBe('Bearer sess-9');
+    expect(getAuthState()).toEqual({ session: null, notice: null });
+    expect(sessionStorage.getItem('dcs-master.session')).toBeNull();
+  });
+
+  it('signs out here even when the master cannot be reached or already ended the session', async () => {
+    signedInAs(grants, 'alice', 'gone');
+    stubFetch({ '/api/v1/logout': () => json(401, { error: 'signed out' }) });
+    await signOut();
+    expect(getAuthState()).toEqual({ session: null, notice: null });
+    signedInAs(grants, 'alice', 'x');
+    vi.stubGlobal('fetch', vi.fn(async () => Promise.reject(new TypeError('Failed to fetch'))));
+    await signOut();
+    expect(getAuthState().session).toBeNull();
+  });
+
+  it('a session past its expiry is not kept, and one that expires while open ends with the notice', async () => {
+    sessionStorage.setItem('dcs-master.session', JSON.stringify({ token: 't', name: 'a', grants, expires_ms: Date.now() - 1 }));
     resetFromStorage();
-    signOut();
-    expect(getAuthState()).toEqual({ token: null, notice: null });
-    expect(sessionStorage.getItem('dcs-master.admin-token')).toBeNull();
+    expect(getAuthState()).toEqual({ session: null, notice: SESSION_ENDED });
+
+    vi.useFakeTimers();
+    sessionStorage.setItem('dcs-master.session', JSON.stringify({ token: 't', name: 'a', grants, expires_ms: Date.now() + 1_000 }));
+    resetFromStorage();
+    expect(getToken()).toBe('t');
+    vi.advanceTimersByTime(1_001);
+    expect(getAuthState()).toEqual({ session: null, notice: SESSION_ENDED });
+    vi.useRealTimers();
+  });
+
+  it('ignores a malformed stored session', () => {
+    sessionStorage.setItem('dcs-master.session', '{"token": 1}');
+    resetFromStorage();
+    expect(getAuthState()).toEqual({ session: null, notice: null });
   });
 });

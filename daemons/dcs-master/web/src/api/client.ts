@@ -3,7 +3,10 @@
 // ApiError carrying the HTTP status and the server's own message on any failure.
 
 import type {
+  AuditResponse,
   ListSkuResponse,
+  LoginResponse,
+  MeResponse,
   PricesResponse,
   RegionsResponse,
   RejectedResponse,
@@ -28,6 +31,11 @@ export class ApiError extends Error {
 
   get unauthorized(): boolean {
     return this.status === 401;
+  }
+
+  /** The caller's grants do not cover the call. */
+  get forbidden(): boolean {
+    return this.status === 403;
   }
 }
 
@@ -79,7 +87,7 @@ async function errorMessage(res: Response): Promise<string> {
 }
 
 export function createClient(options: ClientOptions) {
-  async function request<T>(method: 'GET' | 'PUT', path: string, body?: unknown, call?: CallOptions): Promise<T> {
+  async function request<T>(method: 'GET' | 'PUT' | 'POST', path: string, body?: unknown, call?: CallOptions): Promise<T> {
     const headers: Record<string, string> = { Accept: 'application/json' };
     const token = options.getToken();
     if (token) headers.Authorization = `Bearer ${token}`;
@@ -114,6 +122,17 @@ export function createClient(options: ClientOptions) {
   }
 
   return {
+    /** Signs in; a 401 is a wrong name or password (the client's own token is not sent). */
+    login: (name: string, password: string, call?: CallOptions) =>
+      request<LoginResponse>('POST', '/api/v1/login', { name, password }, call),
+
+    /** Ends the session of the token sent. */
+    logout: (call?: CallOptions) => request<{ signed_out: boolean }>('POST', '/api/v1/logout', undefined, call),
+
+    me: (call?: CallOptions) => request<MeResponse>('GET', '/api/v1/me', undefined, call),
+
+    audit: (call?: CallOptions) => request<AuditResponse>('GET', '/api/v1/audit', undefined, call),
+
     regions: (call?: CallOptions) => request<RegionsResponse>('GET', '/api/v1/regions', undefined, call),
 
     summaries: (after = 0, limit = 1, call?: CallOptions) =>

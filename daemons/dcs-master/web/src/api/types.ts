@@ -103,7 +103,61 @@ export interface ListSkuResponse {
   listed: boolean;
 }
 
-/** Every error answer: 400 (bad input, naming the field), 401 (no or wrong token), 503. */
+/** A role, weakest first: each includes the ones before it. */
+export type Role = 'viewer' | 'operator' | 'admin';
+
+/** What an operator may do: `role` on `tenant`, or on every tenant when it is `*`. */
+export interface Grant {
+  tenant: string;
+  role: Role;
+}
+
+/** `POST /api/v1/login` `{"name", "password"}` answers a session. */
+export interface LoginResponse {
+  token: string;
+  /** When the session ends by itself (Unix ms). */
+  expires_ms: number;
+  name: string;
+  grants: Grant[];
+}
+
+/** `GET /api/v1/me`. */
+export interface MeResponse {
+  name: string;
+  grants: Grant[];
+}
+
+/** One entry of the audit log: `GET /api/v1/audit` (newest first). */
+export interface AuditEntry {
+  seq: number;
+  at_ms: number;
+  actor: string;
+  action: string;
+  /** The tenant the change was about, `*` for what every tenant shares. */
+  tenant: string;
+  /** The change as JSON text. */
+  detail: string;
+  /** SHA-256 of the entry, chained to the one before (hex). */
+  hash: string;
+}
+
+/** The master's check of the whole chain. */
+export interface AuditVerification {
+  entries: number;
+  intact: boolean;
+  broken_at: number | null;
+  reason: string | null;
+}
+
+export interface AuditResponse {
+  entries: AuditEntry[];
+  verification: AuditVerification;
+}
+
+/**
+ * Every error answer: 400 (bad input, naming the field), 401 (no valid session), 403 (the
+ * caller's grants do not cover it, naming the role needed), 503.
+ */
 export interface ErrorBody {
   error: string;
 }

@@ -1,6 +1,6 @@
 import { act, fireEvent, render, screen, waitFor, within } from '@testing-library/react';
 import { beforeEach, describe, expect, it } from 'vitest';
-import { resetFromStorage } from '../api/auth';
+import { signedInAs } from '../test/session';
 import type { Region } from '../api/types';
 import { App } from '../App';
 import { json, stubFetch } from '../test/fetch';
@@ -17,8 +17,7 @@ function regions(now: number): Region[] {
 }
 
 beforeEach(() => {
-  sessionStorage.setItem('dcs-master.admin-token', 'tok');
-  resetFromStorage();
+  signedInAs();
 });
 
 describe('Fleet view', () => {
@@ -107,27 +106,47 @@ describe('Fleet view', () => {
   });
 });
 
+describe('Fleet view for a viewer of one tenant', () => {
+  it('lists the regions without asking for the summaries, which span every tenant', async () => {
+    signedInAs([{ tenant: 'acme', role: 'viewer' }], 'alice');
+    const { calls } = stubFetch({ '/api/v1/regions': () => json(200, { regions: regions(Date.now()) }) });
+    render(<FleetView />);
+    await screen.findByRole('table');
+    expect(screen.getByTestId('summary-count').textContent).toBe('—');
+    expect(screen.getByText('needs a grant on every tenant')).toBeTruthy();
+    expect(calls.map((c) => c.url)).toEqual(['/api/v1/regions']);
+  });
+});
+
 describe('a 401 anywhere', () => {
   it('returns to the sign-in screen saying the session ended', async () => {
     stubFetch({
-      '/api/v1/regions': () => json(401, { error: 'send the admin token as `Authorization: Bearer …`' }),
-      '/api/v1/summaries': () => json(401, { error: 'send the admin token as `Authorization: Bearer …`' }),
+      '/api/v1/regions': () => json(401, { error: 'sign in: the session expired or was signed out' }),
+      '/api/v1/summaries': () => json(401, { error: 'sign in: the session expired or was signed out' }),
     });
     render(<App />);
     expect(await screen.findByText('Your session ended: sign in again')).toBeTruthy();
-    expect(screen.getByLabelText('API token')).toBeTruthy();
-    expect(sessionStorage.getItem('dcs-master.admin-token')).toBeNull();
+    expect(screen.getByLabelText('Operator name')).toBeTruthy();
+    expect(screen.getByLabelText('Password')).toBeTruthy();
+    expect(sessionStorage.getItem('dcs-master.session')).toBeNull();
   });
 
-  it('and Sign out clears the token', async () => {
-    stubFetch({ '/api/v1/regions': () => json(200, { regions: [] }), '/api/v1/summaries': summaries });
+  it('and Sign out ends the session on the master, then here', async () => {
+    const { calls } = stubFetch({
+      '/api/v1/regions': () => json(200, { regions: [] }),
+      '/api/v1/summaries': summaries,
+      '/api/v1/logout': () => json(200, { signed_out: true }),
+    });
     render(<App />);
     await screen.findByText('No regions yet');
+    expect(screen.getByTestId('whoami').textContent).toBe('carol');
+    expect(screen.getByText(/operator on every tenant/)).toBeTruthy();
     await act(async () => {
       fireEvent.click(screen.getByRole('button', { name: 'Sign out' }));
     });
-    expect(screen.getByRole('button', { name: 'Sign in' })).toBeTruthy();
+    expect(await screen.findByRole('button', { name: 'Sign in' })).toBeTruthy();
+    expect(calls.filter((c) => c.url === '/api/v1/logout')).toHaveLength(1);
     expect(screen.queryByText('Your session ended: sign in again')).toBeNull();
-    expect(sessionStorage.getItem('dcs-master.admin-token')).toBeNull();
+    expect(sessionStorage.getItem('dcs-master.session')).toBeNull();
   });
 });

@@ -6,11 +6,13 @@ import { HEALTHS, type Health, type Region } from '../api/types';
 import { Badge } from '../components/ui/badge';
 import { Button } from '../components/ui/button';
 import { Card } from '../components/ui/card';
-import { EmptyState, ErrorState, LoadingState, StaleBanner } from '../components/ui/states';
+import { EmptyState, ErrorState, isForbidden, LoadingState, StaleBanner } from '../components/ui/states';
 import { Table, Td, Th } from '../components/ui/table';
 import { ToggleGroup, ToggleGroupItem } from '../components/ui/toggle-group';
+import { readsEveryTenant } from '../lib/access';
 import { formatAbsolute, formatRelative } from '../lib/time';
 import { useResource } from '../lib/useResource';
+import { useGrants } from '../lib/useSession';
 
 export const FLEET_REFRESH_MS = 5000;
 
@@ -42,12 +44,23 @@ function When({ ms, now }: { ms: number | null; now: number }) {
 
 export function FleetView({ refreshMs = FLEET_REFRESH_MS }: { refreshMs?: number }) {
   const [filter, setFilter] = useState<Filter>('all');
+  // The count of summaries spans every tenant: asked only with a grant on `*`.
+  const allTenants = readsEveryTenant(useGrants());
   const { state, reload, loadedAt } = useResource(
     async (signal) => {
-      const [regions, summaries] = await Promise.all([api.regions({ signal }), api.summaries(0, 1, { signal })]);
-      return { regions: regions.regions, summaryCount: summaries.count };
+      const count = allTenants
+        ? api.summaries(0, 1, { signal }).then(
+            (s) => s.count,
+            (e: unknown) => {
+              if (isForbidden(e)) return null;
+              throw e;
+            },
+          )
+        : Promise.resolve(null);
+      const [regions, summaryCount] = await Promise.all([api.regions({ signal }), count]);
+      return { regions: regions.regions, summaryCount };
     },
-    [],
+    [allTenants],
     { intervalMs: refreshMs },
   );
 
@@ -71,8 +84,9 @@ export function FleetView({ refreshMs = FLEET_REFRESH_MS }: { refreshMs?: number
         <div className="stat">
           <span className="stat-label">Summaries held</span>
           <span className="stat-value" data-testid="summary-count">
-            {summaryCount.toLocaleString()}
+            {summaryCount === null ? '—' : summaryCount.toLocaleString()}
           </span>
+          {summaryCount === null && <span className="muted small">needs a grant on every tenant</span>}
         </div>
         {HEALTHS.map((h) => (
           <div className="stat" key={h}>

@@ -1,13 +1,12 @@
 import { fireEvent, render, screen, within } from '@testing-library/react';
 import { beforeEach, describe, expect, it } from 'vitest';
-import { resetFromStorage } from '../api/auth';
+import { signedInAs } from '../test/session';
 import { ToastProvider } from '../components/ui/toast';
 import { json, stubFetch } from '../test/fetch';
 import { PricesView } from './PricesView';
 
 beforeEach(() => {
-  sessionStorage.setItem('dcs-master.admin-token', 'tok');
-  resetFromStorage();
+  signedInAs();
 });
 
 const view = () =>
@@ -68,5 +67,35 @@ describe('Prices view', () => {
     fireEvent.click(screen.getByRole('button', { name: 'Look up' }));
     expect(screen.getByText('A SKU has no spaces')).toBeTruthy();
     expect(calls).toHaveLength(0);
+  });
+
+  it('is read only for an account without operator on every tenant', async () => {
+    signedInAs([{ tenant: 'acme', role: 'operator' }], 'alice');
+    stubFetch({ '/api/v1/prices': () => json(200, { prices: [{ sku: 'MUG', price_minor: 300 }] }) });
+    view();
+    fireEvent.change(screen.getByLabelText('SKU'), { target: { value: 'MUG' } });
+    fireEvent.click(screen.getByRole('button', { name: 'Look up' }));
+    expect((await screen.findByTestId('central-price')).textContent).toBe('€3.00');
+    expect(screen.getByTestId('prices-read-only').textContent).toMatch(/needs the operator role on every tenant.*operator on acme/);
+    expect((screen.getByLabelText('New price (EUR)') as HTMLInputElement).disabled).toBe(true);
+    expect((screen.getByRole('button', { name: 'Set price…' }) as HTMLButtonElement).disabled).toBe(true);
+    expect((screen.getByRole('button', { name: 'List SKU in catalog…' }) as HTMLButtonElement).disabled).toBe(true);
+  });
+
+  it('says plainly when the master refuses the change (403)', async () => {
+    stubFetch({
+      '/api/v1/prices': () => json(200, { prices: [{ sku: 'MUG', price_minor: null }] }),
+      '/api/v1/prices/MUG': () => json(403, { error: 'carol may not change prices or the catalog of what every tenant shares: that needs the operator role there' }),
+    });
+    view();
+    fireEvent.change(screen.getByLabelText('SKU'), { target: { value: 'MUG' } });
+    fireEvent.click(screen.getByRole('button', { name: 'Look up' }));
+    await screen.findByTestId('central-price');
+    fireEvent.change(screen.getByLabelText('New price (EUR)'), { target: { value: '3' } });
+    fireEvent.click(screen.getByRole('button', { name: 'Set price…' }));
+    fireEvent.click(within(await screen.findByRole('dialog')).getByRole('button', { name: 'Set price' }));
+    const alert = await screen.findByText(/^Not allowed: your account may not set prices/);
+    expect(alert.textContent).toMatch(/needs the operator role there/);
+    expect(screen.getByTestId('central-price').textContent).toBe('Not set');
   });
 });

@@ -9,8 +9,10 @@ import { Dialog, DialogClose, DialogContent } from '../components/ui/dialog';
 import { describedBy, Field } from '../components/ui/field';
 import { Input } from '../components/ui/input';
 import { Select } from '../components/ui/select';
-import { describeError, ErrorState, LoadingState } from '../components/ui/states';
+import { describeError, ErrorState, isForbidden, LoadingState } from '../components/ui/states';
 import { useToast } from '../components/ui/toast';
+import { changesShared, describeGrants } from '../lib/access';
+import { useGrants } from '../lib/useSession';
 import { COMMON_CURRENCIES, currencyDigits, formatMinor, minorToDecimal, parsePrice } from '../lib/money';
 import { skuError } from '../lib/sku';
 
@@ -28,8 +30,16 @@ function fieldOf(e: unknown): 'sku' | 'price' | null {
   return null;
 }
 
+/** A change the master refused for the caller's grants, said as such. */
+function refusal(what: string, failed: string, e: unknown): string {
+  if (isForbidden(e)) return `Not allowed: your account may not ${what}. The master said: ${e.message}`;
+  return `${failed} ${describeError(e as Error)}`;
+}
+
 export function PricesView() {
   const ids = useId();
+  const grants = useGrants();
+  const canChange = changesShared(grants);
   const notify = useToast();
   const [currency, setCurrency] = useState<string>('EUR');
   const [skuInput, setSkuInput] = useState('');
@@ -101,7 +111,7 @@ export function PricesView() {
     } catch (e) {
       const field = fieldOf(e);
       if (field === 'price') setPriceErr((e as Error).message);
-      else setSaveErr(`Setting the price failed. ${describeError(e as Error)}`);
+      else setSaveErr(refusal('set prices', 'Setting the price failed.', e));
     } finally {
       setSaving(false);
       setConfirmPrice(null);
@@ -117,7 +127,7 @@ export function PricesView() {
       setListed(r.sku);
       notify({ tone: 'success', title: `${r.sku} is listed in the catalog` });
     } catch (e) {
-      setListErr(`Listing failed. ${describeError(e as Error)}`);
+      setListErr(refusal('list SKUs in the catalog', 'Listing failed.', e));
     } finally {
       setListing(false);
       setConfirmList(false);
@@ -177,6 +187,12 @@ export function PricesView() {
             </span>
           </div>
 
+          {!canChange && (
+            <p className="banner banner-info" role="note" data-testid="prices-read-only">
+              Read only: changing prices and the catalog needs the operator role on every tenant
+              (*), since every tenant shares them. Your account has: {describeGrants(grants)}.
+            </p>
+          )}
           <form className="filters" onSubmit={onSetPrice} aria-label={`Set the price of ${lookup.sku}`} noValidate>
             <Field id={priceId} label={`New price (${currency})`} hint={priceHint} error={priceErr}>
               <Input
@@ -188,11 +204,12 @@ export function PricesView() {
                   if (priceErr) setPriceErr(null);
                 }}
                 autoComplete="off"
+                disabled={!canChange}
                 {...describedBy(priceId, priceHint, priceErr)}
               />
             </Field>
             <div className="filters-submit">
-              <Button type="submit" disabled={saving}>
+              <Button type="submit" disabled={saving || !canChange}>
                 {saving ? 'Setting…' : 'Set price…'}
               </Button>
             </div>
@@ -204,7 +221,7 @@ export function PricesView() {
           )}
 
           <div className="row">
-            <Button variant="secondary" onClick={() => setConfirmList(true)} disabled={listing}>
+            <Button variant="secondary" onClick={() => setConfirmList(true)} disabled={listing || !canChange}>
               {listing ? 'Listing…' : 'List SKU in catalog…'}
             </Button>
             {listed === lookup.sku && (

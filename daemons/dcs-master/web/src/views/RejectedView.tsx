@@ -6,17 +6,32 @@ import { Button } from '../components/ui/button';
 import { Card } from '../components/ui/card';
 import { Field } from '../components/ui/field';
 import { Input } from '../components/ui/input';
-import { EmptyState, ErrorState, LoadingState, StaleBanner } from '../components/ui/states';
+import { EmptyState, ErrorState, isForbidden, LoadingState, NoAccessState, StaleBanner } from '../components/ui/states';
 import { Table, Td, Th } from '../components/ui/table';
+import { describeGrants, readsEveryTenant } from '../lib/access';
 import { useResource } from '../lib/useResource';
+import { useGrants } from '../lib/useSession';
+
+const WHY = 'Rejected events span every tenant: reading them needs a grant on every tenant (*).';
 
 export function RejectedView() {
+  const grants = useGrants();
+  if (!readsEveryTenant(grants)) {
+    return <NoAccessState what="rejected events" why={`${WHY} Your account has: ${describeGrants(grants)}.`} />;
+  }
+  return <RejectedEvents />;
+}
+
+function RejectedEvents() {
   const ids = useId();
   const [search, setSearch] = useState('');
   const { state, reload, loadedAt } = useResource((signal) => api.rejected({ signal }).then((r) => r.rejected), []);
 
   if (state.status === 'loading') return <LoadingState what="rejected events" />;
-  if (state.status === 'error') return <ErrorState what="rejected events (GET /api/v1/rejected)" error={state.error} onRetry={reload} />;
+  if (state.status === 'error') {
+    if (isForbidden(state.error)) return <NoAccessState what="rejected events" why={WHY} error={state.error} />;
+    return <ErrorState what="rejected events (GET /api/v1/rejected)" error={state.error} onRetry={reload} />;
+  }
 
   const rows = state.data;
   const needle = search.trim().toLowerCase();

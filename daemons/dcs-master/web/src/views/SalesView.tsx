@@ -23,6 +23,7 @@ import {
 } from '../lib/sales';
 import { formatHour, fromLocalInput, HOUR_MS, hourOf, toLocalInput } from '../lib/time';
 import { useResource } from '../lib/useResource';
+import { firstTenant, TenantField, useTenants } from './TenantField';
 
 const SalesChart = lazy(() => import('./SalesChart'));
 
@@ -61,12 +62,13 @@ function rangeOf(preset: Preset, from: string, to: string, now: number): { fromH
 
 export function SalesView() {
   const ids = useId();
-  const [tenant, setTenant] = useState('');
+  const tenants = useTenants();
+  const [tenant, setTenant] = useState(() => firstTenant(tenants));
   const [preset, setPreset] = useState<Preset>('7d');
   const [from, setFrom] = useState(() => toLocalInput(Date.now() - 7 * 24 * HOUR_MS));
   const [to, setTo] = useState(() => toLocalInput(Date.now()));
   const [formError, setFormError] = useState<string | null>(null);
-  const [query, setQuery] = useState<Query>(() => ({ tenant: '', ...(rangeOf('7d', '', '', Date.now()) as object) }));
+  const [query, setQuery] = useState<Query>(() => ({ tenant: firstTenant(tenants), ...(rangeOf('7d', '', '', Date.now()) as object) }));
 
   const { state, reload, loadedAt } = useResource(
     (signal) =>
@@ -91,9 +93,7 @@ export function SalesView() {
     <div className="view">
       <Card title="Filters">
         <form className="filters" onSubmit={apply} aria-label="Sales filters">
-          <Field id={`${ids}-tenant`} label="Tenant" hint="Blank for every tenant">
-            <Input id={`${ids}-tenant`} value={tenant} onChange={(e) => setTenant(e.target.value)} placeholder="acme" autoComplete="off" />
-          </Field>
+          <TenantField id={`${ids}-tenant`} tenants={tenants} value={tenant} onChange={setTenant} />
           <Field id={`${ids}-range`} label="Time range">
             <Select
               id={`${ids}-range`}
@@ -114,6 +114,9 @@ export function SalesView() {
           )}
           <div className="filters-submit">
             <Button type="submit">Apply</Button>
+            <Button type="button" variant="outline" onClick={reload} disabled={state.status === 'loading'}>
+              Refresh
+            </Button>
           </div>
         </form>
         {formError && (
@@ -128,7 +131,7 @@ export function SalesView() {
       {(state.status === 'ok' || state.status === 'stale') && (
         <>
           {state.status === 'stale' && <StaleBanner error={state.error} onRetry={reload} loadedAt={loadedAt} />}
-          <SalesResults rows={state.data} query={query} />
+          <SalesResults rows={state.data} query={query} anyTenant={tenants === null} />
         </>
       )}
     </div>
@@ -146,7 +149,7 @@ function describeQuery(q: Query): string {
   return `${who}, ${when}`;
 }
 
-function SalesResults({ rows, query }: { rows: SalesRow[]; query: Query }) {
+function SalesResults({ rows, query, anyTenant }: { rows: SalesRow[]; query: Query; anyTenant: boolean }) {
   const ids = useId();
   const types = useMemo(() => eventTypes(rows), [rows]);
   const curs = useMemo(() => currencies(rows), [rows]);
@@ -157,8 +160,8 @@ function SalesResults({ rows, query }: { rows: SalesRow[]; query: Query }) {
     return (
       <EmptyState title="No sales in this range">
         Hourly sales per region and branch appear here once stores' sales have been summarised
-        up to this master. None match {describeQuery(query)}: widen the time range or clear the
-        tenant.
+        up to this master. None match {describeQuery(query)}: widen the time range
+        {anyTenant ? ' or clear the tenant' : ''}.
       </EmptyState>
     );
   }

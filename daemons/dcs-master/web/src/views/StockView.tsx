@@ -10,11 +10,13 @@ import { Badge } from '../components/ui/badge';
 import { EmptyState, ErrorState, LoadingState, StaleBanner } from '../components/ui/states';
 import { Table, Td, Th } from '../components/ui/table';
 import { useResource } from '../lib/useResource';
+import { firstTenant, TenantField, useTenants } from './TenantField';
 
 export function StockView() {
   const ids = useId();
-  const [tenantInput, setTenantInput] = useState('');
-  const [tenant, setTenant] = useState('');
+  const tenants = useTenants();
+  const [tenantInput, setTenantInput] = useState(() => firstTenant(tenants));
+  const [tenant, setTenant] = useState(() => firstTenant(tenants));
   const [search, setSearch] = useState('');
   const { state, reload, loadedAt } = useResource((signal) => api.stock(tenant || undefined, { signal }).then((r) => r.stock), [tenant]);
 
@@ -38,9 +40,7 @@ export function StockView() {
     <div className="view">
       <Card title="Filters">
         <form className="filters" onSubmit={apply} aria-label="Stock filters">
-          <Field id={`${ids}-tenant`} label="Tenant" hint="Blank for every tenant; press Apply">
-            <Input id={`${ids}-tenant`} value={tenantInput} onChange={(e) => setTenantInput(e.target.value)} placeholder="acme" autoComplete="off" />
-          </Field>
+          <TenantField id={`${ids}-tenant`} tenants={tenants} value={tenantInput} onChange={setTenantInput} hint="Blank for every tenant; press Apply" />
           <div className="filters-submit">
             <Button type="submit">Apply</Button>
           </div>

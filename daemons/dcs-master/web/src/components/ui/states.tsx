@@ -30,7 +30,9 @@ export function describeError(error: Error): string {
         ? 'The master could not answer (503)'
         : error.status === 400
           ? 'The master refused the request (400)'
-          : `The master answered ${error.status}`;
+          : error.status === 403
+            ? 'Not allowed for your account (403)'
+            : `The master answered ${error.status}`;
     return `${kind}: ${error.message}`;
   }
   return error.message;
@@ -62,4 +64,25 @@ export function StaleBanner({ error, onRetry, loadedAt }: { error: Error; onRetr
       </Button>
     </div>
   );
+}
+
+/**
+ * The caller's grants do not cover this: not an error to retry, but what the account may
+ * see. `why` says what it would need; `error` is the master's own 403, when it answered one.
+ */
+export function NoAccessState({ what, why, error }: { what: string; why: ReactNode; error?: Error }) {
+  return (
+    <div className="state state-noaccess" role="status" data-testid="no-access">
+      <p className="state-title">
+        <span aria-hidden>🔒 </span>You don't have access to {what}
+      </p>
+      <p className="state-text">{why}</p>
+      {error && <p className="state-text small">The master said: {error.message}</p>}
+    </div>
+  );
+}
+
+/** Whether an error is the master's 403. */
+export function isForbidden(error: unknown): error is ApiError {
+  return error instanceof ApiError && error.status === 403;
 }
