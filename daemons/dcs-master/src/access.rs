@@ -43,7 +43,7 @@ impl Role {
 /// What a caller asks to do.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Action {
-    /// Read a tenant's data (or the fleet, with [`Scope::Any`]).
+    /// Read a tenant's data (or, with [`Scope::Shared`], what every tenant shares).
     Read,
     /// Change central prices or the catalog.
     ChangePrices,

@@ -158,6 +158,29 @@ async fn audit(s: &ApiState, actor: &str, action: &str, tenant: &str, detail: Va
     }
 }
 
+/// The query, or a 400 saying how to write it.
+fn query<T>(q: Result<Query<T>, QueryRejection>, usage: &str) -> Result<T, Reply> {
+    q.map(|Query(q)| q).map_err(|e| {
+        error(StatusCode::BAD_REQUEST, format!("the query: {}: use {usage}", e.body_text()))
+    })
+}
+
+/// `{key: [f(row), …]}` for rows read from the store (or the read's error).
+fn listed<T>(key: &str, rows: Result<Vec<T>, Reply>, f: impl Fn(&T) -> Value) -> Reply {
+    match rows {
+        Ok(rows) => {
+            let out: Vec<Value> = rows.iter().map(f).collect();
+            (StatusCode::OK, Json(json!({ key: out })))
+        }
+        Err(r) => r,
+    }
+}
+
+/// Runs a handler body written with `?` on [`Reply`]s.
+async fn answer(body: impl std::future::Future<Output = Result<Reply, Reply>>) -> Reply {
+    body.await.unwrap_or_else(|r| r)
+}
+
 /// The API's routes.
 pub fn routes(state: ApiState) -> Router {
     Router::new()
@@ -244,29 +267,15 @@ async fn history(
     headers: HeaderMap,
     q: Result<Query<Since>, QueryRejection>,
 ) -> Reply {
-    if let Err(r) = allowed(&s, &headers, Action::Read, Scope::Shared).await {
-        return r;
-    }
-    let Query(q) = match q {
-        Ok(q) => q,
-        Err(e) => {
-            return error(
-                StatusCode::BAD_REQUEST,
-                format!("the query: {}: use ?since_ms=T", e.body_text()),
-            );
-        }
-    };
-    let since = q.since_ms.unwrap_or(0);
-    match read(&s, move |st| st.samples(since, MAX_ROWS)).await {
-        Ok(rows) => {
-            let out: Vec<Value> = rows
-                .iter()
-                .map(|(region, at, lag, health)| json!({ "region": region, "at_ms": at, "lag": lag, "health": health }))
-                .collect();
-            (StatusCode::OK, Json(json!({ "samples": out })))
-        }
-        Err(r) => r,
-    }
+    answer(async {
+        allowed(&s, &headers, Action::Read, Scope::Shared).await?;
+        let since = query(q, "?since_ms=T")?.since_ms.unwrap_or(0);
+        let rows = read(&s, move |st| st.samples(since, MAX_ROWS)).await;
+        Ok(listed("samples", rows, |(region, at, lag, health)| {
+            json!({ "region": region, "at_ms": at, "lag": lag, "health": health })
+        }))
+    })
+    .await
 }
 
 #[derive(Debug, Deserialize)]
@@ -319,43 +328,24 @@ async fn sales(
     headers: HeaderMap,
     q: Result<Query<SalesQuery>, QueryRejection>,
 ) -> Reply {
-    let p = match allowed(&s, &headers, Action::Read, Scope::Shared).await {
-        Ok(p) => p,
-        Err(r) => return r,
-    };
-    let Query(q) = match q {
-        Ok(q) => q,
-        Err(e) => {
-            return error(
-                StatusCode::BAD_REQUEST,
-                format!("the query: {}: use ?tenant=T&from_hour=H&to_hour=H", e.body_text()),
-            );
+    answer(async {
+        let p = allowed(&s, &headers, Action::Read, Scope::Shared).await?;
+        let q = query(q, "?tenant=T&from_hour=H&to_hour=H")?;
+        let tenant = tenant_for(&p, q.tenant)?;
+        let (from, to) = (q.from_hour.unwrap_or(0), q.to_hour.unwrap_or(u64::MAX));
+        if from > to {
+            return Err(error(StatusCode::BAD_REQUEST, "from_hour: must not be after to_hour"));
         }
-    };
-    let tenant = match tenant_for(&p, q.tenant) {
-        Ok(t) => t,
-        Err(r) => return r,
-    };
-    let (from, to) = (q.from_hour.unwrap_or(0), q.to_hour.unwrap_or(u64::MAX));
-    if from > to {
-        return error(StatusCode::BAD_REQUEST, "from_hour: must not be after to_hour");
-    }
-    match read(&s, move |st| st.sales(tenant.as_deref(), from, to, MAX_ROWS)).await {
-        Ok(rows) => {
-            let out: Vec<Value> = rows
-                .iter()
-                .map(|r| {
-                    json!({
-                        "tenant": r.tenant, "region": r.region, "branch": r.branch,
-                        "hour": r.hour, "event_type": r.event_type.name(),
-                        "currency": r.currency, "count": r.count, "amount_minor": r.amount_minor,
-                    })
-                })
-                .collect();
-            (StatusCode::OK, Json(json!({ "sales": out })))
-        }
-        Err(r) => r,
-    }
+        let rows = read(&s, move |st| st.sales(tenant.as_deref(), from, to, MAX_ROWS)).await;
+        Ok(listed("sales", rows, |r| {
+            json!({
+                "tenant": r.tenant, "region": r.region, "branch": r.branch,
+                "hour": r.hour, "event_type": r.event_type.name(),
+                "currency": r.currency, "count": r.count, "amount_minor": r.amount_minor,
+            })
+        }))
+    })
+    .await
 }
 
 #[derive(Debug, Deserialize)]
@@ -369,33 +359,15 @@ async fn stock(
     headers: HeaderMap,
     q: Result<Query<TenantQuery>, QueryRejection>,
 ) -> Reply {
-    let p = match allowed(&s, &headers, Action::Read, Scope::Shared).await {
-        Ok(p) => p,
-        Err(r) => return r,
-    };
-    let Query(q) = match q {
-        Ok(q) => q,
-        Err(e) => {
-            return error(
-                StatusCode::BAD_REQUEST,
-                format!("the query: {}: use ?tenant=T", e.body_text()),
-            );
-        }
-    };
-    let tenant = match tenant_for(&p, q.tenant) {
-        Ok(t) => t,
-        Err(r) => return r,
-    };
-    match read(&s, move |st| st.stock(tenant.as_deref(), MAX_ROWS)).await {
-        Ok(rows) => {
-            let out: Vec<Value> = rows
-                .iter()
-                .map(|r| json!({ "tenant": r.tenant, "branch": r.branch, "sku": r.sku, "on_hand": r.on_hand }))
-                .collect();
-            (StatusCode::OK, Json(json!({ "stock": out })))
-        }
-        Err(r) => r,
-    }
+    answer(async {
+        let p = allowed(&s, &headers, Action::Read, Scope::Shared).await?;
+        let tenant = tenant_for(&p, query(q, "?tenant=T")?.tenant)?;
+        let rows = read(&s, move |st| st.stock(tenant.as_deref(), MAX_ROWS)).await;
+        Ok(listed("stock", rows, |r| {
+            json!({ "tenant": r.tenant, "branch": r.branch, "sku": r.sku, "on_hand": r.on_hand })
+        }))
+    })
+    .await
 }
 
 async fn stores(
@@ -403,56 +375,29 @@ async fn stores(
     headers: HeaderMap,
     q: Result<Query<TenantQuery>, QueryRejection>,
 ) -> Reply {
-    let p = match allowed(&s, &headers, Action::Read, Scope::Shared).await {
-        Ok(p) => p,
-        Err(r) => return r,
-    };
-    let Query(q) = match q {
-        Ok(q) => q,
-        Err(e) => {
-            return error(
-                StatusCode::BAD_REQUEST,
-                format!("the query: {}: use ?tenant=T", e.body_text()),
-            );
-        }
-    };
-    let tenant = match tenant_for(&p, q.tenant) {
-        Ok(t) => t,
-        Err(r) => return r,
-    };
-    match read(&s, move |st| st.branches(tenant.as_deref(), MAX_ROWS)).await {
-        Ok(rows) => {
-            let out: Vec<Value> = rows
-                .iter()
-                .map(|r| {
-                    json!({
-                        "tenant": r.tenant, "region": r.region, "branch": r.branch,
-                        "events": r.events, "last_event_ms": r.last_event_ms,
-                    })
-                })
-                .collect();
-            (StatusCode::OK, Json(json!({ "stores": out })))
-        }
-        Err(r) => r,
-    }
+    answer(async {
+        let p = allowed(&s, &headers, Action::Read, Scope::Shared).await?;
+        let tenant = tenant_for(&p, query(q, "?tenant=T")?.tenant)?;
+        let rows = read(&s, move |st| st.branches(tenant.as_deref(), MAX_ROWS)).await;
+        Ok(listed("stores", rows, |r| {
+            json!({
+                "tenant": r.tenant, "region": r.region, "branch": r.branch,
+                "events": r.events, "last_event_ms": r.last_event_ms,
+            })
+        }))
+    })
+    .await
 }
 
 async fn rejected(State(s): State<ApiState>, headers: HeaderMap) -> Reply {
-    if let Err(r) = allowed(&s, &headers, Action::Read, ALL).await {
-        return r;
-    }
-    match read(&s, |st| st.refused(1_000)).await {
-        Ok(rows) => {
-            let out: Vec<Value> = rows
-                .iter()
-                .map(|(region, pos, id, reason)| {
-                    json!({ "region": region, "position": pos, "event_id": id.to_string(), "reason": reason })
-                })
-                .collect();
-            (StatusCode::OK, Json(json!({ "rejected": out })))
-        }
-        Err(r) => r,
-    }
+    answer(async {
+        allowed(&s, &headers, Action::Read, ALL).await?;
+        let rows = read(&s, |st| st.refused(1_000)).await;
+        Ok(listed("rejected", rows, |(region, pos, id, reason)| {
+            json!({ "region": region, "position": pos, "event_id": id.to_string(), "reason": reason })
+        }))
+    })
+    .await
 }
 
 fn sku(text: &str) -> Result<String, Reply> {

@@ -9,10 +9,13 @@
 //! push; its acks carry the central prices and catalog down to the regions, which send them
 //! on to every store.
 //!
-//! The crate is thin: [`driver`] owns the machine and the store on one thread, [`sync_service`]
-//! moves bytes between the regions' streams and the driver, [`api`] answers operators from
-//! what is persisted. Config, logs, metrics, the admin port, TLS and shutdown are
-//! dcs-daemon's.
+//! The crate is thin: [`driver`] owns the machine and the store on one thread (and samples
+//! each region's lag and health), [`sync_service`] moves bytes between the regions' streams
+//! and the driver, [`api`] answers operators from what is persisted (JSON over HTTP, OpenAPI
+//! in `api/openapi.json`). Operators sign in with [`accounts`] (argon2id passwords, expiring
+//! sessions, API tokens), [`access`] decides what their grants allow, and [`audit`] keeps
+//! every change in a signed hash chain. The dashboard (`web/`, React) is served from the
+//! admin port. Config, logs, metrics, the admin port, TLS and shutdown are dcs-daemon's.
 
 pub mod access;
 pub mod accounts;

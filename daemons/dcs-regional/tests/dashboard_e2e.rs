@@ -21,72 +21,30 @@ mod common;
 
 use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use common::client::{StoreClient, wall};
-use common::procs::{Cluster, free_port, leader, ok};
+use common::master::MasterProc;
+use common::procs::{Cluster, free_port, leader};
 use dcs_core::commerce::body::SaleRecord;
 use dcs_core::commerce::{EventBody, SaleId, SaleLine, SaleTotals, Sku, TaxPolicy};
 use dcs_core::*;
-use serde_json::Value;
-
-/// The `dcs-master` binary beside this package's binary (built on demand when a run of this
-/// package alone did not build it).
-fn master_bin() -> PathBuf {
-    let bin = Path::new(env!("CARGO_BIN_EXE_dcs-regional")).with_file_name("dcs-master");
-    if !bin.exists() {
-        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-        ok(Command::new(cargo).args(["build", "-p", "dcs-master"]));
-    }
-    assert!(bin.exists(), "{} is not built", bin.display());
-    bin
-}
 
 fn repo() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").canonicalize().unwrap()
 }
 
-struct MasterProc {
-    child: Child,
-    dir: PathBuf,
-    admin: u16,
-    token: String,
-}
-
-impl Drop for MasterProc {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-impl MasterProc {
-    /// An API call with the admin token: (status, JSON).
-    async fn api(&self, method: &str, path: &str) -> (u16, Value) {
-        let addr = format!("127.0.0.1:{}", self.admin);
-        let (status, text) =
-            dcs_daemon::admin_client::request(&addr, method, path, &self.token, String::new())
-                .await
-                .unwrap();
-        (status, serde_json::from_str(&text).unwrap_or(Value::String(text)))
-    }
-
-    /// `dcs-master admin create-user`.
-    fn create_user(&self, name: &str, grant: &str, password: &str) {
-        let file = self.dir.join(format!("{name}.password"));
-        std::fs::write(&file, password).unwrap();
-        ok(Command::new(master_bin())
-            .args(["admin", "--data-dir"])
-            .arg(&self.dir)
-            .args(["create-user", "--name", name, "--grant", grant, "--password-file"])
-            .arg(&file));
-        std::fs::remove_file(&file).unwrap();
-    }
-
+/// What this test asks the master beyond the shared helpers.
+trait Sales {
     /// (SALE_COMPLETED events, their amount) the master holds for acme.
+    async fn completed_sales(&self) -> (u64, i64);
+    async fn wait_for_sales(&self, count: u64) -> (u64, i64);
+}
+
+impl Sales for MasterProc {
     async fn completed_sales(&self) -> (u64, i64) {
-        let (status, body) = self.api("GET", "/api/v1/sales?tenant=acme").await;
+        let (status, body) = self.api("GET", "/api/v1/sales?tenant=acme", "").await;
         assert_eq!(status, 200, "{body}");
         let rows = body["sales"].as_array().unwrap();
         let sold = rows.iter().filter(|r| r["event_type"] == "SALE_COMPLETED");
@@ -95,7 +53,6 @@ impl MasterProc {
         })
     }
 
-    /// Waits until the master holds `count` completed sales.
     async fn wait_for_sales(&self, count: u64) -> (u64, i64) {
         let start = Instant::now();
         loop {
@@ -209,40 +166,14 @@ async fn operators_use_the_dashboard_against_a_real_master_region_and_store() {
     .await;
 
     // The master, its certificate from the region's CA, the dashboard on its admin port.
-    let dir = c.root.path().join("master");
-    let admin = free_port();
-    ok(Command::new(master_bin())
-        .args(["init", "--data-dir"])
-        .arg(&dir)
-        .args(["--region", "0"])
-        .args(["--listen", &format!("127.0.0.1:{master_grpc}")])
-        .args(["--admin", &format!("127.0.0.1:{admin}")]));
-    ok(Command::new(master_bin())
-        .args(["dev-certs", "--data-dir"])
-        .arg(&dir)
-        .arg("--ca-dir")
-        .arg(c.root.path().join("ca")));
-    let cfg = dir.join("dcs-master.toml");
-    let mut t: toml::Table = std::fs::read_to_string(&cfg).unwrap().parse().unwrap();
-    let mut w = toml::Table::new();
-    w.insert("dir".into(), dist.display().to_string().into());
-    t.insert("web".into(), w.into());
-    std::fs::write(&cfg, toml::to_string(&t).unwrap()).unwrap();
-    let token = std::fs::read_to_string(dir.join("admin.token")).unwrap().trim().to_string();
+    let master = MasterProc::start(c.root.path(), master_grpc, Some(&dist));
+    let admin = master.admin;
     let passwords = [
         ("carol", "*=operator", "carol: correct horse battery"),
         ("alice", "acme=viewer", "alice: staple of the ledger"),
         ("gus", "globex=viewer", "gus: a globex-only viewer"),
     ];
-    let log = std::fs::File::create(dir.join("master.log")).unwrap();
-    let child = Command::new(master_bin())
-        .args(["run", "--data-dir"])
-        .arg(&dir)
-        .stdout(Stdio::null())
-        .stderr(log)
-        .spawn()
-        .unwrap();
-    let master = MasterProc { child, dir: dir.clone(), admin, token };
+
     for (name, grant, password) in passwords {
         master.create_user(name, grant, password);
     }
@@ -267,7 +198,7 @@ async fn operators_use_the_dashboard_against_a_real_master_region_and_store() {
     println!("the master holds acme's first sales: {before:?} (events, USD cents)");
     let start = Instant::now();
     loop {
-        let (_, body) = master.api("GET", "/api/v1/regions").await;
+        let (_, body) = master.api("GET", "/api/v1/regions", "").await;
         let r = &body["regions"][0];
         if r["health"] == "alive" && r["last_successful_sync_ms"].as_u64().is_some() {
             break;

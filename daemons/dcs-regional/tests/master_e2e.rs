@@ -9,66 +9,10 @@
 mod common;
 
 use std::collections::BTreeSet;
-use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::procs::{Cluster, accepted_ids, free_port, leader, leader_after, ok};
-use serde_json::Value;
-
-/// The `dcs-master` binary beside this package's binary (built on demand when a run of this
-/// package alone did not build it).
-fn master_bin() -> PathBuf {
-    let bin = std::path::Path::new(env!("CARGO_BIN_EXE_dcs-regional")).with_file_name("dcs-master");
-    if !bin.exists() {
-        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-        ok(Command::new(cargo).args(["build", "-p", "dcs-master"]));
-    }
-    assert!(bin.exists(), "{} is not built", bin.display());
-    bin
-}
-
-struct MasterProc {
-    child: Child,
-    admin: u16,
-    token: String,
-}
-
-impl Drop for MasterProc {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-impl MasterProc {
-    async fn api(&self, method: &str, path: &str, body: &str) -> (u16, Value) {
-        let addr = format!("127.0.0.1:{}", self.admin);
-        let (status, text) =
-            dcs_daemon::admin_client::request(&addr, method, path, &self.token, body.to_string())
-                .await
-                .unwrap();
-        (status, serde_json::from_str(&text).unwrap_or(Value::String(text)))
-    }
-
-    /// Every summary's event id, paging through the API.
-    async fn summary_ids(&self) -> Vec<String> {
-        let (mut out, mut after) = (vec![], 0u64);
-        loop {
-            let (status, body) =
-                self.api("GET", &format!("/api/v1/summaries?after={after}&limit=500"), "").await;
-            assert_eq!(status, 200, "{body}");
-            let page = body["page"].as_array().unwrap().clone();
-            if page.is_empty() {
-                return out;
-            }
-            for row in &page {
-                out.push(row["event_id"].as_str().unwrap().to_string());
-                after = row["rowid"].as_u64().unwrap();
-            }
-        }
-    }
-}
+use common::master::MasterProc;
+use common::procs::{Cluster, accepted_ids, free_port, leader, leader_after};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_acknowledged_sale_reaches_the_master_once_and_its_prices_reach_the_store() {
@@ -83,29 +27,7 @@ async fn every_acknowledged_sale_reaches_the_master_once_and_its_prices_reach_th
     .await;
 
     // The master, its certificate from the region's CA; region 0 is the region's number.
-    let dir = c.root.path().join("master");
-    let admin = free_port();
-    ok(Command::new(master_bin())
-        .args(["init", "--data-dir"])
-        .arg(&dir)
-        .args(["--region", "0"])
-        .args(["--listen", &format!("127.0.0.1:{master_grpc}")])
-        .args(["--admin", &format!("127.0.0.1:{admin}")]));
-    ok(Command::new(master_bin())
-        .args(["dev-certs", "--data-dir"])
-        .arg(&dir)
-        .arg("--ca-dir")
-        .arg(c.root.path().join("ca")));
-    let log = std::fs::File::create(dir.join("master.log")).unwrap();
-    let child = Command::new(master_bin())
-        .args(["run", "--data-dir"])
-        .arg(&dir)
-        .stdout(Stdio::null())
-        .stderr(log)
-        .spawn()
-        .unwrap();
-    let token = std::fs::read_to_string(dir.join("admin.token")).unwrap().trim().to_string();
-    let master = MasterProc { child, admin, token };
+    let master = MasterProc::start(c.root.path(), master_grpc, None);
 
     let mut s = c.store.take().unwrap();
     let urls = c.urls();

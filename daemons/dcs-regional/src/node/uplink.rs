@@ -1,6 +1,6 @@
 //! The leader's uplink to the master: while this node leads, one
 //! `dcs.v1.RegionalMasterSync/Exchange` stream is open. Its sending half is registered in
-//! [`Streams`] for [`NodeId::Master`], so the driver's `send` delivers the machine's
+//! `Streams` for [`NodeId::Master`], so the driver's `send` delivers the machine's
 //! master-bound messages (summaries, region state, heartbeats); every message the master
 //! sends back (acks with the global state) is proposed as a Raft entry, as a store's messages
 //! are. Lost leadership or a failed stream unregisters and closes it; while leading, the
@@ -119,7 +119,7 @@ pub(crate) async fn run(
     }
 }
 
-/// The open stream: its sending half (for [`Streams`]) and the master's messages.
+/// The open stream: its sending half (for `Streams`) and the master's messages.
 type Opened = (mpsc::Sender<Result<pb::SyncEnvelope, Status>>, tonic::Streaming<pb::SyncEnvelope>);
 
 /// Connects and opens the `Exchange` stream.

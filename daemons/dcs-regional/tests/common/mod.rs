@@ -3,6 +3,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, dead_code, missing_docs)]
 
 pub mod client;
+pub mod master;
 pub mod procs;
 pub mod proxy;
 pub mod region;
