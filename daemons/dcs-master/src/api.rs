@@ -26,7 +26,7 @@
 //!
 //! Answers: 200 with JSON; 400 `{"error": …}` naming the field for bad input (nothing
 //! changes); 401 without a valid token (expired, signed out, forged); 403 naming the role a
-//! grant lacks; 503 when the driver or the store cannot answer.
+//! grant lacks; 429 for a name locked out after too many wrong passwords; 503 when the driver or the store cannot answer.
 
 use std::sync::{Arc, Mutex};
 
@@ -46,6 +46,7 @@ use crate::access::{Action, Grant, Principal, Role, Scope};
 use crate::accounts::{AccountError, Accounts};
 use crate::audit::AuditLog;
 use crate::driver::{Input, Inputs};
+use crate::throttle::LoginThrottle;
 
 /// Most rows one answer carries.
 const MAX_ROWS: usize = 10_000;
@@ -65,6 +66,8 @@ pub struct ApiState {
     pub audit: Arc<Mutex<AuditLog>>,
     /// How long a session lasts, ms.
     pub session_ttl_ms: u64,
+    /// Failed sign-ins per operator name.
+    pub logins: Arc<Mutex<LoginThrottle>>,
 }
 
 type Reply = (StatusCode, Json<Value>);
@@ -525,6 +528,21 @@ async fn login(
     let accounts = Arc::clone(&s.accounts);
     let ttl = s.session_ttl_ms;
     let now = crate::driver::now().wall_ms;
+    let throttled = {
+        let t = s.logins.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        t.check(&name, now)
+    };
+    if let Err(wait_ms) = throttled {
+        metrics::counter!("dcs_master_throttled_logins_total").increment(1);
+        return error(
+            StatusCode::TOO_MANY_REQUESTS,
+            format!(
+                "too many wrong passwords for {name:?}: retry in {} s",
+                wait_ms.div_ceil(1_000)
+            ),
+        );
+    }
+    let who = name.clone();
     let outcome = tokio::task::spawn_blocking(move || {
         let mut a = accounts.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         let (token, expires) = a.login(&name, &password, now, ttl)?;
@@ -534,6 +552,7 @@ async fn login(
     .await;
     match outcome {
         Ok(Ok((token, expires, p))) => {
+            s.logins.lock().unwrap_or_else(std::sync::PoisonError::into_inner).succeeded(&who);
             audit(&s, &p.name, "login", "*", json!({})).await;
             let body = json!({
                 "token": token.as_str(), "expires_ms": expires, "name": p.name, "grants": p.grants,
@@ -541,6 +560,7 @@ async fn login(
             (StatusCode::OK, Json(body))
         }
         Ok(Err(AccountError::BadLogin)) => {
+            s.logins.lock().unwrap_or_else(std::sync::PoisonError::into_inner).failed(&who, now);
             metrics::counter!("dcs_master_failed_logins_total").increment(1);
             error(StatusCode::UNAUTHORIZED, AccountError::BadLogin.to_string())
         }

@@ -122,11 +122,22 @@ pub struct WebSection {
 pub struct AuthSection {
     /// How long a session lasts after sign-in, seconds.
     pub session_ttl_s: u64,
+    /// Wrong passwords for one name before its sign-ins are refused for `lockout_s`.
+    pub max_failures: u32,
+    /// Seconds a name stays locked out after its last wrong password.
+    pub lockout_s: u64,
+    /// Operator names whose failures are remembered at most (the oldest go first).
+    pub tracked_names: usize,
 }
 
 impl Default for AuthSection {
     fn default() -> Self {
-        AuthSection { session_ttl_s: 8 * 3_600 }
+        AuthSection {
+            session_ttl_s: 8 * 3_600,
+            max_failures: 5,
+            lockout_s: 60,
+            tracked_names: 10_000,
+        }
     }
 }
 

@@ -24,3 +24,4 @@ pub mod audit;
 pub mod config;
 pub mod driver;
 pub mod sync_service;
+pub mod throttle;

@@ -20,6 +20,7 @@ use dcs_master::audit::AuditLog;
 use dcs_master::config::MasterConfigFile;
 use dcs_master::driver;
 use dcs_master::sync_service::SyncService;
+use dcs_master::throttle::{LoginThrottle, ThrottleConfig};
 use dcs_proto::pb::regional_master_sync_server::RegionalMasterSyncServer;
 use dcs_store::sqlite::MasterStore;
 use dcs_sync::{LivenessConfig, MasterConfig, NodeId, SyncConfig};
@@ -282,6 +283,11 @@ async fn serve(p: Prepared) -> Result<(), String> {
         accounts: Arc::new(Mutex::new(accounts)),
         audit: Arc::new(Mutex::new(audit)),
         session_ttl_ms: p.file.auth.session_ttl_s.saturating_mul(1_000),
+        logins: Arc::new(Mutex::new(LoginThrottle::new(ThrottleConfig {
+            max_failures: p.file.auth.max_failures.max(1),
+            lockout_ms: p.file.auth.lockout_s.saturating_mul(1_000),
+            tracked: p.file.auth.tracked_names.max(1),
+        }))),
     });
     if let Some(dir) = &p.file.web.dir {
         let dir = resolve(&p.data_dir, dir);

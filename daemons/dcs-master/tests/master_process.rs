@@ -427,7 +427,8 @@ async fn operators_see_and_change_only_what_their_grants_allow_and_every_change_
     let mut master = Master::init(root.path());
     let cfg = master.dir.join("dcs-master.toml");
     let text = std::fs::read_to_string(&cfg).unwrap();
-    std::fs::write(&cfg, text.replace("session_ttl_s = 28800", "session_ttl_s = 3")).unwrap();
+    let text = text.replace("session_ttl_s = 28800", "session_ttl_s = 3");
+    std::fs::write(&cfg, text.replace("lockout_s = 60", "lockout_s = 2")).unwrap();
     let pw = root.path().join("pw");
     std::fs::write(&pw, "a long enough password\n").unwrap();
     let pw = pw.to_str().unwrap();
@@ -482,6 +483,14 @@ async fn operators_see_and_change_only_what_their_grants_allow_and_every_change_
     assert_eq!(status, 401, "an unknown name gets the same answer: {body}");
     let (status, body) = master.api_as("", "POST", "/api/v1/login", "{\"name\": 1}").await;
     assert_eq!(status, 400, "{body}");
+    // Guessing: five wrong passwords lock the name out, even for the right one, for 2 s.
+    for _ in 0..5 {
+        assert_eq!(master.login("gus", "a guess, wrong").await.0, 401);
+    }
+    let (status, body) = master.login("gus", "a long enough password").await;
+    assert_eq!(status, 429, "locked out after 5 failures: {body}");
+    assert!(body["error"].as_str().unwrap().contains("retry in"), "{body}");
+    tokio::time::sleep(Duration::from_millis(2_100)).await;
     let sign_in = |name: &'static str| {
         let m = &master;
         async move {
