@@ -5,7 +5,7 @@
 
 use std::fs;
 use std::io::Write;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use crate::error::{DaemonError, Result};
 
@@ -88,6 +88,11 @@ fn sync_parent(path: &Path) -> Result<()> {
     #[cfg(unix)]
     fs::File::open(dir).and_then(|d| d.sync_all()).map_err(|e| DaemonError::file(dir, &e))?;
     Ok(())
+}
+
+/// `path` as written in a config file in `dir`: relative paths are relative to `dir`.
+pub fn relative_to(dir: &Path, path: &Path) -> PathBuf {
+    if path.is_absolute() { path.to_path_buf() } else { dir.join(path) }
 }
 
 #[cfg(test)]

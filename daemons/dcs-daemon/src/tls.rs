@@ -44,6 +44,15 @@ impl TlsFiles {
         }
     }
 
+    /// The same files with relative paths taken relative to `dir` (the config's directory).
+    pub fn relative_to(&self, dir: &Path) -> Self {
+        Self {
+            ca: crate::files::relative_to(dir, &self.ca),
+            cert: crate::files::relative_to(dir, &self.cert),
+            key: crate::files::relative_to(dir, &self.key),
+        }
+    }
+
     fn identity(&self) -> Result<Identity> {
         let cert = read(&self.cert)?;
         let key = Zeroizing::new(read(&self.key)?);

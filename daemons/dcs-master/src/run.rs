@@ -151,10 +151,6 @@ pub fn dev_certs(data_dir: &Path, ca_dir: &Path) -> Result<(), String> {
     Ok(())
 }
 
-fn resolve(dir: &Path, p: &Path) -> PathBuf {
-    if p.is_absolute() { p.to_path_buf() } else { dir.join(p) }
-}
-
 /// Everything `run` needs, checked.
 struct Prepared {
     data_dir: PathBuf,
@@ -168,11 +164,7 @@ fn prepare(data_dir: &Path) -> Result<Prepared, String> {
         dcs_daemon::config::load(Some(&data_dir.join(CONFIG))).map_err(|e| e.to_string())?;
     let tls = match (&file.tls, file.node.insecure_plaintext) {
         (Some(t), _) => {
-            let t = dcs_daemon::tls::TlsFiles {
-                ca: resolve(data_dir, &t.ca),
-                cert: resolve(data_dir, &t.cert),
-                key: resolve(data_dir, &t.key),
-            };
+            let t = t.relative_to(data_dir);
             Some(t.server_config().map_err(|e| e.to_string())?)
         }
         (None, true) => None,
@@ -290,7 +282,7 @@ async fn serve(p: Prepared) -> Result<(), String> {
         }))),
     });
     if let Some(dir) = &p.file.web.dir {
-        let dir = resolve(&p.data_dir, dir);
+        let dir = dcs_daemon::files::relative_to(&p.data_dir, dir);
         if !dir.join("index.html").is_file() {
             return Err(format!(
                 "web.dir {}: no index.html: build the dashboard (npm run build in \

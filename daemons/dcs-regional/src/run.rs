@@ -161,10 +161,6 @@ pub fn dev_certs(data_dir: &Path, ca_dir: &Path) -> Result<(), String> {
     Ok(())
 }
 
-fn resolve(dir: &Path, p: &Path) -> PathBuf {
-    if p.is_absolute() { p.to_path_buf() } else { dir.join(p) }
-}
-
 /// Everything `run` needs, checked.
 struct Prepared {
     data_dir: PathBuf,
@@ -180,11 +176,7 @@ fn prepare(data_dir: &Path) -> Result<Prepared, String> {
     let mut master_tls = None;
     let tls = match (&file.tls, file.node.insecure_plaintext) {
         (Some(t), _) => {
-            let t = dcs_daemon::tls::TlsFiles {
-                ca: resolve(data_dir, &t.ca),
-                cert: resolve(data_dir, &t.cert),
-                key: resolve(data_dir, &t.key),
-            };
+            let t = t.relative_to(data_dir);
             let server = t.server_config().map_err(|e| e.to_string())?;
             let client = t.client_config("dcs-regional").map_err(|e| e.to_string())?;
             if file.master.enabled() {
@@ -203,7 +195,7 @@ fn prepare(data_dir: &Path) -> Result<Prepared, String> {
     };
     let mut keys = BTreeMap::new();
     for (tenant, path) in &file.verify.mac_keys {
-        let path = resolve(data_dir, path);
+        let path = dcs_daemon::files::relative_to(data_dir, path);
         let bytes = std::fs::read(&path)
             .map_err(|e| format!("verify.mac_keys.{tenant}: {}: {e}", path.display()))?;
         let key = dcs_crypto::MacKey::from_bytes(&bytes)
@@ -272,7 +264,7 @@ fn verifier(
     for (tenant, files) in &file.verify.terminals {
         let mut registry = dcs_crypto::KeyRegistry::new();
         for f in files {
-            let path = resolve(data_dir, f);
+            let path = dcs_daemon::files::relative_to(data_dir, f);
             let t = dcs_daemon::terminals::TerminalsFile::read(&path)
                 .map_err(|e| format!("verify.terminals.{tenant}: {e}"))?;
             t.register_into(&mut registry, &path)
