@@ -61,13 +61,16 @@ fn the_checkpoint_log_is_folded_and_a_restore_reads_a_bounded_amount() {
     let restored = store.load_sync().unwrap();
     let mut without_tail = restored.checkpoint.clone();
     let tail = core::mem::take(&mut without_tail.log_tail);
+    // The machine keeps the cursors; the state is the store's (compared below).
+    let state = core::mem::take(&mut without_tail.state);
     assert_eq!(&without_tail, m.checkpoint(), "row + log = the machine's checkpoint");
+    assert!(!m.writes_pending());
     assert!(
         !tail.is_empty() && tail.len() <= dcs_sync::LOG_TAIL,
         "the store keeps the delta-log tail (the machine: in its delta log)"
     );
     assert_eq!(tail.back().map(|e| e.seq), Some(m.checkpoint().log_seq));
-    assert_eq!(restored.checkpoint.state, *m.state());
+    assert_eq!(state, *m.state(), "the store's state = the machine's at rest");
 }
 
 #[test]

@@ -2,6 +2,7 @@
 //! history (no outbox items, no accepted events, no dedup sets: those live in the host's store).
 
 use alloc::collections::{BTreeMap, VecDeque};
+use alloc::sync::Arc;
 
 use dcs_crdt::Crdt;
 use serde::{Deserialize, Serialize};
@@ -43,11 +44,14 @@ pub struct LogEntry {
     /// The peer it came from (None: made here).
     pub origin: Option<NodeId>,
     /// The delta, or None where a full state was merged (peers behind it get the full state).
-    pub delta: Option<StateDelta>,
+    /// Shared with the write that made it (encodes as the delta).
+    pub delta: Option<Arc<StateDelta>>,
 }
 
 /// The part of a [`WriteOp`] that changes the checkpoint (no outbox or inbox items): what a
 /// store keeps in its checkpoint log between two full checkpoints.
+// Full (a whole state) is rare; boxing it would change nothing that matters.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub enum CheckpointOp {
     /// The HLC advanced to this time.
@@ -65,8 +69,8 @@ pub enum CheckpointOp {
         from: Option<NodeId>,
         /// The origin's log position now merged.
         have: u64,
-        /// The delta.
-        delta: StateDelta,
+        /// The delta (shared; encodes as the delta).
+        delta: Arc<StateDelta>,
         /// This node's delta-log position after the change.
         seq: u64,
     },
@@ -95,7 +99,7 @@ impl WriteOp {
             WriteOp::Delta { from, have, delta, seq } => Some(CheckpointOp::Delta {
                 from: *from,
                 have: *have,
-                delta: delta.clone(),
+                delta: Arc::clone(delta),
                 seq: *seq,
             }),
             WriteOp::Full { from, have, state, seq } => Some(CheckpointOp::Full {
@@ -160,7 +164,7 @@ impl Checkpoint {
         &mut self,
         from: Option<NodeId>,
         have: u64,
-        delta: &StateDelta,
+        delta: &Arc<StateDelta>,
         seq: u64,
         tail: usize,
     ) {
@@ -171,6 +175,15 @@ impl Checkpoint {
         self.log(seq, from, Some(delta), tail);
     }
 
+    /// The cursors a CRDT merge moves, without the state (a machine's copy: the store holds
+    /// the state).
+    pub(crate) fn merged(&mut self, from: Option<NodeId>, have: u64, seq: u64) {
+        if let Some(from) = from {
+            bump(&mut self.received, from, have);
+        }
+        self.log(seq, from, None, 0);
+    }
+
     fn full(&mut self, from: NodeId, have: u64, state: &ReplicatedState, seq: u64, tail: usize) {
         self.state.merge(state);
         bump(&mut self.received, from, have);
@@ -179,7 +192,13 @@ impl Checkpoint {
 
     /// Records log position `seq` (a change that took no new position records nothing),
     /// keeping at most `tail` entries.
-    fn log(&mut self, seq: u64, origin: Option<NodeId>, delta: Option<&StateDelta>, tail: usize) {
+    fn log(
+        &mut self,
+        seq: u64,
+        origin: Option<NodeId>,
+        delta: Option<&Arc<StateDelta>>,
+        tail: usize,
+    ) {
         if seq <= self.log_seq {
             return;
         }

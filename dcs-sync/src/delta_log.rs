@@ -1,6 +1,7 @@
 //! The delta log: recent CRDT deltas by position, to ship to each peer what it has not merged.
 
 use alloc::collections::VecDeque;
+use alloc::sync::Arc;
 
 use crate::checkpoint::LogEntry;
 
@@ -13,7 +14,7 @@ use crate::state::{ReplicatedState, StateDelta};
 #[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone)]
 enum Change {
-    Delta(StateDelta),
+    Delta(Arc<StateDelta>),
     /// The state changed by a full-state merge: peers behind this point get the full state.
     Gap,
 }
@@ -69,7 +70,7 @@ impl DeltaLog {
     }
 
     /// Records a delta from `origin` (None: made here) and returns its position.
-    pub fn record(&mut self, origin: Option<NodeId>, delta: StateDelta) -> u64 {
+    pub fn record(&mut self, origin: Option<NodeId>, delta: Arc<StateDelta>) -> u64 {
         self.push(origin, Change::Delta(delta))
     }
 
@@ -111,19 +112,21 @@ impl DeltaLog {
 
     /// What `peer`, which has merged this log through `have`, still needs: the join of the
     /// durable entries after `have` (skipping those `peer` sent us: it has them), or the whole
-    /// durable `state` when the buffer no longer covers the gap. None when it is up to date.
+    /// durable `state` when the buffer no longer covers the gap (None when the caller cannot
+    /// give the durable state now: nothing is sent, the next round asks again). None when it
+    /// is up to date.
     pub fn payload_for(
         &self,
         peer: NodeId,
         have: u64,
-        state: &ReplicatedState,
+        state: Option<&ReplicatedState>,
     ) -> Option<CrdtPayload> {
         let upto = self.durable;
         if have >= upto {
             return None;
         }
         let full =
-            || Some(CrdtPayload::Full { upto, state: alloc::boxed::Box::new(state.clone()) });
+            || state.map(|s| CrdtPayload::Full { upto, state: alloc::boxed::Box::new(s.clone()) });
         let first = match self.entries.front() {
             Some(e) => e.seq,
             None => return full(),
@@ -161,12 +164,12 @@ mod tests {
         use crate::durable::WriteOp;
         let mut d = Checkpoint::default();
         for (seq, n) in [(1, 1), (2, 2), (3, 3)] {
-            d.apply(&WriteOp::Delta { from: None, have: 0, delta: delta(n), seq });
+            d.apply(&WriteOp::Delta { from: None, have: 0, delta: Arc::new(delta(n)), seq });
         }
         let state = d.state.clone();
         let log = DeltaLog::restore(d.log_seq, 16, d.log_tail.clone());
         let Some(CrdtPayload::Delta { from: 1, upto: 3, delta: got }) =
-            log.payload_for(NodeId::Master, 1, &state)
+            log.payload_for(NodeId::Master, 1, Some(&state))
         else {
             panic!("a peer one entry behind gets a delta, not the full state")
         };
@@ -177,7 +180,7 @@ mod tests {
         d.apply(&WriteOp::Full { from: NodeId::Store(1), have: 1, state: state.clone(), seq: 4 });
         let log = DeltaLog::restore(d.log_seq, 16, d.log_tail.clone());
         assert!(matches!(
-            log.payload_for(NodeId::Master, 3, &d.state),
+            log.payload_for(NodeId::Master, 3, Some(&d.state)),
             Some(CrdtPayload::Full { upto: 4, .. })
         ));
     }
@@ -186,12 +189,12 @@ mod tests {
     fn ships_only_durable_entries_and_skips_echoes() {
         let state = ReplicatedState::default();
         let mut log = DeltaLog::new(0, 16);
-        log.record(None, delta(1));
-        log.record(Some(NodeId::Store(1)), delta(2));
-        assert_eq!(log.payload_for(NodeId::Store(2), 0, &state), None, "nothing durable yet");
+        log.record(None, Arc::new(delta(1)));
+        log.record(Some(NodeId::Store(1)), Arc::new(delta(2)));
+        assert_eq!(log.payload_for(NodeId::Store(2), 0, Some(&state)), None, "nothing durable yet");
         log.mark_durable(2);
         let Some(CrdtPayload::Delta { from: 0, upto: 2, delta: d }) =
-            log.payload_for(NodeId::Store(2), 0, &state)
+            log.payload_for(NodeId::Store(2), 0, Some(&state))
         else {
             panic!("expected a delta")
         };
@@ -200,14 +203,14 @@ mod tests {
         assert_eq!(s.price("X"), Some(2));
         // Store 1 sent entry 2: it only gets entry 1.
         let Some(CrdtPayload::Delta { delta: d1, .. }) =
-            log.payload_for(NodeId::Store(1), 0, &state)
+            log.payload_for(NodeId::Store(1), 0, Some(&state))
         else {
             panic!("expected a delta")
         };
         let mut s1 = ReplicatedState::default();
         s1.apply_delta(&d1);
         assert_eq!(s1.price("X"), Some(1));
-        assert_eq!(log.payload_for(NodeId::Store(1), 2, &state), None);
+        assert_eq!(log.payload_for(NodeId::Store(1), 2, Some(&state)), None);
     }
 
     #[test]
@@ -215,26 +218,26 @@ mod tests {
         let state = ReplicatedState::default();
         let mut log = DeltaLog::new(0, 2);
         for i in 1..=3 {
-            log.record(None, delta(i));
+            log.record(None, Arc::new(delta(i)));
         }
         log.mark_durable(3);
         assert!(matches!(
-            log.payload_for(NodeId::Master, 0, &state),
+            log.payload_for(NodeId::Master, 0, Some(&state)),
             Some(CrdtPayload::Full { upto: 3, .. })
         ));
         assert!(matches!(
-            log.payload_for(NodeId::Master, 1, &state),
+            log.payload_for(NodeId::Master, 1, Some(&state)),
             Some(CrdtPayload::Delta { .. })
         ));
         log.record_gap(Some(NodeId::Store(9)));
         log.mark_durable(4);
         assert!(matches!(
-            log.payload_for(NodeId::Master, 3, &state),
+            log.payload_for(NodeId::Master, 3, Some(&state)),
             Some(CrdtPayload::Full { .. })
         ));
         // The origin of the full merge does not get it echoed back.
         assert!(matches!(
-            log.payload_for(NodeId::Store(9), 3, &state),
+            log.payload_for(NodeId::Store(9), 3, Some(&state)),
             Some(CrdtPayload::Delta { upto: 4, .. })
         ));
         log.prune(3);
@@ -243,7 +246,7 @@ mod tests {
         let fresh = DeltaLog::new(4, 8);
         assert!(fresh.is_empty());
         assert!(matches!(
-            fresh.payload_for(NodeId::Master, 2, &state),
+            fresh.payload_for(NodeId::Master, 2, Some(&state)),
             Some(CrdtPayload::Full { .. })
         ));
     }

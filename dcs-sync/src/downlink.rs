@@ -127,7 +127,7 @@ impl Downlink {
         if let Some(c) = push.crdt {
             core.merge_payload(from, c);
         }
-        let pending = !core.unsubmitted.is_empty() || !core.in_flight.is_empty();
+        let pending = !core.unsubmitted.is_empty() || !core.nothing_in_flight();
         if pending && !self.durable_for(core, from) && !core.faults.ack_before_durable {
             let entry = self.waiting.entry(from).or_insert((push.batch, Vec::new()));
             entry.0 = push.batch;
@@ -206,7 +206,7 @@ impl Downlink {
                 None => {}
             }
         }
-        let idle = core.in_flight.is_empty() && core.unsubmitted.is_empty();
+        let idle = core.nothing_in_flight() && core.unsubmitted.is_empty();
         let ready: Vec<NodeId> =
             self.waiting.keys().copied().filter(|c| idle || self.durable_for(core, *c)).collect();
         for c in ready {

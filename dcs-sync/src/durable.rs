@@ -13,6 +13,8 @@ use dcs_core::EventId;
 use serde::{Deserialize, Serialize};
 
 use crate::messages::{Item, NodeId, Rejection};
+use alloc::sync::Arc;
+
 use crate::state::{ReplicatedState, StateDelta};
 
 /// One durable change.
@@ -63,8 +65,8 @@ pub enum WriteOp {
         from: Option<NodeId>,
         /// The origin's log position now merged.
         have: u64,
-        /// The delta.
-        delta: StateDelta,
+        /// The delta (shared with the delta log: one copy in memory; encodes as the delta).
+        delta: Arc<StateDelta>,
         /// This node's delta-log position after the change.
         seq: u64,
     },

@@ -107,5 +107,5 @@ pub use node::{Faults, Now, Stats, SyncConfig};
 pub use persistence::{OutboxRead, Persisting, PumpError, Restored, SyncStore, pump};
 pub use regional::{RegionalConfig, RegionalMachine};
 pub use rng::SplitMix64;
-pub use state::{ReplicatedState, SessionKey, StateDelta, StockKey};
+pub use state::{KeyName, ReplicatedState, SessionKey, StateDelta, StockKey};
 pub use verifier::Verifier;

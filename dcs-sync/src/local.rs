@@ -127,7 +127,8 @@ impl LocalMachine {
         self.next_pos += 1;
         self.core.write(WriteOp::Append { pos, item: Item::Event(alloc::boxed::Box::new(event)) });
         if !delta.is_empty() {
-            let seq = self.core.log.record(None, delta.clone());
+            let delta = alloc::sync::Arc::new(delta);
+            let seq = self.core.log.record(None, alloc::sync::Arc::clone(&delta));
             self.core.write(WriteOp::Delta { from: None, have: 0, delta, seq });
         }
         Ok(pos)
@@ -227,15 +228,7 @@ impl LocalMachine {
 
     /// Outbox positions appended but not yet durable.
     pub fn pending_appends(&self) -> Vec<u64> {
-        self.core
-            .unsubmitted
-            .iter()
-            .chain(self.core.in_flight.values().flatten())
-            .filter_map(|o| match o {
-                WriteOp::Append { pos, .. } => Some(*pos),
-                _ => None,
-            })
-            .collect()
+        self.core.pending_appends()
     }
 }
 

@@ -68,7 +68,8 @@ impl MasterMachine {
         if delta.is_empty() {
             return;
         }
-        let seq = self.core.log.record(None, delta.clone());
+        let delta = alloc::sync::Arc::new(delta);
+        let seq = self.core.log.record(None, alloc::sync::Arc::clone(&delta));
         self.core.write(WriteOp::Delta { from: None, have: 0, delta, seq });
     }
 

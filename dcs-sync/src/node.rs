@@ -117,16 +117,41 @@ pub struct Stats {
     pub outbox_reads: u64,
 }
 
+/// What an in-flight batch still means once it is durable: its non-CRDT writes as they were,
+/// its CRDT merges as the cursors they move (the store holds the merged state).
+// Most entries are writes; boxing them would cost an allocation each.
+#[allow(clippy::large_enum_variant)]
+enum Done {
+    Op(WriteOp),
+    Merged { from: Option<NodeId>, have: u64, seq: u64 },
+}
+
+impl Done {
+    fn of(op: &WriteOp) -> Done {
+        match op {
+            WriteOp::Delta { from, have, seq, .. } => {
+                Done::Merged { from: *from, have: *have, seq: *seq }
+            }
+            WriteOp::Full { from, have, seq, .. } => {
+                Done::Merged { from: Some(*from), have: *have, seq: *seq }
+            }
+            other => Done::Op(other.clone()),
+        }
+    }
+}
+
 pub(crate) struct Core {
     pub cfg: SyncConfig,
     pub faults: Faults,
+    /// The checkpoint as confirmed durable, without its CRDT state: the store holds that, and
+    /// `working` equals it whenever no CRDT write is pending (see `state_pending`).
     pub durable: Checkpoint,
     pub working: ReplicatedState,
     pub log: DeltaLog,
     pub hlc: HybridClock,
     pub rng: SplitMix64,
     pub unsubmitted: Vec<WriteOp>,
-    pub in_flight: BTreeMap<u64, Vec<WriteOp>>,
+    in_flight: BTreeMap<u64, Vec<Done>>,
     pub next_token: u64,
     pub persisted_hlc: u64,
     pub transmit: VecDeque<(NodeId, Message)>,
@@ -153,7 +178,7 @@ impl Core {
         Ok(Core {
             cfg,
             faults: Faults::default(),
-            working: durable.state.clone(),
+            working: core::mem::take(&mut durable.state),
             // The tail moves into the delta log: the machine's checkpoint copy keeps none.
             log: DeltaLog::restore(
                 durable.log_seq,
@@ -240,20 +265,51 @@ impl Core {
         };
         let token = self.next_token;
         self.next_token += 1;
-        self.in_flight.insert(token, ops.clone());
+        self.in_flight.insert(token, ops.iter().map(Done::of).collect());
         Some(PersistBatch { token, ops })
     }
 
-    /// Applies every in-flight batch up to `token` to the durable state; returns the ops.
+    /// True when no batch handed out by `poll_persist` awaits its confirmation.
+    pub fn nothing_in_flight(&self) -> bool {
+        self.in_flight.is_empty()
+    }
+
+    /// Outbox positions appended but not yet durable.
+    pub fn pending_appends(&self) -> Vec<u64> {
+        let in_flight = self.in_flight.values().flatten().filter_map(|d| match d {
+            Done::Op(op) => Some(op),
+            Done::Merged { .. } => None,
+        });
+        self.unsubmitted
+            .iter()
+            .chain(in_flight)
+            .filter_map(|o| match o {
+                WriteOp::Append { pos, .. } => Some(*pos),
+                _ => None,
+            })
+            .collect()
+    }
+
+    /// True while a CRDT merge is not yet confirmed durable (`working` is ahead of the store).
+    pub fn state_pending(&self) -> bool {
+        self.unsubmitted.iter().any(|op| matches!(op, WriteOp::Delta { .. } | WriteOp::Full { .. }))
+            || self.in_flight.values().flatten().any(|d| matches!(d, Done::Merged { .. }))
+    }
+
+    /// Applies every in-flight batch up to `token` to the durable cursors; returns the writes
+    /// that are not CRDT merges (their callers act on appends and accepted items).
     pub fn persisted(&mut self, token: u64) -> Vec<WriteOp> {
         let rest = self.in_flight.split_off(&(token + 1));
         let done = core::mem::replace(&mut self.in_flight, rest);
         let mut ops = Vec::new();
-        for (_, batch) in done {
-            for op in &batch {
-                self.durable.apply_keeping(op, 0);
+        for d in done.into_values().flatten() {
+            match d {
+                Done::Op(op) => {
+                    self.durable.apply_keeping(&op, 0);
+                    ops.push(op);
+                }
+                Done::Merged { from, have, seq } => self.durable.merged(from, have, seq),
             }
-            ops.extend(batch);
         }
         self.log.mark_durable(self.durable.log_seq);
         ops
@@ -267,11 +323,12 @@ impl Core {
                 if start > merged || upto <= merged {
                     return; // a gap (our report was lost) or nothing new
                 }
+                let delta = alloc::sync::Arc::new(delta);
                 let seq = if delta.is_empty() {
                     self.log.last()
                 } else {
                     self.working.apply_delta(&delta);
-                    self.log.record(Some(from), delta.clone())
+                    self.log.record(Some(from), alloc::sync::Arc::clone(&delta))
                 };
                 self.merged.insert(from, upto);
                 self.write(WriteOp::Delta { from: Some(from), have: upto, delta, seq });
@@ -298,7 +355,9 @@ impl Core {
         // Until the peer has said how far it merged our log (after a restart we do not know),
         // send nothing rather than a full state it may not need: its next message says.
         let have = self.peer_has.get(&peer).copied()?;
-        let p = self.log.payload_for(peer, have, &self.durable.state);
+        // A full state is only ever the durable one: wait until no merge is pending.
+        let durable = (!self.state_pending()).then_some(&self.working);
+        let p = self.log.payload_for(peer, have, durable);
         match &p {
             Some(CrdtPayload::Full { .. }) => self.stats.full_states_sent += 1,
             Some(CrdtPayload::Delta { .. }) => self.stats.deltas_sent += 1,
@@ -368,12 +427,19 @@ macro_rules! machine_common_api {
                 self.core.poll_persist()
             }
 
-            /// The checkpoint as durably written (confirmed writes): the accepted items, the
-            /// refusals and the outbox are the store's; after a crash, `restore` takes what
-            /// the store holds ([`SyncStore::load`]($crate::SyncStore::load)). Its log tail is
-            /// empty: the machine's delta log holds those entries.
+            /// The checkpoint's cursors as durably written (confirmed writes). Its CRDT state
+            /// is empty: the store holds it, and `state()` equals it whenever
+            /// `writes_pending()` is false. The accepted items, the refusals and the outbox
+            /// are the store's; after a crash, `restore` takes what the store holds
+            /// ([`SyncStore::load`]($crate::SyncStore::load)). Its log tail is empty: the
+            /// machine's delta log holds those entries.
             pub fn checkpoint(&self) -> &$crate::Checkpoint {
                 &self.core.durable
+            }
+
+            /// True while writes handed out (or still to hand out) are not confirmed durable.
+            pub fn writes_pending(&self) -> bool {
+                !self.core.unsubmitted.is_empty() || !self.core.nothing_in_flight()
             }
 
             /// The replicated state as this node sees it now (including unpersisted merges).

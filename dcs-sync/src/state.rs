@@ -1,6 +1,8 @@
 //! The replicated CRDT state every tier holds, and how domain events change it.
 
-use alloc::string::{String, ToString};
+use alloc::string::ToString;
+
+use compact_str::CompactString;
 
 use dcs_core::commerce::EventBody;
 use dcs_crdt::{
@@ -10,10 +12,14 @@ use serde::{Deserialize, Serialize};
 
 use crate::SyncError;
 
+/// A name in a state key, stored inline when short (up to 24 bytes; branch ids and SKUs
+/// usually are), so the state's maps clone and compare keys without a heap allocation. It
+/// encodes as a plain string.
+pub type KeyName = CompactString;
 /// Stock key: (branch, SKU).
-pub type StockKey = (String, String);
+pub type StockKey = (KeyName, KeyName);
 /// Open POS session key: (branch, session id).
-pub type SessionKey = (String, String);
+pub type SessionKey = (KeyName, KeyName);
 
 /// The state replicated to every store, region and the master (identical once converged).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -21,9 +27,9 @@ pub struct ReplicatedState {
     /// Units on hand per (branch, SKU): received − sold − transferred out + transferred in + adjusted.
     pub stock: ORMap<StockKey, PNCounter>,
     /// Prices in minor units per SKU, set centrally (last writer wins by HLC).
-    pub prices: ORMap<String, LWWRegister<i64>>,
+    pub prices: ORMap<KeyName, LWWRegister<i64>>,
     /// The active catalog (SKUs), set centrally.
-    pub catalog: ORSet<String>,
+    pub catalog: ORSet<KeyName>,
     /// POS sessions currently open.
     pub sessions: ORSet<SessionKey>,
 }
@@ -34,9 +40,9 @@ pub struct StateDelta {
     /// Stock changes.
     pub stock: ORMapDelta<StockKey, PNCounter>,
     /// Price writes.
-    pub prices: ORMapDelta<String, LWWRegister<i64>>,
+    pub prices: ORMapDelta<KeyName, LWWRegister<i64>>,
     /// Catalog changes.
-    pub catalog: ORSetDelta<String>,
+    pub catalog: ORSetDelta<KeyName>,
     /// Session changes.
     pub sessions: ORSetDelta<SessionKey>,
 }
@@ -67,8 +73,8 @@ impl Crdt for ReplicatedState {
 
     fn join_deltas(into: &mut StateDelta, delta: &StateDelta) {
         ORMap::<StockKey, PNCounter>::join_deltas(&mut into.stock, &delta.stock);
-        ORMap::<String, LWWRegister<i64>>::join_deltas(&mut into.prices, &delta.prices);
-        ORSet::<String>::join_deltas(&mut into.catalog, &delta.catalog);
+        ORMap::<KeyName, LWWRegister<i64>>::join_deltas(&mut into.prices, &delta.prices);
+        ORSet::<KeyName>::join_deltas(&mut into.catalog, &delta.catalog);
         ORSet::<SessionKey>::join_deltas(&mut into.sessions, &delta.sessions);
     }
 
@@ -81,8 +87,8 @@ impl Crdt for ReplicatedState {
 
     fn validate_delta(delta: &StateDelta) -> Result<(), CrdtError> {
         ORMap::<StockKey, PNCounter>::validate_delta(&delta.stock)?;
-        ORMap::<String, LWWRegister<i64>>::validate_delta(&delta.prices)?;
-        ORSet::<String>::validate_delta(&delta.catalog)?;
+        ORMap::<KeyName, LWWRegister<i64>>::validate_delta(&delta.prices)?;
+        ORSet::<KeyName>::validate_delta(&delta.catalog)?;
         ORSet::<SessionKey>::validate_delta(&delta.sessions)
     }
 }
@@ -94,12 +100,12 @@ fn crdt_err(e: CrdtError) -> SyncError {
 impl ReplicatedState {
     /// Units of `sku` on hand at `branch` as this replica sees them (0 if never moved).
     pub fn on_hand(&self, branch: &str, sku: &str) -> i128 {
-        self.stock.get(&(branch.to_string(), sku.to_string())).map_or(0, PNCounter::value)
+        self.stock.get(&(KeyName::from(branch), KeyName::from(sku))).map_or(0, PNCounter::value)
     }
 
     /// The central price of `sku`, if one was set.
     pub fn price(&self, sku: &str) -> Option<i64> {
-        self.prices.get(&sku.to_string()).and_then(|r| r.get().copied())
+        self.prices.get(&KeyName::from(sku)).and_then(|r| r.get().copied())
     }
 
     /// `product` as this replica sells it: at the central price of its SKU when one was set
@@ -131,7 +137,7 @@ impl ReplicatedState {
     ) -> Result<StateDelta, SyncError> {
         let mut delta = StateDelta::default();
         let mut stock = |b: &str, sku: &str, by: i64| -> Result<(), SyncError> {
-            let key = (b.to_string(), sku.to_string());
+            let key = (KeyName::from(b), KeyName::from(sku));
             delta.stock = self
                 .stock
                 .update(replica, key, |c| {
@@ -161,11 +167,12 @@ impl ReplicatedState {
             EventBody::SessionOpened(s) => {
                 delta.sessions = self
                     .sessions
-                    .add(replica, (branch.to_string(), s.session_id.as_str().to_string()));
+                    .add(replica, (KeyName::from(branch), KeyName::from(s.session_id.as_str())));
             }
             EventBody::SessionClosed(s) => {
-                delta.sessions =
-                    self.sessions.remove(&(branch.to_string(), s.session_id.as_str().to_string()));
+                delta.sessions = self
+                    .sessions
+                    .remove(&(KeyName::from(branch), KeyName::from(s.session_id.as_str())));
             }
             _ => {}
         }
@@ -185,7 +192,7 @@ impl ReplicatedState {
     ) -> Result<StateDelta, SyncError> {
         let prices = self
             .prices
-            .update(replica, sku.to_string(), |r| {
+            .update(replica, KeyName::from(sku), |r| {
                 Ok(r.set(price_minor, Hlc::new(hlc_time, replica)))
             })
             .map_err(crdt_err)?;
@@ -194,7 +201,10 @@ impl ReplicatedState {
 
     /// Adds `sku` to the active catalog.
     pub fn list_in_catalog(&mut self, replica: ReplicaId, sku: &str) -> StateDelta {
-        StateDelta { catalog: self.catalog.add(replica, sku.to_string()), ..StateDelta::default() }
+        StateDelta {
+            catalog: self.catalog.add(replica, KeyName::from(sku)),
+            ..StateDelta::default()
+        }
     }
 }
 

@@ -397,7 +397,7 @@ fn stock_and_central_prices_reach_every_tier() {
     for s in &stores {
         assert_eq!(s.state().on_hand("s1", "MUG"), 10, "{:?}", s.node());
         assert_eq!(s.state().price("MUG"), Some(1299));
-        assert!(s.state().catalog.contains(&"MUG".to_string()));
+        assert!(s.state().catalog.contains(&"MUG".into()));
     }
     assert_eq!(m.state(), r.state());
     assert_eq!(m.state(), stores[1].state());

@@ -82,7 +82,7 @@ impl Ledger {
             }
         }
         for ((b, sku), c) in state.stock.iter() {
-            if !self.stock.contains_key(&(b.clone(), sku.clone())) && c.value() != 0 {
+            if !self.stock.contains_key(&(b.to_string(), sku.to_string())) && c.value() != 0 {
                 out.push(format!("{tier}: {b}/{sku}: CRDT on hand {} with no event", c.value()));
             }
         }
