@@ -5,8 +5,11 @@
 //!   then voter);
 //! - `DELETE /admin/members/{id}`: removes a node; its id is never reused.
 //!
-//! Answers: 200 with the new membership, 401 without the token, 409 on a follower (the body
-//! names the leader), 400 for a refused change, 503 when Raft fails.
+//! A follower forwards a change to the leader (the `ChangeMembers` Raft RPC, between node
+//! certificates only), so the operator may ask any node with that node's token.
+//!
+//! Answers: 200 with the new membership, 401 without the token, 409 when no leader is known
+//! (the body names the leader if one is), 400 for a refused change, 503 when Raft fails.
 
 use std::net::SocketAddr;
 
@@ -19,7 +22,7 @@ use dcs_daemon::admin_token::AdminToken;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
-use crate::node::members::{self, MemberError};
+use crate::node::members::{self, MemberChange, MemberError};
 use crate::node::sync_url;
 use crate::raft::{NodeAddr, Raft, RegionStateMachine};
 
@@ -30,6 +33,8 @@ pub struct AdminState {
     pub raft: Raft,
     /// Its state machine (the retired ids).
     pub sm: RegionStateMachine,
+    /// Its client of the other nodes (a change asked of a follower goes to the leader).
+    pub network: crate::raft::Network,
     /// The admin token.
     pub token: AdminToken,
     /// Whether the region's gRPC runs over TLS (the sync URLs of added nodes).
@@ -91,14 +96,14 @@ async fn add(State(s): State<AdminState>, headers: HeaderMap, Json(n): Json<AddN
         return (StatusCode::BAD_REQUEST, Json(json!({ "error": msg })));
     };
     let addr = NodeAddr { raft: n.addr.clone(), sync: sync_url(sock, s.tls) };
-    reply(members::add(&s.raft, &s.sm, n.id, addr).await)
+    reply(members::change(&s.raft, &s.sm, &s.network, MemberChange::Add { id: n.id, addr }).await)
 }
 
 async fn remove(State(s): State<AdminState>, headers: HeaderMap, Path(id): Path<u64>) -> Reply {
     if !allowed(&s, &headers) {
         return unauthorized();
     }
-    reply(members::remove(&s.raft, &s.sm, id).await)
+    reply(members::change(&s.raft, &s.sm, &s.network, MemberChange::Remove { id }).await)
 }
 
 /// The routes, to merge into the admin router.

@@ -102,8 +102,8 @@ enum Command {
         sink: String,
     },
     /// Lists, adds or removes the region's nodes, through this data directory's node (its
-    /// admin port and admin token). Changes must go to the leader: a follower says which
-    /// node leads.
+    /// admin port and admin token). Any node will do: a follower forwards a change to the
+    /// leader over the nodes' mutually authenticated Raft channel.
     Members {
         /// The data directory of a node of the region.
         #[arg(long, env = "DCS_DATA_DIR")]

@@ -371,6 +371,7 @@ async fn serve(p: Prepared) -> Result<(), String> {
     let routes = dcs_regional::admin::routes(dcs_regional::admin::AdminState {
         raft: node.raft.clone(),
         sm: node.state_machine.clone(),
+        network: node.network.clone(),
         token,
         tls,
     });

@@ -46,10 +46,16 @@ async fn a_certificate_is_authorized_by_its_name() {
     let e = raft.vote(pb::RaftPayload { data: vec![] }).await.unwrap_err();
     assert_eq!(e.code(), Code::PermissionDenied, "{e}");
     assert!(e.message().contains("dcs-regional"), "{}", e.message());
+    // Nor may it change the membership (the route a follower forwards operators' changes by).
+    let e = raft.change_members(pb::RaftPayload { data: vec![] }).await.unwrap_err();
+    assert_eq!(e.code(), Code::PermissionDenied, "{e}");
     // A node's certificate passes (and its empty request is refused for what it is).
     let mut raft = RegionRaftClient::new(channel(&url, node).await);
     let e = raft.vote(pb::RaftPayload { data: vec![] }).await.unwrap_err();
     assert_ne!(e.code(), Code::PermissionDenied, "{e}");
+    let e = raft.change_members(pb::RaftPayload { data: vec![7] }).await.unwrap_err();
+    assert_eq!(e.code(), Code::InvalidArgument, "a malformed change names its field: {e}");
+    assert!(e.message().starts_with("data:"), "{}", e.message());
 
     // Store 1's certificate speaking for store 2, then for itself.
     let push_as = |n: u32| {

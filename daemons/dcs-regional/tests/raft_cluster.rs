@@ -53,7 +53,7 @@ async fn start(id: u64, dir: &std::path::Path, listener: tokio::net::TcpListener
     let raft = Raft::new(id, config(), Network::new(NetworkConfig::default()), log, sm.clone())
         .await
         .unwrap();
-    let service = RaftService::new(raft.clone(), dir.join("snapshots"), 1 << 30);
+    let service = RaftService::new(raft.clone(), sm.clone(), dir.join("snapshots"), 1 << 30);
     let incoming = tokio_stream::wrappers::TcpListenerStream::new(listener);
     let server = tokio::spawn(async move {
         let _ = tonic::transport::Server::builder()

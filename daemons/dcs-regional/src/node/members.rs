@@ -10,8 +10,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::raft::{NodeAddr, Raft, RegionStateMachine};
 
-/// Why a membership change was refused.
-#[derive(Debug, thiserror::Error)]
+/// Why a membership change was refused (it also travels from the leader to a follower that
+/// forwarded the change).
+#[derive(Debug, thiserror::Error, Serialize, Deserialize)]
 pub enum MemberError {
     /// Only the leader changes the membership.
     #[error("node {this} does not lead the region; the leader is {}: run it against the leader's admin port", leader.map_or("not known yet".to_string(), |l| format!("node {l}")))]
@@ -43,6 +44,64 @@ pub struct Members {
     pub nodes: BTreeMap<u64, NodeAddr>,
     /// Ids of removed nodes (never reused).
     pub retired: BTreeSet<u64>,
+}
+
+/// A membership change an operator asked of a node; a follower forwards it to the leader.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum MemberChange {
+    /// Add node `id` (see [`add`]).
+    Add {
+        /// Its Raft id.
+        id: u64,
+        /// Its addresses.
+        addr: NodeAddr,
+    },
+    /// Remove node `id` (see [`remove`]).
+    Remove {
+        /// Its Raft id.
+        id: u64,
+    },
+}
+
+/// Makes `change` here (this node must lead).
+///
+/// # Errors
+/// See [`add`] and [`remove`].
+pub async fn apply(
+    raft: &Raft,
+    sm: &RegionStateMachine,
+    change: MemberChange,
+) -> Result<Members, MemberError> {
+    match change {
+        MemberChange::Add { id, addr } => add(raft, sm, id, addr).await,
+        MemberChange::Remove { id } => remove(raft, sm, id).await,
+    }
+}
+
+/// Makes `change` on the region: here when this node leads, else forwarded to the leader over
+/// the nodes' mutually authenticated Raft channel (`network`), so an operator may run
+/// `members` against any node.
+///
+/// # Errors
+/// [`MemberError::NotLeader`] when no leader is known (or it moved meanwhile), and the
+/// leader's own refusals.
+pub async fn change(
+    raft: &Raft,
+    sm: &RegionStateMachine,
+    network: &crate::raft::Network,
+    change: MemberChange,
+) -> Result<Members, MemberError> {
+    match leader_check(raft) {
+        Ok(()) => apply(raft, sm, change).await,
+        Err(MemberError::NotLeader { this, leader: Some(l) }) => {
+            let known = list(raft, sm)?;
+            let Some(addr) = known.nodes.get(&l) else {
+                return Err(MemberError::NotLeader { this, leader: Some(l) });
+            };
+            network.change_members(l, addr, &change).await
+        }
+        Err(e) => Err(e),
+    }
 }
 
 /// The membership this node knows.

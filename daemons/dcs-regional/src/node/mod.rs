@@ -131,6 +131,8 @@ pub struct RegionNode {
     pub log_stats: Arc<crate::raft::LogStats>,
     /// Its forwarders' last outcomes.
     pub sinks: crate::forward::SinkHealth,
+    /// Its client of the other nodes' Raft services (operator requests go to the leader).
+    pub network: Network,
     stop: CancellationToken,
     tasks: Vec<tokio::task::JoinHandle<()>>,
 }
@@ -171,22 +173,19 @@ impl RegionNode {
         }
         .validate()
         .map_err(|e| NodeError::Raft(e.to_string()))?;
-        let raft = Raft::new(
-            config.node_id,
-            Arc::new(raft_config),
-            match &config.tls {
-                Some((_, client)) => Network::with_tls(NetworkConfig::default(), client.clone()),
-                None => Network::new(NetworkConfig::default()),
-            }
-            .with_dial(config.dial.clone()),
-            log,
-            sm.clone(),
-        )
-        .await
-        .map_err(|e| NodeError::Raft(e.to_string()))?;
+        let network = match &config.tls {
+            Some((_, client)) => Network::with_tls(NetworkConfig::default(), client.clone()),
+            None => Network::new(NetworkConfig::default()),
+        }
+        .with_dial(config.dial.clone());
+        let raft =
+            Raft::new(config.node_id, Arc::new(raft_config), network.clone(), log, sm.clone())
+                .await
+                .map_err(|e| NodeError::Raft(e.to_string()))?;
         let stop = CancellationToken::new();
         let streams: Streams = Arc::default();
-        let raft_service = RaftService::new(raft.clone(), snapshots, config.max_snapshot_bytes);
+        let raft_service =
+            RaftService::new(raft.clone(), sm.clone(), snapshots, config.max_snapshot_bytes);
         let sync = sync_service::SyncService::new(
             raft.clone(),
             config.replica.region.node,
@@ -239,7 +238,7 @@ impl RegionNode {
             let r = (raft.clone(), Arc::clone(&replica), sinks.clone(), stop.clone());
             tasks.push(tokio::spawn(crate::forward::run(kafka, r.0, r.1, limits, r.2, r.3)));
         }
-        Ok(RegionNode { raft, state_machine: sm, log_stats, sinks, stop, tasks })
+        Ok(RegionNode { raft, state_machine: sm, log_stats, sinks, network, stop, tasks })
     }
 
     /// Makes `members` the region's first membership (once, on one node of a new region).

@@ -85,6 +85,32 @@ impl Network {
     }
 }
 
+impl Network {
+    /// Sends an operator's membership `change` to node `target` (the leader) at `node`.
+    ///
+    /// # Errors
+    /// [`MemberError::Raft`] when the leader cannot be reached or answers garbage; the
+    /// leader's own refusal otherwise.
+    pub async fn change_members(
+        &self,
+        target: u64,
+        node: &NodeAddr,
+        change: &crate::node::members::MemberChange,
+    ) -> Result<crate::node::members::Members, crate::node::members::MemberError> {
+        use crate::node::members::MemberError;
+        let addr = self.dial.get(&target).unwrap_or(&node.raft).clone();
+        let channel = self.channel(&addr).map_err(MemberError::Raft)?;
+        let data = postcard::to_allocvec(change)
+            .map_err(|e| MemberError::Raft(format!("encode the change: {e}")))?;
+        let answer =
+            RegionRaftClient::new(channel).change_members(RaftPayload { data }).await.map_err(
+                |s| MemberError::Raft(format!("the leader (node {target}): {}", s.message())),
+            )?;
+        postcard::from_bytes::<Result<_, MemberError>>(&answer.get_ref().data)
+            .map_err(|e| MemberError::Raft(format!("the leader's answer: {e}")))?
+    }
+}
+
 /// openraft's handle on one peer.
 pub struct Peer {
     client: Result<RegionRaftClient<Channel>, String>,

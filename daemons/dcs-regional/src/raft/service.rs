@@ -18,16 +18,22 @@ type SnapshotMeta = openraft::alias::SnapshotMetaOf<super::TypeConfig>;
 /// Serves the Raft RPCs of one node.
 pub struct RaftService {
     raft: Raft,
+    sm: super::RegionStateMachine,
     snapshots: PathBuf,
     max_snapshot_bytes: u64,
     received: AtomicU64,
 }
 
 impl RaftService {
-    /// Serves `raft`, receiving snapshots (at most `max_snapshot_bytes` each) into the
-    /// directory `snapshots`.
-    pub fn new(raft: Raft, snapshots: PathBuf, max_snapshot_bytes: u64) -> Self {
-        RaftService { raft, snapshots, max_snapshot_bytes, received: AtomicU64::new(0) }
+    /// Serves `raft` (with its state machine `sm`, for membership changes), receiving
+    /// snapshots (at most `max_snapshot_bytes` each) into the directory `snapshots`.
+    pub fn new(
+        raft: Raft,
+        sm: super::RegionStateMachine,
+        snapshots: PathBuf,
+        max_snapshot_bytes: u64,
+    ) -> Self {
+        RaftService { raft, sm, snapshots, max_snapshot_bytes, received: AtomicU64::new(0) }
     }
 }
 
@@ -84,6 +90,20 @@ impl RegionRaft for RaftService {
         peer(&request)?;
         let rpc = decode(request.get_ref(), "TransferLeader request")?;
         answer(self.raft.handle_transfer_leader(rpc).await)
+    }
+
+    async fn change_members(
+        &self,
+        request: Request<RaftPayload>,
+    ) -> Result<Response<RaftPayload>, Status> {
+        peer(&request)?;
+        let change = decode(request.get_ref(), "membership change")?;
+        // Applied here only if this node leads (no second hop: a follower refuses naming
+        // the leader, and the operator's node reports it).
+        let r = crate::node::members::apply(&self.raft, &self.sm, change).await;
+        postcard::to_allocvec(&r)
+            .map(|data| Response::new(RaftPayload { data }))
+            .map_err(|e| Status::internal(format!("cannot encode the answer: {e}")))
     }
 
     async fn install_snapshot(
