@@ -4,7 +4,8 @@
 // (globex=viewer) and dana (acme=operator, globex=viewer); the API token "dev-token" (TOKEN)
 // is admin on every tenant. Grants are checked as the master checks them (403 naming the
 // role), sessions end after SESSION_S seconds (default 3600), and every change is in a
-// SHA-256-chained audit log (BREAK_AUDIT=1 shows a broken chain).
+// SHA-256-chained audit log (BREAK_AUDIT=1 shows a broken chain). The regions' lag history is
+// sampled every SAMPLE_S seconds (default 60) over the last 7 days (NO_SAMPLES=1: none yet).
 //   npm run build && node scripts/mock-master.mjs
 import { createHash, randomBytes } from 'node:crypto';
 import { createServer } from 'node:http';
@@ -76,6 +77,42 @@ function verification() {
 }
 const DIST = new URL('../dist/', import.meta.url).pathname;
 const HOUR = 3_600_000;
+
+// `GET /api/v1/regions/history`: every region sampled at the same instants, oldest first, at
+// most 10,000 rows an answer (as the master: ORDER BY at_ms, region LIMIT 10000).
+const SAMPLE_MS = Number(process.env.SAMPLE_S ?? 60) * 1000;
+const KEEP_MS = 7 * 24 * HOUR;
+function lagAt(region, at, t) {
+  const min = at / 60_000;
+  if (region === 1) return Math.round(Math.max(0, 6 * Math.sin(min / 17)) + (Math.floor(min) % 97 === 0 ? 40 : 0));
+  if (region === 2) return Math.round(60 + 50 * Math.sin(min / 90) + (t - at < 10 * 60_000 ? 118 - 60 : 0) * (1 - (t - at) / 600_000));
+  if (region === 3) {
+    const failedAt = t - 2 * HOUR;
+    if (at >= failedAt) return 5021;
+    return Math.round(Math.max(0, 5021 - (failedAt - at) / 3000) * (at > failedAt - 6 * HOUR ? 1 : 0.05));
+  }
+  return 0;
+}
+function healthAt(region, at, t) {
+  if (region === 4) return 'failed';
+  if (region === 3) return at >= t - 2 * HOUR ? 'failed' : at >= t - 2 * HOUR - 5 * 60_000 ? 'suspect' : 'alive';
+  if (region === 2) return at >= t - 60_000 ? 'suspect' : 'alive';
+  return 'alive';
+}
+function history(q) {
+  if (process.env.NO_SAMPLES) return [];
+  const t = now();
+  const last = Math.floor(t / SAMPLE_MS) * SAMPLE_MS;
+  const since = Math.max(Number(q.get('since_ms') ?? 0) || 0, last - KEEP_MS);
+  const rows = [];
+  for (let at = Math.ceil(since / SAMPLE_MS) * SAMPLE_MS; at <= last && rows.length < 10_000; at += SAMPLE_MS) {
+    for (const region of [1, 2, 3, 4]) {
+      if (rows.length === 10_000) break;
+      rows.push({ region, at_ms: at, lag: region === 4 ? 0 : lagAt(region, at, t), health: healthAt(region, at, t) });
+    }
+  }
+  return rows;
+}
 
 const prices = new Map([['COFFEE-250G', 450]]);
 const now = () => Date.now();
@@ -159,6 +196,11 @@ function api(req, url, body) {
       { region: 3, health: 'failed', last_seen_ms: t - 2 * HOUR, last_successful_sync_ms: t - 3 * HOUR, lag: 5021, protocol: 'sync/1' },
       { region: 4, health: 'failed', last_seen_ms: null, last_successful_sync_ms: null, lag: 0, protocol: null },
     ] }];
+  }
+  if (p === '/api/v1/regions/history') {
+    const since = url.searchParams.get('since_ms');
+    if (since !== null && !/^\d+$/.test(since)) return [400, { error: 'the query: since_ms: invalid digit found in string: use ?since_ms=T' }];
+    return [200, { samples: history(url.searchParams) }];
   }
   if (p === '/api/v1/summaries') return [200, { count: 128_734, page: [{ rowid: 1, event_id: '01J…', region: 1 }] }];
   if (p === '/api/v1/sales') return [200, { sales: sales(url.searchParams) }];

@@ -12,11 +12,13 @@ import { RejectedView } from './views/RejectedView';
 import { SignIn } from './views/SignIn';
 import { StockView } from './views/StockView';
 
-// The Sales view carries the charting library: loaded when first opened.
+// The Sales and Lag views carry the charting library: loaded when first opened.
 const SalesView = lazy(() => import('./views/SalesView').then((m) => ({ default: m.SalesView })));
+const LagView = lazy(() => import('./views/LagView').then((m) => ({ default: m.LagView })));
 
 const VIEWS = [
   { id: 'fleet', label: 'Fleet' },
+  { id: 'lag', label: 'Lag over time' },
   { id: 'sales', label: 'Sales' },
   { id: 'stock', label: 'Stock' },
   { id: 'rejected', label: 'Rejected events' },
@@ -112,6 +114,11 @@ function Dashboard({ session }: { session: Session }) {
             <TabsContent key={v.id} value={v.id}>
               <h1 className="view-title">{v.label}</h1>
               {v.id === 'fleet' && <FleetView />}
+              {v.id === 'lag' && (
+                <Suspense fallback={<LoadingState what="the lag view" />}>
+                  <LagView />
+                </Suspense>
+              )}
               {v.id === 'sales' && (
                 <Suspense fallback={<LoadingState what="the sales view" />}>
                   <SalesView />

@@ -14,6 +14,16 @@ describe('the API client', () => {
     expect((calls[0]!.init.headers as Record<string, string>).Authorization).toBe('Bearer tok-1');
   });
 
+  it('asks for the lag history since a time, in Unix ms', async () => {
+    const sample = { region: 1, at_ms: 1_795_600_000_000, lag: 3, health: 'alive' };
+    const { calls } = stubFetch({ '/api/v1/regions/history': () => json(200, { samples: [sample] }) });
+    const client = createClient({ getToken: () => 't' });
+    await expect(client.regionHistory(1_795_599_000_000)).resolves.toEqual({ samples: [sample] });
+    expect(calls[0]!.url).toBe('/api/v1/regions/history?since_ms=1795599000000');
+    await client.regionHistory();
+    expect(calls[1]!.url).toBe('/api/v1/regions/history');
+  });
+
   it('throws an ApiError with the status and the server message', async () => {
     stubFetch({ '/api/v1/prices/A': () => json(400, { error: 'price_minor: a price is not below zero' }) });
     const client = createClient({ getToken: () => 't' });

@@ -8,6 +8,7 @@ import type {
   LoginResponse,
   MeResponse,
   PricesResponse,
+  RegionHistoryResponse,
   RegionsResponse,
   RejectedResponse,
   SalesQuery,
@@ -134,6 +135,10 @@ export function createClient(options: ClientOptions) {
     audit: (call?: CallOptions) => request<AuditResponse>('GET', '/api/v1/audit', undefined, call),
 
     regions: (call?: CallOptions) => request<RegionsResponse>('GET', '/api/v1/regions', undefined, call),
+
+    /** Lag and health samples at or after `sinceMs` (Unix ms), oldest first. */
+    regionHistory: (sinceMs?: number, call?: CallOptions) =>
+      request<RegionHistoryResponse>('GET', `/api/v1/regions/history${query({ since_ms: sinceMs })}`, undefined, call),
 
     summaries: (after = 0, limit = 1, call?: CallOptions) =>
       request<SummariesResponse>('GET', `/api/v1/summaries${query({ after, limit })}`, undefined, call),

@@ -19,6 +19,26 @@ export interface RegionsResponse {
   regions: Region[];
 }
 
+/**
+ * One sample of a region's lag (outbox items it has not had acknowledged) and health:
+ * `GET /api/v1/regions/history?since_ms=T`, oldest first. The master takes one for every
+ * region every `registry.sample_every_s` (all at the same `at_ms`) and keeps
+ * `registry.keep_hours`; one answer holds at most `HISTORY_MAX_ROWS` samples.
+ */
+export interface RegionSample {
+  region: number;
+  at_ms: number;
+  lag: number;
+  health: Health;
+}
+
+export interface RegionHistoryResponse {
+  samples: RegionSample[];
+}
+
+/** The most samples one answer of `/api/v1/regions/history` holds (the master's MAX_ROWS). */
+export const HISTORY_MAX_ROWS = 10_000;
+
 /** `GET /api/v1/summaries?after=ROWID&limit=N`: the count held and one page of ids. */
 export interface SummaryId {
   rowid: number;

@@ -102,6 +102,8 @@ export function FleetView({ refreshMs = FLEET_REFRESH_MS }: { refreshMs?: number
           <span className="muted small" aria-live="off">
             Refreshes every {Math.round(refreshMs / 1000)} s
             {loadedAt !== null && ` · updated ${new Date(loadedAt).toLocaleTimeString()}`}
+            {' · '}
+            <a href="#lag">Lag over time</a>
           </span>
         }
       >
