@@ -292,6 +292,8 @@ async fn serve(p: Prepared) -> Result<(), String> {
         }
         api = api.fallback_service(tower_http::services::ServeDir::new(dir));
     }
+    // The dashboard's bundle and the API's JSON, gzipped for clients that ask.
+    let api = api.layer(tower_http::compression::CompressionLayer::new());
     let router = dcs_daemon::admin::router(health.clone(), metrics, api);
     let admin_stop = CancellationToken::new();
     let (admin, admin_task) =

@@ -100,6 +100,20 @@ impl Master {
         }
     }
 
+    /// GET `path` over a bare HTTP/1.1 connection, with `Accept-Encoding: encoding` if
+    /// given: (lower-cased response head, body bytes).
+    async fn raw_get(&self, path: &str, encoding: Option<&str>) -> (String, usize) {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let mut c = tokio::net::TcpStream::connect(("127.0.0.1", self.admin)).await.unwrap();
+        let accept = encoding.map(|e| format!("accept-encoding: {e}\r\n")).unwrap_or_default();
+        let req = format!("GET {path} HTTP/1.1\r\nhost: x\r\n{accept}connection: close\r\n\r\n");
+        c.write_all(req.as_bytes()).await.unwrap();
+        let mut out = Vec::new();
+        c.read_to_end(&mut out).await.unwrap();
+        let split = out.windows(4).position(|w| w == b"\r\n\r\n").unwrap();
+        (String::from_utf8_lossy(&out[..split]).to_lowercase(), out.len() - split - 4)
+    }
+
     async fn get_raw(&self, path: &str, token: &str) -> Option<(u16, String)> {
         self.call("GET", path, token, String::new()).await
     }
@@ -307,6 +321,14 @@ async fn a_region_syncs_with_the_master_and_a_restart_keeps_everything() {
     let samples = body["samples"].as_array().unwrap();
     assert!(samples.iter().any(|x| x["region"] == 1 && x["health"] == "alive"), "{body}");
     assert!(samples.iter().any(|x| x["region"] == 2), "every configured region is sampled: {body}");
+    // Gzip for clients that ask, plain for the others.
+    let (plain, zipped) = (
+        master.raw_get("/api/v1/openapi.json", None).await,
+        master.raw_get("/api/v1/openapi.json", Some("gzip")).await,
+    );
+    assert!(plain.0.contains("200 ok") && !plain.0.contains("content-encoding"), "{}", plain.0);
+    assert!(zipped.0.contains("content-encoding: gzip"), "{}", zipped.0);
+    assert!(zipped.1 * 3 < plain.1, "gzip: {} bytes of {}", zipped.1, plain.1);
 
     // Bad prices change nothing; a good one comes down in the next ack.
     let (status, body) = master.api("PUT", "/api/v1/prices/COFFEE", r#"{"price_minor": -5}"#).await;
