@@ -270,6 +270,15 @@ try {
   assert.equal(await salesTotal(), after, 'the last 24 hours hold every sale of the run');
   await shot('sales');
 
+  // Lag over time: the master samples every second here; one line per region.
+  await tab('Lag over time').click();
+  await page.getByTestId('lag-chart').waitFor();
+  await page.locator('.recharts-line').first().waitFor();
+  await page.getByLabel('Last 1 h').click();
+  await page.getByRole('table', { name: /newest and highest lag over the last hour/ }).waitFor();
+  say('lag over time: the chart and its table are drawn');
+  await shot('lag');
+
   // Audit: carol's set_price, and the chain verified.
   await tab('Audit').click();
   const chain = page.getByTestId('chain-status');

@@ -59,6 +59,11 @@ impl MasterProc {
             let mut w = toml::Table::new();
             w.insert("dir".into(), web.display().to_string().into());
             t.insert("web".into(), w.into());
+            // The dashboard's lag chart has samples within the test's seconds.
+            let registry = t.entry("registry").or_insert_with(|| toml::Table::new().into());
+            if let Some(r) = registry.as_table_mut() {
+                r.insert("sample_every_s".into(), 1.into());
+            }
             std::fs::write(&cfg, toml::to_string(&t).unwrap()).unwrap();
         }
         let token = std::fs::read_to_string(dir.join("admin.token")).unwrap().trim().to_string();
