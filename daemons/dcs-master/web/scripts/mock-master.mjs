@@ -6,6 +6,7 @@
 // role), sessions end after SESSION_S seconds (default 3600), and every change is in a
 // SHA-256-chained audit log (BREAK_AUDIT=1 shows a broken chain). The regions' lag history is
 // sampled every SAMPLE_S seconds (default 60) over the last 7 days (NO_SAMPLES=1: none yet).
+// The stores (GET /api/v1/stores) are the branches of the made-up sales, and store-3.
 //   npm run build && node scripts/mock-master.mjs
 import { createHash, randomBytes } from 'node:crypto';
 import { createServer } from 'node:http';
@@ -136,6 +137,21 @@ function sales(q) {
   return rows.filter((r) => r.hour >= from && r.hour < to && (!tenant || r.tenant === tenant));
 }
 
+// `GET /api/v1/stores`: the branches of the sales above, with an event count and the newest.
+function stores() {
+  const by = new Map();
+  for (const r of sales(new URLSearchParams())) {
+    const key = `${r.tenant}/${r.region}/${r.branch}`;
+    const s = by.get(key) ?? { tenant: r.tenant, region: r.region, branch: r.branch, events: 0, last_event_ms: 0 };
+    s.events += r.count;
+    s.last_event_ms = Math.max(s.last_event_ms, Math.min(now() - 7_000 * r.region, (r.hour + 1) * HOUR - 1));
+    by.set(key, s);
+  }
+  // A store whose stock is known but whose events are older than the sales kept.
+  by.set('acme/1/store-3', { tenant: 'acme', region: 1, branch: 'store-3', events: 12, last_event_ms: now() - 30 * 24 * HOUR });
+  return [...by.values()];
+}
+
 const stock = [
   { tenant: 'acme', branch: 'store-1', sku: 'COFFEE-250G', on_hand: 42 },
   { tenant: 'acme', branch: 'store-1', sku: 'TEA-GREEN-100G', on_hand: 0 },
@@ -182,7 +198,7 @@ function api(req, url, body) {
     const no = denied('read', '*');
     if (no) return no;
   }
-  if (p === '/api/v1/sales' || p === '/api/v1/stock') {
+  if (p === '/api/v1/sales' || p === '/api/v1/stock' || p === '/api/v1/stores') {
     const t = tenantFor(who, url.searchParams.get('tenant'));
     if (t.reply) return t.reply;
     if (t.tenant) url.searchParams.set('tenant', t.tenant);
@@ -207,6 +223,10 @@ function api(req, url, body) {
   if (p === '/api/v1/stock') {
     const tenant = url.searchParams.get('tenant');
     return [200, { stock: stock.filter((s) => !tenant || s.tenant === tenant) }];
+  }
+  if (p === '/api/v1/stores') {
+    const tenant = url.searchParams.get('tenant');
+    return [200, { stores: stores().filter((s) => !tenant || s.tenant === tenant) }];
   }
   if (p === '/api/v1/rejected') return [200, { rejected: [
     { region: 2, position: 9912, event_id: '0193a1f2-7c44-7d10-9a55-0f3c2b1e9d01', reason: 'bad signature' },

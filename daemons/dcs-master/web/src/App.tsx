@@ -5,12 +5,15 @@ import { LoadingState } from './components/ui/states';
 import { Tabs, TabsContent, TabsList, TabsTrigger } from './components/ui/tabs';
 import { ToastProvider } from './components/ui/toast';
 import { describeGrants } from './lib/access';
+import { parseStoreHash, type StoreRef } from './lib/store';
 import { AuditView } from './views/AuditView';
 import { FleetView } from './views/FleetView';
 import { PricesView } from './views/PricesView';
 import { RejectedView } from './views/RejectedView';
 import { SignIn } from './views/SignIn';
 import { StockView } from './views/StockView';
+import { StoresView } from './views/StoresView';
+import { StoreView } from './views/StoreView';
 
 // The Sales and Lag views carry the charting library: loaded when first opened.
 const SalesView = lazy(() => import('./views/SalesView').then((m) => ({ default: m.SalesView })));
@@ -19,6 +22,7 @@ const LagView = lazy(() => import('./views/LagView').then((m) => ({ default: m.L
 const VIEWS = [
   { id: 'fleet', label: 'Fleet' },
   { id: 'lag', label: 'Lag over time' },
+  { id: 'stores', label: 'Stores' },
   { id: 'sales', label: 'Sales' },
   { id: 'stock', label: 'Stock' },
   { id: 'rejected', label: 'Rejected events' },
@@ -30,7 +34,13 @@ type ViewId = (typeof VIEWS)[number]['id'];
 
 function viewFromHash(): ViewId {
   const h = globalThis.location?.hash.replace(/^#/, '') ?? '';
+  // A store's page (#store/<tenant>/<branch>) is under the Stores tab.
+  if (parseStoreHash(h)) return 'stores';
   return (VIEWS.find((v) => v.id === h)?.id ?? 'fleet') as ViewId;
+}
+
+function storeFromHash(): StoreRef | null {
+  return parseStoreHash(globalThis.location?.hash ?? '');
 }
 
 function useNarrow(px: number): boolean {
@@ -60,16 +70,21 @@ export function App() {
 function Dashboard({ session }: { session: Session }) {
   const [leaving, setLeaving] = useState(false);
   const [view, setView] = useState<ViewId>(viewFromHash);
+  const [store, setStore] = useState<StoreRef | null>(storeFromHash);
   const narrow = useNarrow(900);
 
   useEffect(() => {
-    const on = () => setView(viewFromHash());
+    const on = () => {
+      setView(viewFromHash());
+      setStore(storeFromHash());
+    };
     globalThis.addEventListener('hashchange', on);
     return () => globalThis.removeEventListener('hashchange', on);
   }, []);
 
   const choose = (v: string) => {
     setView(v as ViewId);
+    setStore(null);
     history.replaceState(null, '', `#${v}`);
   };
 
@@ -103,7 +118,12 @@ function Dashboard({ session }: { session: Session }) {
         <nav className="sidenav" aria-label="Views">
           <TabsList aria-label="Views">
             {VIEWS.map((v) => (
-              <TabsTrigger key={v.id} value={v.id}>
+              <TabsTrigger
+                key={v.id}
+                value={v.id}
+                // From a store's page, its own tab leads back to the list of stores.
+                onClick={v.id === 'stores' && view === 'stores' && store ? () => choose('stores') : undefined}
+              >
                 {v.label}
               </TabsTrigger>
             ))}
@@ -124,6 +144,8 @@ function Dashboard({ session }: { session: Session }) {
                   <SalesView />
                 </Suspense>
               )}
+              {v.id === 'stores' &&
+                (store ? <StoreView key={`${store.tenant}/${store.branch}`} store={store} /> : <StoresView />)}
               {v.id === 'stock' && <StockView />}
               {v.id === 'rejected' && <RejectedView />}
               {v.id === 'prices' && <PricesView />}

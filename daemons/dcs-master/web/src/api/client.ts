@@ -15,6 +15,7 @@ import type {
   SalesResponse,
   SetPriceResponse,
   StockResponse,
+  StoresResponse,
   SummariesResponse,
 } from './types';
 
@@ -148,6 +149,9 @@ export function createClient(options: ClientOptions) {
 
     stock: (tenant?: string, call?: CallOptions) =>
       request<StockResponse>('GET', `/api/v1/stock${query({ tenant })}`, undefined, call),
+
+    stores: (tenant?: string, call?: CallOptions) =>
+      request<StoresResponse>('GET', `/api/v1/stores${query({ tenant })}`, undefined, call),
 
     rejected: (call?: CallOptions) => request<RejectedResponse>('GET', '/api/v1/rejected', undefined, call),
 

@@ -89,6 +89,22 @@ export interface StockResponse {
   stock: StockRow[];
 }
 
+/**
+ * One store (branch) a region reported events of: `GET /api/v1/stores`. `last_event_ms` is
+ * the newest event's time (Unix ms). A branch seen in two regions has a row in each.
+ */
+export interface StoreRow {
+  tenant: string;
+  region: number;
+  branch: string;
+  events: number;
+  last_event_ms: number;
+}
+
+export interface StoresResponse {
+  stores: StoreRow[];
+}
+
 /** An event the master refused: `GET /api/v1/rejected` (newest first). */
 export interface RejectedEvent {
   region: number;

@@ -104,6 +104,8 @@ export function FleetView({ refreshMs = FLEET_REFRESH_MS }: { refreshMs?: number
             {loadedAt !== null && ` · updated ${new Date(loadedAt).toLocaleTimeString()}`}
             {' · '}
             <a href="#lag">Lag over time</a>
+            {' · '}
+            <a href="#stores">Stores</a>
           </span>
         }
       >
