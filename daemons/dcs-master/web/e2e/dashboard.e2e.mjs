@@ -279,6 +279,19 @@ try {
   say('lag over time: the chart and its table are drawn');
   await shot('lag');
 
+  // Stores: the store that sold opens on its own page (sales, stock, its region's refusals).
+  await tab('Stores').click();
+  const storeLink = page.getByRole('link', { name: /^Open store / }).first();
+  await storeLink.waitFor();
+  await storeLink.click();
+  await page.getByTestId('store-title').waitFor();
+  await page.getByRole('table', { name: /Sales of this store per hour/ }).waitFor();
+  assert.ok(Number((await page.getByTestId('store-events').textContent()).replace(/\D/g, '')) > 0, 'the store page counts its events');
+  say(`store page: ${await page.getByTestId('store-title').textContent()}, ${await page.getByTestId('store-events').textContent()} events`);
+  await shot('store');
+  await page.goBack();
+  await page.getByRole('link', { name: /^Open store / }).first().waitFor();
+
   // Audit: carol's set_price, and the chain verified.
   await tab('Audit').click();
   const chain = page.getByTestId('chain-status');
