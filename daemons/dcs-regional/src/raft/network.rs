@@ -89,7 +89,7 @@ impl Network {
     /// Sends an operator's membership `change` to node `target` (the leader) at `node`.
     ///
     /// # Errors
-    /// [`MemberError::Raft`] when the leader cannot be reached or answers garbage; the
+    /// [`MemberError::Raft`](crate::node::members::MemberError::Raft) when the leader cannot be reached or answers garbage; the
     /// leader's own refusal otherwise.
     pub async fn change_members(
         &self,
