@@ -48,7 +48,14 @@ function routes(over: Record<string, () => Response | Promise<Response>> = {}) {
 const acme1 = { tenant: 'acme', branch: 'store-1' };
 const cells = (r: HTMLElement) => within(r).getAllByRole('cell').map((c) => c.textContent);
 const bodyRows = (table: HTMLElement) => within(table).getAllByRole('row').slice(1);
-const tableNamed = (re: RegExp) => screen.getAllByRole('table').find((t) => re.test(t.querySelector('caption')?.textContent ?? ''))!;
+const tableNamed = (re: RegExp) => screen.getAllByRole('table').find((t) => re.test(t.querySelector('caption')?.textContent ?? ''));
+// Waits for the table whose caption matches (each section loads on its own).
+const findTable = (re: RegExp) =>
+  waitFor(() => {
+    const t = tableNamed(re);
+    if (!t) throw new Error(`no table captioned ${re} yet`);
+    return t;
+  });
 
 beforeEach(() => {
   signedInAs();
@@ -134,18 +141,18 @@ describe('Store page', () => {
     expect(urls).toContain(`/api/v1/sales?tenant=acme&from_hour=${hour + 1 - 24}&to_hour=${hour + 1}`);
     expect(urls).toContain('/api/v1/stock?tenant=acme');
 
-    const sales = bodyRows(tableNamed(/^Sales of this store/));
+    const sales = bodyRows(await findTable(/^Sales of this store/));
     expect(sales).toHaveLength(2); // store-2's row left out
     expect(cells(sales[0]!)[1]).toBe('2');
     expect(cells(sales[0]!)[2]).toBe('SALE_COMPLETED 2');
     expect(cells(sales[0]!)[3]).toMatch(/10[.,]50/);
     expect(cells(sales[1]!)[3]).toMatch(/3[.,]00/);
 
-    const stock = bodyRows(tableNamed(/^Stock on hand of this store/));
+    const stock = bodyRows(await findTable(/^Stock on hand of this store/));
     expect(stock.map((r) => cells(r)[0])).toEqual(['COFFEE-250G', 'TEA-GREEN-100G']);
     expect(cells(stock[1]!)[1]).toMatch(/out of stock/);
 
-    const rejected = await waitFor(() => tableNamed(/refused from region 1/));
+    const rejected = await findTable(/refused from region 1/);
     expect(bodyRows(rejected).map((r) => cells(r)[2])).toEqual(['ev-r1']);
     expect(screen.getByTestId('rejections-note').textContent).toMatch(/Per-store errors need the regions to forward their refusals/);
   });
