@@ -7,7 +7,7 @@ import { Card } from '../components/ui/card';
 import { Field } from '../components/ui/field';
 import { Input } from '../components/ui/input';
 import { EmptyState, ErrorState, isForbidden, LoadingState, NoAccessState, StaleBanner } from '../components/ui/states';
-import { Table, Td, Th } from '../components/ui/table';
+import { RejectedTable } from '../components/RejectedTable';
 import { describeGrants, readsEveryTenant } from '../lib/access';
 import { useResource } from '../lib/useResource';
 import { useGrants } from '../lib/useSession';
@@ -74,26 +74,7 @@ function RejectedEvents() {
                 None of the {rows.length} rejected events matches “{search.trim()}”.
               </EmptyState>
             ) : (
-              <Table caption="Events the master refused, newest first">
-                <thead>
-                  <tr>
-                    <Th numeric>Region</Th>
-                    <Th numeric>Position</Th>
-                    <Th>Event id</Th>
-                    <Th>Reason</Th>
-                  </tr>
-                </thead>
-                <tbody>
-                  {shown.map((r) => (
-                    <tr key={`${r.region}/${r.position}/${r.event_id}`}>
-                      <Td numeric>{r.region}</Td>
-                      <Td numeric>{r.position.toLocaleString()}</Td>
-                      <Td className="mono wrap">{r.event_id}</Td>
-                      <Td>{r.reason}</Td>
-                    </tr>
-                  ))}
-                </tbody>
-              </Table>
+              <RejectedTable rows={shown} caption="Events the master refused, newest first" />
             )}
           </>
         )}

@@ -6,7 +6,7 @@ import { Button } from '../components/ui/button';
 import { Card } from '../components/ui/card';
 import { Field } from '../components/ui/field';
 import { Input } from '../components/ui/input';
-import { Badge } from '../components/ui/badge';
+import { OnHand } from '../components/OnHand';
 import { EmptyState, ErrorState, LoadingState, StaleBanner } from '../components/ui/states';
 import { Table, Td, Th } from '../components/ui/table';
 import { useResource } from '../lib/useResource';
@@ -82,19 +82,7 @@ export function StockView() {
                     <Td>{r.branch}</Td>
                     <Td className="mono">{r.sku}</Td>
                     <Td numeric>
-                      {r.on_hand.toLocaleString()}
-                      {r.on_hand < 0 && (
-                        <>
-                          {' '}
-                          <Badge tone="bad">negative</Badge>
-                        </>
-                      )}
-                      {r.on_hand === 0 && (
-                        <>
-                          {' '}
-                          <Badge tone="warn">out of stock</Badge>
-                        </>
-                      )}
+                      <OnHand units={r.on_hand} />
                     </Td>
                   </tr>
                 ))}

@@ -6,7 +6,8 @@
 import { useEffect, useRef, useState } from 'react';
 import { api } from '../api';
 import type { RejectedEvent, SalesRow, StockRow } from '../api/types';
-import { Badge } from '../components/ui/badge';
+import { OnHand } from '../components/OnHand';
+import { RejectedTable } from '../components/RejectedTable';
 import { Card } from '../components/ui/card';
 import { EmptyState, ErrorState, isForbidden, LoadingState, NoAccessState, StaleBanner } from '../components/ui/states';
 import { Table, Td, Th } from '../components/ui/table';
@@ -247,19 +248,7 @@ function StockTable({ rows }: { rows: StockRow[] }) {
           <tr key={r.sku}>
             <Td className="mono">{r.sku}</Td>
             <Td numeric>
-              {r.on_hand.toLocaleString()}
-              {r.on_hand < 0 && (
-                <>
-                  {' '}
-                  <Badge tone="bad">negative</Badge>
-                </>
-              )}
-              {r.on_hand === 0 && (
-                <>
-                  {' '}
-                  <Badge tone="warn">out of stock</Badge>
-                </>
-              )}
+              <OnHand units={r.on_hand} />
             </Td>
           </tr>
         ))}
@@ -297,26 +286,7 @@ function Rejections({ regions, refreshMs }: { regions: number[]; refreshMs: numb
           The master has refused none of the summaries {where} sent.
         </EmptyState>
       ) : (
-        <Table caption={`Events the master refused from ${where}, newest first (any of its stores')`}>
-          <thead>
-            <tr>
-              <Th numeric>Region</Th>
-              <Th numeric>Position</Th>
-              <Th>Event id</Th>
-              <Th>Reason</Th>
-            </tr>
-          </thead>
-          <tbody>
-            {rows.map((r) => (
-              <tr key={`${r.region}/${r.position}/${r.event_id}`}>
-                <Td numeric>{r.region}</Td>
-                <Td numeric>{r.position.toLocaleString()}</Td>
-                <Td className="mono wrap">{r.event_id}</Td>
-                <Td>{r.reason}</Td>
-              </tr>
-            ))}
-          </tbody>
-        </Table>
+        <RejectedTable rows={rows} caption={`Events the master refused from ${where}, newest first (any of its stores')`} />
       )}
     </>
   );
