@@ -1,6 +1,6 @@
 // Boot: one tab per till, the WASM module, the replica, enrollment and provision, then screens.
 
-import init from '@dcs/wasm';
+import { init } from '@dcs/wasm';
 import { posClient } from './api.js';
 import { CartModel, taxEngine } from './cart.js';
 import { TillDb } from './db.js';

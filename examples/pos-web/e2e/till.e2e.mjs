@@ -1,0 +1,233 @@
+// The till in headless Chromium against the real dcs-local: a store day, 20 sales offline
+// with a reload, the daemon killed mid-sale, bad input, and the performance figures.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import {
+  browser, daemonClient, DOCS, figure, makeStore, minor, openSession, openTill, outbox, sale,
+  shellGzipBytes, signIn, startDaemon, stop, text, waitFor,
+} from './harness.mjs';
+
+let b;
+const daemons = [];
+before(async () => { b = await browser(); });
+after(async () => {
+  await b?.close();
+  for (const d of daemons) await stop(d);
+});
+
+async function store() {
+  const s = makeStore();
+  const d = await startDaemon(s.dir);
+  daemons.push(d);
+  return { ...s, daemon: d, client: daemonClient(d.url, s.token) };
+}
+
+const drained = (page) => waitFor('the outbox to drain', async () => (await outbox(page)) === 0 && (await text(page, '#sync-state')) === 'Online', 20000);
+
+test('a store day: sign in, session, cash sale with change, receipt, refund, close with variance, day summary', async () => {
+  const { daemon, code, client } = await store();
+  const { context, page } = await openTill(b, daemon, code);
+  await openSession(page, '100.00');
+  await page.click('.tile[data-sku="MUG"]');
+  await page.click('.tile[data-sku="MUG"]');
+  await page.click('.tile[data-sku="COFFEE-250G"]');
+  const total = minor(await text(page, '#total'));
+  assert.equal(total, 2n * 1299n + 899n + 227n, 'the engine prices the cart as dcs-local does');
+  await page.screenshot({ path: join(DOCS, 'pos-till.png') });
+
+  await page.click('#pay');
+  await page.fill('#tendered', '50.00');
+  assert.match(await text(page, '#change'), /Change: /);
+  await page.click('#confirm-pay');
+  await page.waitForSelector('#receipt');
+  assert.equal(minor(await text(page, '#receipt-total')), total);
+  assert.equal(minor(await text(page, '#receipt-change')), 5000n - total);
+  await page.emulateMedia({ media: 'print' });
+  assert.equal(await page.isVisible('#sync'), false, 'the print stylesheet shows the receipt only');
+  await page.emulateMedia({ media: 'screen' });
+  await page.screenshot({ path: join(DOCS, 'pos-receipt.png') });
+
+  await page.click('#refund-this');
+  await page.fill('.refund-qty[data-sku="MUG"]', '1');
+  await page.click('#confirm-refund');
+  await page.waitForSelector('#receipt');
+  const refunded = minor(await text(page, '#receipt-total'));
+  assert.equal(refunded, 1299n + 114n);
+
+  await page.click('#nav-close');
+  const counted = 10000n + total - refunded - 100n; // one unit short
+  await page.fill('#counted', (Number(counted) / 100).toFixed(2));
+  await page.click('#close-session');
+  await page.waitForSelector('#closed');
+  assert.equal(minor(await text(page, '#expected')), 10000n + total - refunded);
+  assert.equal(minor(await text(page, '#variance')), -100n);
+  await drained(page);
+
+  await page.click('#to-summary');
+  await page.waitForSelector('#summary');
+  assert.match(await text(page, '#summary-source'), /GetDaySummary/);
+  const day = await client.getDaySummary({ day: '' });
+  const shown = async () => ({
+    sales: BigInt(await text(page, '#sum-sales')), refunds: BigInt(await text(page, '#sum-refunds')),
+    gross: minor(await text(page, '#sum-gross')), refunded: minor(await text(page, '#sum-refunded')),
+    net: minor(await text(page, '#sum-net')), tax: minor(await text(page, '#sum-tax')),
+  });
+  const want = { sales: 1n, refunds: 1n, gross: day.gross.minorUnits, refunded: day.refunds.minorUnits, net: day.net.minorUnits, tax: day.tax.minorUnits };
+  assert.equal(day.salesCount, 1n);
+  assert.equal(day.gross.minorUnits, total);
+  assert.deepEqual(await shown(), want);
+  // Offline, the till computes the same day from its own receipts and says so.
+  await context.setOffline(true);
+  await waitFor('offline', async () => (await text(page, '#sync-state')) === 'Offline', 2500);
+  await page.click('#nav-summary');
+  await waitFor('the local summary', async () => /Offline/.test(await text(page, '#summary-source')));
+  assert.deepEqual(await shown(), want);
+  await context.close();
+});
+
+test('offline: 20 sales, a reload with no network, then exactly those 20 reach the daemon', async () => {
+  const { daemon, code, client } = await store();
+  const { context, page } = await openTill(b, daemon, code);
+  await openSession(page);
+  await drained(page);
+  await page.evaluate(() => navigator.serviceWorker.ready);
+  await waitFor('the service worker to control the page', () => page.evaluate(() => navigator.serviceWorker.controller !== null));
+
+  await context.setOffline(true);
+  const t0 = Date.now();
+  await waitFor('offline', async () => (await text(page, '#sync-state')) === 'Offline', 2000);
+  figure('offline_detect_ms', Date.now() - t0);
+  for (let i = 0; i < 20; i++) await sale(page, i % 2 ? ['MUG'] : ['COFFEE-250G', 'MUG'], { tender: i % 3 === 2 ? 'card' : 'cash' });
+  assert.equal(await outbox(page), 20);
+  await page.screenshot({ path: join(DOCS, 'pos-offline.png') });
+
+  await page.reload();
+  await page.waitForSelector('body[data-state=ready]');
+  const tti = await page.evaluate(() => performance.getEntriesByName('till-ready')[0].startTime);
+  figure('tti_from_sw_cache_ms', Math.round(tti));
+  assert.ok(tti < 1000, `time to interactive from the service worker's cache: ${tti} ms`);
+  await signIn(page);
+  await page.waitForSelector('#tiles');
+  assert.equal(await outbox(page), 20, 'the outbox survived the reload');
+  assert.equal(await text(page, '#sync-state'), 'Offline');
+
+  await context.setOffline(false);
+  await drained(page);
+  const day = await client.getDaySummary({ day: '' });
+  assert.equal(day.salesCount, 20n, 'exactly the 20 offline sales, none twice');
+  await new Promise((r) => setTimeout(r, 2500)); // heartbeats go on: still 20
+  assert.equal((await client.getDaySummary({ day: '' })).salesCount, 20n);
+  await context.close();
+});
+
+test('the daemon killed mid-sale: offline within 2 s, selling goes on, the queue drains once', async () => {
+  const s = makeStore();
+  let daemon = await startDaemon(s.dir);
+  daemons.push(daemon);
+  const { context, page } = await openTill(b, daemon, s.code);
+  await openSession(page);
+  for (let i = 0; i < 3; i++) await sale(page, ['MUG']);
+  await drained(page);
+
+  await page.click('.tile[data-sku="COFFEE-250G"]'); // mid-sale
+  const t0 = Date.now();
+  await stop(daemon, 'SIGKILL');
+  await waitFor('offline', async () => (await text(page, '#sync-state')) === 'Offline', 2000);
+  figure('daemon_kill_detect_ms', Date.now() - t0);
+  await page.click('#pay');
+  await page.click('#confirm-pay');
+  await page.waitForSelector('#receipt');
+  await page.click('#new-sale');
+  for (let i = 0; i < 4; i++) await sale(page, ['MUG', 'COFFEE-250G']);
+  assert.equal(await outbox(page), 5);
+
+  daemon = await startDaemon(s.dir, daemon.port);
+  daemons.push(daemon);
+  await drained(page);
+  const client = daemonClient(daemon.url, s.token);
+  assert.equal((await client.getDaySummary({ day: '' })).salesCount, 8n);
+  await new Promise((r) => setTimeout(r, 2500));
+  assert.equal((await client.getDaySummary({ day: '' })).salesCount, 8n, 'drained exactly once');
+  await context.close();
+});
+
+test('bad input: unknown SKU, zero quantity, over-refund, a tampered outbox record, a second tab', async () => {
+  const { daemon, code, client } = await store();
+  const { context, page } = await openTill(b, daemon, code);
+  await openSession(page);
+  await page.fill('#sku', 'NOPE');
+  await page.click('#add-sku');
+  assert.match(await text(page, '#cart .note'), /Unknown SKU: NOPE/);
+  await page.fill('#sku', 'MUG');
+  await page.fill('#sku-qty', '0');
+  await page.click('#add-sku');
+  assert.match(await text(page, '#cart .note'), /at least 1/);
+  await page.fill('#sku', 'MUG');
+  await page.fill('#sku-qty', '-2');
+  await page.click('#add-sku');
+  assert.match(await text(page, '#cart .note'), /at least 1/);
+  assert.equal(await page.locator('#cart tr').count(), 0, 'nothing went into the cart');
+
+  const first = await sale(page, ['MUG']);
+  await drained(page);
+  await page.click('#nav-refund');
+  await page.fill('#refund-receipt', first);
+  await page.click('#find-receipt');
+  await page.fill('.refund-qty[data-sku="MUG"]', '2');
+  await page.click('#confirm-refund');
+  assert.match(await text(page, '#screen .note'), /only 1 left to refund, 2 asked/);
+  assert.equal(await outbox(page), 0, 'an over-refund seals nothing');
+
+  await context.setOffline(true);
+  await waitFor('offline', async () => (await text(page, '#sync-state')) === 'Offline', 2000);
+  await page.click('#nav-sell');
+  for (let i = 0; i < 3; i++) await sale(page, ['COFFEE-250G']);
+  // Change one byte of the second queued sale's first event, as an attacker with the disk could.
+  await page.evaluate(() => new Promise((resolve, reject) => {
+    const open = indexedDB.open('dcs-till');
+    open.onsuccess = () => {
+      const tx = open.result.transaction('outbox', 'readwrite');
+      const store = tx.objectStore('outbox');
+      store.getAll().onsuccess = (e) => {
+        const r = e.target.result.filter((x) => x.kind === 'sale')[1];
+        const bytes = r.sealed[0];
+        bytes[bytes.length - 1] ^= 0x01;
+        store.put(r);
+      };
+      tx.oncomplete = () => { open.result.close(); resolve(); };
+      tx.onerror = () => reject(tx.error);
+    };
+  }));
+  await context.setOffline(false);
+  await waitFor('the rest to drain', async () => (await outbox(page)) === 0 && (await text(page, '#rejected-count')) === '1', 20000);
+  const rejected = await text(page, '#rejected');
+  assert.match(rejected, /quarantined/);
+  assert.match(rejected, /UNAUTHENTICATED|Unauthenticated/i);
+  assert.equal((await client.getDaySummary({ day: '' })).salesCount, 3n, 'the first sale and the two untouched ones');
+
+  const second = await context.newPage();
+  await second.goto(daemon.url);
+  await second.waitForSelector('body[data-state=locked]');
+  assert.match(await text(second, '#screen'), /open in another tab/);
+  assert.equal(await second.locator('#tiles, #cashier').count(), 0, 'the second tab sells nothing');
+  await context.close();
+});
+
+test('figures: seal + IndexedDB commit p99 over 200 sales, first-load bytes', async () => {
+  const { daemon, code } = await store();
+  const { context, page } = await openTill(b, daemon, code);
+  await openSession(page);
+  for (let i = 0; i < 200; i++) await sale(page, i % 2 ? ['MUG'] : ['COFFEE-250G', 'MUG']);
+  const ms = await page.evaluate(() => performance.getEntriesByName('seal-commit').map((e) => e.duration));
+  assert.equal(ms.length, 200);
+  ms.sort((x, y) => x - y);
+  const p = (q) => ms[Math.min(ms.length - 1, Math.ceil(q * ms.length) - 1)];
+  figure('seal_commit_p50_ms', p(0.5).toFixed(2));
+  figure('seal_commit_p99_ms', p(0.99).toFixed(2));
+  const gz = shellGzipBytes();
+  figure('first_load_gzip_bytes', gz);
+  assert.ok(gz < 500 * 1024, `first load ${gz} bytes gzipped`);
+  await drained(page);
+  await context.close();
+});
