@@ -42,7 +42,7 @@ say "vitest (pure modules)"
 npx vitest run
 say "npm run build"
 npm run build
-say "e2e (node --test e2e/)"
-DCS_LOCAL_BIN="$CARGO_TARGET_DIR/debug/dcs-local" node --test --test-concurrency=1 e2e/
+say "e2e (node --test e2e/till.e2e.mjs)"
+DCS_LOCAL_BIN="$CARGO_TARGET_DIR/debug/dcs-local" node --test --test-concurrency=1 e2e/till.e2e.mjs
 say "screenshots: $(cd "$root/docs" && ls pos-*.png | tr '\n' ' ')"
 say "ok"
