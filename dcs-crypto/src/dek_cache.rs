@@ -50,13 +50,20 @@ struct Entry {
     key: SealingKey,
     created_ms: u64,
     uses: u64,
+    /// A leased key's own bounds (most uses, expiry in Unix ms) instead of the policy's.
+    lease: Option<(u64, u64)>,
 }
 
 impl Entry {
     fn fresh(&self, policy: &CachePolicy, now_ms: u64) -> bool {
-        self.uses < policy.max_uses
-            && now_ms >= self.created_ms
-            && now_ms - self.created_ms <= policy.max_age_ms
+        match self.lease {
+            Some((max_uses, expires_ms)) => self.uses < max_uses && now_ms < expires_ms,
+            None => {
+                self.uses < policy.max_uses
+                    && now_ms >= self.created_ms
+                    && now_ms - self.created_ms <= policy.max_age_ms
+            }
+        }
     }
 }
 
@@ -142,6 +149,7 @@ impl DataKeyCache {
                     key: SealingKey { id, key, wrapped: WrappedKey { kek: kek.clone(), bytes } },
                     created_ms: now_ms,
                     uses: 0,
+                    lease: None,
                 });
                 self.entries.len() - 1
             }
@@ -176,6 +184,46 @@ impl DataKeyCache {
         let p = event.payload();
         let kek = KekRef::new(p.kek_id.clone(), p.kek_version);
         self.sealing_key(provider, event.tenant_id().as_str(), &kek, now_ms, rng)
+    }
+
+    /// Adds a data key the store leased to this terminal (made and wrapped by the store's
+    /// provider), good for `max_uses` events until `expires_ms` (Unix ms); it replaces a
+    /// cached key of the same tenant and KEK version, so the newest lease is used first.
+    /// A terminal that holds no KEK seals only with leased keys (see [`crate::lease`]).
+    pub fn insert_leased(
+        &mut self,
+        tenant: &str,
+        key: SealingKey,
+        now_ms: u64,
+        max_uses: u64,
+        expires_ms: u64,
+    ) {
+        self.entries.retain(|e| e.tenant != tenant || e.key.wrapped.kek != key.wrapped.kek);
+        if self.entries.len() >= self.policy.max_entries.max(1) {
+            let oldest =
+                self.entries.iter().enumerate().min_by_key(|(_, e)| e.created_ms).map(|(i, _)| i);
+            if let Some(i) = oldest {
+                drop(self.entries.swap_remove(i));
+            }
+        }
+        self.entries.push(Entry {
+            tenant: tenant.into(),
+            key,
+            created_ms: now_ms,
+            uses: 0,
+            lease: Some((max_uses, expires_ms)),
+        });
+    }
+
+    /// Events the cached key of `tenant` under `kek` may still seal at `now_ms` (0: none).
+    pub fn remaining_uses(&self, tenant: &str, kek: &KekRef, now_ms: u64) -> u64 {
+        let policy = self.policy;
+        self.entries
+            .iter()
+            .filter(|e| e.tenant == tenant && e.key.wrapped.kek == *kek && e.fresh(&policy, now_ms))
+            .map(|e| e.lease.map_or(policy.max_uses, |(max, _)| max).saturating_sub(e.uses))
+            .max()
+            .unwrap_or(0)
     }
 
     /// Drops (and zeroizes) every key that is too old or used up at `now_ms`.

@@ -211,6 +211,20 @@ pub enum CryptoError {
     /// The event model refused a value (e.g. the envelope is larger than it allows).
     #[error("event rejected the value: {0}")]
     Event(#[from] dcs_core::CoreError),
+    /// A terminal that holds no KEK has no leased data key left that is fresh.
+    #[error(
+        "no data key lease left for tenant `{tenant}`: connect the till to its store to lease one"
+    )]
+    NoLease {
+        /// The tenant.
+        tenant: String,
+    },
+    /// A cashier list is malformed or out of bounds.
+    #[error("cashier list: {0}")]
+    CashierList(&'static str),
+    /// A till enrollment code is malformed.
+    #[error("enrollment code: {0}")]
+    Enrollment(&'static str),
     /// An external key provider (PKCS#11 token, Vault) failed.
     #[error("key provider `{provider}` failed: {reason}")]
     Provider {

@@ -181,18 +181,22 @@ extern crate alloc;
 
 pub mod commitment;
 pub mod dek_cache;
+pub mod enrollment;
 pub mod envelope;
 pub mod error;
 pub mod event;
 pub mod keyring;
+pub mod lease;
 pub mod mac;
 pub mod primitive;
 pub mod provider;
 pub mod registry;
+pub mod roster;
 pub mod signature;
 pub mod terminal;
 
 pub use dek_cache::{CachePolicy, DataKeyCache};
+pub use enrollment::TillEnrollment;
 pub use envelope::Envelope;
 pub use error::{CryptoError, Result};
 pub use event::{
@@ -203,5 +207,6 @@ pub use keyring::{KekMaterial, KekState, Keyring};
 pub use mac::MacKey;
 pub use provider::{DataKey, KekRef, KeyProvider, SealingKey, WrappedKey};
 pub use registry::{KeyRegistry, SignedMessage};
+pub use roster::{Cashier, CashierList};
 pub use signature::{Signer, Verifier};
 pub use terminal::{Terminal, TerminalConfig, TerminalState};

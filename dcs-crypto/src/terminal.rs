@@ -186,6 +186,18 @@ impl Terminal {
         self.cache.clear();
     }
 
+    /// Adds a data key the store leased to this terminal, good for `max_uses` events until
+    /// `expires_ms`; seal through a [`LeasedKeys`](crate::lease::LeasedKeys) provider for its KEK.
+    pub fn lease(&mut self, key: crate::SealingKey, now_ms: u64, max_uses: u64, expires_ms: u64) {
+        let tenant = self.config.tenant.as_str();
+        self.cache.insert_leased(tenant, key, now_ms, max_uses, expires_ms);
+    }
+
+    /// Events the cached (or leased) key under `kek` may still seal at `now_ms`.
+    pub fn remaining_uses(&self, kek: &crate::KekRef, now_ms: u64) -> u64 {
+        self.cache.remaining_uses(self.config.tenant.as_str(), kek, now_ms)
+    }
+
     /// Builds, seals, MACs and signs one event for `fact`, created by `cashier`, at wall time
     /// `now_ms`, under the tenant's current KEK.
     ///

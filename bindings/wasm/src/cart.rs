@@ -121,6 +121,11 @@ impl TaxEngine {
         Ok(TaxEngine { table: TaxTable::new(), policy })
     }
 
+    /// The core engine (for the till's commands).
+    pub(crate) fn core(&self) -> dcs_core::TaxEngine {
+        dcs_core::TaxEngine::new(self.table.clone(), self.policy)
+    }
+
     /// Sets the rates of `category` (replacing earlier ones); an empty list makes it exempt.
     #[wasm_bindgen(js_name = setRates)]
     pub fn set_rates(
@@ -240,6 +245,11 @@ impl Cart {
     #[wasm_bindgen(getter)]
     pub fn size(&self) -> usize {
         self.inner.lines().len()
+    }
+
+    /// The core cart (for the till's commands).
+    pub(crate) fn core(&self) -> &dcs_core::Cart {
+        &self.inner
     }
 
     /// Prices the cart with `engine`: line discounts, the cart discount, then tax.

@@ -8,6 +8,8 @@
 //! - [`cart`]: `Product`, `TaxEngine` and `Cart` with discounts and exact tax totals.
 //! - [`event`]: `newEventId`, `HybridClock`, `EventBuilder` and `Event`; time and randomness
 //!   come from JS (`Date.now()`, `crypto.getRandomValues`).
+//! - [`till`]: `Till`, the browser till's commands sealed with data keys its store leased,
+//!   `verifyCashiers`, `checkPin`, `parseEnrollment`.
 //!
 //! Every argument is checked ([`args`]): a wrong type, a non-integer amount, malformed bytes or
 //! an unknown currency throws a JS `Error` carrying the Rust message; nothing panics. The
@@ -22,3 +24,5 @@ mod crdt_common;
 #[cfg(feature = "events")]
 pub mod event;
 pub mod money;
+#[cfg(feature = "till")]
+pub mod till;

@@ -19,6 +19,8 @@ pub struct Catalog {
     currency: Currency,
     products: BTreeMap<Sku, Product>,
     engine: TaxEngine,
+    /// The tax table as configured (category → rates), handed to tills.
+    tax: Vec<(String, Vec<(String, u32)>)>,
     central: Option<Arc<crate::sync_machine::SyncMachine>>,
 }
 
@@ -59,6 +61,7 @@ impl Catalog {
             currency,
             products,
             engine: TaxEngine::new(table, TaxPolicy::default()),
+            tax: config.tax.iter().map(|t| (t.category.clone(), t.rates.clone())).collect(),
             central: None,
         })
     }
@@ -107,6 +110,21 @@ impl Catalog {
         cart.set_cart_discount(spec.discount)
             .map_err(|e| LocalError::Invalid(format!("cart.discount: {e}")))?;
         Ok(cart.totals(&self.engine)?)
+    }
+
+    /// The tax table as tills price with it (the engine's policy is dcs-core's default:
+    /// exclusive prices, tax rounded per line, half up).
+    pub fn tax_pb(&self) -> Vec<pb::TaxCategory> {
+        self.tax
+            .iter()
+            .map(|(category, rates)| pb::TaxCategory {
+                category: category.clone(),
+                rates: rates
+                    .iter()
+                    .map(|(name, ppm)| pb::TaxRateEntry { name: name.clone(), ppm: *ppm })
+                    .collect(),
+            })
+            .collect()
     }
 
     /// The catalog as terminals see it.

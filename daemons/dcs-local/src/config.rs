@@ -20,6 +20,8 @@ pub struct LocalConfig {
     pub limits: LimitsSection,
     /// The key provider of the tenant's KEKs.
     pub keys: crate::keys::KeysSection,
+    /// The data keys leased to self-sealing tills.
+    pub till: TillSection,
     /// The region this store syncs with (none: the store runs offline only).
     pub region: RegionSection,
     /// Logs.
@@ -91,6 +93,22 @@ pub struct WebSection {
     pub static_dir: Option<PathBuf>,
     /// Origins (e.g. `http://127.0.0.1:5173`) allowed by CORS; same-origin needs none.
     pub cors_origins: Vec<String>,
+}
+
+/// `[till]`: the data keys `ProvisionTill` leases to self-sealing tills.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct TillSection {
+    /// Most events a till may seal with one leased data key.
+    pub lease_max_uses: u64,
+    /// How long a lease is good for, in hours (how long a till can sell offline).
+    pub lease_hours: u64,
+}
+
+impl Default for TillSection {
+    fn default() -> Self {
+        Self { lease_max_uses: 100_000, lease_hours: 7 * 24 }
+    }
 }
 
 /// `[limits]`: bounds on what a request may carry.
@@ -240,6 +258,14 @@ impl DataDir {
     /// The registered terminals.
     pub fn terminals(&self) -> PathBuf {
         self.root.join("terminals.toml")
+    }
+    /// The store's own signing key (0600): it signs the cashier list tills sign in against.
+    pub fn store_key(&self) -> PathBuf {
+        self.root.join("keys").join("store.key")
+    }
+    /// The store's cashiers and their PIN hashes.
+    pub fn cashiers(&self) -> PathBuf {
+        self.root.join("cashiers.toml")
     }
     /// The signing key the daemon holds for thin terminal `id` (0600).
     pub fn terminal_key(&self, id: &str) -> PathBuf {

@@ -13,7 +13,7 @@ use dcs_core::commerce::body::{StockAdjustment, StockMovement};
 use dcs_core::commerce::{
     BusinessDay, DomainEvent, EventBody, PosSession, Sale, SaleId, SessionId, Tender,
 };
-use dcs_core::{AgentId, BranchId, IdempotencyKey, Money, SovereignFinancialEvent};
+use dcs_core::{BranchId, IdempotencyKey, Money, SovereignFinancialEvent};
 use dcs_crypto::{Terminal, TerminalConfig, TerminalState};
 use dcs_proto::pos;
 use dcs_store::sqlite::SqliteStore;
@@ -155,12 +155,14 @@ impl Desk {
         .await
     }
 
+    /// Seals `facts` as the events `KEY/0`, `KEY/1`, … of thin terminal `terminal`, which
+    /// creates and signs them (their `created_by`, whose key verifies them at every tier); the
+    /// cashier is named in the facts themselves (the session's).
     fn seal(
         &self,
         terminal: &TerminalIdentity,
         facts: &[DomainEvent],
         key: &IdempotencyKey,
-        cashier: &AgentId,
     ) -> Result<Vec<SovereignFinancialEvent>> {
         let id = terminal.agent.as_str();
         let (false, Some(lock), Some(signer)) =
@@ -181,7 +183,7 @@ impl Desk {
                 let keyring = self.identity.keyring.as_ref();
                 Ok(term.seal(
                     fact,
-                    cashier,
+                    &terminal.agent,
                     Some(k),
                     now,
                     &mut OsRng,
@@ -275,7 +277,7 @@ impl Desk {
         self.check_currency("opening_float", c.opening_float)?;
         let (session, fact) =
             PosSession::open(c.session_id.clone(), c.cashier.clone(), c.opening_float)?;
-        let events = self.seal(t, std::slice::from_ref(&fact), &c.key, &c.cashier)?;
+        let events = self.seal(t, std::slice::from_ref(&fact), &c.key)?;
         let stored = self
             .append(
                 session_stream(&c.session_id)?,
@@ -313,8 +315,7 @@ impl Desk {
         let mut session = self.open_session_of(&c.session_id).await?;
         let expected = session.expected_cash()?;
         let fact = session.close(c.counted)?;
-        let cashier = session_cashier(&fact)?;
-        let events = self.seal(t, std::slice::from_ref(&fact), &c.key, &cashier)?;
+        let events = self.seal(t, std::slice::from_ref(&fact), &c.key)?;
         let stored = self
             .append(session_stream(&c.session_id)?, ExpectedVersion::Any, events, vec![fact], None)
             .await?;
@@ -339,8 +340,7 @@ impl Desk {
         if c.tender == Tender::Cash {
             session.record_cash_sale(total)?;
         }
-        let cashier = session_cashier_of(&session);
-        let events = self.seal(t, &facts, &c.key, &cashier)?;
+        let events = self.seal(t, &facts, &c.key)?;
         let stored = self
             .append(sale_stream(&c.sale_id)?, ExpectedVersion::NoStream, events, facts, Some(total))
             .await?;
@@ -371,8 +371,7 @@ impl Desk {
         if let (Tender::Cash, Some(amount)) = (c.tender, total) {
             session.record_cash_refund(amount)?;
         }
-        let cashier = session_cashier_of(&session);
-        let events = self.seal(t, &facts, &c.key, &cashier)?;
+        let events = self.seal(t, &facts, &c.key)?;
         let stored = self
             .append(sale_stream(&c.sale_id)?, ExpectedVersion::Exact(version), events, facts, total)
             .await?;
@@ -406,7 +405,7 @@ impl Desk {
             })
         };
         let fact = DomainEvent::new(body);
-        let events = self.seal(t, std::slice::from_ref(&fact), &c.key, &t.agent)?;
+        let events = self.seal(t, std::slice::from_ref(&fact), &c.key)?;
         self.append(
             stream(format!("stock-{}", c.sku))?,
             ExpectedVersion::Any,
@@ -427,6 +426,9 @@ impl Desk {
     ) -> Result<Stored> {
         let stream =
             StreamId::new(stream_name).map_err(|e| LocalError::Invalid(format!("stream: {e}")))?;
+        if let Some(done) = self.resent(&events).await? {
+            return Ok(done);
+        }
         let mut bodies = Vec::with_capacity(events.len());
         for (i, e) in events.iter().enumerate() {
             if e.tenant_id().as_str() != self.tenant || *e.branch_id() != self.branch {
@@ -469,11 +471,88 @@ impl Desk {
             }
             bodies.push(DomainEvent::new(body));
         }
+        let expected = self.check_sale(&stream, &bodies).await?;
         let total = events.iter().find_map(|e| match e.event_type() {
-            dcs_core::EventType::SaleCompleted => Some(e.amount()),
+            dcs_core::EventType::SaleCompleted
+            | dcs_core::EventType::SalePartiallyRefunded
+            | dcs_core::EventType::SaleReversed => Some(e.amount()),
             _ => None,
         });
-        self.append(stream, ExpectedVersion::Any, events, bodies, total).await
+        self.append(stream, expected, events, bodies, total).await
+    }
+
+    /// A resend of sealed events the store holds already: their first result. The same key
+    /// on other events is refused (a till must resend the bytes it sealed, not reseal).
+    async fn resent(&self, events: &[SovereignFinancialEvent]) -> Result<Option<Stored>> {
+        let Some(first) = events.first() else { return Ok(None) };
+        let store = Arc::clone(&self.store);
+        let (tenant, key) = (self.tenant.clone(), first.idempotency_key().as_str().to_string());
+        let held = blocking(move || {
+            let Some(result) = store.append_of_key(&tenant, &key)? else { return Ok(None) };
+            let n = (result.last_position - result.first_position + 1) as usize;
+            let stored = store.read_all_sync(result.first_position, n)?;
+            Ok(Some((result, stored)))
+        })
+        .await?;
+        let Some((result, stored)) = held else { return Ok(None) };
+        let same = stored.len() == events.len()
+            && stored.iter().zip(events).all(|(s, e)| s.event.event_id() == e.event_id());
+        if !same {
+            return Err(LocalError::Refused(format!(
+                "idempotency key {} names other events in this store: resend the sealed bytes of the first attempt",
+                first.idempotency_key()
+            )));
+        }
+        let total = stored.iter().find_map(|e| match e.event.event_type() {
+            dcs_core::EventType::SaleCompleted
+            | dcs_core::EventType::SalePartiallyRefunded
+            | dcs_core::EventType::SaleReversed => Some(e.event.amount()),
+            _ => None,
+        });
+        let event_ids = stored.iter().map(|e| *e.event.event_id().as_bytes()).collect();
+        Ok(Some(Stored { result: AppendResult { deduplicated: true, ..result }, event_ids, total }))
+    }
+
+    /// For a sale's stream, checks the sealed bodies against the sale's history with the
+    /// core's rules (a new sale starts with SALE_INITIATED; a refund never gives back more
+    /// than is left); returns the stream version the append must find.
+    async fn check_sale(
+        &self,
+        stream: &StreamId,
+        bodies: &[DomainEvent],
+    ) -> Result<ExpectedVersion> {
+        let Some(id) = stream.as_str().strip_prefix("sale-") else {
+            let of_a_sale = bodies.iter().any(|f| {
+                matches!(
+                    f.body,
+                    EventBody::SaleInitiated(_)
+                        | EventBody::SaleCompleted(_)
+                        | EventBody::SaleReversed(_)
+                        | EventBody::SalePartiallyRefunded(_)
+                        | EventBody::PaymentAuthorized(_)
+                        | EventBody::PaymentCaptured(_)
+                        | EventBody::PaymentRefunded(_)
+                )
+            });
+            if of_a_sale {
+                return Err(LocalError::Invalid(
+                    "stream: a sale's events go to the stream sale-<SALE_ID>".into(),
+                ));
+            }
+            return Ok(ExpectedVersion::Any);
+        };
+        let id = SaleId::new(id).map_err(|e| LocalError::Invalid(format!("stream: {e}")))?;
+        let refused = |e: dcs_core::CoreError| LocalError::Refused(format!("sale {id}: {e}"));
+        let version = self.stream_version(stream).await?;
+        if version == 0 {
+            Sale::replay(self.branch.clone(), bodies.iter().map(|f| &f.body)).map_err(refused)?;
+            return Ok(ExpectedVersion::NoStream);
+        }
+        let (mut sale, version) = self.load_sale(&id).await?;
+        for f in bodies {
+            sale.accept(&f.body).map_err(refused)?;
+        }
+        Ok(ExpectedVersion::Exact(version))
     }
 
     async fn stream_version(&self, stream: &StreamId) -> Result<u64> {
@@ -546,18 +625,6 @@ impl Desk {
     pub fn branch(&self) -> &BranchId {
         &self.branch
     }
-}
-
-fn session_cashier(fact: &DomainEvent) -> Result<AgentId> {
-    match &fact.body {
-        EventBody::SessionClosed(r) => Ok(r.cashier.clone()),
-        EventBody::SessionOpened(o) => Ok(o.cashier.clone()),
-        _ => Err(LocalError::Setup("a session fact without a cashier".into())),
-    }
-}
-
-fn session_cashier_of(session: &PosSession) -> AgentId {
-    session.cashier().clone()
 }
 
 /// Milliseconds since the Unix epoch (the daemon is the one place that reads the clock).

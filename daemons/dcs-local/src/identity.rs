@@ -41,6 +41,8 @@ pub struct Identity {
     by_token: BTreeMap<[u8; 32], TerminalIdentity>,
     /// Signing keys of the thin terminals.
     signers: BTreeMap<String, Signer>,
+    /// The cashier list in its canonical bytes and the store's signature over them.
+    pub cashiers: (Vec<u8>, Vec<u8>),
 }
 
 impl std::fmt::Debug for Identity {
@@ -54,7 +56,8 @@ pub fn token_digest(token: &str) -> [u8; 32] {
     Sha256::digest(token.as_bytes()).into()
 }
 
-fn read_secret(path: &Path) -> Result<Zeroizing<Vec<u8>>> {
+/// Reads a secret file, refusing one readable by group or others.
+pub fn read_secret(path: &Path) -> Result<Zeroizing<Vec<u8>>> {
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
@@ -71,7 +74,12 @@ fn read_secret(path: &Path) -> Result<Zeroizing<Vec<u8>>> {
 
 impl Identity {
     /// Loads the keys and terminals of `dir`, the KEKs from the configured provider.
-    pub fn load(dir: &DataDir, keys: &crate::keys::KeysSection) -> Result<Self> {
+    pub fn load(
+        dir: &DataDir,
+        keys: &crate::keys::KeysSection,
+        tenant: &str,
+        branch: &str,
+    ) -> Result<Self> {
         let keyring = crate::keys::open(dir, keys)?;
         let mac = MacKey::from_bytes(&read_secret(&dir.mac_key())?)
             .map_err(|e| LocalError::Setup(format!("{}: {e}", dir.mac_key().display())))?;
@@ -108,7 +116,9 @@ impl Identity {
             registry.register(&agent, verifier);
             by_token.insert(digest, TerminalIdentity { agent, self_sealing: t.self_sealing });
         }
-        Ok(Self { keyring, mac, registry, by_token, signers })
+        let store = crate::enroll::store_signer(dir)?;
+        let cashiers = signed_cashiers(dir, &store, tenant, branch)?;
+        Ok(Self { keyring, mac, registry, by_token, signers, cashiers })
     }
 
     /// The terminal holding `token`, if any.
@@ -125,6 +135,32 @@ impl Identity {
     pub fn thin_terminals(&self) -> impl Iterator<Item = &str> {
         self.signers.keys().map(String::as_str)
     }
+}
+
+/// The store's cashier list from `cashiers.toml`, signed by `store`.
+fn signed_cashiers(
+    dir: &DataDir,
+    store: &Signer,
+    tenant: &str,
+    branch: &str,
+) -> Result<(Vec<u8>, Vec<u8>)> {
+    let file = crate::enroll::CashiersFile::read(dir)?;
+    let setup = |e: String| LocalError::Setup(format!("{}: {e}", dir.cashiers().display()));
+    let mut cashiers = Vec::with_capacity(file.cashiers.len());
+    for c in file.cashiers {
+        cashiers.push(dcs_crypto::Cashier {
+            id: AgentId::new(&c.id).map_err(|e| setup(e.to_string()))?,
+            name: c.name,
+            pin_hash: c.pin_argon2,
+        });
+    }
+    let list = dcs_crypto::CashierList {
+        tenant: dcs_core::TenantId::new(tenant).map_err(|e| setup(e.to_string()))?,
+        branch: dcs_core::BranchId::new(branch).map_err(|e| setup(e.to_string()))?,
+        issued_unix_ms: crate::desk::now_ms(),
+        cashiers,
+    };
+    list.sign(store).map_err(|e| setup(e.to_string()))
 }
 
 fn hex_digest(text: &str) -> Option<[u8; 32]> {

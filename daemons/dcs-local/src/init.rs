@@ -27,7 +27,7 @@ fn write_private(path: &Path, bytes: &[u8]) -> Result<()> {
 }
 
 /// A random bearer token: 32 random bytes, base64url.
-fn token() -> String {
+pub fn token() -> String {
     let mut raw = [0u8; 32];
     OsRng.fill_bytes(&mut raw);
     base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(raw)
@@ -65,6 +65,7 @@ pub fn init(dir: &DataDir, tenant: &str, branch: &str) -> Result<Made> {
         .update(|k| k.create_kek(tenant, &format!("{tenant}/kek"), KekMaterial::Random(&mut OsRng)))
         .map_err(|e| LocalError::Setup(format!("{}: {e}", dir.keyring().display())))?;
     write_private(&dir.mac_key(), &MacKey::random(&mut OsRng).to_secret_bytes())?;
+    crate::enroll::store_signer(dir)?;
     let (entry, token) = new_thin_terminal(dir, "pos-1")?;
     let terminals = TerminalsFile { terminals: vec![entry] };
     let text = toml::to_string(&terminals)

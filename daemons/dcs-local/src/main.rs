@@ -13,11 +13,13 @@
 mod catalog;
 mod config;
 mod desk;
+mod enroll;
 mod error;
 mod identity;
 mod init;
 mod keys;
 mod pos;
+mod provision;
 mod server;
 mod sync_driver;
 mod sync_machine;
@@ -64,6 +66,16 @@ enum Command {
         #[arg(long)]
         check_config: bool,
     },
+    /// Self-sealing browser tills of this store.
+    Till {
+        #[command(subcommand)]
+        command: TillCommand,
+    },
+    /// Cashiers who sign in at the store's tills.
+    Cashier {
+        #[command(subcommand)]
+        command: CashierCommand,
+    },
     /// Development mutual TLS without openssl: opens (or creates) the CA in `--ca-dir`,
     /// issues this store's certificate into DATA_DIR/tls and points `[region.tls]` at it.
     /// The same CA issues the regional nodes' certificates. Not for production CAs.
@@ -74,6 +86,42 @@ enum Command {
         /// The development CA's directory (ca.pem, ca.key 0600), shared by every tier.
         #[arg(long)]
         ca_dir: PathBuf,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum TillCommand {
+    /// Registers a self-sealing till in terminals.toml and prints its enrollment code once
+    /// (its token, its signing key and the store's public key): paste it into the till, or
+    /// open the till at `/#enroll=CODE`. Restart the daemon to let the till in.
+    Add {
+        /// The data directory made by `init`.
+        #[arg(long, env = "DCS_DATA_DIR")]
+        data_dir: PathBuf,
+        /// The till's agent id (the `agent_id` of its events), e.g. `till-1`.
+        #[arg(long)]
+        id: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum CashierCommand {
+    /// Adds a cashier to cashiers.toml with the argon2id hash of their PIN; tills check PINs
+    /// offline against the store's signed list. Restart the daemon to hand tills the new list.
+    Add {
+        /// The data directory made by `init`.
+        #[arg(long, env = "DCS_DATA_DIR")]
+        data_dir: PathBuf,
+        /// The cashier's agent id, e.g. `cashier-1`.
+        #[arg(long)]
+        id: String,
+        /// The name tills show.
+        #[arg(long)]
+        name: String,
+        /// The PIN (at least 4 digits); prefer the environment variable to keep it out of
+        /// the process list.
+        #[arg(long, env = "DCS_CASHIER_PIN", hide_env_values = true)]
+        pin: String,
     },
 }
 
@@ -89,6 +137,25 @@ fn main() -> ExitCode {
                             "terminal {id} token (shown once, keep it on the terminal): {token}"
                         );
                     }
+                    ExitCode::SUCCESS
+                }
+                Err(e) => fail(&e),
+            }
+        }
+        Command::Till { command: TillCommand::Add { data_dir, id } } => {
+            match enroll::add_till(&DataDir { root: data_dir }, &id) {
+                Ok(code) => {
+                    println!("till {id} registered; restart dcs-local to let it in");
+                    println!("enrollment code (shown once): {}", code.as_str());
+                    ExitCode::SUCCESS
+                }
+                Err(e) => fail(&e),
+            }
+        }
+        Command::Cashier { command: CashierCommand::Add { data_dir, id, name, pin } } => {
+            match enroll::add_cashier(&DataDir { root: data_dir }, &id, &name, &pin) {
+                Ok(()) => {
+                    println!("cashier {id} added; restart dcs-local to hand tills the new list");
                     ExitCode::SUCCESS
                 }
                 Err(e) => fail(&e),

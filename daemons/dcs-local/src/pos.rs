@@ -22,12 +22,29 @@ pub struct Pos {
     desk: Arc<Desk>,
     identity: Arc<Identity>,
     status: SyncStatusFeed,
+    till: TillProvisioning,
+}
+
+/// What `ProvisionTill` needs beyond the desk.
+#[derive(Debug, Clone)]
+pub struct TillProvisioning {
+    /// The lease bounds.
+    pub section: crate::config::TillSection,
+    /// The tenant.
+    pub tenant: String,
+    /// The store's UTC offset.
+    pub utc_offset_minutes: i32,
 }
 
 impl Pos {
     /// The service over `desk`.
-    pub fn new(desk: Arc<Desk>, identity: Arc<Identity>, status: SyncStatusFeed) -> Self {
-        Self { desk, identity, status }
+    pub fn new(
+        desk: Arc<Desk>,
+        identity: Arc<Identity>,
+        status: SyncStatusFeed,
+        till: TillProvisioning,
+    ) -> Self {
+        Self { desk, identity, status, till }
     }
 
     fn terminal<T>(&self, request: &Request<T>) -> Result<TerminalIdentity, Status> {
@@ -157,22 +174,50 @@ impl PosService for Pos {
     ) -> Result<Response<pb::SubmitResponse>, Status> {
         let t = self.terminal(&request)?;
         let r = request.into_inner();
-        if r.events.is_empty() || r.events.len() > pos::MAX_SEALED_EVENTS {
+        let (field, n) = match (r.events.len(), r.sealed.len()) {
+            (0, n) => ("sealed", n),
+            (n, 0) => ("events", n),
+            _ => return Err(Status::invalid_argument("sealed: send events or sealed, not both")),
+        };
+        if n == 0 || n > pos::MAX_SEALED_EVENTS {
             return Err(Status::invalid_argument(format!(
-                "events: {} events; send 1 to {}",
-                r.events.len(),
+                "{field}: {n} events; send 1 to {}",
                 pos::MAX_SEALED_EVENTS
             )));
         }
-        let mut events = Vec::with_capacity(r.events.len());
+        let mut events = Vec::with_capacity(n);
         for (i, e) in r.events.into_iter().enumerate() {
             let event = dcs_core::SovereignFinancialEvent::try_from(e).map_err(|err| {
                 Status::invalid_argument(err.at(&format!("events[{i}]")).to_string())
             })?;
             events.push(event);
         }
+        for (i, bytes) in r.sealed.iter().enumerate() {
+            let event = dcs_core::SovereignFinancialEvent::from_bytes(bytes)
+                .map_err(|err| Status::invalid_argument(format!("sealed[{i}]: {err}")))?;
+            events.push(event);
+        }
         let stored = self.desk.store_sealed(&t, r.stream, events).await.map_err(status)?;
         Ok(Response::new(stored_pb(&stored)))
+    }
+
+    async fn provision_till(
+        &self,
+        request: Request<pb::ProvisionTillRequest>,
+    ) -> Result<Response<pb::TillProvision>, Status> {
+        let t = self.terminal(&request)?;
+        let p = &self.till;
+        let out = crate::provision::provision(
+            &self.desk,
+            &self.identity,
+            &p.section,
+            &p.tenant,
+            p.utc_offset_minutes,
+            &t,
+        )
+        .await
+        .map_err(status)?;
+        Ok(Response::new(out))
     }
 
     async fn get_day_summary(

@@ -35,7 +35,8 @@ pub fn prepare(dir: &DataDir) -> Result<Prepared> {
     let currency = dcs_core::Currency::from_code(&config.store.currency)
         .map_err(|e| LocalError::Setup(format!("[store] currency: {e}")))?;
     let catalog = Catalog::from_config(&config, currency)?;
-    let identity = Arc::new(Identity::load(dir, &config.keys)?);
+    let identity =
+        Arc::new(Identity::load(dir, &config.keys, &config.store.tenant, &config.store.branch)?);
     crate::keys::ensure_kek(identity.keyring.as_ref(), &config.store.tenant)?;
     let options = Options {
         max_size_bytes: (config.store.max_size_mib > 0)
@@ -145,8 +146,17 @@ pub async fn run(prepared: Prepared, stop: CancellationToken) -> Result<()> {
         config.store.utc_offset_minutes,
     )?);
     let feed = SyncStatusFeed::start(Arc::clone(&store), link_rx, stop.clone());
-    let pos = PosServiceServer::new(Pos::new(desk, identity, feed))
-        .max_decoding_message_size(config.limits.max_request_bytes);
+    let pos = PosServiceServer::new(Pos::new(
+        desk,
+        identity,
+        feed,
+        crate::pos::TillProvisioning {
+            section: config.till.clone(),
+            tenant: config.store.tenant.clone(),
+            utc_offset_minutes: config.store.utc_offset_minutes,
+        },
+    ))
+    .max_decoding_message_size(config.limits.max_request_bytes);
     let (health_reporter, health_service) = tonic_health::server::health_reporter();
     health_reporter.set_serving::<PosServiceServer<Pos>>().await;
 

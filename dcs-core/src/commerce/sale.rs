@@ -460,6 +460,53 @@ impl Sale {
 
     /// Applies the fact `body` to the state (the only place the state changes after
     /// initiation). Facts are trusted: commands validated them before making them.
+    /// Applies a body made elsewhere (a self-sealing till's sealed event) after checking it
+    /// is what this sale's own commands would have made: a refund of no more units than are
+    /// left, with a new refund id and the pro-rata amounts [`Sale::refund`] computes, and a
+    /// payment refund no larger than what its tender captured and has not given back.
+    pub fn accept(&mut self, body: &EventBody) -> Result<()> {
+        match body {
+            EventBody::SalePartiallyRefunded(r) => {
+                self.require(&[SaleState::Completed], "refund")?;
+                self.check_refund_id(&r.refund_id)?;
+                let items: Vec<(Sku, u32)> =
+                    r.lines.iter().map(|l| (l.sku.clone(), l.quantity)).collect();
+                let wanted = self.wanted(&items)?;
+                let expected = self.refund_body(r.refund_id.clone(), &wanted, &r.reason)?;
+                if expected.lines != r.lines || expected.total != r.total || expected.tax != r.tax {
+                    return Err(CoreError::Rule(alloc::format!(
+                        "refund {} of sale {}: its amounts are not the sale's pro-rata amounts ({} expected, {} claimed)",
+                        r.refund_id,
+                        self.sale_id(),
+                        expected.total,
+                        r.total
+                    )));
+                }
+            }
+            EventBody::PaymentRefunded(p) => {
+                let zero = Money::zero(self.currency());
+                let paid = self.captured.get(&p.tender).copied().unwrap_or(zero);
+                let back = self.refunded.get(&p.tender).copied().unwrap_or(zero);
+                if p.amount.minor() > paid.checked_sub(back)?.minor() {
+                    return Err(CoreError::Rule(alloc::format!(
+                        "cannot refund {} to {:?} in sale {}: more than it captured and has not given back",
+                        p.amount,
+                        p.tender,
+                        self.sale_id()
+                    )));
+                }
+            }
+            EventBody::SaleInitiated(_) => {
+                return Err(CoreError::Rule(alloc::format!(
+                    "sale {} exists already: a sale is initiated once",
+                    self.sale_id()
+                )));
+            }
+            _ => {}
+        }
+        self.apply(body)
+    }
+
     fn apply(&mut self, body: &EventBody) -> Result<()> {
         use SaleState::*;
         let of_sale = match body {

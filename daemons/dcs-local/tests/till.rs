@@ -1,0 +1,257 @@
+//! A self-sealing till against the real binary: `till add` and `cashier add`, ProvisionTill
+//! (a leased data key, the signed cashier list), sales sealed with the lease and submitted as
+//! canonical bytes, their resend, and refusals: a tampered event, an over-refund, sale events
+//! in another stream, a thin terminal asking for a provision.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use std::process::Command;
+
+use dcs_core::commerce::{
+    Cart, DomainEvent, PosSession, Product, RefundId, Sale, SaleId, SessionId, Sku, TaxEngine,
+    TaxPolicy, TaxRate, TaxTable, Tender,
+};
+use dcs_core::{AgentId, BranchId, Currency, IdempotencyKey, Money};
+use dcs_crypto::lease::LeasedKeys;
+use dcs_crypto::{
+    CashierList, DataKey, KekRef, MacKey, SealingKey, Terminal, TerminalConfig, TillEnrollment,
+    WrappedKey,
+};
+use dcs_proto::pb;
+use rand_core::OsRng;
+use tonic::Code;
+
+fn cli(args: &[&str]) -> String {
+    let out = Command::new(env!("CARGO_BIN_EXE_dcs-local")).args(args).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8(out.stdout).unwrap()
+}
+
+struct Till {
+    terminal: Terminal,
+    keys: LeasedKeys,
+    mac: MacKey,
+    signer: dcs_crypto::Signer,
+}
+
+impl Till {
+    fn seal(&mut self, key: &str, facts: &[DomainEvent], cashier: &str) -> Vec<Vec<u8>> {
+        let cashier = AgentId::new(cashier).unwrap();
+        facts
+            .iter()
+            .enumerate()
+            .map(|(i, f)| {
+                let k = IdempotencyKey::new(format!("{key}/{i}")).unwrap();
+                let e = self
+                    .terminal
+                    .seal(
+                        f,
+                        &cashier,
+                        Some(k),
+                        now(),
+                        &mut OsRng,
+                        &self.keys,
+                        &self.mac,
+                        &self.signer,
+                    )
+                    .unwrap();
+                postcard::to_allocvec(&e).unwrap()
+            })
+            .collect()
+    }
+}
+
+fn now() -> u64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis() as u64
+}
+
+fn sealed(stream: &str, events: Vec<Vec<u8>>) -> pb::SubmitSealedRequest {
+    pb::SubmitSealedRequest { stream: stream.into(), events: vec![], sealed: events }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_till_sells_with_a_leased_key_and_bad_input_changes_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let thin_token = common::init(dir.path());
+    let d = dir.path().to_str().unwrap();
+    let out = cli(&["till", "add", "--data-dir", d, "--id", "till-1"]);
+    let code = out.lines().find_map(|l| l.strip_prefix("enrollment code (shown once): ")).unwrap();
+    let enrollment = TillEnrollment::from_code(code).unwrap();
+    assert_eq!(enrollment.agent.as_str(), "till-1");
+    cli(&[
+        "cashier",
+        "add",
+        "--data-dir",
+        d,
+        "--id",
+        "cashier-1",
+        "--name",
+        "Ana",
+        "--pin",
+        "4321",
+    ]);
+    // A bad PIN or a duplicate id is refused.
+    let bad = Command::new(env!("CARGO_BIN_EXE_dcs-local"))
+        .args([
+            "cashier",
+            "add",
+            "--data-dir",
+            d,
+            "--id",
+            "cashier-2",
+            "--name",
+            "B",
+            "--pin",
+            "12",
+        ])
+        .output()
+        .unwrap();
+    assert!(!bad.status.success());
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("--pin"));
+
+    let daemon = common::start(dir.path(), &enrollment.token);
+    let mut c = daemon.client().await;
+
+    // The thin terminal needs no provision.
+    let mut thin = tonic::Request::new(pb::ProvisionTillRequest {});
+    thin.metadata_mut().insert("authorization", format!("Bearer {thin_token}").parse().unwrap());
+    assert_eq!(c.provision_till(thin).await.unwrap_err().code(), Code::FailedPrecondition);
+
+    let p = c.provision_till(daemon.req(pb::ProvisionTillRequest {})).await.unwrap().into_inner();
+    assert_eq!(
+        (p.tenant.as_str(), p.agent_id.as_str(), p.currency.as_str()),
+        ("acme", "till-1", "USD")
+    );
+    assert_eq!(p.products.len(), 2);
+    let list = CashierList::verify(
+        &p.cashiers,
+        &p.cashiers_signature,
+        &enrollment.store_verifier().unwrap(),
+    )
+    .unwrap();
+    assert_eq!(list.cashiers.len(), 1);
+    assert_eq!(list.cashiers[0].name, "Ana");
+    assert!(list.cashiers[0].pin_hash.starts_with("$argon2id$"));
+    let mut forged = p.cashiers.clone();
+    *forged.last_mut().unwrap() ^= 1;
+    assert!(
+        CashierList::verify(&forged, &p.cashiers_signature, &enrollment.store_verifier().unwrap())
+            .is_err()
+    );
+
+    let lease = p.lease.unwrap();
+    let kek = KekRef::new(lease.kek_id.clone(), lease.kek_version);
+    let mut terminal = Terminal::new(
+        TerminalConfig::new("acme", "store-1", "till-1", Currency::USD).unwrap(),
+        [9; 16],
+    )
+    .unwrap();
+    terminal.lease(
+        SealingKey {
+            id: lease.data_key_id.as_slice().try_into().unwrap(),
+            key: DataKey::from_slice(&lease.data_key).unwrap(),
+            wrapped: WrappedKey { kek: kek.clone(), bytes: lease.wrapped.clone() },
+        },
+        now(),
+        lease.max_uses,
+        lease.expires_unix_ms,
+    );
+    let mut till = Till {
+        terminal,
+        keys: LeasedKeys::new(kek),
+        mac: MacKey::from_bytes(&p.mac_key).unwrap(),
+        signer: enrollment.signer().unwrap(),
+    };
+
+    // Open a session and sell two mugs for cash, priced from the provision.
+    let usd = |m: i64| Money::from_minor(m, Currency::USD);
+    let (mut session, opened) = PosSession::open(
+        SessionId::new("s-1").unwrap(),
+        AgentId::new("cashier-1").unwrap(),
+        usd(5_000),
+    )
+    .unwrap();
+    let open = till.seal("till-1/open", &[opened], "till-1");
+    c.submit_sealed(daemon.req(sealed("session-s-1", open))).await.unwrap();
+    let mut table = TaxTable::new();
+    for t in &p.tax {
+        let rates = t.rates.iter().map(|r| TaxRate::new(&r.name, r.ppm).unwrap()).collect();
+        table.set(&t.category, rates).unwrap();
+    }
+    let engine = TaxEngine::new(table, TaxPolicy::default());
+    let mug = p.products.iter().find(|x| x.sku == "MUG").unwrap();
+    let mut cart = Cart::new(Currency::USD);
+    let price = mug.unit_price.as_ref().unwrap().minor_units;
+    cart.add(
+        Product::new("MUG", &mug.name, &mug.category, usd(price), &mug.tax_category).unwrap(),
+        2,
+    )
+    .unwrap();
+    let totals = cart.totals(&engine).unwrap();
+    let branch = BranchId::new("store-1").unwrap();
+    let (mut sale, started) =
+        Sale::initiate(SaleId::new("R-1").unwrap(), branch.clone(), &totals, None).unwrap();
+    let mut facts = vec![started];
+    facts.extend(sale.pay_and_complete(Tender::Cash).unwrap());
+    session.record_cash_sale(totals.totals.total).unwrap();
+    let events = till.seal("till-1/sale-1", &facts, "till-1");
+    let first =
+        c.submit_sealed(daemon.req(sealed("sale-R-1", events.clone()))).await.unwrap().into_inner();
+    assert!(!first.deduplicated);
+    assert_eq!(first.total.unwrap().minor_units, totals.totals.total.minor());
+    // The same bytes again: the first result, nothing stored twice.
+    let again =
+        c.submit_sealed(daemon.req(sealed("sale-R-1", events.clone()))).await.unwrap().into_inner();
+    assert!(again.deduplicated);
+    assert_eq!(again.event_ids, first.event_ids);
+    let day = c.get_day_summary(daemon.req(pb::GetDaySummaryRequest { day: String::new() })).await;
+    assert_eq!(day.unwrap().into_inner().sales_count, 1);
+
+    // A tampered event (one byte of its amount's neighbourhood): UNAUTHENTICATED, nothing stored.
+    let mut facts2 = {
+        let (mut s2, st) =
+            Sale::initiate(SaleId::new("R-2").unwrap(), branch.clone(), &totals, None).unwrap();
+        let mut v = vec![st];
+        v.extend(s2.pay_and_complete(Tender::Card).unwrap());
+        v
+    };
+    let mut tampered = till.seal("till-1/sale-2", &facts2, "till-1");
+    let mut e: dcs_core::SovereignFinancialEvent = postcard::from_bytes(&tampered[0]).unwrap();
+    e.set_mac(vec![0; 64]);
+    tampered[0] = postcard::to_allocvec(&e).unwrap();
+    let err = c.submit_sealed(daemon.req(sealed("sale-R-2", tampered))).await.unwrap_err();
+    assert_eq!(err.code(), Code::Unauthenticated, "{err}");
+    // Sale events in a session's stream: INVALID_ARGUMENT naming the stream.
+    facts2.truncate(1);
+    let wrong = till.seal("till-1/sale-2b", &facts2, "till-1");
+    let err = c.submit_sealed(daemon.req(sealed("session-s-1", wrong))).await.unwrap_err();
+    assert_eq!(err.code(), Code::InvalidArgument, "{err}");
+    assert!(err.message().starts_with("stream:"), "{err}");
+
+    // An honest refund of one mug goes in; a second refund of two more is an over-refund that a
+    // till forged by skipping its own check: FAILED_PRECONDITION, nothing stored.
+    let refund = sale
+        .refund(
+            RefundId::new("F-1").unwrap(),
+            &[(Sku::new("MUG").unwrap(), 1)],
+            Tender::Cash,
+            "chipped",
+        )
+        .unwrap();
+    let events = till.seal("till-1/refund-1", &refund, "till-1");
+    c.submit_sealed(daemon.req(sealed("sale-R-1", events))).await.unwrap();
+    let mut forged_sale = Sale::replay(branch.clone(), facts.iter().map(|f| &f.body)).unwrap();
+    let over = forged_sale
+        .refund(RefundId::new("F-2").unwrap(), &[(Sku::new("MUG").unwrap(), 2)], Tender::Cash, "x")
+        .unwrap();
+    let events = till.seal("till-1/refund-2", &over, "till-1");
+    let err = c.submit_sealed(daemon.req(sealed("sale-R-1", events))).await.unwrap_err();
+    assert_eq!(err.code(), Code::FailedPrecondition, "{err}");
+    assert!(err.message().contains("only 1 of 2 sold are left"), "{err}");
+
+    let day = c.get_day_summary(daemon.req(pb::GetDaySummaryRequest { day: String::new() })).await;
+    let day = day.unwrap().into_inner();
+    assert_eq!((day.sales_count, day.refund_count), (1, 1));
+    assert!(daemon.terminate().success());
+}
