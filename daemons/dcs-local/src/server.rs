@@ -160,13 +160,16 @@ pub async fn run(prepared: Prepared, stop: CancellationToken) -> Result<()> {
     let (health_reporter, health_service) = tonic_health::server::health_reporter();
     health_reporter.set_serving::<PosServiceServer<Pos>>().await;
 
-    let mut routes =
-        tonic::service::Routes::new(pos).add_service(health_service).into_axum_router();
+    // gRPC-Web wraps the gRPC routes only: it refuses every HTTP/1.1 request that is not
+    // gRPC-Web, so the web app's files are served beside it, not through it.
+    let mut routes = tonic::service::Routes::new(pos)
+        .add_service(health_service)
+        .into_axum_router()
+        .layer(tonic_web::GrpcWebLayer::new());
     if let Some(dir) = &config.web.static_dir {
         routes = routes.fallback_service(tower_http::services::ServeDir::new(dir));
     }
     let router = routes
-        .layer(tonic_web::GrpcWebLayer::new())
         .layer(cors(&config.web.cors_origins)?)
         .layer(tower::limit::ConcurrencyLimitLayer::new(config.limits.max_concurrent_requests));
 

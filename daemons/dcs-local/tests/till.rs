@@ -62,6 +62,15 @@ impl Till {
     }
 }
 
+fn http1_get(addr: &str, path: &str) -> String {
+    use std::io::{Read, Write};
+    let mut s = std::net::TcpStream::connect(addr).unwrap();
+    write!(s, "GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n").unwrap();
+    let mut out = String::new();
+    s.read_to_string(&mut out).unwrap();
+    out
+}
+
 fn now() -> u64 {
     std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis() as u64
 }
@@ -110,8 +119,20 @@ async fn a_till_sells_with_a_leased_key_and_bad_input_changes_nothing() {
     assert!(!bad.status.success());
     assert!(String::from_utf8_lossy(&bad.stderr).contains("--pin"));
 
-    let daemon = common::start(dir.path(), &enrollment.token);
+    let web = dir.path().join("web");
+    std::fs::create_dir(&web).unwrap();
+    std::fs::write(web.join("index.html"), "<!doctype html><title>till</title>").unwrap();
+    let daemon = common::start_with(
+        dir.path(),
+        &enrollment.token,
+        &[("DCS_WEB__STATIC_DIR", web.to_str().unwrap())],
+    );
     let mut c = daemon.client().await;
+
+    // The web app is served over plain HTTP/1.1 on the POS port (gRPC-Web wraps only gRPC).
+    let page = http1_get(&daemon.pos, "/index.html");
+    assert!(page.starts_with("HTTP/1.1 200"), "{page}");
+    assert!(page.contains("<title>till</title>"));
 
     // The thin terminal needs no provision.
     let mut thin = tonic::Request::new(pb::ProvisionTillRequest {});

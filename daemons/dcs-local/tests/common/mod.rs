@@ -37,9 +37,15 @@ pub fn init(dir: &Path) -> String {
 
 /// Starts `dcs-local run` on `dir` with ports 0; waits for its "listening" line.
 pub fn start(dir: &Path, token: &str) -> Daemon {
+    start_with(dir, token, &[])
+}
+
+/// [`start`] with extra environment variables (config overrides).
+pub fn start_with(dir: &Path, token: &str, env: &[(&str, &str)]) -> Daemon {
     let mut child = Command::new(env!("CARGO_BIN_EXE_dcs-local"))
         .args(["run", "--data-dir"])
         .arg(dir)
+        .envs(env.iter().copied())
         .env("DCS_LISTEN__POS", "127.0.0.1:0")
         .env("DCS_LISTEN__ADMIN", "127.0.0.1:0")
         .env("RUST_LOG", "warn")
