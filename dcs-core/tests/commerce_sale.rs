@@ -254,3 +254,56 @@ fn inconsistent_priced_carts_are_refused() {
     let err = Sale::initiate(id, branch(), &priced, None).unwrap_err();
     assert!(matches!(&err, CoreError::Rule(m) if m.contains("must appear once")));
 }
+
+#[test]
+fn accept_takes_what_the_sale_would_make_and_refuses_a_forged_refund() {
+    let (mut sale, _) = started();
+    let mut history = sale.pay_and_complete(Tender::Card).unwrap();
+    let (_, first) = Sale::initiate(
+        SaleId::new("S1").unwrap(),
+        branch(),
+        &cart().totals(&engine()).unwrap(),
+        None,
+    )
+    .unwrap();
+    history.insert(0, first);
+    // The store's copy: the same history, replayed.
+    let mut store = Sale::replay(branch(), history.iter().map(|f| &f.body)).unwrap();
+    // An honest refund of one mug, made by the till's own sale, is accepted.
+    let honest = sale
+        .refund(
+            RefundId::new("F1").unwrap(),
+            &[(Sku::new("MUG").unwrap(), 1)],
+            Tender::Card,
+            "chipped",
+        )
+        .unwrap();
+    for f in &honest {
+        store.accept(&f.body).unwrap();
+    }
+    assert_eq!(store.refundable_quantity(&Sku::new("MUG").unwrap()), 1);
+    // The same refund again: its id was used.
+    let err = store.accept(&honest[0].body).unwrap_err();
+    assert!(err.to_string().contains("already applied"), "{err}");
+    // A forged refund: two more mugs (one is left), from a copy that never saw F1.
+    let mut stale = Sale::replay(branch(), history.iter().map(|f| &f.body)).unwrap();
+    let over = stale
+        .refund(RefundId::new("F2").unwrap(), &[(Sku::new("MUG").unwrap(), 2)], Tender::Card, "x")
+        .unwrap();
+    let err = store.accept(&over[0].body).unwrap_err();
+    assert!(err.to_string().contains("only 1 of 2 sold are left"), "{err}");
+    // A refund whose amount was inflated after the till computed it.
+    let mut fair = Sale::replay(branch(), history.iter().map(|f| &f.body)).unwrap();
+    let mut inflated = fair
+        .refund(RefundId::new("F3").unwrap(), &[(Sku::new("MUG").unwrap(), 1)], Tender::Card, "y")
+        .unwrap();
+    if let EventBody::SalePartiallyRefunded(r) = &mut inflated[0].body {
+        r.total = usd(r.total.minor() + 1);
+    }
+    let err = store.accept(&inflated[0].body).unwrap_err();
+    assert!(err.to_string().contains("pro-rata"), "{err}");
+    // A second SALE_INITIATED for the same sale.
+    assert!(store.accept(&history[0].body).is_err());
+    // Nothing refused changed the store's copy.
+    assert_eq!(store.refundable_quantity(&Sku::new("MUG").unwrap()), 1);
+}
