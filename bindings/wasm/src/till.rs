@@ -501,3 +501,39 @@ pub fn parse_enrollment(
     set(&o, "storePublicKey", Uint8Array::from(e.store_key.as_slice()).into())?;
     Ok(o)
 }
+
+/// Checks a sealed event's canonical bytes (as `SealedCommand.events` made them) against the
+/// tenant's MAC key and the till's public key: throws on a record edited in storage.
+#[wasm_bindgen(js_name = verifySealed)]
+pub fn verify_sealed(
+    #[wasm_bindgen(unchecked_param_type = "Uint8Array")] event: JsValue,
+    #[wasm_bindgen(unchecked_param_type = "Uint8Array")] mac_key: JsValue,
+    #[wasm_bindgen(unchecked_param_type = "Uint8Array")] public_key: JsValue,
+) -> Result<(), JsError> {
+    let e = SovereignFinancialEvent::from_bytes(&args::bytes(&event, "event")?)
+        .map_err(|e| JsError::new(&format!("event: {e}")))?;
+    let mac = MacKey::from_bytes(&args::bytes(&mac_key, "macKey")?)
+        .map_err(|e| JsError::new(&format!("macKey: {e}")))?;
+    let key = dcs_crypto::Verifier::from_bytes(
+        dcs_core::event::SignatureAlgorithm::Ed25519,
+        &args::bytes(&public_key, "publicKey")?,
+    )
+    .map_err(|e| JsError::new(&format!("publicKey: {e}")))?;
+    let mut registry = dcs_crypto::KeyRegistry::new();
+    registry.register(&e.audit().created_by, key);
+    dcs_crypto::verify_event(&e, &mac, &registry)
+        .map_err(|err| JsError::new(&format!("event {}: {err}", e.event_id())))
+}
+
+/// A new till signing key (Ed25519) from 32 random bytes, in the self-describing key-file
+/// form the `Till` constructor takes (for tills that make their own key and enroll its
+/// public key, and for tests).
+#[wasm_bindgen(js_name = newTillKey)]
+pub fn new_till_key(
+    #[wasm_bindgen(unchecked_param_type = "Uint8Array")] random: JsValue,
+) -> Result<Vec<u8>, JsError> {
+    let seed = args::byte_array::<32>(&random, "random")?;
+    let signer = Signer::from_bytes(dcs_core::event::SignatureAlgorithm::Ed25519, &seed)
+        .map_err(args::error)?;
+    Ok(signer.to_key_bytes().to_vec())
+}
