@@ -20,7 +20,7 @@ export interface ReceiptRecord {
   kind: 'sale' | 'refund';
   saleId: string;
   sessionId: string;
-  cashier: string;
+  cashier: string;        // the cashier's name
   at: number;
   currency: string;
   lines: ReceiptLine[];

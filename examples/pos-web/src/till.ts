@@ -92,7 +92,7 @@ export class TillApp {
       discount: l.lineDiscount + l.cartDiscount, net: l.net, tax: l.tax, gross: l.gross,
     }));
     const receipt: ReceiptRecord = {
-      id: saleId, kind: 'sale', saleId, sessionId: session.id, cashier: session.cashier, at: Date.now(),
+      id: saleId, kind: 'sale', saleId, sessionId: session.id, cashier: this.cashier?.name ?? session.cashier, at: Date.now(),
       currency: this.currency, lines, subtotal: totals.subtotal, discount: totals.discount, net: totals.net,
       tax: totals.tax, total: cmd.total ?? totals.total, tender, state: cmd.sale, refunded: {},
       ...(tender === 'cash' && pay.tendered !== undefined ? { tendered: pay.tendered, change: pay.tendered - totals.total } : {}),
@@ -116,7 +116,7 @@ export class TillApp {
     const refunded = { ...(sale.refunded ?? {}) };
     for (const [sku, q] of lines) refunded[sku] = (refunded[sku] ?? 0) + q;
     const receipt: ReceiptRecord = {
-      id: refundId, kind: 'refund', saleId: sale.saleId, sessionId: session.id, cashier: session.cashier, at: Date.now(),
+      id: refundId, kind: 'refund', saleId: sale.saleId, sessionId: session.id, cashier: this.cashier?.name ?? session.cashier, at: Date.now(),
       currency: this.currency,
       lines: lines.map(([sku, q]) => {
         const l = sale.lines.find((x) => x.sku === sku)!;
