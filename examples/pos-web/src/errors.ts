@@ -1,5 +1,5 @@
 // How the till reacts to a failed call: the daemon is unreachable (queue and retry), the
-// daemon refused this record for good (quarantine it), or the till's credentials are refused.
+// daemon refused this record for good (quarantine it), or the daemon refuses the till itself.
 
 import { Code, ConnectError } from '@connectrpc/connect';
 
@@ -15,8 +15,9 @@ export function classify(e: unknown): Failure {
       return 'refused';
     case Code.Unauthenticated:
     case Code.PermissionDenied:
-      // A forged or altered record is refused for good; a refused token refuses everything.
-      return /signature|mac\b|tamper|verif/i.test(err.rawMessage) ? 'refused' : 'auth';
+      // The till's token or key is refused, or (sync.ts tells them apart with the record's
+      // own MAC and signature) the record was edited in storage.
+      return 'auth';
     default:
       return 'offline'; // Unavailable, DeadlineExceeded, Unknown (a failed fetch), Canceled, ...
   }

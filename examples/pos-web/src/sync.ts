@@ -1,7 +1,8 @@
 // Moves the till's outbox to dcs-local and keeps its replica fresh:
 // - drain: sends each queued command's sealed bytes, oldest first, one at a time; a record
 //   leaves the outbox only once the daemon stored it (a resend is answered `deduplicated`),
-//   a record the daemon refuses for good is quarantined and the rest go on;
+//   a record the daemon refuses for good (invalid, a broken rule, or a MAC or signature that
+//   no longer verifies here either: edited in storage) is quarantined and the rest go on;
 // - heartbeat: a call every second; one that fails or times out (1.5 s) turns the till
 //   offline, the first that succeeds turns it online and drains;
 // - refresh: catalog and stock every 5 s, counting what changed (merged updates);
@@ -17,6 +18,7 @@ import { TillApp } from './till.js';
 
 const HEARTBEAT_MS = 1000;
 const REFRESH_MS = 5000;
+const LEASE_LOW = 500n; // events left on the data key lease before asking for a new one
 
 export class Sync {
   private draining: Promise<void> | undefined;
@@ -42,6 +44,7 @@ export class Sync {
       if (!status.get().online || now - this.lastRefresh >= REFRESH_MS) {
         this.lastRefresh = now;
         await this.refresh(Object.fromEntries(stock.levels.map((l) => [l.sku, l.onHand])));
+        if (this.app.till.leaseRemaining(now) < LEASE_LOW) await this.provision(); // a new data key while online
       }
       if (!status.get().online) status.set({ online: true, problem: undefined });
       if (!this.watching) void this.watch();
@@ -94,10 +97,13 @@ export class Sync {
         status.set({ lastSyncMs: now, online: true });
       } catch (e) {
         const kind = classify(e);
-        if (kind === 'refused') {
-          await this.quarantine(r, message(e));
+        const broken = kind === 'auth' ? this.app.tampered(r) : undefined;
+        if (kind === 'refused' || broken) {
+          await this.quarantine(r, broken ? `${message(e)} (edited on this till: ${broken})` : message(e));
           continue;
         }
+        // An intact record refused for its token or key: the till's enrollment is at fault, not the
+        // record; it stays queued and goes once the daemon knows the till again.
         if (kind === 'auth') status.set({ problem: `The daemon refuses this till: ${message(e)}` });
         this.offline();
         break;

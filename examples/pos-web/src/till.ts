@@ -2,7 +2,7 @@
 // encrypted in the browser) and committed to IndexedDB in one transaction with the till's
 // clocks, the session, the receipt and the outbox record. Nothing here talks to the network.
 
-import { Till, type SealedCommand } from '@dcs/wasm';
+import { Till, verifySealed, type SealedCommand } from '@dcs/wasm';
 import { fromBinary, toBinary } from '@bufbuild/protobuf';
 import { TillProvisionSchema, type TillProvision } from '../gen/dcs/v1/pos_pb.js';
 import type { OutboxRecord, ReceiptLine, ReceiptRecord, SessionRecord, Tender, TillDb } from './db.js';
@@ -55,6 +55,15 @@ export class TillApp {
     const l = this.provision.lease;
     if (!l) throw new Error('the provision carries no data key lease');
     this.till.lease(l.kekId, l.kekVersion, l.dataKeyId, l.dataKey, l.wrapped, Date.now(), l.maxUses, l.expiresUnixMs);
+  }
+
+  /** Why a stored record no longer verifies (edited in storage), or undefined if it is intact. */
+  tampered(r: OutboxRecord): string | undefined {
+    const key = this.till.publicKey();
+    for (const bytes of r.sealed) {
+      try { verifySealed(bytes, this.provision.macKey, key); } catch (e) { return (e as Error).message; }
+    }
+    return undefined;
   }
 
   private record(kind: OutboxRecord['kind'], key: string, cmd: SealedCommand): OutboxRecord {

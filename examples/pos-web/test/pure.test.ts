@@ -86,9 +86,9 @@ describe('errors', () => {
     expect(classify(new ConnectError('fetch failed', Code.Unknown))).toBe('offline');
     expect(classify(new ConnectError('x', Code.Unavailable))).toBe('offline');
     expect(classify(new ConnectError('x', Code.DeadlineExceeded))).toBe('offline');
-    expect(classify(new ConnectError('events[0]: bad signature', Code.Unauthenticated))).toBe('refused');
-    expect(classify(new ConnectError('events[0]: MAC mismatch', Code.Unauthenticated))).toBe('refused');
-    expect(classify(new ConnectError('unknown terminal token', Code.Unauthenticated))).toBe('auth');
+    expect(classify(new ConnectError('events[0]: bad signature', Code.Unauthenticated))).toBe('auth');
+    expect(classify(new ConnectError('unknown terminal token', Code.PermissionDenied))).toBe('auth');
+    expect(classify(new ConnectError('events[0]: more than was sold', Code.FailedPrecondition))).toBe('refused');
     expect(classify(new ConnectError('x', Code.InvalidArgument))).toBe('refused');
     expect(classify(new TypeError('Failed to fetch'))).toBe('offline');
   });

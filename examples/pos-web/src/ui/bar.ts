@@ -15,7 +15,7 @@ export function syncBar(el: HTMLElement): void {
       h('span', {}, 'Merged updates ', h('b', { id: 'merged' }, v.mergedUpdates)),
       h('span', { class: v.rejected.length ? 'warn' : '' }, 'Rejected ', h('b', { id: 'rejected-count' }, v.rejected.length)),
       v.problem ? h('span', { class: 'warn', role: 'alert' }, v.problem) : null,
-      v.rejected.length ? h('details', { id: 'rejected' }, h('summary', {}, v.quarantined ? `${v.quarantined} record(s) quarantined: not sent, kept on this till` : 'Refused events'),
+      v.rejected.length ? h('details', { id: 'rejected' }, h('summary', {}, v.quarantined ? `${v.quarantined} record(s) refused and quarantined: kept on this till, never resent; the rest sync on` : 'Refused events'),
         h('ul', {}, ...v.rejected.map((r) => h('li', {}, `${r.id}: ${r.reason}`)))) : null);
   });
 }
