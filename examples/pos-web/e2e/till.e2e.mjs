@@ -149,7 +149,7 @@ test('offline: 20 sales, a reload with no network, then exactly those 20 reach t
   await context.close();
 });
 
-test('the daemon killed mid-sale: offline within 2 s, selling goes on, the queue drains once', async () => {
+test('the daemon killed mid-sale: offline within 2 s, selling goes on, the queue drains once; a hung daemon too', async () => {
   const s = makeStore();
   let daemon = await startDaemon(s.dir);
   daemons.push(daemon);
@@ -177,6 +177,19 @@ test('the daemon killed mid-sale: offline within 2 s, selling goes on, the queue
   assert.equal((await client.getDaySummary({ day: '' })).salesCount, 8n);
   await new Promise((r) => setTimeout(r, 2500));
   assert.equal((await client.getDaySummary({ day: '' })).salesCount, 8n, 'drained exactly once');
+
+  // A daemon that hangs (SIGSTOP) rather than dies: the heartbeat's timeout shows it.
+  const t1 = Date.now();
+  daemon.child.kill('SIGSTOP');
+  try {
+    await waitFor('offline on a hung daemon', async () => (await text(page, '#sync-state')) === 'Offline', 2000);
+    figure('daemon_hang_detect_ms', Date.now() - t1);
+    await sale(page, ['MUG']);
+  } finally {
+    daemon.child.kill('SIGCONT');
+  }
+  await drained(page);
+  assert.equal((await client.getDaySummary({ day: '' })).salesCount, 9n);
   await context.close();
 });
 

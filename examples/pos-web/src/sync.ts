@@ -3,7 +3,7 @@
 //   leaves the outbox only once the daemon stored it (a resend is answered `deduplicated`),
 //   a record the daemon refuses for good (invalid, a broken rule, or a MAC or signature that
 //   no longer verifies here either: edited in storage) is quarantined and the rest go on;
-// - heartbeat: a call every second; one that fails or times out (1.5 s) turns the till
+// - heartbeat: a call every second; one that fails or times out (0.9 s) turns the till
 //   offline, the first that succeeds turns it online and drains;
 // - refresh: catalog and stock every 5 s, counting what changed (merged updates);
 // - watch: WatchSyncStatus for the events the region refused.
@@ -17,6 +17,7 @@ import { status } from './status.js';
 import { TillApp } from './till.js';
 
 const HEARTBEAT_MS = 1000;
+const BEAT_TIMEOUT_MS = 900; // a hung daemon shows offline within 2 s
 const REFRESH_MS = 5000;
 const LEASE_LOW = 500n; // events left on the data key lease before asking for a new one
 
@@ -39,7 +40,7 @@ export class Sync {
   /** One heartbeat: stock each second, the catalog every 5 s; success turns the till online. */
   private async beat(): Promise<void> {
     try {
-      const stock = await this.pos.getStock({});
+      const stock = await this.pos.getStock({}, { timeoutMs: BEAT_TIMEOUT_MS });
       const now = Date.now();
       if (!status.get().online || now - this.lastRefresh >= REFRESH_MS) {
         this.lastRefresh = now;
