@@ -157,6 +157,13 @@ impl LocalMachine {
         Ok(())
     }
 
+    /// The host opened a new connection to the region (after a drop, a redirect, a leader
+    /// change): the machine's timer is due at once, and the next [`LocalMachine::handle_timeout`]
+    /// resends what is unacknowledged with its backoff reset. Call it on every new stream.
+    pub fn handle_link_up(&mut self, now: Now) {
+        self.up.link_up(&self.core, now.mono_ms);
+    }
+
     /// Fires due timers (retransmission, sync round, heartbeat).
     pub fn handle_timeout(&mut self, now: Now) {
         self.up.handle_timeout(&mut self.core, now);

@@ -91,6 +91,18 @@ impl Uplink {
         }
     }
 
+    /// The link to the parent was (re)established (a new stream, maybe to a new leader):
+    /// what is in flight is resent at the next timeout, at once, with the backoff and the
+    /// push window back at their start, instead of after a backoff grown while it was down.
+    pub fn link_up(&mut self, core: &Core, now: u64) {
+        self.backoff.reset();
+        self.window = core.cfg.max_batch_items.max(1);
+        match &mut self.in_flight {
+            Some(f) => f.deadline = f.deadline.min(now),
+            None => self.next_push_at = self.next_push_at.min(now),
+        }
+    }
+
     pub fn handle_timeout(&mut self, core: &mut Core, now: Now) {
         let t = now.mono_ms;
         if t >= self.next_heartbeat_at {

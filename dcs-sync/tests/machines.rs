@@ -219,6 +219,33 @@ fn lost_push_is_retransmitted_with_growing_backoff() {
 }
 
 #[test]
+fn a_new_link_resends_at_once_with_the_backoff_reset() {
+    let mut s = local(1);
+    s.handle_timeout(now(0));
+    let _lost = drain(|| s.poll_transmit());
+    while s.stats().retransmits < 5 {
+        let t = s.poll_timeout().unwrap();
+        s.handle_timeout(now(t));
+        let _ = drain(|| s.poll_transmit());
+    }
+    // The link was down for a while: the next retransmission is far off (≥ 16 s).
+    let t = s.poll_timeout().unwrap();
+    let waited = s.stats().retransmits;
+    let at = t - 10_000;
+    assert!(s.poll_timeout().unwrap() > at + 5_000);
+    // A new stream: due now, and the push goes out at once.
+    s.handle_link_up(now(at));
+    assert!(s.poll_timeout().unwrap() <= at, "due at once after the link came up");
+    s.handle_timeout(now(at));
+    let sent = drain(|| s.poll_transmit());
+    assert!(sent.iter().any(|(_, m)| matches!(m, Message::Push(_))), "{sent:?}");
+    assert_eq!(s.stats().retransmits, waited + 1);
+    // …and the backoff starts over: the next retransmission within the base delay (2 s).
+    let next = s.poll_timeout().unwrap();
+    assert!(next <= at + 2_000, "next retransmission {} ms after", next - at);
+}
+
+#[test]
 fn region_crash_before_persist_loses_only_unacknowledged_events() {
     let mut s = local(1);
     let mut r = region();

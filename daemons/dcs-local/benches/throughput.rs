@@ -155,6 +155,7 @@ fn main() -> R<()> {
                     let mut r = tonic::Request::new(pb::SubmitSealedRequest {
                         stream: format!("till-{c}"),
                         events: vec![pb::SovereignFinancialEvent::from(e)],
+                        sealed: vec![],
                     });
                     r.metadata_mut().insert("authorization", auth.clone());
                     client.submit_sealed(r).await?;
@@ -201,6 +202,7 @@ fn main() -> R<()> {
             let mut r = tonic::Request::new(pb::SubmitSealedRequest {
                 stream: "probe".into(),
                 events: vec![pb::SovereignFinancialEvent::from(e)],
+                sealed: vec![],
             });
             r.metadata_mut().insert("authorization", auth.clone());
             let t0 = Instant::now();

@@ -136,6 +136,10 @@ impl SyncDriver {
         });
         metrics::gauge!("dcs_local_sync_online").set(1.0);
         tracing::info!(endpoint, "syncing with the region");
+        // A new stream (maybe to a new leader): resend what is unacknowledged now, not after
+        // the backoff the machine grew while the link was down.
+        let now = self.sync.now();
+        self.sync.lock().handle_link_up(now);
         loop {
             if let Err(e) = self.settle(&tx).await {
                 return Ended::Failed(e);

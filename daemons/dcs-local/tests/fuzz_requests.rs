@@ -130,6 +130,7 @@ const METHODS: &[&str] = &[
     "GetLoyalty",
     "GetCatalog",
     "WatchSyncStatus",
+    "ProvisionTill",
 ];
 
 /// A structurally random request of `method`, encoded.
@@ -187,6 +188,9 @@ fn random_request(method: &str, r: &mut Rng) -> Vec<u8> {
                     tenant_id: r.text(),
                     ..Default::default()
                 })
+                .collect(),
+            sealed: (0..r.below(3))
+                .map(|_| (0..r.below(300)).map(|_| r.below(256) as u8).collect())
                 .collect(),
         }
         .encode_to_vec(),

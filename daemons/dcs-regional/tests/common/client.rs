@@ -117,6 +117,8 @@ impl StoreClient {
             }
         };
         let deadline = Instant::now() + self.push_deadline;
+        // A new stream: resend the unacknowledged push at once (as dcs-local does).
+        self.m.handle_link_up(wall());
         loop {
             let now = wall();
             self.m.handle_timeout(now);
