@@ -47,6 +47,16 @@ test('a store day: sign in, session, cash sale with change, receipt, refund, clo
   await page.click('.tile[data-sku="COFFEE-250G"]');
   const total = minor(await text(page, '#total'));
   assert.equal(total, 2n * 1299n + 899n + 227n, 'the engine prices the cart as dcs-local does');
+  // A cart discount, priced by the WASM engine, equals dcs-local's PriceCart of the same cart.
+  await page.fill('#cart-discount', '10');
+  await page.press('#cart-discount', 'Tab');
+  await waitFor('the discounted total', async () => minor(await text(page, '#total')) !== total);
+  const priced = await client.priceCart({ cart: { lines: [{ sku: 'MUG', quantity: 2 }, { sku: 'COFFEE-250G', quantity: 1 }], discount: { kind: { case: 'percentBps', value: 1000 } } } });
+  assert.equal(minor(await text(page, '#total')), priced.total.minorUnits);
+  await page.fill('#cart-discount', '0');
+  await page.press('#cart-discount', 'Tab');
+  await waitFor('the total without discount', async () => minor(await text(page, '#total')) === total);
+
   // Stock received at the store reaches the till's replica on its next refresh: a merged update.
   await client.submitInventory({ idempotencyKey: 'recv-1', movement: InventoryMovement.RECEIVED, sku: 'MUG', quantity: 24n, reference: 'delivery 1' });
   await waitFor('the merged stock update', async () => Number(await text(page, '#merged')) >= 1, 8000);
