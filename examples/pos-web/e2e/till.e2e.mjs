@@ -219,6 +219,13 @@ test('bad input: unknown SKU, zero quantity, over-refund, a tampered outbox reco
   await page.click('#add-sku');
   assert.match(await text(page, '#cart .note'), /at least 1/);
   assert.equal(await page.locator('#cart tr').count(), 0, 'nothing went into the cart');
+  await page.click('.tile[data-sku="MUG"]');
+  await page.fill('.qty[data-sku="MUG"]', '0');
+  await page.press('.qty[data-sku="MUG"]', 'Tab');
+  assert.match(await text(page, '#cart .note'), /at least 1/);
+  assert.equal(await page.inputValue('.qty[data-sku="MUG"]'), '1', 'the line keeps its units');
+  await page.click('#cart .remove');
+  assert.equal(await page.locator('#cart tr').count(), 0);
 
   const first = await sale(page, ['MUG']);
   await drained(page);

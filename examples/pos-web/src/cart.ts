@@ -42,9 +42,11 @@ export class CartModel {
 
   setQuantity(sku: string, quantity: number): void {
     const line = this.lines.find((l) => l.sku === sku);
-    if (!line) return;
-    if (quantity === 0) this.lines = this.lines.filter((l) => l !== line);
-    else line.quantity = checkQuantity(quantity);
+    if (line) line.quantity = checkQuantity(quantity);
+  }
+
+  remove(sku: string): void {
+    this.lines = this.lines.filter((l) => l.sku !== sku);
   }
 
   setLineDiscount(sku: string, bps: number): void {

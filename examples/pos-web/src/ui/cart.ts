@@ -33,7 +33,7 @@ export function cartPanel(cart: CartModel, onPay: () => void): { el: HTMLElement
           h('td', {}, qty),
           h('td', {}, disc, '%'),
           h('td', { class: 'amount' }, format(l.gross, cur)),
-          h('td', {}, h('button', { class: 'remove', title: 'Remove', onclick: act(() => cart.setQuantity(l.sku, 0)) }, '×')));
+          h('td', {}, h('button', { class: 'remove', title: 'Remove', onclick: act(() => cart.remove(l.sku)) }, '×')));
       })),
       totals.lines.length ? cartDiscount(cart, act) : null,
       h('dl', { class: 'totals' },
