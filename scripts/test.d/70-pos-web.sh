@@ -43,6 +43,10 @@ npx vitest run
 say "npm run build"
 npm run build
 say "e2e (node --test e2e/till.e2e.mjs)"
-DCS_LOCAL_BIN="$CARGO_TARGET_DIR/debug/dcs-local" node --test --test-concurrency=1 e2e/till.e2e.mjs
+figures=$(mktemp)
+trap 'rm -f "$figures"' EXIT
+POS_WEB_FIGURES=$figures DCS_LOCAL_BIN="$CARGO_TARGET_DIR/debug/dcs-local" \
+  node --test --test-concurrency=1 e2e/till.e2e.mjs
+cat "$figures"
 say "screenshots: $(cd "$root/docs" && ls pos-*.png | tr '\n' ' ')"
 say "ok"

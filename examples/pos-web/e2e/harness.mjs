@@ -4,7 +4,7 @@
 import { spawn, execFileSync } from 'node:child_process';
 import { createServer, request } from 'node:http';
 import { extname } from 'node:path';
-import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import { appendFileSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -20,8 +20,11 @@ export const DIST = join(APP, 'dist');
 export const DOCS = join(APP, '..', '..', 'docs');
 const BIN = process.env.DCS_LOCAL_BIN ?? join(APP, '..', '..', 'target', 'debug', 'dcs-local');
 
+/** Prints a measured figure; with POS_WEB_FIGURES set, also appends it to that file. */
 export function figure(name, value) {
-  console.log(`[pos-web figure] ${name}=${value}`);
+  const line = `[pos-web figure] ${name}=${value}`;
+  console.log(line);
+  if (process.env.POS_WEB_FIGURES) appendFileSync(process.env.POS_WEB_FIGURES, `${line}\n`);
 }
 
 /** A fresh store: init, one self-sealing till and one cashier (Ana, PIN 1234). */
