@@ -130,7 +130,7 @@ fn encode<T: serde::Serialize>(what: &str, value: &T) -> Result<Vec<u8>, JsError
 }
 
 fn minor(m: Money) -> Result<i64, JsError> {
-    i64::try_from(m.minor()).map_err(|_| JsError::new("an amount beyond 64 bits"))
+    Ok(m.minor())
 }
 
 #[wasm_bindgen]

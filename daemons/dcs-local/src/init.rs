@@ -48,9 +48,16 @@ pub fn new_thin_terminal(dir: &DataDir, id: &str) -> Result<(TerminalEntry, Stri
     Ok((entry, token))
 }
 
-/// Creates `dir` with a config for `tenant`/`branch`, a KEK, a MAC key and terminals
-/// `pos-1` (thin). Refuses a directory that already holds a config.
-pub fn init(dir: &DataDir, tenant: &str, branch: &str) -> Result<Made> {
+/// Creates `dir` with a config for `tenant`/`branch`, a KEK and a MAC key (fresh, or copied
+/// from another store's data directory `keys_from`) and the thin terminal `terminal`. Refuses a
+/// directory that already holds a config.
+pub fn init(
+    dir: &DataDir,
+    tenant: &str,
+    branch: &str,
+    terminal: &str,
+    keys_from: Option<&Path>,
+) -> Result<Made> {
     if dir.config().exists() {
         return Err(LocalError::Setup(format!(
             "{} exists: this data directory is initialised already",
@@ -59,14 +66,31 @@ pub fn init(dir: &DataDir, tenant: &str, branch: &str) -> Result<Made> {
     }
     files::create_dir(&dir.root, Access::Shared)?;
     files::create_dir(&dir.root.join("keys"), Access::Private)?;
-    let keyring = FileKeyring::create(dir.keyring())
-        .map_err(|e| LocalError::Setup(format!("{}: {e}", dir.keyring().display())))?;
-    keyring
-        .update(|k| k.create_kek(tenant, &format!("{tenant}/kek"), KekMaterial::Random(&mut OsRng)))
-        .map_err(|e| LocalError::Setup(format!("{}: {e}", dir.keyring().display())))?;
-    write_private(&dir.mac_key(), &MacKey::random(&mut OsRng).to_secret_bytes())?;
+    match keys_from {
+        // Another store of the tenant: the same KEKs and MAC key, so the region verifies every
+        // store's events with one key and any tier holding the keyring opens them.
+        Some(other) => {
+            let other = DataDir { root: other.to_path_buf() };
+            for (from, to) in [(other.keyring(), dir.keyring()), (other.mac_key(), dir.mac_key())] {
+                let bytes = crate::identity::read_secret(&from)?;
+                write_private(&to, &bytes)?;
+            }
+        }
+        None => {
+            let keyring = FileKeyring::create(dir.keyring())
+                .map_err(|e| LocalError::Setup(format!("{}: {e}", dir.keyring().display())))?;
+            keyring
+                .update(|k| {
+                    k.create_kek(tenant, &format!("{tenant}/kek"), KekMaterial::Random(&mut OsRng))
+                })
+                .map_err(|e| LocalError::Setup(format!("{}: {e}", dir.keyring().display())))?;
+            write_private(&dir.mac_key(), &MacKey::random(&mut OsRng).to_secret_bytes())?;
+        }
+    }
     crate::enroll::store_signer(dir)?;
-    let (entry, token) = new_thin_terminal(dir, "pos-1")?;
+    dcs_core::AgentId::new(terminal)
+        .map_err(|e| LocalError::Invalid(format!("--terminal-id: {e}")))?;
+    let (entry, token) = new_thin_terminal(dir, terminal)?;
     let terminals = TerminalsFile { terminals: vec![entry] };
     let text = toml::to_string(&terminals)
         .map_err(|e| LocalError::Setup(format!("cannot write terminals.toml: {e}")))?;
@@ -74,7 +98,7 @@ pub fn init(dir: &DataDir, tenant: &str, branch: &str) -> Result<Made> {
         format!("# Terminals of this store. Tokens are stored as SHA-256 only.\n{text}");
     files::write(&dir.terminals(), terminals.as_bytes(), Access::Shared)?;
     files::write(&dir.config(), config_template(tenant, branch).as_bytes(), Access::Shared)?;
-    Ok(Made { tokens: vec![("pos-1".into(), token)] })
+    Ok(Made { tokens: vec![(terminal.into(), token)] })
 }
 
 fn config_template(tenant: &str, branch: &str) -> String {

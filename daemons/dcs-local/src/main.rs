@@ -56,6 +56,14 @@ enum Command {
         /// This store's branch id.
         #[arg(long, default_value = "store-1")]
         branch: String,
+        /// Another store of the same tenant whose keys (the KEK keyring and the MAC key)
+        /// this store shares instead of making new ones: a tenant's stores need one MAC key.
+        #[arg(long)]
+        tenant_keys_from: Option<PathBuf>,
+        /// The id of the thin terminal init makes: unique across the tenant's stores (the
+        /// region looks its public key up by this id).
+        #[arg(long, default_value = "pos-1")]
+        terminal_id: String,
     },
     /// Serves POS terminals from a data directory until SIGTERM or Ctrl-C.
     Run {
@@ -128,8 +136,9 @@ enum CashierCommand {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
-        Command::Init { data_dir, tenant, branch } => {
-            match init::init(&DataDir { root: data_dir.clone() }, &tenant, &branch) {
+        Command::Init { data_dir, tenant, branch, tenant_keys_from, terminal_id } => {
+            let root = DataDir { root: data_dir.clone() };
+            match init::init(&root, &tenant, &branch, &terminal_id, tenant_keys_from.as_deref()) {
                 Ok(made) => {
                     println!("initialised {}", data_dir.display());
                     for (id, token) in made.tokens {

@@ -157,6 +157,10 @@ pub struct VerifySection {
     /// tenant → its stores' `terminals.toml` files: the tenant's events must then carry a
     /// valid signature by a registered terminal (Ed25519 or ECDSA P-256).
     pub terminals: BTreeMap<String, Vec<PathBuf>>,
+    /// tenant → its KEK keyring file (a `dcs-keys` keyring, 0600; the stores'
+    /// `keys/keyring.dcsk`): the leader then opens the tenant's events to summarise their
+    /// stock movements for the master. Without it the master sees amounts, not stock.
+    pub keyrings: BTreeMap<String, PathBuf>,
 }
 
 /// `[forward]`: where the leader forwards the region's accepted events, exactly once.

@@ -272,6 +272,12 @@ fn verifier(
         }
         v = v.with_signers(tenant.clone(), registry);
     }
+    for (tenant, f) in &file.verify.keyrings {
+        let path = dcs_daemon::files::relative_to(data_dir, f);
+        let keys = dcs_keys::FileKeyring::open(&path)
+            .map_err(|e| format!("verify.keyrings.{tenant}: {}: {e}", path.display()))?;
+        v = v.with_opener(tenant.clone(), Box::new(keys));
+    }
     Ok(v)
 }
 

@@ -10,16 +10,27 @@ use dcs_core::SovereignFinancialEvent;
 use dcs_crypto::{CryptoError, KeyRegistry, MacKey, SignedMessage};
 use dcs_sync::{Verifier, VerifyError};
 
-/// Checks tenant MACs, and the signatures of the tenants with a key registry.
+/// A tenant's KEKs, for opening its events' payloads.
+pub type Opener = Box<dyn dcs_crypto::KeyProvider + Send + Sync>;
+
+/// Checks tenant MACs, and the signatures of the tenants with a key registry; opens the
+/// payloads of the tenants with a keyring.
 pub struct TenantVerifier {
     macs: BTreeMap<String, MacKey>,
     signers: BTreeMap<String, KeyRegistry>,
+    openers: BTreeMap<String, Opener>,
 }
 
 impl TenantVerifier {
     /// A verifier for these tenants' MAC keys (no signatures checked yet).
     pub fn new(macs: BTreeMap<String, MacKey>) -> Self {
-        TenantVerifier { macs, signers: BTreeMap::new() }
+        TenantVerifier { macs, signers: BTreeMap::new(), openers: BTreeMap::new() }
+    }
+
+    /// Also opens `tenant`'s authentic events with `keys` (the summary's stock movement).
+    pub fn with_opener(mut self, tenant: impl Into<String>, keys: Opener) -> Self {
+        self.openers.insert(tenant.into(), keys);
+        self
     }
 
     /// Also checks the signatures of `tenant`'s events against `registry` (an event with no
@@ -50,6 +61,14 @@ fn signature_error(e: CryptoError) -> VerifyError {
 }
 
 impl Verifier for TenantVerifier {
+    /// The body of an authentic event of a tenant with a keyring; None when the region holds
+    /// no keyring for it or the payload does not open (the summary then carries no stock).
+    fn open(&self, e: &SovereignFinancialEvent) -> Option<dcs_core::commerce::EventBody> {
+        let keys = self.openers.get(e.tenant_id().as_str())?;
+        let plain = dcs_crypto::open_event(e, keys.as_ref()).ok()?;
+        dcs_core::commerce::EventBody::from_bytes(&plain).ok()
+    }
+
     fn verify(&self, e: &SovereignFinancialEvent) -> Result<(), VerifyError> {
         self.verify_batch(&[e]).pop().unwrap_or(Err(VerifyError::BadSignature))
     }
