@@ -100,6 +100,46 @@ fn check_appended(conn: &Connection, pos: u64, item: &Item) -> Result<()> {
 }
 
 impl SqliteStore {
+    /// Appends one batch and hands its events to the store's sync `machine` in the same
+    /// transaction (the events, their projections and the machine's checkpoint commit
+    /// together), then confirms the writes to the machine: the one call a POS that links the
+    /// crates needs per sale. A retry of the same events (deduplicated) changes nothing.
+    ///
+    /// # Errors
+    /// The append's error, or the machine's refusal as [`StoreError::Database`]: nothing is
+    /// written then; restart the machine from [`SqliteStore::load_sync`].
+    pub fn append_synced(
+        &self,
+        machine: &mut dcs_sync::LocalMachine,
+        now: dcs_sync::Now,
+        request: &AppendRequest<'_>,
+    ) -> Result<AppendResult> {
+        let refused =
+            |e: dcs_sync::SyncError| StoreError::Database(format!("the sync machine refused: {e}"));
+        let (mut results, batches) =
+            self.append_group_synced(std::slice::from_ref(request), |r| {
+                if let Some(Ok(a)) = r.first()
+                    && !a.deduplicated
+                {
+                    for (i, e) in request.events.iter().enumerate() {
+                        machine
+                            .append_at(
+                                now,
+                                a.first_position + i as u64,
+                                e.clone(),
+                                request.bodies.get(i),
+                            )
+                            .map_err(refused)?;
+                    }
+                }
+                Ok(std::iter::from_fn(|| machine.poll_persist()).collect())
+            })?;
+        for b in batches {
+            machine.handle_persisted(now, b.token, &[]).map_err(refused)?;
+        }
+        results.pop().unwrap_or_else(|| Err(StoreError::Database("no append result".into())))
+    }
+
     /// Group commit with the sync machine: appends `requests` as
     /// [`SqliteStore::append_group`] does, then calls `sync` with their results (inside the
     /// transaction: it tells the machine of each new event, `LocalMachine::append_at` with

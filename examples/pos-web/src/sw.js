@@ -21,7 +21,9 @@ self.addEventListener('fetch', (event) => {
   if (req.method !== 'GET' || url.origin !== location.origin) return;
   const key = req.mode === 'navigate' ? './' : req;
   event.respondWith(caches.open(CACHE).then(async (cache) => {
-    const hit = await cache.match(key, { ignoreSearch: req.mode === 'navigate' });
+    // ignoreVary: the daemon's CORS layer answers `Vary: Origin`, and a module script's request
+    // carries an Origin the precache request did not.
+    const hit = await cache.match(key, { ignoreVary: true, ignoreSearch: req.mode === 'navigate' });
     const fresh = fetch(req).then((res) => {
       if (res.ok && req.mode === 'navigate') void cache.put('./', res.clone());
       return res;
