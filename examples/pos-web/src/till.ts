@@ -96,6 +96,7 @@ export class TillApp {
     } finally {
       wasmCart.free();
     }
+    const t1 = performance.now();
     const lines: ReceiptLine[] = totals.lines.map((l) => ({
       sku: l.sku, name: l.name, quantity: l.quantity, unitPrice: l.unitPrice,
       discount: l.lineDiscount + l.cartDiscount, net: l.net, tax: l.tax, gross: l.gross,
@@ -109,7 +110,10 @@ export class TillApp {
     };
     const next = { ...session, state: cmd.session ?? session.state };
     await this.db.write({ kv: { tillState: this.till.state() }, outbox: [this.record('sale', key, cmd)], receipts: [receipt], sessions: [next] });
-    performance.measure('seal-commit', { start: t0, end: performance.now() });
+    const t2 = performance.now();
+    performance.measure('seal', { start: t0, end: t1 });
+    performance.measure('commit', { start: t1, end: t2 });
+    performance.measure('seal-commit', { start: t0, end: t2 });
     this.session = next;
     return receipt;
   }
