@@ -2,8 +2,6 @@
 // serving dist/ on 127.0.0.1), a Connect-ES client to check what the daemon holds, headless
 // Chromium through playwright-core, and the steps a cashier takes.
 import { spawn, execFileSync } from 'node:child_process';
-import { createServer, request } from 'node:http';
-import { extname } from 'node:path';
 import { appendFileSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, dirname } from 'node:path';
@@ -51,43 +49,11 @@ export function startDaemon(dir, port = 0) {
       const line = buf.split('\n').find((l) => l.startsWith('dcs-local listening'));
       if (line) {
         const pos = /pos=(\S+)/.exec(line)[1];
-        const port = Number(pos.split(':')[1]);
-        const url = process.env.POS_WEB_DEV_PROXY ? devProxy(port) : Promise.resolve(`http://${pos}`);
-        url.then((u) => resolve({ child, pos, port, url: u }));
+        resolve({ child, pos, port: Number(pos.split(':')[1]), url: `http://${pos}` });
       }
     });
     child.on('exit', (code, signal) => reject(new Error(`dcs-local exited with ${code ?? signal}`)));
   });
-}
-
-// A development aid, off unless POS_WEB_DEV_PROXY is set: serves dist/ and passes every
-// other request to the daemon on one origin, for a dcs-local that cannot serve the files.
-const proxies = new Map();
-const TYPES = { '.html': 'text/html', '.js': 'text/javascript', '.css': 'text/css', '.wasm': 'application/wasm', '.png': 'image/png' };
-function devProxy(port) {
-  if (!proxies.has(port)) {
-    proxies.set(port, new Promise((resolve) => {
-      const server = createServer((req, res) => {
-        if (req.method === 'GET') {
-          const path = new URL(req.url, 'http://x').pathname;
-          try {
-            const body = readFileSync(join(DIST, path === '/' ? 'index.html' : path));
-            res.writeHead(200, { 'content-type': TYPES[extname(path)] ?? 'text/html' }).end(body);
-          } catch { res.writeHead(404).end(); }
-          return;
-        }
-        const up = request({ host: '127.0.0.1', port, method: req.method, path: req.url, headers: req.headers }, (r) => {
-          res.writeHead(r.statusCode, r.headers);
-          r.pipe(res);
-        });
-        up.on('error', () => { if (!res.headersSent) res.writeHead(502); res.end(); });
-        req.pipe(up);
-      });
-      server.unref();
-      server.listen(0, '127.0.0.1', () => resolve(`http://127.0.0.1:${server.address().port}`));
-    }));
-  }
-  return proxies.get(port);
 }
 
 export function stop(daemon, signal = 'SIGTERM') {
