@@ -42,6 +42,14 @@ test('a store day: sign in, session, cash sale with change, receipt, refund, clo
   const { daemon, code, client } = await store();
   const { context, page } = await openTill(b, daemon, code);
   await openSession(page, '100.00');
+  const tiles = () => page.$$eval('.tile', (ts) => ts.map((t) => t.dataset.sku));
+  await page.click('[data-category="grocery"]');
+  assert.deepEqual(await tiles(), ['COFFEE-250G'], 'the category filter');
+  await page.click('[data-category=""]');
+  await page.fill('#search', 'mug');
+  assert.deepEqual(await tiles(), ['MUG'], 'the search');
+  await page.fill('#search', '');
+  assert.equal((await tiles()).length, 2);
   await page.click('.tile[data-sku="MUG"]');
   await page.click('.tile[data-sku="MUG"]');
   await page.click('.tile[data-sku="COFFEE-250G"]');
@@ -128,7 +136,7 @@ test('offline: 20 sales, a reload with no network, then exactly those 20 reach t
   const t0 = Date.now();
   await waitFor('offline', async () => (await text(page, '#sync-state')) === 'Offline', 2000);
   figure('offline_detect_ms', Date.now() - t0);
-  for (let i = 0; i < 20; i++) await sale(page, i % 2 ? ['MUG'] : ['COFFEE-250G', 'MUG'], { tender: i % 3 === 2 ? 'card' : 'cash' });
+  for (let i = 0; i < 20; i++) await sale(page, i % 2 ? ['MUG'] : ['COFFEE-250G', 'MUG'], { tender: ['cash', 'card', 'giftCard'][i % 3] });
   assert.equal(await outbox(page), 20);
   await page.screenshot({ path: join(DOCS, 'pos-offline.png') });
 
