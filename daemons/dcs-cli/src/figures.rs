@@ -90,3 +90,30 @@ pub fn quantile(samples: &mut [u64], q: f64) -> u64 {
     let i = ((samples.len() as f64 - 1.0) * q).round() as usize;
     samples[i.min(samples.len() - 1)]
 }
+
+/// A connection to the region's PostgreSQL as its own login, reading tenant `tenant`'s rows
+/// (row-level security).
+pub async fn pg_connect(
+    url: &str,
+    password_file: &std::path::Path,
+    tenant: &str,
+) -> Option<tokio_postgres::Client> {
+    let password = std::fs::read_to_string(password_file).ok()?;
+    let mut config: tokio_postgres::Config = url.parse().ok()?;
+    config.password(password.trim());
+    config.connect_timeout(Duration::from_secs(2));
+    let (client, conn) = config.connect(tokio_postgres::NoTls).await.ok()?;
+    tokio::spawn(conn);
+    client.execute("SELECT set_config('dcs.tenant_id', $1, false)", &[&tenant]).await.ok()?;
+    Some(client)
+}
+
+/// Completed sales PostgreSQL holds.
+pub async fn pg_sales(client: &tokio_postgres::Client) -> Option<u64> {
+    let completed_code = i16::try_from(dcs_core::EventType::SaleCompleted.code()).ok()?;
+    let row = client
+        .query_one("SELECT count(*) FROM event_store WHERE event_type = $1", &[&completed_code])
+        .await
+        .ok()?;
+    u64::try_from(row.get::<_, i64>(0)).ok()
+}

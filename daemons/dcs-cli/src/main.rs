@@ -62,6 +62,10 @@ struct DemoArgs {
     /// Seconds between summary lines.
     #[arg(long, default_value_t = 2)]
     summary_every_s: u64,
+    /// Start with every store cut off from the region: they sell on their own (`online N`
+    /// brings one back); with --sales the run ends when they have sold, as a baseline.
+    #[arg(long)]
+    offline: bool,
     /// Longest wait, after a fixed workload, for the master to hold every sale.
     #[arg(long, default_value_t = 120)]
     settle_timeout_s: u64,
@@ -132,6 +136,7 @@ fn main() -> ExitCode {
             infra,
             summary_every_s: args.summary_every_s.max(1),
             settle_timeout_s: args.settle_timeout_s,
+            offline: args.offline,
         };
         if let Some(p) = &args.prometheus {
             println!("Prometheus {p} scrapes every daemon ({}/prometheus-targets.json)", args.dir.display());
@@ -140,17 +145,27 @@ fn main() -> ExitCode {
             Ok(r) => {
                 println!(
                     "report: {} sales acknowledged ({:.1}/s); the master holds {} (every run); reached the master: {}; stores converged with the master: {}; master lists every store: {}",
-                    r.acked, r.sales_per_s, r.at_master, r.reached_master, r.converged, r.all_stores_listed
+                    r.acked,
+                    r.sales_per_s,
+                    r.at_master,
+                    r.reached_master,
+                    r.converged.map_or("not checked (--vault: the region cannot open the events)".into(), |c| c.to_string()),
+                    r.all_stores_listed
                 );
                 println!(
                     "report: store acknowledgement p50 {:.1} ms p99 {:.1} ms; acknowledged → counted by the master p50 {:.0} ms p99 {:.0} ms",
                     r.store_ack_ms.0, r.store_ack_ms.1, r.to_master_ms.0, r.to_master_ms.1
                 );
+                if let (Some((p50, p99)), Some(all)) = (r.to_postgres_ms, r.reached_postgres) {
+                    println!(
+                        "report: every sale in PostgreSQL: {all}; acknowledged → in PostgreSQL p50 {p50:.0} ms p99 {p99:.0} ms"
+                    );
+                }
                 if !r.unclean_stops.is_empty() {
                     println!("report: killed after the SIGTERM deadline: {}", r.unclean_stops.join(", "));
                 }
                 let fixed = args.sales.is_some();
-                if fixed && !(r.reached_master && r.converged && r.all_stores_listed && r.unclean_stops.is_empty()) {
+                if fixed && !args.offline && !(r.reached_master && r.converged != Some(false) && r.all_stores_listed && r.unclean_stops.is_empty()) {
                     ExitCode::FAILURE
                 } else {
                     ExitCode::SUCCESS
