@@ -125,6 +125,15 @@ fn session_of(bytes: &JsValue) -> Result<PosSession, JsError> {
         .map_err(|e| JsError::new(&format!("session: not a session state from this till: {e}")))
 }
 
+/// A session state that is still open (sales and refunds need one).
+fn open_session_of(bytes: &JsValue) -> Result<PosSession, JsError> {
+    let session = session_of(bytes)?;
+    if session.is_closed() {
+        return Err(JsError::new("session: it is closed; open a new session"));
+    }
+    Ok(session)
+}
+
 fn encode<T: serde::Serialize>(what: &str, value: &T) -> Result<Vec<u8>, JsError> {
     postcard::to_allocvec(value).map_err(|e| JsError::new(&format!("cannot encode {what}: {e}")))
 }
@@ -271,10 +280,7 @@ impl Till {
         #[wasm_bindgen(unchecked_param_type = "number")] now_ms: JsValue,
         #[wasm_bindgen(unchecked_param_type = "Uint8Array")] random: JsValue,
     ) -> Result<SealedCommand, JsError> {
-        let mut session = session_of(&session)?;
-        if session.is_closed() {
-            return Err(JsError::new("session: it is closed; open a new session"));
-        }
+        let mut session = open_session_of(&session)?;
         let sale_id = SaleId::new(args::text(&sale_id, "saleId")?).map_err(args::error)?;
         let tender = tender(&tender_name)?;
         let customer = if customer.is_undefined() || customer.is_null() {
@@ -319,10 +325,7 @@ impl Till {
         #[wasm_bindgen(unchecked_param_type = "number")] now_ms: JsValue,
         #[wasm_bindgen(unchecked_param_type = "Uint8Array")] random: JsValue,
     ) -> Result<SealedCommand, JsError> {
-        let mut session = session_of(&session)?;
-        if session.is_closed() {
-            return Err(JsError::new("session: it is closed; open a new session"));
-        }
+        let mut session = open_session_of(&session)?;
         let sale_bytes = args::bytes(&sale, "sale")?;
         let mut bodies: Vec<EventBody> = postcard::from_bytes(&sale_bytes)
             .map_err(|e| JsError::new(&format!("sale: not a sale state from this till: {e}")))?;
