@@ -163,6 +163,8 @@ batch_delay_ms = 200
 # Where the tenant's KEKs live: "file" (keys/keyring.dcsk, made by init), "vault" (Vault or
 # OpenBao Transit; set vault_addr and vault_token_file) or "pkcs11" (an HSM token; set
 # pkcs11_module, pkcs11_token_label and pkcs11_pin_file). Secret files must be mode 0600.
+# Vault only: vault_current_kek_ttl_ms trusts the current KEK that long between checks (0:
+# check before every seal).
 provider = "file"
 
 [log]

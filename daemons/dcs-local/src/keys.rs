@@ -41,6 +41,10 @@ pub struct KeysSection {
     pub vault_token_file: Option<PathBuf>,
     /// Vault: the Transit mount (default `transit`).
     pub vault_mount: Option<String>,
+    /// Vault: how long (ms) the tenant's current KEK is trusted before asking Vault again;
+    /// 0 (the default) asks before every seal. A rotation, retirement or shred made elsewhere
+    /// is then seen within this time (events sealed meanwhile use the previous version).
+    pub vault_current_kek_ttl_ms: u64,
     /// PKCS#11: the module (e.g. `/usr/lib/softhsm/libsofthsm2.so`).
     pub pkcs11_module: Option<PathBuf>,
     /// PKCS#11: the token label.
@@ -78,7 +82,11 @@ pub fn open(dir: &DataDir, keys: &KeysSection) -> Result<Box<dyn Provider>> {
         ),
         ProviderKind::Vault => {
             let token = secret_file("vault_token_file", keys.vault_token_file.as_deref(), dir)?;
-            let p = dcs_keys::VaultTransitProvider::new(&keys.vault_addr, &token).map_err(setup)?;
+            let p = dcs_keys::VaultTransitProvider::new(&keys.vault_addr, &token)
+                .map_err(setup)?
+                .with_current_kek_ttl(std::time::Duration::from_millis(
+                    keys.vault_current_kek_ttl_ms,
+                ));
             Box::new(match &keys.vault_mount {
                 Some(m) => p.with_mount(m),
                 None => p,

@@ -14,9 +14,18 @@
 //! Destroying a tenant deletes its keys (`deletion_allowed`, then `DELETE`) after leaving an
 //! empty marker key `dcs-shredded.<tenant>.<kek id>`, so later requests report
 //! [`CryptoError::KekDestroyed`] rather than an unknown key.
+//!
+//! `current_kek` lists the Transit keys and reads their versions (several requests), and a
+//! terminal asks it before every seal (see `dcs_crypto::dek_cache`). By default every call
+//! asks Vault. [`VaultTransitProvider::with_current_kek_ttl`] keeps each tenant's answer for a
+//! bounded time instead: a rotation, retirement or shred made through this provider clears it
+//! at once, one made elsewhere is seen within the TTL (so for at most that long events may be
+//! sealed under a KEK another process just shredded: choose it accordingly).
 
+use std::collections::BTreeMap;
 use std::fmt;
-use std::time::Duration;
+use std::sync::{Mutex, PoisonError};
+use std::time::{Duration, Instant};
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as B64;
@@ -47,6 +56,10 @@ pub struct VaultTransitProvider {
     addr: String,
     mount: String,
     token: Zeroizing<String>,
+    /// How long a tenant's current KEK is kept (zero: always ask Vault).
+    current_ttl: Duration,
+    /// tenant → (when asked, the answer).
+    current_cache: Mutex<BTreeMap<String, (Instant, KekRef)>>,
 }
 
 impl fmt::Debug for VaultTransitProvider {
@@ -162,7 +175,21 @@ impl VaultTransitProvider {
             addr: addr.trim_end_matches('/').into(),
             mount: "transit".into(),
             token: Zeroizing::new(token.into()),
+            current_ttl: Duration::ZERO,
+            current_cache: Mutex::new(BTreeMap::new()),
         })
+    }
+
+    /// Keeps each tenant's current KEK for `ttl` instead of asking Vault before every seal
+    /// (see the module doc for what that trades).
+    pub fn with_current_kek_ttl(mut self, ttl: Duration) -> Self {
+        self.current_ttl = ttl;
+        self
+    }
+
+    /// Forgets the cached current KEKs (after a change this provider made).
+    fn forget_current(&self) {
+        self.current_cache.lock().unwrap_or_else(PoisonError::into_inner).clear();
     }
 
     /// Uses the Transit engine mounted at `mount` instead of `transit`.
@@ -366,7 +393,20 @@ impl VaultTransitProvider {
 
 impl KeyProvider for VaultTransitProvider {
     fn current_kek(&self, tenant: &str) -> dcs_crypto::Result<KekRef> {
-        current(&self.scan(|t, _| t == tenant)?, tenant)
+        if !self.current_ttl.is_zero() {
+            let cache = self.current_cache.lock().unwrap_or_else(PoisonError::into_inner);
+            if let Some((at, kek)) = cache.get(tenant)
+                && at.elapsed() < self.current_ttl
+            {
+                return Ok(kek.clone());
+            }
+        }
+        let kek = current(&self.scan(|t, _| t == tenant)?, tenant)?;
+        if !self.current_ttl.is_zero() {
+            let mut cache = self.current_cache.lock().unwrap_or_else(PoisonError::into_inner);
+            cache.insert(tenant.to_string(), (Instant::now(), kek.clone()));
+        }
+        Ok(kek)
     }
 
     fn wrap(
@@ -469,6 +509,7 @@ impl KekAdmin for VaultTransitProvider {
         kek_id: &str,
         _rng: &mut dyn CryptoRngCore,
     ) -> Result<KekRef> {
+        self.forget_current();
         check_kek_id(kek_id)?;
         if let Some(v) = self.scan(|_, k| k == kek_id)?.first() {
             return Err(CryptoError::WrongTenant {
@@ -485,6 +526,7 @@ impl KekAdmin for VaultTransitProvider {
     }
 
     fn rotate(&self, kek_id: &str, _rng: &mut dyn CryptoRngCore) -> Result<KekRef> {
+        self.forget_current();
         let infos = self.scan(|_, k| k == kek_id)?;
         let first =
             infos.first().ok_or_else(|| CryptoError::UnknownKek { kek_id: kek_id.into() })?;
@@ -502,6 +544,7 @@ impl KekAdmin for VaultTransitProvider {
     }
 
     fn retire(&self, kek: &KekRef) -> Result<()> {
+        self.forget_current();
         let infos = self.scan(|_, k| k == kek.id)?;
         let first =
             infos.first().ok_or_else(|| CryptoError::UnknownKek { kek_id: kek.id.clone() })?;
@@ -535,6 +578,7 @@ impl KekAdmin for VaultTransitProvider {
     }
 
     fn destroy_tenant(&self, tenant: &str) -> Result<usize> {
+        self.forget_current();
         let infos = self.scan(|t, _| t == tenant)?;
         let mut keks: Vec<&str> = infos.iter().map(|v| v.kek_id.as_str()).collect();
         keks.dedup();

@@ -79,3 +79,28 @@ fn unreachable_server_and_bad_token_are_clear_errors() {
     assert!(VaultTransitProvider::new("127.0.0.1:8200", "root").is_err());
     assert!(matches!(v.current_kek(&t), Err(CryptoError::UnknownKek { .. })));
 }
+
+#[test]
+fn a_cached_current_kek_follows_its_own_rotations_at_once_and_others_within_the_ttl() {
+    let ttl = std::time::Duration::from_millis(400);
+    let cached = vault().with_current_kek_ttl(ttl);
+    let other = vault();
+    let t = common::unique("vttl");
+    let mut rng = common::fixtures::rng(27);
+    let v1 = cached.create_kek(&t, &format!("{t}/kek"), &mut rng).unwrap();
+    assert_eq!(cached.current_kek(&t).unwrap(), v1);
+    // Its own rotation clears the cache: the next seal uses v2 at once.
+    let v2 = cached.rotate(&v1.id, &mut rng).unwrap();
+    assert_eq!(cached.current_kek(&t).unwrap(), v2);
+    // Another process's rotation is seen within the TTL, not before it ends.
+    let started = std::time::Instant::now();
+    let v3 = other.rotate(&v1.id, &mut rng).unwrap();
+    let seen = cached.current_kek(&t).unwrap();
+    if started.elapsed() < ttl {
+        assert_eq!(seen, v2, "the cached answer, within the TTL");
+    }
+    std::thread::sleep(ttl);
+    assert_eq!(cached.current_kek(&t).unwrap(), v3, "after the TTL, Vault's answer");
+    // No TTL: every call asks Vault.
+    assert_eq!(other.current_kek(&t).unwrap(), v3);
+}
