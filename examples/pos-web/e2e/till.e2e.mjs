@@ -34,6 +34,7 @@ const idb = (store, key) => new Promise((resolve, reject) => {
   };
 });
 const readOutbox = new Function(`return (${idb})('outbox').then((rs) => rs.map((r) => ({ stream: r.stream, sealed: r.sealed.map((b) => [...b]) })))`);
+const leaseLeft = new Function(`return (${idb})('kv', 'leaseLeft')`);
 const tillToken = new Function(`return (${idb})('kv', 'enrollment').then((e) => e.token)`);
 
 const drained = (page) => waitFor('the outbox to drain', async () => (await outbox(page)) === 0 && (await text(page, '#sync-state')) === 'Online', 20000);
@@ -124,7 +125,7 @@ test('a store day: sign in, session, cash sale with change, receipt, refund, clo
   await context.close();
 });
 
-test('offline: 20 sales, a reload with no network, then exactly those 20 reach the daemon', async () => {
+test('offline: 20 sales, a reload with no network, one more, then exactly those 21 reach the daemon', async () => {
   const { daemon, code, client } = await store();
   const { context, page } = await openTill(b, daemon, code);
   await openSession(page);
@@ -139,6 +140,7 @@ test('offline: 20 sales, a reload with no network, then exactly those 20 reach t
   for (let i = 0; i < 20; i++) await sale(page, i % 2 ? ['MUG'] : ['COFFEE-250G', 'MUG'], { tender: ['cash', 'card', 'giftCard'][i % 3] });
   assert.equal(await outbox(page), 20);
   await page.screenshot({ path: join(DOCS, 'pos-offline.png') });
+  const before = await page.evaluate(leaseLeft);
 
   await page.reload();
   await page.waitForSelector('body[data-state=ready]');
@@ -149,21 +151,26 @@ test('offline: 20 sales, a reload with no network, then exactly those 20 reach t
   await page.waitForSelector('#tiles');
   assert.equal(await outbox(page), 20, 'the outbox survived the reload');
   assert.equal(await text(page, '#sync-state'), 'Offline');
-
+  // One more sale after the reload: the lease's count goes on from where it was (a reload
+  // does not make a spent lease new).
+  await sale(page, ['MUG'], { tender: 'card' });
   const queued = await page.evaluate(readOutbox);
-  assert.equal(queued.length, 20);
+  const after = await page.evaluate(leaseLeft);
+  assert.equal(after.dataKeyId, before.dataKeyId);
+  assert.equal(after.remaining, before.remaining - BigInt(queued.at(-1).sealed.length), 'the lease count resumed');
+  assert.equal(queued.length, 21);
   await context.setOffline(false);
   await drained(page);
   const day = await client.getDaySummary({ day: '' });
-  assert.equal(day.salesCount, 20n, 'exactly the 20 offline sales, none twice');
+  assert.equal(day.salesCount, 21n, 'exactly the 21 offline sales, none twice');
   // A retry sends the same bytes under the same keys: the daemon answers with the first result.
   const till = daemonClient(daemon.url, await page.evaluate(tillToken));
   for (const r of queued) {
     const again = await till.submitSealed({ stream: r.stream, sealed: r.sealed.map((b) => new Uint8Array(b)) });
     assert.equal(again.deduplicated, true);
   }
-  await new Promise((r) => setTimeout(r, 2500)); // heartbeats go on: still 20
-  assert.equal((await client.getDaySummary({ day: '' })).salesCount, 20n);
+  await new Promise((r) => setTimeout(r, 2500)); // heartbeats go on: still 21
+  assert.equal((await client.getDaySummary({ day: '' })).salesCount, 21n);
   await context.close();
 });
 

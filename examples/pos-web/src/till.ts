@@ -11,6 +11,10 @@ import type { CartModel } from './cart.js';
 import { refundAmounts } from './refund.js';
 
 const random32 = () => crypto.getRandomValues(new Uint8Array(32));
+const hex16 = (b: Uint8Array) => Array.from(b, (x) => x.toString(16).padStart(2, '0')).join('');
+
+/** The uses left of one lease, committed with every command. */
+interface LeaseLeft { dataKeyId: string; remaining: bigint }
 
 export class TillApp {
   readonly till: Till;
@@ -18,10 +22,21 @@ export class TillApp {
   cashier: { id: string; name: string } | undefined;
   private key = () => `${this.provision.agentId}/${crypto.randomUUID()}`;
 
-  constructor(readonly db: TillDb, readonly enrollment: Enrollment, public provision: TillProvision, node: Uint8Array, state: Uint8Array | undefined) {
+  constructor(
+    readonly db: TillDb, readonly enrollment: Enrollment, public provision: TillProvision, node: Uint8Array,
+    state: Uint8Array | undefined, private leaseLeft?: LeaseLeft,
+  ) {
     const p = provision;
     this.till = new Till(p.tenant, p.branch, p.agentId, p.currency, enrollment.signingKey, p.macKey, node, state);
     this.applyLease();
+  }
+
+  /** What every command commits with its events: the clocks and the lease's remaining uses
+   * (so a reload, offline, resumes the count instead of starting the lease over). */
+  private state(): Record<string, unknown> {
+    const l = this.provision.lease;
+    const left: LeaseLeft | undefined = l && { dataKeyId: hex16(l.dataKeyId), remaining: this.till.leaseRemaining(Date.now()) };
+    return { tillState: this.till.state(), leaseLeft: left };
   }
 
   /** Loads the till from IndexedDB (the provision saved at the last start online). */
@@ -33,7 +48,10 @@ export class TillApp {
       do node = crypto.getRandomValues(new Uint8Array(16)); while (node.every((b) => b === 0));
       await db.put('node', node);
     }
-    const app = new TillApp(db, enrollment, fromBinary(TillProvisionSchema, bytes), node, await db.get<Uint8Array>('tillState'));
+    const app = new TillApp(
+      db, enrollment, fromBinary(TillProvisionSchema, bytes), node,
+      await db.get<Uint8Array>('tillState'), await db.get<LeaseLeft>('leaseLeft'),
+    );
     const open = (await db.all<SessionRecord>('sessions')).find((s) => s.closedAt === undefined);
     app.session = open;
     return app;
@@ -48,13 +66,17 @@ export class TillApp {
   /** Takes a fresh provision (new lease, catalog, cashiers). */
   reprovision(p: TillProvision): void {
     this.provision = p;
+    this.leaseLeft = undefined;
     this.applyLease();
   }
 
   private applyLease(): void {
     const l = this.provision.lease;
     if (!l) throw new Error('the provision carries no data key lease');
-    this.till.lease(l.kekId, l.kekVersion, l.dataKeyId, l.dataKey, l.wrapped, Date.now(), l.maxUses, l.expiresUnixMs);
+    // The same lease as before a reload: only what was left of it.
+    const saved = this.leaseLeft;
+    const uses = saved && saved.dataKeyId === hex16(l.dataKeyId) && saved.remaining < l.maxUses ? saved.remaining : l.maxUses;
+    this.till.lease(l.kekId, l.kekVersion, l.dataKeyId, l.dataKey, l.wrapped, Date.now(), uses, l.expiresUnixMs);
   }
 
   /** Why a stored record no longer verifies (edited in storage), or undefined if it is intact. */
@@ -76,7 +98,7 @@ export class TillApp {
     const id = `S-${Date.now().toString(36).toUpperCase()}-${hex(2)}`;
     const cmd = this.till.openSession(key, id, cashier, openingFloat, Date.now(), random32());
     const session: SessionRecord = { id, cashier, openedAt: Date.now(), openingFloat, state: cmd.session! };
-    await this.db.write({ kv: { tillState: this.till.state() }, outbox: [this.record('open', key, cmd)], sessions: [session] });
+    await this.db.write({ kv: this.state(), outbox: [this.record('open', key, cmd)], sessions: [session] });
     this.session = session;
     return session;
   }
@@ -109,7 +131,7 @@ export class TillApp {
       ...(tender === 'giftCard' ? { giftCard: pay.giftCard } : {}),
     };
     const next = { ...session, state: cmd.session ?? session.state };
-    await this.db.write({ kv: { tillState: this.till.state() }, outbox: [this.record('sale', key, cmd)], receipts: [receipt], sessions: [next] });
+    await this.db.write({ kv: this.state(), outbox: [this.record('sale', key, cmd)], receipts: [receipt], sessions: [next] });
     const t2 = performance.now();
     performance.measure('seal', { start: t0, end: t1 });
     performance.measure('commit', { start: t1, end: t2 });
@@ -140,7 +162,7 @@ export class TillApp {
     };
     const updatedSale = { ...sale, state: cmd.sale ?? sale.state, refunded };
     const next = { ...session, state: cmd.session ?? session.state };
-    await this.db.write({ kv: { tillState: this.till.state() }, outbox: [this.record('refund', key, cmd)], receipts: [receipt, updatedSale], sessions: [next] });
+    await this.db.write({ kv: this.state(), outbox: [this.record('refund', key, cmd)], receipts: [receipt, updatedSale], sessions: [next] });
     this.session = next;
     return receipt;
   }
@@ -153,7 +175,7 @@ export class TillApp {
       ...session, state: cmd.session ?? session.state, closedAt: Date.now(), counted,
       expected: cmd.expected, variance: cmd.variance,
     };
-    await this.db.write({ kv: { tillState: this.till.state() }, outbox: [this.record('close', key, cmd)], sessions: [closed] });
+    await this.db.write({ kv: this.state(), outbox: [this.record('close', key, cmd)], sessions: [closed] });
     this.session = undefined;
     return closed;
   }
