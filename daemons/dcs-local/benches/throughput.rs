@@ -62,11 +62,37 @@ fn add_till(dir: &Path) -> R<(Signer, String)> {
     Ok((signer, token))
 }
 
-fn seal_events(dir: &Path, signer: &Signer, n: usize) -> R<Vec<SovereignFinancialEvent>> {
-    let keyring = dcs_keys::FileKeyring::open(dir.join("keys/keyring.dcsk"))?;
+/// The data key the daemon leases the till (`ProvisionTill`), as the till's provider.
+async fn lease(pos: &str, token: &str) -> R<(dcs_crypto::SealingKey, u64, u64)> {
+    let channel =
+        tonic::transport::Channel::from_shared(format!("http://{pos}"))?.connect().await?;
+    let mut c = PosServiceClient::new(channel);
+    let mut r = tonic::Request::new(pb::ProvisionTillRequest {});
+    r.metadata_mut().insert("authorization", format!("Bearer {token}").parse()?);
+    let l = c.provision_till(r).await?.into_inner().lease.ok_or("no lease")?;
+    let key = dcs_crypto::SealingKey {
+        id: l.data_key_id.as_slice().try_into()?,
+        key: dcs_crypto::DataKey::from_slice(&l.data_key)?,
+        wrapped: dcs_crypto::WrappedKey {
+            kek: dcs_crypto::KekRef::new(l.kek_id, l.kek_version),
+            bytes: l.wrapped,
+        },
+    };
+    Ok((key, l.max_uses, l.expires_unix_ms))
+}
+
+/// `n` events sealed as the till seals them: with the data key the daemon leased it.
+fn seal_events(
+    dir: &Path,
+    signer: &Signer,
+    n: usize,
+    (key, max_uses, expires): (dcs_crypto::SealingKey, u64, u64),
+) -> R<Vec<SovereignFinancialEvent>> {
+    let keyring = dcs_crypto::lease::LeasedKeys::new(key.wrapped.kek.clone());
     let mac = MacKey::from_bytes(&std::fs::read(dir.join("keys/mac.key"))?)?;
     let mut t =
         Terminal::new(TerminalConfig::new("acme", "store-1", "till-1", Currency::USD)?, [7; 16])?;
+    t.lease(key, 1_767_225_600_000, max_uses, expires);
     let cashier = AgentId::new("till-1")?;
     (0..n)
         .map(|i| {
@@ -133,11 +159,13 @@ fn main() -> R<()> {
     let mut registry = KeyRegistry::new();
     registry.register(&AgentId::new("till-1")?, signer.verifier());
     let latency_n = 2_000.min(n);
-    let events = seal_events(dir.path(), &signer, n + latency_n)?;
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    let uses = (n + latency_n).to_string();
+    let daemon = common::start_with(dir.path(), &token, &[("DCS_TILL__LEASE_MAX_USES", &uses)]);
+    let leased = runtime.block_on(lease(&daemon.pos, &token))?;
+    let events = seal_events(dir.path(), &signer, n + latency_n, leased)?;
     let (bulk, probe) = events.split_at(n);
 
-    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
-    let daemon = common::start(dir.path(), &token);
     let (pid, pos) = (daemon.child.id(), daemon.pos.clone());
     let rss_start = rss_kib(pid);
     let (rate, lat, rss_end) = runtime.block_on(async {

@@ -416,6 +416,57 @@ impl Desk {
         .await
     }
 
+    /// Records that `data_key_id` is leased to till `agent` (before the till gets the key).
+    pub async fn record_lease(
+        &self,
+        data_key_id: [u8; 16],
+        lease: dcs_store::sqlite::TillLease,
+    ) -> Result<()> {
+        let store = Arc::clone(&self.store);
+        blocking(move || Ok(store.record_lease_sync(&data_key_id, &lease)?)).await
+    }
+
+    /// Every event's data key was leased by this store to terminal `t`, and the event was
+    /// sealed (by its HLC time) before the lease expired: a key lifted from one till is good
+    /// for nothing at another, and a spent lease seals nothing new.
+    async fn check_leases(
+        &self,
+        t: &TerminalIdentity,
+        events: &[SovereignFinancialEvent],
+    ) -> Result<()> {
+        let mut checked: BTreeMap<[u8; 16], u64> = BTreeMap::new();
+        for (i, e) in events.iter().enumerate() {
+            let env = dcs_crypto::Envelope::parse(&e.payload().envelope)
+                .map_err(|err| LocalError::Invalid(format!("events[{i}].envelope: {err}")))?;
+            let id = env.data_key_id;
+            let expires = match checked.get(&id) {
+                Some(x) => *x,
+                None => {
+                    let store = Arc::clone(&self.store);
+                    let lease = blocking(move || Ok(store.lease_sync(&id)?)).await?;
+                    match lease {
+                        Some(l) if l.agent == t.agent.as_str() => {
+                            checked.insert(id, l.expires_ms);
+                            l.expires_ms
+                        }
+                        _ => {
+                            return Err(LocalError::Unauthenticated(format!(
+                                "events[{i}]: its data key was not leased to terminal {} by this store",
+                                t.agent
+                            )));
+                        }
+                    }
+                }
+            };
+            if e.causality().hlc.unix_ms() > expires {
+                return Err(LocalError::Refused(format!(
+                    "events[{i}]: sealed after its data key lease expired: provision the till again"
+                )));
+            }
+        }
+        Ok(())
+    }
+
     /// Stores events a self-sealing terminal sealed, after verifying each against the
     /// registered keys and checking it is this store's and the caller's.
     pub async fn store_sealed(
@@ -459,6 +510,11 @@ impl Desk {
                     other => LocalError::Invalid(format!("events[{i}]: {other}")),
                 },
             )?;
+        }
+        // After the signatures (a forged event is refused as forged) and before opening (a key
+        // the store never leased opens nothing): every data key was leased to this terminal.
+        self.check_leases(t, &events).await?;
+        for (i, e) in events.iter().enumerate() {
             let plain = dcs_crypto::open_event(e, self.identity.keyring.as_ref())?;
             let body = EventBody::from_bytes(&plain)
                 .map_err(|err| LocalError::Invalid(format!("events[{i}]: payload: {err}")))?;

@@ -36,6 +36,17 @@ pub async fn provision(
             .map_err(|e| LocalError::Setup(format!("a key task failed: {e}")))??
     };
     let now = now_ms();
+    let expires = now.saturating_add(till.lease_hours.saturating_mul(3_600_000));
+    desk.record_lease(
+        lease.id,
+        dcs_store::sqlite::TillLease {
+            agent: t.agent.to_string(),
+            max_uses: till.lease_max_uses,
+            expires_ms: expires,
+            issued_ms: now,
+        },
+    )
+    .await?;
     let catalog = desk.catalog();
     metrics::counter!("dcs_local_till_leases_total").increment(1);
     Ok(pb::TillProvision {
@@ -52,7 +63,7 @@ pub async fn provision(
             data_key: lease.key.expose_secret().to_vec(),
             wrapped: lease.wrapped.bytes.clone(),
             max_uses: till.lease_max_uses,
-            expires_unix_ms: now.saturating_add(till.lease_hours.saturating_mul(3_600_000)),
+            expires_unix_ms: expires,
         }),
         tax: catalog.tax_pb(),
         products: catalog.to_pb().products,

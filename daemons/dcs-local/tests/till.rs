@@ -161,7 +161,7 @@ async fn a_till_sells_with_a_leased_key_and_bad_input_changes_nothing() {
             .is_err()
     );
 
-    let lease = p.lease.unwrap();
+    let lease = p.lease.clone().unwrap();
     let kek = KekRef::new(lease.kek_id.clone(), lease.kek_version);
     let mut terminal = Terminal::new(
         TerminalConfig::new("acme", "store-1", "till-1", Currency::USD).unwrap(),
@@ -243,6 +243,36 @@ async fn a_till_sells_with_a_leased_key_and_bad_input_changes_nothing() {
     tampered[0] = postcard::to_allocvec(&e).unwrap();
     let err = c.submit_sealed(daemon.req(sealed("sale-R-2", tampered))).await.unwrap_err();
     assert_eq!(err.code(), Code::Unauthenticated, "{err}");
+    // A data key the store never leased (the same wrapped bytes under another key id, as a
+    // till that made its own would): UNAUTHENTICATED, nothing stored.
+    let mut rogue = Till {
+        terminal: Terminal::new(
+            TerminalConfig::new("acme", "store-1", "till-1", Currency::USD).unwrap(),
+            [8; 16],
+        )
+        .unwrap(),
+        keys: LeasedKeys::new(KekRef::new(lease.kek_id.clone(), lease.kek_version)),
+        mac: MacKey::from_bytes(&p.mac_key).unwrap(),
+        signer: enrollment.signer().unwrap(),
+    };
+    rogue.terminal.lease(
+        SealingKey {
+            id: [0x5a; 16],
+            key: DataKey::from_slice(&lease.data_key).unwrap(),
+            wrapped: WrappedKey {
+                kek: KekRef::new(lease.kek_id.clone(), lease.kek_version),
+                bytes: lease.wrapped.clone(),
+            },
+        },
+        now(),
+        10,
+        now() + 60_000,
+    );
+    let unleased = rogue.seal("till-1/sale-3", &facts2[..1], "till-1");
+    let err = c.submit_sealed(daemon.req(sealed("sale-R-3", unleased))).await.unwrap_err();
+    assert_eq!(err.code(), Code::Unauthenticated, "{err}");
+    assert!(err.message().contains("not leased to terminal till-1"), "{err}");
+
     // Sale events in a session's stream: INVALID_ARGUMENT naming the stream.
     facts2.truncate(1);
     let wrong = till.seal("till-1/sale-2b", &facts2, "till-1");

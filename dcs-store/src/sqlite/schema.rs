@@ -12,7 +12,8 @@ pub const FORMAT: &str = "dcs-event-store";
 /// Version 3 adds the store's id, the chain kind (`sha256` or `hmac-sha256/v1`, see
 /// [`crate::chain`]) in `dcs_meta`, and the `chain_anchor` table. Version 4 adds the sync
 /// machine's checkpoint, its checkpoint log and the region's refusals (see `sync_store`).
-pub const SCHEMA_VERSION: i64 = 4;
+/// Version 5 adds the data keys leased to self-sealing tills (see `leases`).
+pub const SCHEMA_VERSION: i64 = 5;
 /// The `dcs_meta` chain kind of an unkeyed chain.
 pub const CHAIN_UNKEYED: &str = "sha256";
 /// The `dcs_meta` chain kind of a chain keyed by the tenant's chain key.
@@ -39,6 +40,16 @@ CREATE TABLE IF NOT EXISTS sync_rejections (
     position INTEGER PRIMARY KEY, event_id BLOB NOT NULL, reason TEXT NOT NULL
 ) STRICT;
 UPDATE dcs_meta SET value = '4' WHERE key = 'schema_version';
+";
+
+/// Version 5's additions, idempotent: each data key the store leased to a till, with the
+/// till it was leased to and its bounds.
+const V5_ADDITIONS: &str = "
+CREATE TABLE IF NOT EXISTS till_leases (
+    data_key_id BLOB PRIMARY KEY, agent TEXT NOT NULL, max_uses INTEGER NOT NULL,
+    expires_ms INTEGER NOT NULL, issued_ms INTEGER NOT NULL
+) STRICT;
+UPDATE dcs_meta SET value = '5' WHERE key = 'schema_version';
 ";
 
 /// The event log. `(stream_id, stream_version)` is indexed once per append, at the row
@@ -132,6 +143,7 @@ pub fn ensure(conn: &mut Connection, path: &str, read_only: bool) -> Result<()> 
         tx.execute_batch(V3_ADDITIONS).map_err(super::map_err)?;
         tx.execute_batch(super::checkpoint_log::DDL).map_err(super::map_err)?;
         tx.execute_batch(V4_ADDITIONS).map_err(super::map_err)?;
+        tx.execute_batch(V5_ADDITIONS).map_err(super::map_err)?;
         return tx.commit().map_err(super::map_err);
     }
     let has_meta: bool = tx
@@ -157,7 +169,7 @@ pub fn ensure(conn: &mut Connection, path: &str, read_only: bool) -> Result<()> 
     if version == SCHEMA_VERSION.to_string() {
         return tx.commit().map_err(super::map_err);
     }
-    if version == "1" || version == "2" || version == "3" {
+    if version == "1" || version == "2" || version == "3" || version == "4" {
         if read_only {
             return Err(not_ours(format!(
                 "schema version {version} must be migrated to {SCHEMA_VERSION}: open it read-write once"
@@ -166,9 +178,12 @@ pub fn ensure(conn: &mut Connection, path: &str, read_only: bool) -> Result<()> 
         if version == "1" {
             migrate_v1(&tx)?;
         }
-        tx.execute_batch(V3_ADDITIONS).map_err(super::map_err)?;
-        tx.execute_batch(super::checkpoint_log::DDL).map_err(super::map_err)?;
-        tx.execute_batch(V4_ADDITIONS).map_err(super::map_err)?;
+        if version != "4" {
+            tx.execute_batch(V3_ADDITIONS).map_err(super::map_err)?;
+            tx.execute_batch(super::checkpoint_log::DDL).map_err(super::map_err)?;
+            tx.execute_batch(V4_ADDITIONS).map_err(super::map_err)?;
+        }
+        tx.execute_batch(V5_ADDITIONS).map_err(super::map_err)?;
         return tx.commit().map_err(super::map_err);
     }
     Err(not_ours(format!(
