@@ -4,6 +4,8 @@
 //! dcs-local init --data-dir D     # a commented config, fresh keys, one terminal
 //! dcs-local run  --data-dir D     # serve POS terminals (gRPC + gRPC-Web) until SIGTERM
 //! dcs-local dev-certs --data-dir D --ca-dir C   # a development CA and this store's cert
+//! dcs-local till add --data-dir D --id till-1   # a browser till: its enrollment code, once
+//! dcs-local cashier add --data-dir D --id c-1 --name Ana   # PIN from DCS_CASHIER_PIN
 //! ```
 //!
 //! A thin driver: the commerce rules are dcs-core's, sealing is dcs-crypto's, the store is
