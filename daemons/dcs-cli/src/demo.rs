@@ -517,28 +517,15 @@ pub async fn run(opts: Options) -> Result<Report> {
         }
         if let Some(m) = figures::master_sales(layout.master_admin, &master_token, TENANT).await {
             at_master = m;
-            let visible = m.saturating_sub(at_start) as usize;
             let acked_at = progress.acked_at.lock().await;
-            let now = Instant::now();
-            while covered < visible.min(acked_at.len()) {
-                to_master_us
-                    .push(u64::try_from((now - acked_at[covered]).as_micros()).unwrap_or(u64::MAX));
-                covered += 1;
-            }
+            visible_now(&acked_at, m.saturating_sub(at_start), &mut covered, &mut to_master_us);
         }
         if let Some(c) = &pg
             && let Some(n) = figures::pg_sales(c).await
         {
             at_pg = n;
-            let visible = n.saturating_sub(pg_at_start) as usize;
             let acked_at = progress.acked_at.lock().await;
-            let now = Instant::now();
-            while pg_covered < visible.min(acked_at.len()) {
-                to_pg_us.push(
-                    u64::try_from((now - acked_at[pg_covered]).as_micros()).unwrap_or(u64::MAX),
-                );
-                pg_covered += 1;
-            }
+            visible_now(&acked_at, n.saturating_sub(pg_at_start), &mut pg_covered, &mut to_pg_us);
         }
         if Instant::now() >= next_print {
             next_print += Duration::from_secs(opts.summary_every_s);
@@ -620,6 +607,17 @@ pub async fn run(opts: Options) -> Result<Report> {
     };
     let _ = std::fs::remove_file(dir.join("control.sock"));
     Ok(report)
+}
+
+/// A tier now holds `visible` of the run's sales: the acknowledged ones not yet counted, in
+/// order, became visible now; their latencies (µs) go to `out`.
+fn visible_now(acked_at: &[Instant], visible: u64, covered: &mut usize, out: &mut Vec<u64>) {
+    let now = Instant::now();
+    let upto = usize::try_from(visible).unwrap_or(usize::MAX).min(acked_at.len());
+    for at in acked_at.get(*covered..upto).unwrap_or_default() {
+        out.push(u64::try_from((now - *at).as_micros()).unwrap_or(u64::MAX));
+    }
+    *covered = upto.max(*covered);
 }
 
 /// SIGTERM to every process (stores, region, master), SIGKILL after 15 s; the names that needed it.

@@ -187,7 +187,9 @@ async fn with_postgres_and_kafka_every_acknowledged_sale_lands_once_in_each() {
     // Kafka: read-committed records of the tenant's topic, keyed by event id.
     let brokers = flags["kafka"].clone();
     let keys =
-        tokio::task::spawn_blocking(move || kafka_keys(&brokers, "dcs.events.acme")).await.unwrap();
+        tokio::task::spawn_blocking(move || kafka_keys(&brokers, &["dcs.events.acme".to_string()]))
+            .await
+            .unwrap();
     let dup = keys.values().filter(|n| **n > 1).count();
     assert_eq!(dup, 0, "no event twice in Kafka");
     let missing = pg.keys().filter(|id| !keys.contains_key(id.as_bytes())).count();
@@ -200,42 +202,6 @@ async fn with_postgres_and_kafka_every_acknowledged_sale_lands_once_in_each() {
     );
 }
 
-fn kafka_keys(brokers: &str, topic: &str) -> BTreeMap<Vec<u8>, u32> {
-    use rdkafka::consumer::{BaseConsumer, Consumer};
-    use rdkafka::error::KafkaError;
-    use rdkafka::message::Message;
-    use rdkafka::{ClientConfig, Offset, TopicPartitionList};
-    let consumer: BaseConsumer = ClientConfig::new()
-        .set("bootstrap.servers", brokers)
-        .set("group.id", "dcs-demo-checker")
-        .set("enable.auto.commit", "false")
-        .set("isolation.level", "read_committed")
-        .set("enable.partition.eof", "true")
-        .create()
-        .unwrap();
-    let md = consumer.fetch_metadata(Some(topic), Duration::from_secs(10)).unwrap();
-    let mut tpl = TopicPartitionList::new();
-    let mut open = 0;
-    for t in md.topics() {
-        for p in t.partitions() {
-            tpl.add_partition_offset(topic, p.id(), Offset::Beginning).unwrap();
-            open += 1;
-        }
-    }
-    let mut keys = BTreeMap::new();
-    if open == 0 {
-        return keys;
-    }
-    consumer.assign(&tpl).unwrap();
-    let start = std::time::Instant::now();
-    while open > 0 {
-        match consumer.poll(Duration::from_millis(100)) {
-            Some(Ok(m)) => *keys.entry(m.key().unwrap_or_default().to_vec()).or_insert(0) += 1,
-            Some(Err(KafkaError::PartitionEOF(_))) => open -= 1,
-            Some(Err(e)) => panic!("kafka read: {e}"),
-            None => {}
-        }
-        assert!(start.elapsed() < Duration::from_secs(30), "reading the topic timed out");
-    }
-    keys
-}
+#[path = "../../dcs-regional/tests/common/kafka_read.rs"]
+mod kafka_read;
+use kafka_read::kafka_keys;

@@ -11,10 +11,10 @@ use std::time::{Duration, Instant};
 
 use dcs_regional::forward::kafka::KafkaSinkConfig;
 use dcs_regional::forward::postgres::PostgresSink;
-use rdkafka::consumer::{BaseConsumer, Consumer};
-use rdkafka::error::KafkaError;
-use rdkafka::message::Message;
-use rdkafka::{ClientConfig, Offset, TopicPartitionList};
+
+#[path = "kafka_read.rs"]
+mod kafka_read;
+pub use kafka_read::kafka_keys;
 
 #[path = "../../../../dcs-store/tests/pg_common/mod.rs"]
 pub mod pg_common;
@@ -80,49 +80,6 @@ impl Drop for Broker {
         let _ = Command::new("kill").args(["-KILL", "--", &group]).status();
         let _ = self.child.wait();
     }
-}
-
-/// Every committed record's key in `topics` (read_committed, from the beginning), counted;
-/// a topic that does not exist holds nothing.
-pub fn kafka_keys(brokers: &str, topics: &[String]) -> BTreeMap<Vec<u8>, u32> {
-    let consumer: BaseConsumer = ClientConfig::new()
-        .set("bootstrap.servers", brokers)
-        .set("group.id", "dcs-test-checker")
-        .set("enable.auto.commit", "false")
-        .set("isolation.level", "read_committed")
-        .set("enable.partition.eof", "true")
-        .create()
-        .unwrap();
-    let mut tpl = TopicPartitionList::new();
-    let mut open = 0;
-    for t in topics {
-        let md = consumer.fetch_metadata(Some(t), Duration::from_secs(10)).unwrap();
-        for topic in md.topics() {
-            if topic.error().is_some() {
-                continue;
-            }
-            for p in topic.partitions() {
-                tpl.add_partition_offset(t, p.id(), Offset::Beginning).unwrap();
-                open += 1;
-            }
-        }
-    }
-    let mut keys = BTreeMap::new();
-    if open == 0 {
-        return keys;
-    }
-    consumer.assign(&tpl).unwrap();
-    let start = Instant::now();
-    while open > 0 {
-        match consumer.poll(Duration::from_millis(100)) {
-            Some(Ok(m)) => *keys.entry(m.key().unwrap_or_default().to_vec()).or_insert(0) += 1,
-            Some(Err(KafkaError::PartitionEOF(_))) => open -= 1,
-            Some(Err(e)) => panic!("kafka read: {e}"),
-            None => {}
-        }
-        assert!(start.elapsed() < Duration::from_secs(30), "reading the topics timed out");
-    }
-    keys
 }
 
 /// A fresh migrated database and the forwarder's sink config on it (the `dcs_app` login,
