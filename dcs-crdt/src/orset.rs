@@ -158,12 +158,6 @@ impl<T: Ord + Clone> ORSet<T> {
         self.context.join(&other.context);
     }
 
-    /// Drops from the context's cloud the dots that entries carry (the delta wire form).
-    pub(crate) fn strip_entry_dots(&mut self) {
-        let carried: BTreeSet<Dot> = self.entries.values().flat_map(DotSet::iter).collect();
-        self.context.forget_cloud_dots(|d| carried.contains(d));
-    }
-
     /// Puts the entries' dots back into the context (decoding the delta wire form).
     pub(crate) fn imply_entry_dots(&mut self) {
         for dots in self.entries.values() {
@@ -240,6 +234,27 @@ struct Wire<T> {
 
 impl<T: Serialize + Ord> Serialize for ORSet<T> {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        self.serialize_with_context(&self.context, serializer)
+    }
+}
+
+impl<T: Serialize + Ord> ORSet<T> {
+    /// Serializes this set as a delta travels: without the context's cloud dots that entries
+    /// carry (decoding puts them back with [`ORSet::imply_entry_dots`]).
+    pub(crate) fn serialize_slim<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut carried: Vec<Dot> = self.entries.values().flat_map(DotSet::iter).collect();
+        carried.sort_unstable();
+        let mut context = self.context.clone();
+        context.forget_cloud_dots(|d| carried.binary_search(d).is_ok());
+        self.serialize_with_context(&context, serializer)
+    }
+
+    /// The wire form of the entries with `context` in place of this set's own.
+    fn serialize_with_context<S: Serializer>(
+        &self,
+        context: &CausalContext,
+        serializer: S,
+    ) -> Result<S::Ok, S::Error> {
         let mut by_replica: BTreeMap<ReplicaId, Vec<(u64, &T)>> = BTreeMap::new();
         for (value, dots) in &self.entries {
             for dot in dots.iter() {
@@ -259,7 +274,7 @@ impl<T: Serialize + Ord> Serialize for ORSet<T> {
                 (replica, adds)
             })
             .collect();
-        WireRef { context: &self.context, groups }.serialize(serializer)
+        WireRef { context, groups }.serialize(serializer)
     }
 }
 

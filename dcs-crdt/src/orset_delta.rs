@@ -75,9 +75,14 @@ impl<T: Ord + Clone> ORSetDelta<T> {
 /// put back on decoding). This keeps an add delta near the size of a bare operation.
 impl<T: Serialize + Ord + Clone> Serialize for ORSetDelta<T> {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut slim = self.set.clone();
-        slim.strip_entry_dots();
-        (&slim, &self.removed).serialize(serializer)
+        /// The set in its slim wire form (see [`ORSet::serialize_slim`]).
+        struct Slim<'a, T>(&'a ORSet<T>);
+        impl<T: Serialize + Ord + Clone> Serialize for Slim<'_, T> {
+            fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+                self.0.serialize_slim(serializer)
+            }
+        }
+        (Slim(&self.set), &self.removed).serialize(serializer)
     }
 }
 

@@ -74,6 +74,7 @@ mod delta_log;
 mod downlink;
 mod durable;
 mod error;
+mod key_name;
 mod liveness;
 mod local;
 mod master;

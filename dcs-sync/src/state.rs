@@ -2,8 +2,6 @@
 
 use alloc::string::ToString;
 
-use compact_str::CompactString;
-
 use dcs_core::commerce::EventBody;
 use dcs_crdt::{
     Crdt, CrdtError, Hlc, LWWRegister, ORMap, ORMapDelta, ORSet, ORSetDelta, PNCounter, ReplicaId,
@@ -12,10 +10,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::SyncError;
 
-/// A name in a state key, stored inline when short (up to 24 bytes; branch ids and SKUs
-/// usually are), so the state's maps clone and compare keys without a heap allocation. It
-/// encodes as a plain string.
-pub type KeyName = CompactString;
+pub use crate::key_name::KeyName;
 /// Stock key: (branch, SKU).
 pub type StockKey = (KeyName, KeyName);
 /// Open POS session key: (branch, session id).

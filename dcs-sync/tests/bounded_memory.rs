@@ -196,7 +196,7 @@ fn persist<M: Persisting>(at: Now, m: &mut M, host: &mut Host, tok: &mut Allocat
             m.next_persist()
         };
         if let Some(batch) = batch {
-            let outcomes = host.store.persist(&batch).unwrap();
+            let outcomes = host.store.persist(&on_disk(&batch)).unwrap();
             let _g = tok.enter();
             m.persisted(at, batch.token, &outcomes).unwrap();
             drop(batch);
@@ -208,6 +208,26 @@ fn persist<M: Persisting>(at: Now, m: &mut M, host: &mut Host, tok: &mut Allocat
         m.read(items);
     }
     host.settle();
+}
+
+/// The batch as a disk holds it: its own copy of every delta (the simulator's store shares
+/// the machine's immutable deltas instead, which would charge what the host keeps, up to its
+/// checkpoint tail, to the machine that made them).
+fn on_disk(batch: &PersistBatch) -> PersistBatch {
+    let ops = batch
+        .ops
+        .iter()
+        .map(|op| match op {
+            WriteOp::Delta { from, have, delta, seq } => WriteOp::Delta {
+                from: *from,
+                have: *have,
+                delta: std::sync::Arc::new(delta.as_ref().clone()),
+                seq: *seq,
+            },
+            other => other.clone(),
+        })
+        .collect();
+    PersistBatch { token: batch.token, ops }
 }
 
 struct Store {

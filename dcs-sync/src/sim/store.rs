@@ -83,19 +83,9 @@ impl SyncStore for MemStore {
         }
         let mut outcomes = Vec::new();
         for op in &batch.ops {
-            // What the store keeps is its own copy (a disk holds bytes, not the machine's
-            // memory): a delta shared with the machine's log is copied here.
-            match op {
-                WriteOp::Delta { from, have, delta, seq } => {
-                    self.checkpoint.apply(&WriteOp::Delta {
-                        from: *from,
-                        have: *have,
-                        delta: alloc::sync::Arc::new(delta.as_ref().clone()),
-                        seq: *seq,
-                    });
-                }
-                other => self.checkpoint.apply(other),
-            }
+            // A delta is immutable once made, so the store may share the machine's copy: what
+            // it holds cannot change unless the store itself applies a write.
+            self.checkpoint.apply(op);
             match op {
                 WriteOp::Append { pos, item } => {
                     self.outbox.insert(*pos, item.clone());
