@@ -164,8 +164,10 @@ batch_delay_ms = 200
 # OpenBao Transit; set vault_addr and vault_token_file) or "pkcs11" (an HSM token; set
 # pkcs11_module, pkcs11_token_label and pkcs11_pin_file). Secret files must be mode 0600.
 # Vault only: vault_current_kek_ttl_ms trusts the current KEK that long between checks (0:
-# check before every seal).
+# check before every seal). File only: file_reload_ms looks at the keyring file that often for
+# a rotation made by `dcs-local keys rotate` in another shell (0: read once at start).
 provider = "file"
+file_reload_ms = 1000
 
 [log]
 # "text" or "json"; the filter is a tracing filter (RUST_LOG overrides it).

@@ -30,7 +30,7 @@ pub enum ProviderKind {
 }
 
 /// `[keys]`.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct KeysSection {
     /// `file`, `vault` or `pkcs11`.
@@ -45,12 +45,32 @@ pub struct KeysSection {
     /// 0 (the default) asks before every seal. A rotation, retirement or shred made elsewhere
     /// is then seen within this time (events sealed meanwhile use the previous version).
     pub vault_current_kek_ttl_ms: u64,
+    /// File: how often (ms) the keyring file is looked at for a rotation made by another
+    /// process (`dcs-local keys rotate`, or a new copy of the tenant's keys); 0: read once at
+    /// start. An event under a KEK version not yet seen rereads it at once.
+    pub file_reload_ms: u64,
     /// PKCS#11: the module (e.g. `/usr/lib/softhsm/libsofthsm2.so`).
     pub pkcs11_module: Option<PathBuf>,
     /// PKCS#11: the token label.
     pub pkcs11_token_label: String,
     /// PKCS#11: a file holding the user PIN (0600).
     pub pkcs11_pin_file: Option<PathBuf>,
+}
+
+impl Default for KeysSection {
+    fn default() -> Self {
+        Self {
+            provider: ProviderKind::File,
+            vault_addr: String::new(),
+            vault_token_file: None,
+            vault_mount: None,
+            vault_current_kek_ttl_ms: 0,
+            file_reload_ms: 1_000,
+            pkcs11_module: None,
+            pkcs11_token_label: String::new(),
+            pkcs11_pin_file: None,
+        }
+    }
 }
 
 fn secret_file(what: &str, path: Option<&Path>, dir: &DataDir) -> Result<Zeroizing<String>> {
@@ -76,10 +96,14 @@ fn secret_file(what: &str, path: Option<&Path>, dir: &DataDir) -> Result<Zeroizi
 pub fn open(dir: &DataDir, keys: &KeysSection) -> Result<Box<dyn Provider>> {
     let setup = |e: dcs_keys::KeysError| LocalError::Setup(format!("[keys] {e}"));
     Ok(match keys.provider {
-        ProviderKind::File => Box::new(
-            dcs_keys::FileKeyring::open(dir.keyring())
-                .map_err(|e| LocalError::Setup(format!("{}: {e}", dir.keyring().display())))?,
-        ),
+        ProviderKind::File => {
+            let file = dcs_keys::FileKeyring::open(dir.keyring())
+                .map_err(|e| LocalError::Setup(format!("{}: {e}", dir.keyring().display())))?;
+            Box::new(match keys.file_reload_ms {
+                0 => file,
+                ms => file.with_reload_every(std::time::Duration::from_millis(ms)),
+            })
+        }
         ProviderKind::Vault => {
             let token = secret_file("vault_token_file", keys.vault_token_file.as_deref(), dir)?;
             let p = dcs_keys::VaultTransitProvider::new(&keys.vault_addr, &token)
@@ -114,4 +138,36 @@ pub fn ensure_kek(provider: &dyn Provider, tenant: &str) -> Result<dcs_crypto::K
             .map_err(|e| LocalError::Setup(format!("[keys] cannot create the tenant's KEK: {e}"))),
         Err(e) => Err(LocalError::Setup(format!("[keys] the tenant's KEK is unusable: {e}"))),
     }
+}
+
+/// What `dcs-local keys rotate` did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Rotated {
+    /// The tenant whose KEK turned.
+    pub tenant: String,
+    /// The version new events were sealed under before.
+    pub from: dcs_crypto::KekRef,
+    /// The version they are sealed under from now on.
+    pub to: dcs_crypto::KekRef,
+}
+
+/// Rotates the tenant's current KEK in the provider `dir`'s config names: new data keys are
+/// wrapped under the new version (a running daemon sees it within `file_reload_ms` for the
+/// file provider, `vault_current_kek_ttl_ms` for Vault); envelopes under earlier versions
+/// still open. Other copies of a file keyring must be given the new file.
+///
+/// # Errors
+/// [`LocalError::Setup`] if the config or the provider cannot be read, or the tenant has no
+/// current KEK to rotate.
+pub fn rotate(dir: &DataDir) -> Result<Rotated> {
+    let config: crate::config::LocalConfig = dcs_daemon::config::load(Some(&dir.config()))?;
+    let tenant = config.store.tenant.clone();
+    let provider = open(dir, &config.keys)?;
+    let from = provider.current_kek(&tenant).map_err(|e| {
+        LocalError::Setup(format!("[keys] tenant {tenant} has no current KEK to rotate: {e}"))
+    })?;
+    let to = provider
+        .rotate(&from.id, &mut rand_core::OsRng)
+        .map_err(|e| LocalError::Setup(format!("[keys] cannot rotate {}: {e}", from.id)))?;
+    Ok(Rotated { tenant, from, to })
 }

@@ -86,6 +86,11 @@ enum Command {
         #[command(subcommand)]
         command: CashierCommand,
     },
+    /// The tenant's key-encryption keys.
+    Keys {
+        #[command(subcommand)]
+        command: KeysCommand,
+    },
     /// Development mutual TLS without openssl: opens (or creates) the CA in `--ca-dir`,
     /// issues this store's certificate into DATA_DIR/tls and points `[region.tls]` at it.
     /// The same CA issues the regional nodes' certificates. Not for production CAs.
@@ -111,6 +116,19 @@ enum TillCommand {
         /// The till's agent id (the `agent_id` of its events), e.g. `till-1`.
         #[arg(long)]
         id: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum KeysCommand {
+    /// Rotates the tenant's KEK in the configured provider: new events are sealed under the
+    /// new version (a running daemon moves to it within `[keys] file_reload_ms` or
+    /// `vault_current_kek_ttl_ms`), events under earlier versions still open. With the file
+    /// provider, copy keys/keyring.dcsk to every other holder of the tenant's keys.
+    Rotate {
+        /// The data directory made by `init`.
+        #[arg(long, env = "DCS_DATA_DIR")]
+        data_dir: PathBuf,
     },
 }
 
@@ -167,6 +185,19 @@ fn main() -> ExitCode {
             match enroll::add_cashier(&DataDir { root: data_dir }, &id, &name, &pin) {
                 Ok(()) => {
                     println!("cashier {id} added; restart dcs-local to hand tills the new list");
+                    ExitCode::SUCCESS
+                }
+                Err(e) => fail(&e),
+            }
+        }
+        Command::Keys { command: KeysCommand::Rotate { data_dir } } => {
+            match keys::rotate(&DataDir { root: data_dir }) {
+                Ok(r) => {
+                    println!(
+                        "tenant {}: KEK {} rotated from version {} to {}; new events are sealed \
+                         under version {}, earlier ones still open",
+                        r.tenant, r.from.id, r.from.version, r.to.version, r.to.version
+                    );
                     ExitCode::SUCCESS
                 }
                 Err(e) => fail(&e),

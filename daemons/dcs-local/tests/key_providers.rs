@@ -84,3 +84,44 @@ async fn sales_are_sealed_under_a_vault_transit_kek() {
         dcs_crypto::open_event(&e.event, &vault).unwrap();
     }
 }
+
+/// `dcs-local keys rotate` in another shell, under a running daemon with the file provider:
+/// the sales after it are sealed under version 2 without a restart, the earlier ones stay
+/// under version 1, and both open with the keyring file.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rotation_made_in_another_shell_moves_new_sales_to_the_new_version() {
+    let dir = tempfile::tempdir().unwrap();
+    let token = common::init(dir.path());
+    let d = common::start(dir.path(), &token);
+    let mut c = d.client().await;
+    d.open_session(&mut c, 100).await;
+    c.submit_sale(d.req(common::sale(1))).await.unwrap();
+
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_dcs-local"))
+        .args(["keys", "rotate", "--data-dir"])
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    let said = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{said} {}", String::from_utf8_lossy(&out.stderr));
+    assert!(said.contains("rotated from version 1 to 2"), "{said}");
+
+    // The daemon looks at its keyring file once a second ([keys] file_reload_ms).
+    tokio::time::sleep(std::time::Duration::from_millis(1_300)).await;
+    c.submit_sale(d.req(common::sale(2))).await.unwrap();
+    assert!(d.terminate().success());
+
+    let store = common::open_store(dir.path());
+    let events = store.read_all_sync(1, 100).unwrap();
+    // In log order: the session and sale 1's events before the rotation, sale 2's after it
+    // (a sale is several events: the session's one more than a sale's).
+    let versions: Vec<u32> = events.iter().map(|e| e.event.payload().kek_version).collect();
+    let v1 = versions.iter().take_while(|v| **v == 1).count();
+    let v2 = versions.iter().skip(v1).take_while(|v| **v == 2).count();
+    assert_eq!(v1 + v2, versions.len(), "1s then 2s: {versions:?}");
+    assert_eq!(v1, v2 + 1, "the session and sale 1 under 1, sale 2 under 2: {versions:?}");
+    let keyring = dcs_keys::FileKeyring::open(dir.path().join("keys/keyring.dcsk")).unwrap();
+    for e in &events {
+        dcs_crypto::open_event(&e.event, &keyring).unwrap();
+    }
+}

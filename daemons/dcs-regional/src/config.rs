@@ -149,7 +149,7 @@ impl Default for SyncSection {
 }
 
 /// `[verify]`.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct VerifySection {
     /// tenant → file holding its MAC key (0600; the stores' `keys/mac.key`).
@@ -161,6 +161,20 @@ pub struct VerifySection {
     /// `keys/keyring.dcsk`): the leader then opens the tenant's events to summarise their
     /// stock movements for the master. Without it the master sees amounts, not stock.
     pub keyrings: BTreeMap<String, PathBuf>,
+    /// How often (ms) each keyring file is looked at for a rotation made elsewhere (0: read
+    /// once at start). An event under a KEK version not yet seen rereads it at once.
+    pub keyring_reload_ms: u64,
+}
+
+impl Default for VerifySection {
+    fn default() -> Self {
+        Self {
+            mac_keys: BTreeMap::new(),
+            terminals: BTreeMap::new(),
+            keyrings: BTreeMap::new(),
+            keyring_reload_ms: 1_000,
+        }
+    }
 }
 
 /// `[forward]`: where the leader forwards the region's accepted events, exactly once.

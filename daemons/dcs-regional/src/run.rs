@@ -274,8 +274,12 @@ fn verifier(
     }
     for (tenant, f) in &file.verify.keyrings {
         let path = dcs_daemon::files::relative_to(data_dir, f);
-        let keys = dcs_keys::FileKeyring::open(&path)
+        let mut keys = dcs_keys::FileKeyring::open(&path)
             .map_err(|e| format!("verify.keyrings.{tenant}: {}: {e}", path.display()))?;
+        if file.verify.keyring_reload_ms > 0 {
+            keys = keys
+                .with_reload_every(std::time::Duration::from_millis(file.verify.keyring_reload_ms));
+        }
         v = v.with_opener(tenant.clone(), Box::new(keys));
     }
     Ok(v)

@@ -5,13 +5,20 @@
 //! change: a temporary file in the same directory is written and fsynced, renamed over the
 //! keyring, then the directory is fsynced. A crash leaves the old or the new keyring, never a
 //! mix; a failed change leaves file and memory as they were.
+//!
+//! Processes that share a keyring file (a store's daemon and the operator's `keys rotate`, or
+//! a region opening a tenant's events) see each other's changes with
+//! [`FileKeyring::with_reload_every`]: the file is looked at (one `stat`) at most that often
+//! and reread when it was replaced, and at once when an envelope names a KEK version this copy
+//! does not hold yet.
 
 use std::fmt;
 use std::fs::File;
 use std::io::{Read, Write};
 use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
-use std::sync::{RwLock, RwLockReadGuard};
+use std::sync::{Mutex, RwLock, RwLockReadGuard};
+use std::time::{Duration, Instant};
 
 use dcs_crypto::provider::DATA_KEY_ID_LEN;
 use dcs_crypto::{DataKey, KekMaterial, KekRef, KeyProvider, Keyring, SealingKey, WrappedKey};
@@ -28,6 +35,25 @@ const FORBIDDEN_MODE: u32 = 0o077;
 pub struct FileKeyring {
     path: PathBuf,
     keyring: RwLock<Keyring>,
+    /// How often the file is looked at for changes made by other processes (None: never).
+    reload_every: Option<Duration>,
+    /// When the file was last looked at, and what it was then.
+    seen: Mutex<(Instant, Option<Stamp>)>,
+}
+
+/// What tells one version of the keyring file from the next (it is replaced by a rename, so
+/// a change gives a new inode).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Stamp {
+    inode: u64,
+    len: u64,
+    modified: Option<std::time::SystemTime>,
+}
+
+fn stamp(path: &Path) -> Option<Stamp> {
+    use std::os::unix::fs::MetadataExt;
+    let meta = std::fs::metadata(path).ok()?;
+    Some(Stamp { inode: meta.ino(), len: meta.len(), modified: meta.modified().ok() })
 }
 
 impl fmt::Debug for FileKeyring {
@@ -46,14 +72,49 @@ impl FileKeyring {
         let path = path.as_ref().to_path_buf();
         let keyring = Keyring::new();
         write_atomically(&path, &keyring, false)?;
-        Ok(Self { path, keyring: RwLock::new(keyring) })
+        Ok(Self::from_parts(path, keyring))
     }
 
     /// Opens an existing keyring file, refusing one that group or others can access.
     pub fn open(path: impl AsRef<Path>) -> Result<Self> {
         let path = path.as_ref().to_path_buf();
         let keyring = load(&path)?;
-        Ok(Self { path, keyring: RwLock::new(keyring) })
+        Ok(Self::from_parts(path, keyring))
+    }
+
+    fn from_parts(path: PathBuf, keyring: Keyring) -> Self {
+        let seen = Mutex::new((Instant::now(), stamp(&path)));
+        Self { path, keyring: RwLock::new(keyring), reload_every: None, seen }
+    }
+
+    /// Looks at the file at most every `interval` (one `stat`) and rereads it when another
+    /// process replaced it: a rotation made by `keys rotate`, or a copy of the tenant's keys
+    /// put in place, is then used within `interval`. An envelope under a KEK version this copy
+    /// does not hold makes it look at once.
+    #[must_use]
+    pub fn with_reload_every(mut self, interval: Duration) -> Self {
+        self.reload_every = Some(interval);
+        self
+    }
+
+    /// Rereads the file if it changed since it was last read and, unless `now_please`, the
+    /// interval has passed. A file that cannot be read now keeps the keyring as it was (the
+    /// next look tries again).
+    fn refresh(&self, now_please: bool) {
+        let Some(every) = self.reload_every else { return };
+        let mut seen = self.seen.lock().unwrap_or_else(|p| p.into_inner());
+        if !now_please && seen.0.elapsed() < every {
+            return;
+        }
+        seen.0 = Instant::now();
+        let current = stamp(&self.path);
+        if current == seen.1 {
+            return;
+        }
+        if let Ok(fresh) = load(&self.path) {
+            *self.keyring.write().unwrap_or_else(|p| p.into_inner()) = fresh;
+            seen.1 = current;
+        }
     }
 
     /// Opens the keyring file at `path`, creating an empty one (mode 0600) if there is none.
@@ -84,13 +145,16 @@ impl FileKeyring {
         let out = change(&mut next)?;
         write_atomically(&self.path, &next, true)?;
         *guard = next;
+        self.seen.lock().unwrap_or_else(|p| p.into_inner()).1 = stamp(&self.path);
         Ok(out)
     }
 
     /// Rereads the file (to see changes another process made since it was opened).
     pub fn reload(&self) -> Result<()> {
+        let current = stamp(&self.path);
         let fresh = load(&self.path)?;
         *self.keyring.write().unwrap_or_else(|p| p.into_inner()) = fresh;
+        self.seen.lock().unwrap_or_else(|p| p.into_inner()).1 = current;
         Ok(())
     }
 
@@ -178,6 +242,7 @@ fn write_atomically(path: &Path, keyring: &Keyring, replace: bool) -> Result<()>
 
 impl KeyProvider for FileKeyring {
     fn current_kek(&self, tenant: &str) -> dcs_crypto::Result<KekRef> {
+        self.refresh(false);
         self.read().current_kek(tenant)
     }
 
@@ -199,6 +264,15 @@ impl KeyProvider for FileKeyring {
         data_key_id: &[u8; DATA_KEY_ID_LEN],
         wrapped: &[u8],
     ) -> dcs_crypto::Result<DataKey> {
+        match self.read().unwrap(tenant, kek, data_key_id, wrapped) {
+            Err(
+                dcs_crypto::CryptoError::UnknownKek { .. }
+                | dcs_crypto::CryptoError::UnknownKekVersion { .. },
+            ) if self.reload_every.is_some() => {}
+            other => return other,
+        }
+        // Sealed under a KEK (version) made elsewhere after this copy was read: look now.
+        self.refresh(true);
         self.read().unwrap(tenant, kek, data_key_id, wrapped)
     }
 

@@ -181,3 +181,39 @@ fn nix_is_root() -> bool {
     fs::write(&p, b"").unwrap();
     fs::metadata(&p).unwrap().uid() == 0
 }
+
+#[test]
+fn a_reloading_handle_sees_a_rotation_made_elsewhere() {
+    use dcs_crypto::provider::DATA_KEY_ID_LEN;
+    let (dir, admin) = fresh();
+    let path = dir.path().join("keyring.dcsk");
+    let mut rng = common::fixtures::rng(3);
+    admin.create_kek("acme", "acme/kek", &mut rng).unwrap();
+    let daemon =
+        FileKeyring::open(&path).unwrap().with_reload_every(std::time::Duration::from_millis(50));
+    let plain = FileKeyring::open(&path).unwrap();
+    assert_eq!(daemon.current_kek("acme").unwrap(), KekRef::new("acme/kek", 1));
+
+    // Another process rotates; a copy that never reloads keeps sealing under version 1.
+    assert_eq!(admin.rotate("acme/kek", &mut rng).unwrap(), KekRef::new("acme/kek", 2));
+    assert_eq!(plain.current_kek("acme").unwrap().version, 1);
+
+    // An envelope under version 2 opens at once, before the interval has passed.
+    let key = admin.generate_data_key("acme", &mut rng).unwrap();
+    let id: [u8; DATA_KEY_ID_LEN] = key.id;
+    let opened = daemon.unwrap("acme", &key.wrapped.kek, &id, &key.wrapped.bytes).unwrap();
+    assert_eq!(opened.expose_secret(), key.key.expose_secret(), "the same data key");
+    assert!(matches!(
+        plain.unwrap("acme", &key.wrapped.kek, &id, &key.wrapped.bytes),
+        Err(CryptoError::UnknownKekVersion { .. })
+    ));
+    // And the daemon's current KEK moves to version 2 (at most one interval later).
+    std::thread::sleep(std::time::Duration::from_millis(60));
+    assert_eq!(daemon.current_kek("acme").unwrap(), KekRef::new("acme/kek", 2));
+
+    // A file that cannot be read keeps the keyring as it was.
+    fs::set_permissions(&path, fs::Permissions::from_mode(0o644)).unwrap();
+    admin.rotate("acme/kek", &mut rng).unwrap_err();
+    std::thread::sleep(std::time::Duration::from_millis(60));
+    assert_eq!(daemon.current_kek("acme").unwrap(), KekRef::new("acme/kek", 2));
+}
