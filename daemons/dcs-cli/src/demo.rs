@@ -33,6 +33,8 @@ pub struct Options {
     pub sales: Option<u64>,
     /// Kill the regional leader this many seconds into the run (a scripted fault).
     pub kill_leader_after_s: Option<u64>,
+    /// Rotate the tenant's KEK this many seconds into the run (a scripted fault).
+    pub rotate_key_after_s: Option<u64>,
     /// Real infrastructure.
     pub infra: Infra,
     /// Seconds between summary lines.
@@ -69,6 +71,8 @@ pub struct Report {
     pub reached_postgres: Option<bool>,
     /// Processes that did not stop on SIGTERM within the deadline.
     pub unclean_stops: Vec<String>,
+    /// The tenant's KEK versions rotated to during this run.
+    pub rotated_to: Vec<u32>,
 }
 
 /// The running system.
@@ -81,6 +85,57 @@ struct System {
 struct Faults {
     master_link: Proxy,
     uplinks: Vec<Vec<Proxy>>,
+    keys: KeyRotation,
+}
+
+/// What rotating the tenant's KEK needs: store 1 holds the tenant's keyring (or names the
+/// Vault that does); with key files, the other stores hold copies that must follow, and the
+/// regional nodes read store 1's file.
+struct KeyRotation {
+    local_bin: PathBuf,
+    dir: PathBuf,
+    stores: usize,
+    vault: bool,
+    rotated_to: std::sync::Mutex<Vec<u32>>,
+}
+
+impl KeyRotation {
+    /// Rotates the tenant's KEK with `dcs-local keys rotate` on store 1 and, with key files,
+    /// puts the new keyring in place at every other store (replaced atomically, 0600). Every
+    /// daemon moves to the new version within a second ([keys] file_reload_ms); events under
+    /// the earlier versions still open.
+    fn rotate(&self) -> String {
+        let first = Layout::store_dir(&self.dir, 0);
+        let out = std::process::Command::new(&self.local_bin)
+            .args(["keys", "rotate", "--data-dir"])
+            .arg(&first)
+            .output();
+        let said = match out {
+            Ok(o) if o.status.success() => String::from_utf8_lossy(&o.stdout).trim().to_string(),
+            Ok(o) => {
+                return format!(
+                    "the rotation failed: {}",
+                    String::from_utf8_lossy(&o.stderr).trim()
+                );
+            }
+            Err(e) => return format!("cannot run dcs-local keys rotate: {e}"),
+        };
+        if let Some(v) =
+            said.rsplit_once(" to ").and_then(|(_, r)| r.split(';').next()?.trim().parse().ok())
+        {
+            self.rotated_to.lock().unwrap_or_else(|p| p.into_inner()).push(v);
+        }
+        if !self.vault {
+            let source = first.join("keys/keyring.dcsk");
+            for k in 1..self.stores {
+                let target = Layout::store_dir(&self.dir, k).join("keys/keyring.dcsk");
+                if let Err(e) = layout::copy_secret(&source, &target) {
+                    return format!("{said}; but store {} keeps the old keyring: {e}", k + 1);
+                }
+            }
+        }
+        format!("{said}; every store and regional node seals and opens with it within 1 s")
+    }
 }
 
 fn processes(dir: &std::path::Path, bins: &Bins, stores: usize) -> System {
@@ -172,6 +227,7 @@ async fn command(
             None => "online N: N is a store number".into(),
         },
         Some("kill-leader" | "k") => kill_leader(layout, system).await,
+        Some("rotate-key" | "r") => faults.keys.rotate(),
         Some("partition" | "p") => {
             faults.master_link.set_cut(true);
             "the region is cut off from the master (stores keep syncing with the region)".into()
@@ -181,7 +237,9 @@ async fn command(
             "the region reaches the master again".into()
         }
         Some(other) => {
-            format!("unknown command {other:?}: offline N, online N, kill-leader, partition, heal")
+            format!(
+                "unknown command {other:?}: offline N, online N, kill-leader, partition, heal, rotate-key"
+            )
         }
         None => String::new(),
     }
@@ -371,7 +429,14 @@ pub async fn run(opts: Options) -> Result<Report> {
     if opts.offline {
         uplinks.iter().flatten().for_each(|p| p.set_cut(true));
     }
-    let faults = Arc::new(Faults { master_link, uplinks });
+    let keys = KeyRotation {
+        local_bin: bins.local.clone(),
+        dir: dir.clone(),
+        stores: layout.stores.len(),
+        vault: opts.infra.vault.is_some(),
+        rotated_to: std::sync::Mutex::new(vec![]),
+    };
+    let faults = Arc::new(Faults { master_link, uplinks, keys });
 
     let system = Arc::new(Mutex::new(processes(&dir, &bins, layout.stores.len())));
     {
@@ -421,7 +486,7 @@ pub async fn run(opts: Options) -> Result<Report> {
         ),
     }
     println!(
-        "  faults: type offline N | online N | kill-leader | partition | heal, or run `dcs demo fault …` elsewhere; Ctrl-C stops"
+        "  faults: type offline N | online N | kill-leader | partition | heal | rotate-key, or run `dcs demo fault …` elsewhere; Ctrl-C stops"
     );
 
     let stop = CancellationToken::new();
@@ -497,6 +562,7 @@ pub async fn run(opts: Options) -> Result<Report> {
     let mut to_master_us: Vec<u64> = vec![];
     let mut covered = 0usize;
     let mut killed = false;
+    let mut rotated = false;
     let mut next_print = Instant::now() + Duration::from_secs(opts.summary_every_s);
     let mut done_at: Option<Instant> = None;
     let mut reached = false;
@@ -514,6 +580,15 @@ pub async fn run(opts: Options) -> Result<Report> {
         {
             killed = true;
             println!("[fault] {}", kill_leader(&layout, &system).await);
+        }
+        if let Some(t) = opts.rotate_key_after_s
+            && !rotated
+            && started.elapsed() >= Duration::from_secs(t)
+        {
+            rotated = true;
+            let keys = Arc::clone(&faults);
+            let answer = tokio::task::spawn_blocking(move || keys.keys.rotate()).await;
+            println!("[fault] {}", answer.unwrap_or_else(|e| format!("the rotation stopped: {e}")));
         }
         if let Some(m) = figures::master_sales(layout.master_admin, &master_token, TENANT).await {
             at_master = m;
@@ -604,6 +679,7 @@ pub async fn run(opts: Options) -> Result<Report> {
             .map(|_| (ms(quantile(&mut to_pg_us, 0.5)), ms(quantile(&mut to_pg_us, 0.99)))),
         reached_postgres: pg.as_ref().map(|_| at_pg >= pg_at_start + acked),
         unclean_stops: stop_all(&system).await,
+        rotated_to: faults.keys.rotated_to.lock().map(|v| v.clone()).unwrap_or_default(),
     };
     let _ = std::fs::remove_file(dir.join("control.sock"));
     Ok(report)

@@ -134,6 +134,28 @@ fn write_secret(path: &Path, text: &str) -> Result<()> {
     f.write_all(text.as_bytes()).map_err(|e| file(path, e))
 }
 
+/// Replaces the secret file `target` with a copy of `source` atomically (a 0600 temporary file
+/// in the same directory, fsynced, renamed over it): a reader sees the old file or the new.
+pub fn copy_secret(source: &Path, target: &Path) -> Result<()> {
+    let bytes = std::fs::read(source).map_err(|e| file(source, e))?;
+    let mut tmp = target.as_os_str().to_owned();
+    tmp.push(".new");
+    let tmp = PathBuf::from(tmp);
+    {
+        use std::io::Write;
+        use std::os::unix::fs::OpenOptionsExt;
+        let mut f = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(true)
+            .write(true)
+            .mode(0o600)
+            .open(&tmp)
+            .map_err(|e| file(&tmp, e))?;
+        f.write_all(&bytes).and_then(|()| f.sync_all()).map_err(|e| file(&tmp, e))?;
+    }
+    std::fs::rename(&tmp, target).map_err(|e| file(target, e))
+}
+
 /// Rewrites the TOML file `path` through `edit`.
 fn edit_toml(path: &Path, edit: impl FnOnce(&mut toml::Table)) -> Result<()> {
     let text = std::fs::read_to_string(path).map_err(|e| file(path, e))?;

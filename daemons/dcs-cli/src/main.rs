@@ -3,6 +3,7 @@
 //! ```text
 //! dcs demo [--stores 3] [--rate 20] [--sales N]    # the whole system on this machine
 //! dcs demo fault kill-leader                      # a fault, from another shell
+//! dcs demo fault rotate-key                       # rotate the tenant's KEK
 //! ```
 //!
 //! `dcs demo` starts dcs-master, a 3-node dcs-regional cluster and N dcs-local stores as real
@@ -59,6 +60,10 @@ struct DemoArgs {
     /// Kill the regional leader this many seconds into the run (it restarts 3 s later).
     #[arg(long)]
     kill_leader_after_s: Option<u64>,
+    /// Rotate the tenant's KEK this many seconds into the run (new sales seal under the new
+    /// version; the earlier ones still open everywhere).
+    #[arg(long)]
+    rotate_key_after_s: Option<u64>,
     /// Seconds between summary lines.
     #[arg(long, default_value_t = 2)]
     summary_every_s: u64,
@@ -94,7 +99,7 @@ struct DemoArgs {
 #[derive(Debug, Subcommand)]
 enum DemoCommand {
     /// Sends a fault to the demo running in --dir: `offline N`, `online N`, `kill-leader`,
-    /// `partition` (the region from the master), `heal`.
+    /// `partition` (the region from the master), `heal`, `rotate-key` (the tenant's KEK).
     Fault {
         /// The command and its argument, e.g. `offline 2`.
         #[arg(required = true, num_args = 1..)]
@@ -133,6 +138,7 @@ fn main() -> ExitCode {
             rate: args.rate,
             sales: args.sales,
             kill_leader_after_s: args.kill_leader_after_s,
+            rotate_key_after_s: args.rotate_key_after_s,
             infra,
             summary_every_s: args.summary_every_s.max(1),
             settle_timeout_s: args.settle_timeout_s,
@@ -159,6 +165,13 @@ fn main() -> ExitCode {
                 if let (Some((p50, p99)), Some(all)) = (r.to_postgres_ms, r.reached_postgres) {
                     println!(
                         "report: every sale in PostgreSQL: {all}; acknowledged → in PostgreSQL p50 {p50:.0} ms p99 {p99:.0} ms"
+                    );
+                }
+                if !r.rotated_to.is_empty() {
+                    let v: Vec<String> = r.rotated_to.iter().map(u32::to_string).collect();
+                    println!(
+                        "report: the tenant's KEK was rotated to version {} during the run; the sales after it are sealed under it",
+                        v.join(", ")
                     );
                 }
                 if !r.unclean_stops.is_empty() {

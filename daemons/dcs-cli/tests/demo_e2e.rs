@@ -73,7 +73,7 @@ fn the_demo_survives_a_leader_kill_and_a_store_offline_and_resumes() {
         "--stores",
         "2",
         "--sales",
-        "40",
+        "64",
         "--rate",
         "8",
         "--summary-every-s",
@@ -95,6 +95,10 @@ fn the_demo_survives_a_leader_kill_and_a_store_offline_and_resumes() {
     assert!(fault(&["offline", "1"]).contains("store 1 is offline"));
     std::thread::sleep(Duration::from_secs(2));
     assert!(fault(&["online", "1"]).contains("store 1 is back online"));
+    // Rotating the tenant's KEK mid-run: the sales after it are sealed under version 2, and
+    // the stock check below needs the region to open them (it rereads the keyring).
+    let rotated = fault(&["rotate-key"]);
+    assert!(rotated.contains("rotated from version 1 to 2"), "{rotated}");
     assert!(fault(&["reboot"]).contains("unknown command"));
     let second = run.wait_with_output().unwrap();
     let out = text(&second);
@@ -102,8 +106,32 @@ fn the_demo_survives_a_leader_kill_and_a_store_offline_and_resumes() {
     assert!(second.status.success(), "{out}");
     assert!(out.contains("resuming the demo"), "{out}");
     assert!(out.contains("(offline: s1)"), "the summary shows the store offline: {out}");
+    assert!(out.contains("KEK was rotated to version 2"), "{out}");
     assert_all_held(&out);
-    assert_eq!(report(&out), (40, 100), "the master holds both runs' sales");
+    assert_eq!(report(&out), (64, 124), "the master holds both runs' sales");
+
+    // Store 2's copy of the tenant's keyring followed the rotation, and each store holds
+    // sales under both versions (the converged stock above needed the region to open both).
+    use dcs_crypto::KeyProvider as _;
+    for s in ["s1", "s2"] {
+        let at = d.join("stores").join(s);
+        let keys = dcs_keys::FileKeyring::open(at.join("keys/keyring.dcsk")).unwrap();
+        assert_eq!(keys.current_kek("acme").unwrap().version, 2);
+        let mac = dcs_crypto::MacKey::from_bytes(&std::fs::read(at.join("keys/mac.key")).unwrap())
+            .unwrap();
+        let store = dcs_store::sqlite::SqliteStore::open_keyed(
+            at.join("events.db"),
+            Default::default(),
+            &mac,
+        )
+        .unwrap();
+        let events = store.read_all_sync(1, 10_000).unwrap();
+        let under = |v: u32| events.iter().filter(|e| e.event.payload().kek_version == v).count();
+        assert!(under(1) > 0 && under(2) > 0, "{s}: {} under 1, {} under 2", under(1), under(2));
+        for e in &events {
+            dcs_crypto::open_event(&e.event, &keys).unwrap();
+        }
+    }
 
     // Another store count for the same directory is refused with what to do.
     let wrong = demo(&d, &["--stores", "3", "--sales", "1"]);
