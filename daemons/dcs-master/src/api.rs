@@ -13,6 +13,8 @@
 //!   version) with the failure detector's verdict;
 //! - `GET /api/v1/regions/history?since_ms=T`: each region's lag and health, sampled every
 //!   `registry.sample_every_s`, kept `registry.keep_hours`;
+//! - `GET /api/v1/regions/raft`: each region's Raft cluster as its leader last reported it
+//!   (term, leader, committed and applied index, each member's matched index and lag);
 //! - `GET /api/v1/summaries`: how many event summaries the master holds, and a page of their
 //!   ids (`?after=ROWID&limit=N`);
 //! - `GET /api/v1/sales?tenant=T&from_hour=H&to_hour=H`: sales per region, store and hour;
@@ -194,6 +196,7 @@ pub fn routes(state: ApiState) -> Router {
         .route("/api/v1/audit", get(audit_log))
         .route("/api/v1/regions", get(regions))
         .route("/api/v1/regions/history", get(history))
+        .route("/api/v1/regions/raft", get(raft))
         .route("/api/v1/summaries", get(summaries))
         .route("/api/v1/sales", get(sales))
         .route("/api/v1/stock", get(stock))
@@ -253,6 +256,48 @@ async fn regions(State(s): State<ApiState>, headers: HeaderMap) -> Reply {
                 "last_successful_sync_ms": row.and_then(|r| r.last_ack_ms),
                 "lag": row.map_or(0, |r| r.lag),
                 "protocol": row.map(|r| r.version.clone()),
+            })
+        })
+        .collect();
+    (StatusCode::OK, Json(json!({ "regions": out })))
+}
+
+/// `GET /api/v1/regions/raft`: the latest Raft report of each region, with each member's lag
+/// behind the committed index.
+async fn raft(State(s): State<ApiState>, headers: HeaderMap) -> Reply {
+    if let Err(r) = allowed(&s, &headers, Action::Read, Scope::Shared).await {
+        return r;
+    }
+    let reports = match read(&s, |st| st.raft_reports()).await {
+        Ok(r) => r,
+        Err(r) => return r,
+    };
+    let out: Vec<Value> = reports
+        .into_iter()
+        .map(|(region, received_ms, r)| {
+            let members: Vec<Value> = r
+                .members
+                .iter()
+                .map(|m| {
+                    json!({
+                        "id": m.id,
+                        "addr": m.addr,
+                        "voter": m.voter,
+                        "matched": m.matched,
+                        "lag": m.matched.map(|x| r.committed.saturating_sub(x)),
+                    })
+                })
+                .collect();
+            json!({
+                "region": region,
+                "received_ms": received_ms,
+                "reported_ms": r.at_ms,
+                "term": r.term,
+                "leader": r.leader,
+                "committed": r.committed,
+                "applied": r.applied,
+                "version": r.version,
+                "members": members,
             })
         })
         .collect();
@@ -670,6 +715,7 @@ pub const ROUTES: &[&str] = &[
     "/api/v1/audit",
     "/api/v1/regions",
     "/api/v1/regions/history",
+    "/api/v1/regions/raft",
     "/api/v1/summaries",
     "/api/v1/sales",
     "/api/v1/stock",

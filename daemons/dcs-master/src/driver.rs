@@ -63,6 +63,13 @@ pub enum Input {
         /// (SKU, price) for each.
         reply: oneshot::Sender<Vec<(String, Option<i64>)>>,
     },
+    /// A region leader reported its Raft cluster's health.
+    RaftReport {
+        /// The region's number.
+        region: u32,
+        /// The report, checked.
+        report: Box<dcs_store::sqlite::RaftReport>,
+    },
     /// The failure detector's verdict on each region.
     Health {
         /// One row per configured region.
@@ -252,6 +259,11 @@ impl Driver {
                 let state = self.machine.state();
                 let _ =
                     reply.send(skus.into_iter().map(|s| (s.clone(), state.price(&s))).collect());
+            }
+            Input::RaftReport { region, report } => {
+                if let Err(e) = self.store.record_raft(region, t.wall_ms, &report) {
+                    tracing::warn!(region, error = %e, "cannot record a region's Raft report");
+                }
             }
             Input::Health { reply } => {
                 let rows = self

@@ -131,4 +131,67 @@ impl RegionalMasterSync for SyncService {
     ) -> Result<Response<pb::SyncEnvelope>, Status> {
         Err(Status::unimplemented("heartbeats travel on the exchange stream"))
     }
+
+    async fn report_status(
+        &self,
+        request: Request<pb::RegionStatus>,
+    ) -> Result<Response<pb::RegionStatusAck>, Status> {
+        let certs = request.peer_certs();
+        let status = request.into_inner();
+        let number = u16::try_from(status.region)
+            .map_err(|_| Status::invalid_argument("region: not a region number (0–65535)"))?;
+        let region = NodeId::Region(number);
+        if !self.regions.contains(&region) {
+            return Err(Status::permission_denied(format!(
+                "region: {region} is not a region of this master"
+            )));
+        }
+        // Mutual TLS: only region N's certificate speaks for region N.
+        dcs_daemon::peer::require(&certs, &region.to_string())?;
+        let report = raft_report(status)?;
+        // A full queue drops the report: the next one comes in a few seconds.
+        self.inputs
+            .offer(Input::RaftReport { region: u32::from(number), report: Box::new(report) });
+        Ok(Response::new(pb::RegionStatusAck {}))
+    }
+}
+
+/// Longest address or version a status report may carry.
+const MAX_STATUS_TEXT: usize = 256;
+
+/// A region's status report, checked: INVALID_ARGUMENT names the field out of bounds.
+fn raft_report(s: pb::RegionStatus) -> Result<dcs_store::sqlite::RaftReport, Status> {
+    use dcs_store::sqlite::{MAX_RAFT_MEMBERS, RaftMember, RaftReport};
+    if s.nodes.len() > MAX_RAFT_MEMBERS {
+        return Err(Status::invalid_argument(format!(
+            "nodes: {} members, at most {MAX_RAFT_MEMBERS}",
+            s.nodes.len()
+        )));
+    }
+    if s.version.len() > MAX_STATUS_TEXT {
+        return Err(Status::invalid_argument(format!(
+            "version: longer than {MAX_STATUS_TEXT} bytes"
+        )));
+    }
+    let mut members = Vec::with_capacity(s.nodes.len());
+    for (i, n) in s.nodes.into_iter().enumerate() {
+        if n.addr.len() > MAX_STATUS_TEXT {
+            return Err(Status::invalid_argument(format!(
+                "nodes[{i}].addr: longer than {MAX_STATUS_TEXT} bytes"
+            )));
+        }
+        members.push(RaftMember { id: n.id, addr: n.addr, voter: n.voter, matched: n.matched });
+    }
+    if !members.iter().any(|m| m.id == s.leader) {
+        return Err(Status::invalid_argument("leader: not one of nodes"));
+    }
+    Ok(RaftReport {
+        term: s.term,
+        leader: s.leader,
+        committed: s.committed,
+        applied: s.applied,
+        members,
+        at_ms: s.at_unix_ms,
+        version: s.version,
+    })
 }

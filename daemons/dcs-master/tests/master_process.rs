@@ -599,3 +599,87 @@ async fn operators_see_and_change_only_what_their_grants_allow_and_every_change_
     let (status, _) = master.api_as(&ci, "GET", "/api/v1/regions", "").await;
     assert_eq!(status, 200, "the API token lives on");
 }
+
+/// A region's status report as its leader sends it.
+fn status(region: u32, term: u64, members: usize) -> pb::RegionStatus {
+    pb::RegionStatus {
+        region,
+        term,
+        leader: 2,
+        committed: 40,
+        applied: 40,
+        nodes: (1..=members as u64)
+            .map(|id| pb::RaftNodeStatus {
+                id,
+                addr: format!("127.0.0.1:{}", 7000 + id),
+                voter: true,
+                matched: (id != 3).then_some(40 - id),
+            })
+            .collect(),
+        at_unix_ms: wall_ms(),
+        version: "0.1.0".into(),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_regions_raft_report_is_kept_and_shown_and_bad_reports_are_refused() {
+    let root = tempfile::tempdir().unwrap();
+    let mut master = Master::init(root.path());
+    master.start().await;
+    let client = |name: &str| {
+        let tls = client_tls(root.path(), name);
+        let url = master.url();
+        async move {
+            let channel = tonic::transport::Endpoint::from_shared(url)
+                .unwrap()
+                .tls_config(tls)
+                .unwrap()
+                .connect()
+                .await
+                .unwrap();
+            RegionalMasterSyncClient::new(channel)
+        }
+    };
+    let (status_code, body) = master.api("GET", "/api/v1/regions/raft", "").await;
+    assert_eq!((status_code, &body["regions"]), (200, &serde_json::json!([])), "{body}");
+
+    // Only region 1's certificate reports for region 1; bounds name their field.
+    let e = client("region-2").await.report_status(status(1, 3, 3)).await.unwrap_err();
+    assert_eq!(e.code(), tonic::Code::PermissionDenied, "{e}");
+    let mut one = client("region-1").await;
+    let e = one.report_status(status(1, 3, 17)).await.unwrap_err();
+    assert_eq!(e.code(), tonic::Code::InvalidArgument, "{e}");
+    assert!(e.message().starts_with("nodes"), "{e}");
+    let mut no_leader = status(1, 3, 3);
+    no_leader.leader = 9;
+    let e = one.report_status(no_leader).await.unwrap_err();
+    assert!(e.message().starts_with("leader"), "{e}");
+    let e = one.report_status(status(9, 3, 3)).await.unwrap_err();
+    assert_eq!(e.code(), tonic::Code::PermissionDenied, "{e}");
+
+    one.report_status(status(1, 3, 3)).await.unwrap();
+    one.report_status(status(1, 4, 3)).await.unwrap();
+    let shown = || async {
+        for _ in 0..50 {
+            let (_, body) = master.api("GET", "/api/v1/regions/raft", "").await;
+            if body["regions"][0]["term"] == 4 {
+                return body;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        panic!("the report never showed");
+    };
+    let body = shown().await;
+    let r = &body["regions"][0];
+    assert_eq!(body["regions"].as_array().unwrap().len(), 1, "the latest report per region");
+    assert_eq!((r["region"].as_u64(), r["leader"].as_u64()), (Some(1), Some(2)), "{body}");
+    let lags: Vec<Value> =
+        r["members"].as_array().unwrap().iter().map(|m| m["lag"].clone()).collect();
+    assert_eq!(lags, vec![serde_json::json!(1), serde_json::json!(2), Value::Null], "{body}");
+
+    // Kept across a restart: it is read from the master's file.
+    assert!(master.stop().success());
+    master.start().await;
+    let (_, body) = master.api("GET", "/api/v1/regions/raft", "").await;
+    assert_eq!(body["regions"][0]["term"], 4, "{body}");
+}

@@ -248,6 +248,9 @@ pub struct MasterSection {
     pub retry_max_ms: u64,
     /// Messages queued towards the master before new ones are dropped (the protocol resends).
     pub queue: usize,
+    /// How often (ms) the leader reports the cluster's Raft health to the master (its
+    /// dashboard's Raft view); 0: never.
+    pub status_every_ms: u64,
 }
 
 impl Default for MasterSection {
@@ -260,6 +263,7 @@ impl Default for MasterSection {
             retry_base_ms: l.retry_base_ms,
             retry_max_ms: l.retry_max_ms,
             queue: l.queue,
+            status_every_ms: l.status_every.as_millis() as u64,
         }
     }
 }
@@ -335,6 +339,7 @@ impl MasterSection {
             retry_base_ms: base,
             retry_max_ms: self.retry_max_ms.max(base),
             queue: self.queue.max(1),
+            status_every: std::time::Duration::from_millis(self.status_every_ms),
         })
     }
 }

@@ -35,6 +35,8 @@ struct MasterState {
     machine: MasterMachine,
     store: MemStore,
     streams: u64,
+    /// The leaders' Raft status reports, in arrival order.
+    reports: Vec<pb::RegionStatus>,
 }
 
 impl MasterState {
@@ -113,6 +115,14 @@ impl RegionalMasterSync for MasterService {
     ) -> Result<Response<pb::SyncEnvelope>, Status> {
         Err(Status::unimplemented("heartbeats travel on the exchange stream"))
     }
+
+    async fn report_status(
+        &self,
+        request: Request<pb::RegionStatus>,
+    ) -> Result<Response<pb::RegionStatusAck>, Status> {
+        self.shared.lock().unwrap().reports.push(request.into_inner());
+        Ok(Response::new(pb::RegionStatusAck {}))
+    }
 }
 
 /// Starts a master on 127.0.0.1; returns its state and URL.
@@ -124,8 +134,12 @@ async fn start_master(mode: Mode) -> (Shared, String) {
         liveness: LivenessConfig::default(),
     };
     let machine = MasterMachine::new(config, wall(), 5).unwrap();
-    let shared =
-        Arc::new(Mutex::new(MasterState { machine, store: MemStore::default(), streams: 0 }));
+    let shared = Arc::new(Mutex::new(MasterState {
+        machine,
+        store: MemStore::default(),
+        streams: 0,
+        reports: vec![],
+    }));
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
     let service = MasterService { shared: Arc::clone(&shared), mode };
@@ -155,6 +169,7 @@ fn link(url: &str) -> MasterLink {
         retry_base_ms: 50,
         retry_max_ms: 400,
         queue: 64,
+        status_every: Duration::from_millis(200),
     }
 }
 
@@ -241,6 +256,17 @@ async fn summaries_reach_the_master_once_and_prices_come_down_across_a_failover(
     summaries_once(&master, &events).await;
     drained(&nodes).await;
     assert_eq!(master.lock().unwrap().streams, 1, "one stream while one node leads");
+    // The leader reports its cluster: itself as leader, three voters, each caught up.
+    eventually("a status report with every member caught up", Duration::from_secs(20), || {
+        let m = master.lock().unwrap();
+        m.reports.last().is_some_and(|r| {
+            r.leader == first
+                && r.region == 0
+                && r.nodes.len() == 3
+                && r.nodes.iter().all(|n| n.voter && n.matched.is_some_and(|x| x >= r.committed))
+        })
+    })
+    .await;
 
     // A central price set on the master comes down with its acks to every replica.
     {
@@ -267,6 +293,12 @@ async fn summaries_reach_the_master_once_and_prices_come_down_across_a_failover(
     summaries_once(&master, &events).await;
     drained(&nodes).await;
     assert!(master.lock().unwrap().streams >= 2, "the new leader opened its own stream");
+    eventually("the new leader reports, in a later term", Duration::from_secs(20), || {
+        let m = master.lock().unwrap();
+        let first_term = m.reports.iter().find(|r| r.leader == first).map_or(0, |r| r.term);
+        m.reports.last().is_some_and(|r| r.leader == second && r.term > first_term)
+    })
+    .await;
     for n in nodes.into_values() {
         n.shutdown().await;
     }

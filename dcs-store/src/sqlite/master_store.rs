@@ -139,7 +139,7 @@ pub struct RegionRow {
 /// The Master Agent's SQLite file (see the module doc).
 #[derive(Debug)]
 pub struct MasterStore {
-    conn: Connection,
+    pub(super) conn: Connection,
 }
 
 /// `v` as an SQLite integer; past `i64::MAX` is refused, naming `field`.
@@ -270,11 +270,15 @@ impl MasterStore {
             m
         };
         match marker {
-            Some(m) if m == FORMAT.as_bytes() => {}
+            Some(m) if m == FORMAT.as_bytes() => {
+                // Tables added since the file was made.
+                tx.execute_batch(super::region_raft::DDL).map_err(map_err)?;
+            }
             Some(_) => return Err(not_ours("its format marker is another kind of file's")),
             None => {
                 tx.execute_batch(DDL).map_err(map_err)?;
                 tx.execute_batch(checkpoint_log::DDL).map_err(map_err)?;
+                tx.execute_batch(super::region_raft::DDL).map_err(map_err)?;
                 exec(
                     &tx,
                     "INSERT INTO master_meta (key, value) VALUES ('format', ?1)",

@@ -48,6 +48,8 @@ pub struct MasterLink {
     pub retry_max_ms: u64,
     /// Messages queued towards the master before new ones are dropped (the machine resends).
     pub queue: usize,
+    /// How often the leader reports the cluster's Raft health (zero: never).
+    pub status_every: Duration,
 }
 
 impl Default for MasterLink {
@@ -59,6 +61,7 @@ impl Default for MasterLink {
             retry_base_ms: 200,
             retry_max_ms: 10_000,
             queue: 256,
+            status_every: Duration::from_secs(5),
         }
     }
 }
@@ -119,8 +122,13 @@ pub(crate) async fn run(
     }
 }
 
-/// The open stream: its sending half (for `Streams`) and the master's messages.
-type Opened = (mpsc::Sender<Result<pb::SyncEnvelope, Status>>, tonic::Streaming<pb::SyncEnvelope>);
+/// The open stream: its sending half (for `Streams`), the master's messages, and the client
+/// (for status reports on the same connection).
+type Opened = (
+    mpsc::Sender<Result<pb::SyncEnvelope, Status>>,
+    tonic::Streaming<pb::SyncEnvelope>,
+    RegionalMasterSyncClient<tonic::transport::Channel>,
+);
 
 /// Connects and opens the `Exchange` stream.
 async fn open(link: &MasterLink) -> Result<Opened, String> {
@@ -134,7 +142,7 @@ async fn open(link: &MasterLink) -> Result<Opened, String> {
         endpoint = endpoint.tls_config(tls.clone()).map_err(|e| format!("tls: {e}"))?;
     }
     let channel = endpoint.connect().await.map_err(|e| format!("cannot connect: {e}"))?;
-    let mut client = RegionalMasterSyncClient::new(channel)
+    let client = RegionalMasterSyncClient::new(channel)
         .max_decoding_message_size(dcs_sync::MAX_MESSAGE_LEN)
         .max_encoding_message_size(dcs_sync::MAX_MESSAGE_LEN);
     let (tx, rx) = mpsc::channel(link.queue.max(1));
@@ -145,11 +153,12 @@ async fn open(link: &MasterLink) -> Result<Opened, String> {
         Some(env)
     });
     let inbound = client
+        .clone()
         .exchange(outbound)
         .await
         .map_err(|s| format!("the master refused the stream: {}: {}", s.code(), s.message()))?
         .into_inner();
-    Ok((tx, inbound))
+    Ok((tx, inbound, client))
 }
 
 /// One stream, from connecting to its end.
@@ -161,7 +170,7 @@ async fn exchange(
     stop: &CancellationToken,
     backoff: &mut Backoff,
 ) -> End {
-    let (tx, mut inbound) = tokio::select! {
+    let (tx, mut inbound, client) = tokio::select! {
         _ = stop.cancelled() => return End::Stopped,
         opened = tokio::time::timeout(link.connect_timeout, open(link)) => match opened {
             Ok(Ok(o)) => o,
@@ -187,9 +196,24 @@ async fn exchange(
     metrics::gauge!("dcs_regional_master_connected").set(1.0);
     tracing::info!(url = %link.url, "the stream to the master is open");
     let mut leading = tokio::time::interval(LEADER_POLL);
+    let mut reporting = tokio::time::interval(link.status_every.max(LEADER_POLL));
     let end = loop {
         tokio::select! {
             _ = stop.cancelled() => break End::Stopped,
+            _ = reporting.tick(), if !link.status_every.is_zero() => {
+                // On its own task: a slow master delays the report, never the stream.
+                if let Some(status) = raft_status(raft, region) {
+                    let mut client = client.clone();
+                    let timeout = link.connect_timeout;
+                    tokio::spawn(async move {
+                        match tokio::time::timeout(timeout, client.report_status(status)).await {
+                            Ok(Ok(_)) => {}
+                            Ok(Err(s)) => tracing::debug!(error = %s.message(), "the master refused a status report"),
+                            Err(_) => tracing::debug!("a status report timed out"),
+                        }
+                    });
+                }
+            }
             _ = leading.tick() => {
                 if !is_leader(raft) {
                     break End::NotLeader;
@@ -224,6 +248,41 @@ async fn exchange(
     drop(tx);
     drop(inbound);
     end
+}
+
+/// The cluster as this leader sees it, for the master's dashboard (None unless it leads).
+fn raft_status(raft: &Raft, region: NodeId) -> Option<pb::RegionStatus> {
+    let NodeId::Region(number) = region else { return None };
+    let m = raft.metrics().borrow_watched().clone();
+    if m.current_leader != Some(m.id) {
+        return None;
+    }
+    let index = |l: Option<openraft::alias::LogIdOf<crate::raft::TypeConfig>>| l.map(|l| l.index);
+    let membership = m.membership_config.membership();
+    let voters: Vec<u64> = membership.voter_ids().collect();
+    let nodes = membership
+        .nodes()
+        .map(|(id, node)| pb::RaftNodeStatus {
+            id: *id,
+            addr: node.raft.clone(),
+            voter: voters.contains(id),
+            matched: if *id == m.id {
+                m.last_log_index
+            } else {
+                m.replication.as_ref().and_then(|r| r.get(id).copied().flatten()).map(|l| l.index)
+            },
+        })
+        .collect();
+    Some(pb::RegionStatus {
+        region: u32::from(number),
+        term: m.current_term,
+        leader: m.id,
+        committed: index(m.cluster_committed.or(m.local_committed)).unwrap_or(0),
+        applied: index(m.last_applied).unwrap_or(0),
+        nodes,
+        at_unix_ms: clock().wall_ms,
+        version: env!("CARGO_PKG_VERSION").to_string(),
+    })
 }
 
 /// Checks one envelope from the master and proposes it as a Raft entry.
