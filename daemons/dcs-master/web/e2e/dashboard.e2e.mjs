@@ -279,6 +279,17 @@ try {
   say('lag over time: the chart and its table are drawn');
   await shot('lag');
 
+  // Raft health: the region's leader reports its cluster (every 5 s): three voters, one leader.
+  await tab('Raft health').click();
+  const leaderStat = page.locator('[data-testid^="raft-leader-"]').first();
+  await leaderStat.waitFor({ timeout: 30_000 });
+  const members = page.getByRole('table', { name: /^Members of region \d+/ }).first();
+  await members.waitFor();
+  assert.equal(await members.locator('tbody tr').count(), 3, 'three members');
+  assert.equal(await members.locator('tbody tr', { hasText: 'Leader' }).count(), 1, 'one leader');
+  say(`raft health: leader ${await leaderStat.textContent()}`);
+  await shot('raft');
+
   // Stores: the store that sold opens on its own page (sales, stock, its region's refusals).
   await tab('Stores').click();
   const storeLink = page.getByRole('link', { name: /^Open store / }).first();

@@ -9,6 +9,7 @@ import { parseStoreHash, type StoreRef } from './lib/store';
 import { AuditView } from './views/AuditView';
 import { FleetView } from './views/FleetView';
 import { PricesView } from './views/PricesView';
+import { RaftView } from './views/RaftView';
 import { RejectedView } from './views/RejectedView';
 import { SignIn } from './views/SignIn';
 import { StockView } from './views/StockView';
@@ -22,6 +23,7 @@ const LagView = lazy(() => import('./views/LagView').then((m) => ({ default: m.L
 const VIEWS = [
   { id: 'fleet', label: 'Fleet' },
   { id: 'lag', label: 'Lag over time' },
+  { id: 'raft', label: 'Raft health' },
   { id: 'stores', label: 'Stores' },
   { id: 'sales', label: 'Sales' },
   { id: 'stock', label: 'Stock' },
@@ -139,6 +141,7 @@ function Dashboard({ session }: { session: Session }) {
                   <LagView />
                 </Suspense>
               )}
+              {v.id === 'raft' && <RaftView />}
               {v.id === 'sales' && (
                 <Suspense fallback={<LoadingState what="the sales view" />}>
                   <SalesView />

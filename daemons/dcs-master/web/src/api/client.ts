@@ -8,6 +8,7 @@ import type {
   LoginResponse,
   MeResponse,
   PricesResponse,
+  RaftResponse,
   RegionHistoryResponse,
   RegionsResponse,
   RejectedResponse,
@@ -140,6 +141,9 @@ export function createClient(options: ClientOptions) {
     /** Lag and health samples at or after `sinceMs` (Unix ms), oldest first. */
     regionHistory: (sinceMs?: number, call?: CallOptions) =>
       request<RegionHistoryResponse>('GET', `/api/v1/regions/history${query({ since_ms: sinceMs })}`, undefined, call),
+
+    /** Each region's Raft cluster as its leader last reported it. */
+    raft: (call?: CallOptions) => request<RaftResponse>('GET', '/api/v1/regions/raft', undefined, call),
 
     summaries: (after = 0, limit = 1, call?: CallOptions) =>
       request<SummariesResponse>('GET', `/api/v1/summaries${query({ after, limit })}`, undefined, call),

@@ -36,6 +36,39 @@ export interface RegionHistoryResponse {
   samples: RegionSample[];
 }
 
+/** One member of a region's Raft cluster as its leader last reported it. */
+export interface RaftMember {
+  id: number;
+  addr: string;
+  voter: boolean;
+  /** The last log index the leader knows it holds; null: not heard from this term. */
+  matched: number | null;
+  /** `committed - matched`; null with `matched`. */
+  lag: number | null;
+}
+
+/**
+ * A region's Raft cluster: `GET /api/v1/regions/raft`, the latest report of each region's
+ * leader (it reports every few seconds). Times are Unix ms.
+ */
+export interface RaftReport {
+  region: number;
+  /** When the master received it. */
+  received_ms: number;
+  /** The leader's clock when it made it. */
+  reported_ms: number;
+  term: number;
+  leader: number;
+  committed: number;
+  applied: number;
+  version: string;
+  members: RaftMember[];
+}
+
+export interface RaftResponse {
+  regions: RaftReport[];
+}
+
 /** The most samples one answer of `/api/v1/regions/history` holds (the master's MAX_ROWS). */
 export const HISTORY_MAX_ROWS = 10_000;
 

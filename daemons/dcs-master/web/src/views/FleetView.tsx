@@ -33,7 +33,8 @@ export function HealthBadge({ health }: { health: Health }) {
   );
 }
 
-function When({ ms, now }: { ms: number | null; now: number }) {
+/** A time as "12 s ago", with the absolute time on hover; "never" for null. */
+export function When({ ms, now }: { ms: number | null; now: number }) {
   if (ms === null) return <span className="muted">never</span>;
   return (
     <time dateTime={new Date(ms).toISOString()} title={formatAbsolute(ms)}>
