@@ -298,6 +298,11 @@ async fn raft(State(s): State<ApiState>, headers: HeaderMap) -> Reply {
                 "applied": r.applied,
                 "version": r.version,
                 "members": members,
+                "sinks": r.sinks.iter().map(|k| json!({
+                    "sink": k.sink,
+                    "backlog": k.backlog,
+                    "problem": k.problem,
+                })).collect::<Vec<Value>>(),
             })
         })
         .collect();

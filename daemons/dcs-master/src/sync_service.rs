@@ -161,7 +161,7 @@ const MAX_STATUS_TEXT: usize = 256;
 
 /// A region's status report, checked: INVALID_ARGUMENT names the field out of bounds.
 fn raft_report(s: pb::RegionStatus) -> Result<dcs_store::sqlite::RaftReport, Status> {
-    use dcs_store::sqlite::{MAX_RAFT_MEMBERS, RaftMember, RaftReport};
+    use dcs_store::sqlite::{MAX_RAFT_MEMBERS, RaftMember, RaftReport, SinkBacklog};
     if s.nodes.len() > MAX_RAFT_MEMBERS {
         return Err(Status::invalid_argument(format!(
             "nodes: {} members, at most {MAX_RAFT_MEMBERS}",
@@ -182,6 +182,35 @@ fn raft_report(s: pb::RegionStatus) -> Result<dcs_store::sqlite::RaftReport, Sta
         }
         members.push(RaftMember { id: n.id, addr: n.addr, voter: n.voter, matched: n.matched });
     }
+    if s.sinks.len() > MAX_RAFT_MEMBERS {
+        return Err(Status::invalid_argument(format!(
+            "sinks: {} sinks, at most {MAX_RAFT_MEMBERS}",
+            s.sinks.len()
+        )));
+    }
+    let mut sinks = Vec::with_capacity(s.sinks.len());
+    for (i, k) in s.sinks.into_iter().enumerate() {
+        if k.sink.len() > MAX_STATUS_TEXT {
+            return Err(Status::invalid_argument(format!(
+                "sinks[{i}].sink: longer than {MAX_STATUS_TEXT} bytes"
+            )));
+        }
+        // A long error is cut, not refused: the report is still worth keeping.
+        let mut problem = k.problem;
+        if problem.len() > MAX_STATUS_TEXT {
+            let mut end = MAX_STATUS_TEXT;
+            while !problem.is_char_boundary(end) {
+                end -= 1;
+            }
+            problem.truncate(end);
+            problem.push('…');
+        }
+        sinks.push(SinkBacklog {
+            sink: k.sink,
+            backlog: k.backlog,
+            problem: (!problem.is_empty()).then_some(problem),
+        });
+    }
     if !members.iter().any(|m| m.id == s.leader) {
         return Err(Status::invalid_argument("leader: not one of nodes"));
     }
@@ -193,5 +222,6 @@ fn raft_report(s: pb::RegionStatus) -> Result<dcs_store::sqlite::RaftReport, Sta
         members,
         at_ms: s.at_unix_ms,
         version: s.version,
+        sinks,
     })
 }

@@ -618,6 +618,10 @@ fn status(region: u32, term: u64, members: usize) -> pb::RegionStatus {
             .collect(),
         at_unix_ms: wall_ms(),
         version: "0.1.0".into(),
+        sinks: vec![
+            pb::SinkStatus { sink: "postgres".into(), backlog: 0, problem: String::new() },
+            pb::SinkStatus { sink: "kafka".into(), backlog: 12, problem: "x".repeat(1_000) },
+        ],
     }
 }
 
@@ -676,6 +680,13 @@ async fn a_regions_raft_report_is_kept_and_shown_and_bad_reports_are_refused() {
     let lags: Vec<Value> =
         r["members"].as_array().unwrap().iter().map(|m| m["lag"].clone()).collect();
     assert_eq!(lags, vec![serde_json::json!(1), serde_json::json!(2), Value::Null], "{body}");
+    let sinks = r["sinks"].as_array().unwrap();
+    assert_eq!(
+        (sinks[0]["sink"].as_str(), sinks[0]["problem"].is_null()),
+        (Some("postgres"), true)
+    );
+    assert_eq!(sinks[1]["backlog"], 12, "{body}");
+    assert!(sinks[1]["problem"].as_str().unwrap().len() < 300, "a long error is cut: {body}");
 
     // Kept across a restart: it is read from the master's file.
     assert!(master.stop().success());

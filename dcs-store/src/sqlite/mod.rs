@@ -34,7 +34,7 @@ pub use checkpoint_log::CHECKPOINT_EVERY;
 pub use leases::TillLease;
 pub use master_store::{BranchRow, MasterStore, RegionRow, SalesRow, StockRow};
 pub use read::MAX_READ;
-pub use region_raft::{MAX_RAFT_MEMBERS, RaftMember, RaftReport};
+pub use region_raft::{MAX_RAFT_MEMBERS, RaftMember, RaftReport, SinkBacklog};
 pub use region_replica::{Accepted, RegionReplicaStore, ReplicaTxn};
 pub use state::{SagaRecord, SagaStep};
 pub use verified::{Verification, verify_batch};

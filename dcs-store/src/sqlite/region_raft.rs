@@ -36,6 +36,19 @@ pub struct RaftReport {
     pub at_ms: u64,
     /// The leader's software version.
     pub version: String,
+    /// The sinks it forwards to.
+    pub sinks: Vec<SinkBacklog>,
+}
+
+/// One forwarding sink of a region, as its leader reported it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SinkBacklog {
+    /// `postgres` or `kafka`.
+    pub sink: String,
+    /// Accepted events not yet forwarded to it.
+    pub backlog: u64,
+    /// Its last error (None while it works).
+    pub problem: Option<String>,
 }
 
 /// One member as the leader sees it.
@@ -63,12 +76,13 @@ impl MasterStore {
         received_ms: u64,
         report: &RaftReport,
     ) -> Result<()> {
-        if report.members.len() > MAX_RAFT_MEMBERS {
+        if report.members.len() > MAX_RAFT_MEMBERS || report.sinks.len() > MAX_RAFT_MEMBERS {
             return Err(StoreError::Invalid {
                 field: "members",
                 reason: format!(
-                    "{} members in one report, at most {MAX_RAFT_MEMBERS}",
-                    report.members.len()
+                    "{} members and {} sinks in one report, at most {MAX_RAFT_MEMBERS} each",
+                    report.members.len(),
+                    report.sinks.len()
                 ),
             });
         }
@@ -131,6 +145,7 @@ mod tests {
             ],
             at_ms: 1_000,
             version: "0.1.0".into(),
+            sinks: vec![SinkBacklog { sink: "kafka".into(), backlog: 12, problem: None }],
         }
     }
 

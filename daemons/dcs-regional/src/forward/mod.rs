@@ -94,17 +94,41 @@ impl Default for Limits {
 /// attempt, cleared by its next success. Only a leader forwards, so only a leader's entries
 /// move.
 #[derive(Debug, Clone, Default)]
-pub struct SinkHealth(Arc<Mutex<std::collections::BTreeMap<&'static str, Option<String>>>>);
+pub struct SinkHealth(Arc<Mutex<std::collections::BTreeMap<&'static str, SinkState>>>);
+
+/// One sink's last outcome and backlog.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SinkState {
+    /// Its last error (None: its last attempt worked).
+    pub problem: Option<String>,
+    /// Accepted events not yet forwarded to it, as last measured.
+    pub backlog: u64,
+}
 
 impl SinkHealth {
+    fn entry<T>(&self, sink: &'static str, f: impl FnOnce(&mut SinkState) -> T) -> T {
+        let mut map = self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        f(map.entry(sink).or_default())
+    }
+
     fn set(&self, sink: &'static str, problem: Option<String>) {
-        self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner).insert(sink, problem);
+        self.entry(sink, |s| s.problem = problem);
+    }
+
+    fn set_backlog(&self, sink: &'static str, backlog: u64) {
+        self.entry(sink, |s| s.backlog = backlog);
     }
 
     /// The first failing sink and its error, if any.
     pub fn problem(&self) -> Option<String> {
         let map = self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-        map.iter().find_map(|(sink, p)| p.as_ref().map(|p| format!("sink {sink}: {p}")))
+        map.iter().find_map(|(sink, s)| s.problem.as_ref().map(|p| format!("sink {sink}: {p}")))
+    }
+
+    /// Every sink's state, by name.
+    pub fn states(&self) -> Vec<(&'static str, SinkState)> {
+        let map = self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        map.iter().map(|(k, v)| (*k, v.clone())).collect()
     }
 
     /// Forgets every sink's outcome (this node no longer leads).
@@ -212,6 +236,7 @@ pub async fn run<S: Sink>(
             };
             metrics::gauge!("dcs_regional_forward_lag", "sink" => name)
                 .set(last.saturating_sub(at) as f64);
+            health.set_backlog(name, last.saturating_sub(at));
             let Some(to) = items.last().map(|a| a.seq) else {
                 if !pause(&stop, limits.poll_ms).await {
                     return;

@@ -216,9 +216,11 @@ impl RegionNode {
             }
         })];
         let region = config.replica.region.node;
+        let sinks = crate::forward::SinkHealth::default();
         if let Some(link) = config.master {
             let (raft, streams, stop) = (raft.clone(), Arc::clone(&streams), stop.clone());
-            tasks.push(tokio::spawn(uplink::run(raft, streams, region, link, stop)));
+            let health = sinks.clone();
+            tasks.push(tokio::spawn(uplink::run(raft, streams, region, link, health, stop)));
         }
         tasks.push(tokio::spawn(driver::run(
             raft.clone(),
@@ -229,7 +231,6 @@ impl RegionNode {
         )));
         let replica = Arc::clone(sm.replica());
         let limits = config.forward.limits;
-        let sinks = crate::forward::SinkHealth::default();
         if let Some(pg) = config.forward.postgres {
             let r = (raft.clone(), Arc::clone(&replica), sinks.clone(), stop.clone());
             tasks.push(tokio::spawn(crate::forward::run(pg, r.0, r.1, limits, r.2, r.3)));

@@ -83,6 +83,7 @@ pub(crate) async fn run(
     streams: Streams,
     region: NodeId,
     link: MasterLink,
+    sinks: crate::forward::SinkHealth,
     stop: CancellationToken,
 ) {
     let mut backoff = Backoff::new(link.retry_base_ms, link.retry_max_ms);
@@ -99,7 +100,7 @@ pub(crate) async fn run(
                 _ = tokio::time::sleep(LEADER_POLL) => continue,
             }
         }
-        match exchange(&raft, &streams, region, &link, &stop, &mut backoff).await {
+        match exchange(&raft, &streams, region, &link, &sinks, &stop, &mut backoff).await {
             End::Stopped => return,
             End::NotLeader => {
                 tracing::info!("no longer the leader: the master stream is closed");
@@ -167,6 +168,7 @@ async fn exchange(
     streams: &Streams,
     region: NodeId,
     link: &MasterLink,
+    sinks: &crate::forward::SinkHealth,
     stop: &CancellationToken,
     backoff: &mut Backoff,
 ) -> End {
@@ -202,7 +204,7 @@ async fn exchange(
             _ = stop.cancelled() => break End::Stopped,
             _ = reporting.tick(), if !link.status_every.is_zero() => {
                 // On its own task: a slow master delays the report, never the stream.
-                if let Some(status) = raft_status(raft, region) {
+                if let Some(status) = raft_status(raft, region, sinks) {
                     let mut client = client.clone();
                     let timeout = link.connect_timeout;
                     tokio::spawn(async move {
@@ -251,7 +253,11 @@ async fn exchange(
 }
 
 /// The cluster as this leader sees it, for the master's dashboard (None unless it leads).
-fn raft_status(raft: &Raft, region: NodeId) -> Option<pb::RegionStatus> {
+fn raft_status(
+    raft: &Raft,
+    region: NodeId,
+    sinks: &crate::forward::SinkHealth,
+) -> Option<pb::RegionStatus> {
     let NodeId::Region(number) = region else { return None };
     let m = raft.metrics().borrow_watched().clone();
     if m.current_leader != Some(m.id) {
@@ -282,6 +288,15 @@ fn raft_status(raft: &Raft, region: NodeId) -> Option<pb::RegionStatus> {
         nodes,
         at_unix_ms: clock().wall_ms,
         version: env!("CARGO_PKG_VERSION").to_string(),
+        sinks: sinks
+            .states()
+            .into_iter()
+            .map(|(sink, s)| pb::SinkStatus {
+                sink: sink.to_string(),
+                backlog: s.backlog,
+                problem: s.problem.unwrap_or_default(),
+            })
+            .collect(),
     })
 }
 

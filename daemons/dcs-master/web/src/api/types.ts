@@ -63,6 +63,15 @@ export interface RaftReport {
   applied: number;
   version: string;
   members: RaftMember[];
+  /** Each sink the leader forwards to (PostgreSQL, Kafka) and how far behind it is. */
+  sinks: SinkBacklog[];
+}
+
+/** One forwarding sink of a region: accepted events not yet in it, and its last error. */
+export interface SinkBacklog {
+  sink: string;
+  backlog: number;
+  problem: string | null;
 }
 
 export interface RaftResponse {

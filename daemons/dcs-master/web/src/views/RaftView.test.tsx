@@ -21,6 +21,10 @@ function report(now: number, over: Partial<RaftReport> = {}): RaftReport {
       { id: 3, addr: '127.0.0.1:7003', voter: true, matched: null, lag: null },
       { id: 4, addr: '127.0.0.1:7004', voter: false, matched: 1_200, lag: 300 },
     ],
+    sinks: [
+      { sink: 'postgres', backlog: 0, problem: null },
+      { sink: 'kafka', backlog: 1_234, problem: 'the broker does not answer' },
+    ],
     ...over,
   };
 }
@@ -45,7 +49,7 @@ describe('Raft view', () => {
     render(<RaftView />);
     expect((await screen.findByTestId('raft-leader-1')).textContent).toBe('n2');
     expect(screen.getByText('1,498')).toBeTruthy();
-    const table = screen.getByRole('table');
+    const table = screen.getByRole('table', { name: /Members of region 1/ });
     expect(within(table).getAllByRole('columnheader').map((h) => h.textContent)).toEqual([
       'Node',
       'State',
@@ -60,6 +64,16 @@ describe('Raft view', () => {
     expect(cells(rows[2]!)).toEqual(['n3', 'Not heard from', '127.0.0.1:7003', '—', 'unknown']);
     expect(cells(rows[3]!)).toEqual(['n4', 'Lagging', '127.0.0.1:7004', '1,200', '300']);
     expect(screen.queryByText('No recent report')).toBeNull();
+    const sinks = screen.getByRole('table', { name: /Forwarding backlog of region 1/ });
+    const sinkRows = within(sinks).getAllByRole('row').slice(1);
+    expect(cells(sinkRows[0]!)).toEqual(['PostgreSQL', 'Forwarding', '0', 'none']);
+    expect(cells(sinkRows[1]!)).toEqual(['Kafka', 'Failing', '1,234', 'the broker does not answer']);
+  });
+
+  it('says when a region forwards to no sink', async () => {
+    stubFetch({ '/api/v1/regions/raft': () => json(200, { regions: [report(Date.now(), { sinks: [] })] }) });
+    render(<RaftView />);
+    expect(await screen.findByText(/forwards to no sink/)).toBeTruthy();
   });
 
   it('marks a region whose leader stopped reporting', async () => {

@@ -1,5 +1,6 @@
 // Raft: each region's cluster as its leader last reported it (GET /api/v1/regions/raft):
-// leader, term, committed and applied index, and each member's lag; refreshes every 5 s.
+// leader, term, committed and applied index, each member's lag, and each sink's forwarding
+// backlog; refreshes every 5 s.
 
 import { api } from '../api';
 import type { RaftMember, RaftReport } from '../api/types';
@@ -121,6 +122,34 @@ function RegionRaft({ report: r, now, refreshMs }: { report: RaftReport; now: nu
           })}
         </tbody>
       </Table>
+      {r.sinks.length === 0 ? (
+        <p className="muted small">This region forwards to no sink (no PostgreSQL or Kafka configured).</p>
+      ) : (
+        <Table caption={`Forwarding backlog of region ${r.region}: accepted events not yet in each sink`}>
+          <thead>
+            <tr>
+              <Th>Sink</Th>
+              <Th>State</Th>
+              <Th numeric>Backlog</Th>
+              <Th>Last error</Th>
+            </tr>
+          </thead>
+          <tbody>
+            {r.sinks.map((k) => (
+              <tr key={k.sink}>
+                <Td>{SINK_NAMES[k.sink] ?? k.sink}</Td>
+                <Td>
+                  {k.problem === null ? <Badge tone="ok">Forwarding</Badge> : <Badge tone="bad">Failing</Badge>}
+                </Td>
+                <Td numeric>{k.backlog.toLocaleString()}</Td>
+                <Td>{k.problem === null ? <span className="muted">none</span> : k.problem}</Td>
+              </tr>
+            ))}
+          </tbody>
+        </Table>
+      )}
     </Card>
   );
 }
+
+const SINK_NAMES: Record<string, string> = { postgres: 'PostgreSQL', kafka: 'Kafka' };
