@@ -165,7 +165,7 @@ fn a_version_1_store_is_migrated_on_open() {
     let version: String = conn
         .query_row("SELECT value FROM dcs_meta WHERE key = 'schema_version'", [], |r| r.get(0))
         .unwrap();
-    assert_eq!(version, "5");
+    assert_eq!(version, "6");
     let per_row_constraint: i64 = conn
         .query_row(
             "SELECT count(*) FROM sqlite_schema WHERE name = 'events' AND sql LIKE '%UNIQUE (stream_id%'",

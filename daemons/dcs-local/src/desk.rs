@@ -428,13 +428,16 @@ impl Desk {
 
     /// Every event's data key was leased by this store to terminal `t`, and the event was
     /// sealed (by its HLC time) before the lease expired: a key lifted from one till is good
-    /// for nothing at another, and a spent lease seals nothing new.
+    /// for nothing at another, and a spent lease seals nothing new. Returns how many of the
+    /// events each key sealed (for [`Self::reserve_lease_uses`]).
     async fn check_leases(
         &self,
         t: &TerminalIdentity,
         events: &[SovereignFinancialEvent],
-    ) -> Result<()> {
+    ) -> Result<BTreeMap<[u8; 16], u64>> {
         let mut checked: BTreeMap<[u8; 16], u64> = BTreeMap::new();
+        // Events of this submission under each key, to reserve once every check passed.
+        let mut uses: BTreeMap<[u8; 16], u64> = BTreeMap::new();
         for (i, e) in events.iter().enumerate() {
             let env = dcs_crypto::Envelope::parse(&e.payload().envelope)
                 .map_err(|err| LocalError::Invalid(format!("events[{i}].envelope: {err}")))?;
@@ -461,6 +464,29 @@ impl Desk {
             if e.causality().hlc.unix_ms() > expires {
                 return Err(LocalError::Refused(format!(
                     "events[{i}]: sealed after its data key lease expired: provision the till again"
+                )));
+            }
+            *uses.entry(id).or_insert(0) += 1;
+        }
+        Ok(uses)
+    }
+
+    /// Counts `uses` (events per leased data key) against their leases, in one statement per
+    /// key, just before the events are stored: concurrent submissions of one till never pass
+    /// a lease's max_uses together.
+    async fn reserve_lease_uses(
+        &self,
+        t: &TerminalIdentity,
+        uses: BTreeMap<[u8; 16], u64>,
+    ) -> Result<()> {
+        for (id, n) in uses {
+            let (store, agent) = (Arc::clone(&self.store), t.agent.to_string());
+            let granted =
+                blocking(move || Ok(store.reserve_lease_uses_sync(&id, &agent, n)?)).await?;
+            if !granted {
+                return Err(LocalError::Refused(format!(
+                    "the till's data key lease has fewer than {n} uses left ([till] \
+                     lease_max_uses): provision the till again for a new key"
                 )));
             }
         }
@@ -513,7 +539,7 @@ impl Desk {
         }
         // After the signatures (a forged event is refused as forged) and before opening (a key
         // the store never leased opens nothing): every data key was leased to this terminal.
-        self.check_leases(t, &events).await?;
+        let uses = self.check_leases(t, &events).await?;
         for (i, e) in events.iter().enumerate() {
             let plain = dcs_crypto::open_event(e, self.identity.keyring.as_ref())?;
             let body = EventBody::from_bytes(&plain)
@@ -528,6 +554,7 @@ impl Desk {
             bodies.push(DomainEvent::new(body));
         }
         let expected = self.check_sale(&stream, &bodies).await?;
+        self.reserve_lease_uses(t, uses).await?;
         let total = events.iter().find_map(|e| match e.event_type() {
             dcs_core::EventType::SaleCompleted
             | dcs_core::EventType::SalePartiallyRefunded

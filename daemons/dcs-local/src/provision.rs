@@ -44,6 +44,7 @@ pub async fn provision(
             max_uses: till.lease_max_uses,
             expires_ms: expires,
             issued_ms: now,
+            used: 0,
         },
     )
     .await?;

@@ -305,4 +305,25 @@ async fn a_till_sells_with_a_leased_key_and_bad_input_changes_nothing() {
     let day = day.unwrap().into_inner();
     assert_eq!((day.sales_count, day.refund_count), (1, 1));
     assert!(daemon.terminate().success());
+
+    // The store counted the lease's uses: exactly the events it stored under the key (a
+    // resend, and the submissions refused above, count nothing).
+    let store = common::open_store(dir.path());
+    let id: [u8; 16] = lease.data_key_id.as_slice().try_into().unwrap();
+    let stored = store
+        .read_all_sync(1, 1_000)
+        .unwrap()
+        .iter()
+        .filter(|e| {
+            dcs_crypto::Envelope::parse(&e.event.payload().envelope).unwrap().data_key_id == id
+        })
+        .count() as u64;
+    let held = store.lease_sync(&id).unwrap().unwrap();
+    assert!(stored > 0);
+    assert_eq!(held.used, stored, "uses counted = events stored under the lease");
+    // And the bound holds: the uses left can be reserved, one more cannot.
+    let left = held.max_uses - held.used;
+    assert!(store.reserve_lease_uses_sync(&id, "till-1", left).unwrap());
+    assert!(!store.reserve_lease_uses_sync(&id, "till-1", 1).unwrap(), "no use beyond max_uses");
+    assert!(!store.reserve_lease_uses_sync(&id, "till-2", 0).unwrap(), "another till's key");
 }

@@ -13,7 +13,7 @@ pub const FORMAT: &str = "dcs-event-store";
 /// [`crate::chain`]) in `dcs_meta`, and the `chain_anchor` table. Version 4 adds the sync
 /// machine's checkpoint, its checkpoint log and the region's refusals (see `sync_store`).
 /// Version 5 adds the data keys leased to self-sealing tills (see `leases`).
-pub const SCHEMA_VERSION: i64 = 5;
+pub const SCHEMA_VERSION: i64 = 6;
 /// The `dcs_meta` chain kind of an unkeyed chain.
 pub const CHAIN_UNKEYED: &str = "sha256";
 /// The `dcs_meta` chain kind of a chain keyed by the tenant's chain key.
@@ -51,6 +51,24 @@ CREATE TABLE IF NOT EXISTS till_leases (
 ) STRICT;
 UPDATE dcs_meta SET value = '5' WHERE key = 'schema_version';
 ";
+
+/// Version 6's addition, idempotent: how many events a till has sealed under each leased key
+/// (a lease's uses are reserved before its events are stored, so they never pass `max_uses`).
+fn add_v6(tx: &Transaction<'_>) -> Result<()> {
+    let has_used: i64 = tx
+        .query_row(
+            "SELECT count(*) FROM pragma_table_info('till_leases') WHERE name = 'used'",
+            [],
+            |r| r.get(0),
+        )
+        .map_err(super::map_err)?;
+    if has_used == 0 {
+        tx.execute_batch("ALTER TABLE till_leases ADD COLUMN used INTEGER NOT NULL DEFAULT 0;")
+            .map_err(super::map_err)?;
+    }
+    tx.execute_batch("UPDATE dcs_meta SET value = '6' WHERE key = 'schema_version';")
+        .map_err(super::map_err)
+}
 
 /// The event log. `(stream_id, stream_version)` is indexed once per append, at the row
 /// that starts it (`position = batch_first`): an append's rows are consecutive positions of
@@ -144,6 +162,7 @@ pub fn ensure(conn: &mut Connection, path: &str, read_only: bool) -> Result<()> 
         tx.execute_batch(super::checkpoint_log::DDL).map_err(super::map_err)?;
         tx.execute_batch(V4_ADDITIONS).map_err(super::map_err)?;
         tx.execute_batch(V5_ADDITIONS).map_err(super::map_err)?;
+        add_v6(&tx)?;
         return tx.commit().map_err(super::map_err);
     }
     let has_meta: bool = tx
@@ -169,7 +188,7 @@ pub fn ensure(conn: &mut Connection, path: &str, read_only: bool) -> Result<()> 
     if version == SCHEMA_VERSION.to_string() {
         return tx.commit().map_err(super::map_err);
     }
-    if version == "1" || version == "2" || version == "3" || version == "4" {
+    if ["1", "2", "3", "4", "5"].contains(&version.as_str()) {
         if read_only {
             return Err(not_ours(format!(
                 "schema version {version} must be migrated to {SCHEMA_VERSION}: open it read-write once"
@@ -178,12 +197,15 @@ pub fn ensure(conn: &mut Connection, path: &str, read_only: bool) -> Result<()> 
         if version == "1" {
             migrate_v1(&tx)?;
         }
-        if version != "4" {
+        if version != "4" && version != "5" {
             tx.execute_batch(V3_ADDITIONS).map_err(super::map_err)?;
             tx.execute_batch(super::checkpoint_log::DDL).map_err(super::map_err)?;
             tx.execute_batch(V4_ADDITIONS).map_err(super::map_err)?;
         }
-        tx.execute_batch(V5_ADDITIONS).map_err(super::map_err)?;
+        if version != "5" {
+            tx.execute_batch(V5_ADDITIONS).map_err(super::map_err)?;
+        }
+        add_v6(&tx)?;
         return tx.commit().map_err(super::map_err);
     }
     Err(not_ours(format!(
