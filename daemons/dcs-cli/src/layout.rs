@@ -347,6 +347,7 @@ pub fn init(dir: &Path, bins: &Bins, stores: usize, infra: &Infra) -> Result<Lay
             .arg(&ca))?;
         let master_url = format!("https://127.0.0.1:{}", layout.master_proxy);
         let (terminals, keyring) = (terminals.clone(), keyring.clone());
+        let vault = infra.vault.clone();
         edit_toml(&n.join("dcs-regional.toml"), |t| {
             set(t, "master", "url", master_url);
             set(t, "master", "retry_max_ms", 2_000);
@@ -357,6 +358,14 @@ pub fn init(dir: &Path, bins: &Bins, stores: usize, infra: &Infra) -> Result<Lay
             let mut keyrings = toml::Table::new();
             keyrings.insert(TENANT.into(), keyring.display().to_string().into());
             set(t, "verify", "keyrings", keyrings);
+            // With the tenant's KEKs in Vault, the region opens its events through Vault too.
+            if let Some((addr, token)) = &vault {
+                let mut v = toml::Table::new();
+                v.insert("addr".into(), addr.clone().into());
+                v.insert("token_file".into(), token.display().to_string().into());
+                v.insert("tenants".into(), vec![toml::Value::from(TENANT)].into());
+                set(t, "verify", "vault", v);
+            }
         })?;
     }
     layout.write(dir)?;

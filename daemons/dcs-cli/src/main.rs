@@ -155,7 +155,7 @@ fn main() -> ExitCode {
                     r.sales_per_s,
                     r.at_master,
                     r.reached_master,
-                    r.converged.map_or("not checked (--vault: the region cannot open the events)".into(), |c| c.to_string()),
+                    r.converged.map_or("not checked".into(), |c| c.to_string()),
                     r.all_stores_listed
                 );
                 println!(

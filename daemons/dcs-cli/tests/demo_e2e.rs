@@ -6,7 +6,8 @@
 //!
 //! `with_postgres_and_kafka…` (ignored; `scripts/test.d/75-demo.sh` runs it against the
 //! servers `scripts/stack up` starts) also checks PostgreSQL and Kafka: every acknowledged
-//! sale once in each.
+//! sale once in each, with the tenant's KEKs in OpenBao (rotated during the run) and the
+//! stock still converged.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
 
 use std::collections::BTreeMap;
@@ -171,6 +172,14 @@ async fn with_postgres_and_kafka_every_acknowledged_sale_lands_once_in_each() {
         &flags["postgres-password-file"],
         "--kafka",
         &flags["kafka"],
+        // The tenant's KEKs in OpenBao Transit, rotated mid-run: the region opens the events
+        // through it (the stock check needs it), under both versions.
+        "--vault",
+        &flags["vault"],
+        "--vault-token-file",
+        &flags["vault-token-file"],
+        "--rotate-key-after-s",
+        "3",
     ];
     let run = tokio::task::spawn_blocking({
         let d = d.clone();
@@ -185,6 +194,7 @@ async fn with_postgres_and_kafka_every_acknowledged_sale_lands_once_in_each() {
     assert_all_held(&out);
     let (acked, _) = report(&out);
     assert_eq!(acked, 80);
+    assert!(out.contains("KEK was rotated to version"), "{out}");
 
     // PostgreSQL, as the region's own login (row-level security: tenant acme).
     let password = std::fs::read_to_string(&flags["postgres-password-file"]).unwrap();

@@ -164,6 +164,24 @@ pub struct VerifySection {
     /// How often (ms) each keyring file is looked at for a rotation made elsewhere (0: read
     /// once at start). An event under a KEK version not yet seen rereads it at once.
     pub keyring_reload_ms: u64,
+    /// `[verify.vault]`: tenants whose KEKs are in Vault or OpenBao Transit (their stores'
+    /// `[keys] provider = "vault"`): the leader opens their events through it.
+    pub vault: Option<VerifyVault>,
+}
+
+/// `[verify.vault]`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct VerifyVault {
+    /// The server, e.g. `https://vault.internal:8200`.
+    pub addr: String,
+    /// A file holding a token that may decrypt with the tenants' Transit keys (0600).
+    pub token_file: PathBuf,
+    /// The Transit mount (default `transit`).
+    #[serde(default)]
+    pub mount: Option<String>,
+    /// The tenants opened through it.
+    pub tenants: Vec<String>,
 }
 
 impl Default for VerifySection {
@@ -173,6 +191,7 @@ impl Default for VerifySection {
             terminals: BTreeMap::new(),
             keyrings: BTreeMap::new(),
             keyring_reload_ms: 1_000,
+            vault: None,
         }
     }
 }

@@ -282,6 +282,34 @@ fn verifier(
         }
         v = v.with_opener(tenant.clone(), Box::new(keys));
     }
+    if let Some(vault) = &file.verify.vault {
+        let path = dcs_daemon::files::relative_to(data_dir, &vault.token_file);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(&path)
+                .map_err(|e| format!("verify.vault.token_file: {}: {e}", path.display()))?
+                .permissions()
+                .mode();
+            if mode & 0o077 != 0 {
+                return Err(format!(
+                    "verify.vault.token_file: {}: readable by group or others: chmod 600 it",
+                    path.display()
+                ));
+            }
+        }
+        let token = dcs_daemon::admin_token::AdminToken::read_secret(&path)
+            .map_err(|e| format!("verify.vault.token_file: {e}"))?;
+        for tenant in &vault.tenants {
+            let p = dcs_keys::VaultTransitProvider::new(&vault.addr, &token)
+                .map_err(|e| format!("verify.vault: {e}"))?;
+            let p = match &vault.mount {
+                Some(m) => p.with_mount(m),
+                None => p,
+            };
+            v = v.with_opener(tenant.clone(), Box::new(p));
+        }
+    }
     Ok(v)
 }
 
