@@ -137,8 +137,15 @@ test('offline: 20 sales, a reload with no network, one more, then exactly those 
   const t0 = Date.now();
   await waitFor('offline', async () => (await text(page, '#sync-state')) === 'Offline', 2000);
   figure('offline_detect_ms', Date.now() - t0);
+  const mugs = async () => {
+    await page.click('#nav-sell');
+    const t = page.locator('.tile[data-sku="MUG"] .stock');
+    return (await t.count()) ? Number((await t.textContent()).replace(' on hand', '')) : 0;
+  };
+  const mugsBefore = await mugs();
   for (let i = 0; i < 20; i++) await sale(page, i % 2 ? ['MUG'] : ['COFFEE-250G', 'MUG'], { tender: ['cash', 'card', 'giftCard'][i % 3] });
   assert.equal(await outbox(page), 20);
+  assert.equal(await mugs(), mugsBefore - 20, 'the tiles count the queued sales off the shelf');
   await page.screenshot({ path: join(DOCS, 'pos-offline.png') });
   const before = await page.evaluate(leaseLeft);
 
@@ -163,6 +170,8 @@ test('offline: 20 sales, a reload with no network, one more, then exactly those 
   await drained(page);
   const day = await client.getDaySummary({ day: '' });
   assert.equal(day.salesCount, 21n, 'exactly the 21 offline sales, none twice');
+  // Synced: the store's own figures now hold the 21 sales, counted once.
+  await waitFor('the synced stock', async () => (await mugs()) === mugsBefore - 21, 8000);
   // A retry sends the same bytes under the same keys: the daemon answers with the first result.
   const till = daemonClient(daemon.url, await page.evaluate(tillToken));
   for (const r of queued) {

@@ -12,6 +12,7 @@ export interface OutboxRecord {
   at: number;
   status: 'queued' | 'quarantined';
   error?: string;
+  moves?: Record<string, number>; // units a sale takes off the shelf, per SKU (until synced)
 }
 
 export interface ReceiptLine { sku: string; name: string; quantity: number; unitPrice: bigint; discount: bigint; net: bigint; tax: bigint; gross: bigint }

@@ -131,7 +131,10 @@ export class TillApp {
       ...(tender === 'giftCard' ? { giftCard: pay.giftCard } : {}),
     };
     const next = { ...session, state: cmd.session ?? session.state };
-    await this.db.write({ kv: this.state(), outbox: [this.record('sale', key, cmd)], receipts: [receipt], sessions: [next] });
+    const moves: Record<string, number> = {};
+    for (const l of lines) moves[l.sku] = (moves[l.sku] ?? 0) + l.quantity;
+    const outbox = { ...this.record('sale', key, cmd), moves };
+    await this.db.write({ kv: this.state(), outbox: [outbox], receipts: [receipt], sessions: [next] });
     const t2 = performance.now();
     performance.measure('seal', { start: t0, end: t1 });
     performance.measure('commit', { start: t1, end: t2 });

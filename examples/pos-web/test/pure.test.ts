@@ -7,6 +7,7 @@ import { businessDay, daySummary } from '../src/summary.js';
 import { changedProducts, changedStock } from '../src/diff.js';
 import { classify } from '../src/errors.js';
 import { fromFragment } from '../src/fragment.js';
+import { onShelf } from '../src/stock.js';
 
 describe('money', () => {
   test('formats minor units exactly', () => {
@@ -96,5 +97,19 @@ describe('errors', () => {
     expect(fromFragment('#enroll=abc_-1')).toBe('abc_-1');
     expect(fromFragment('#x=1&enroll=abc')).toBe('abc');
     expect(fromFragment('')).toBeUndefined();
+  });
+});
+
+describe('stock on the shelf', () => {
+  const rec = (status: 'queued' | 'quarantined', moves?: Record<string, number>) =>
+    ({ key: 'k', kind: 'sale' as const, stream: 's', sealed: [], eventIds: [], at: 0, status, moves });
+  test('queued sales come off the store\'s figures; quarantined ones and other records do not', () => {
+    const shown = onShelf({ MUG: 24n, TEA: 3n }, [
+      rec('queued', { MUG: 2, COFFEE: 1 }),
+      rec('queued', { MUG: 1 }),
+      rec('quarantined', { TEA: 3 }),
+      rec('queued'),
+    ]);
+    expect(shown).toEqual({ MUG: 21n, TEA: 3n, COFFEE: -1n });
   });
 });

@@ -1,6 +1,8 @@
 // The selling screen: the product grid, SKU entry and the cart.
 
 import type { CatalogProduct } from '../../gen/dcs/v1/pos_pb.js';
+import type { OutboxRecord } from '../db.js';
+import { onShelf } from '../stock.js';
 import type { Ctx } from './ctx.js';
 import { cartPanel } from './cart.js';
 import { h, mount } from './dom.js';
@@ -8,7 +10,8 @@ import { grid } from './grid.js';
 
 export async function sell(ctx: Ctx): Promise<void> {
   const products = (await ctx.db.get<CatalogProduct[]>('catalog')) ?? ctx.app.provision.products;
-  const stock = (await ctx.db.get<Record<string, bigint>>('stock')) ?? {};
+  const synced = (await ctx.db.get<Record<string, bigint>>('stock')) ?? {};
+  const stock = onShelf(synced, await ctx.db.all<OutboxRecord>('outbox'));
   const cart = ctx.cart;
   const panel = cartPanel(cart, () => ctx.go({ name: 'pay' }));
   const add = (sku: string, qty = 1) => {
@@ -22,3 +25,4 @@ export async function sell(ctx: Ctx): Promise<void> {
     h('div', {}, entry, grid(products, stock, ctx.app.currency, (s) => add(s))),
     panel.el));
 }
+
