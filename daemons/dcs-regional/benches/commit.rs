@@ -31,6 +31,7 @@ use dcs_regional::verify::TenantVerifier;
 use dcs_sync::Verifier;
 use openraft::async_runtime::WatchReceiver;
 
+/// Stores pushing at once (`DCS_BENCH_STORES` overrides).
 const STORES: u32 = 8;
 const PUSH: u64 = 256;
 
@@ -46,6 +47,11 @@ fn main() {
 }
 
 async fn run(total: u64) {
+    let stores: u32 = std::env::var("DCS_BENCH_STORES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(STORES)
+        .max(1);
     let mut rng = rand_core::OsRng;
     let mac = MacKey::random(&mut rng);
     let seed = Signer::generate(SignatureAlgorithm::Ed25519, &mut rng);
@@ -55,13 +61,13 @@ async fn run(total: u64) {
     };
     // Every store's till signs with the same key here; the region knows it for each till.
     let mut terminals = KeyRegistry::new();
-    for n in 1..=STORES {
+    for n in 1..=stores {
         let agent = dcs_core::AgentId::new(format!("pos-{n}")).unwrap();
         terminals.register(&agent, seed.verifier());
     }
     let dirs: Vec<tempfile::TempDir> = (0..3).map(|_| tempfile::tempdir().unwrap()).collect();
     let region = Region::start(|id| {
-        let mut replica = replica_config_for(STORES);
+        let mut replica = replica_config_for(stores);
         replica.region.sync.max_batch_items = PUSH as usize;
         NodeConfig {
             node_id: id,
@@ -91,9 +97,9 @@ async fn run(total: u64) {
     let url = members[&leader].sync.clone();
 
     // The stores seal their events before the clock starts.
-    let per_store = total / u64::from(STORES);
+    let per_store = total / u64::from(stores);
     let mut clients = vec![];
-    for n in 1..=STORES {
+    for n in 1..=stores {
         let mut c = StoreClient::new(n, None);
         let s = seal.clone();
         c.reseal = Some(Box::new(move |e| s(e)));
@@ -178,7 +184,7 @@ async fn run(total: u64) {
         entries as f64 / commits.max(1) as f64,
         acked as f64 / commits.max(1) as f64
     );
-    assert_eq!(acked, per_store * u64::from(STORES), "every event acknowledged");
+    assert_eq!(acked, per_store * u64::from(stores), "every event acknowledged");
     for n in nodes.into_values() {
         n.shutdown().await;
     }
