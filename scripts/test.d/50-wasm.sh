@@ -14,15 +14,8 @@ command -v npm >/dev/null || missing+=(npm)
 [ -x "${DCS_CHROMIUM:-/usr/bin/chromium}" ] || missing+=(chromium chromium-headless-shell chromium-driver)
 command -v gzip >/dev/null || missing+=(gzip)
 command -v bc >/dev/null || missing+=(bc)
-if [ ${#missing[@]} -gt 0 ]; then
-  if [ "$(id -u)" != 0 ]; then
-    echo "missing ${missing[*]}: install them (apt-get install ${missing[*]}) or run as root" >&2
-    exit 1
-  fi
-  say "apt-get install ${missing[*]}"
-  apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
-fi
+. scripts/lib/apt-need.sh
+apt_need ${missing[@]+"${missing[@]}"}
 node_major=$(node -p 'process.versions.node.split(".")[0]')
 if [ "$node_major" -lt 20 ]; then
   say "WARNING: Node $(node --version) is older than 20, which playwright-core declares; running anyway"

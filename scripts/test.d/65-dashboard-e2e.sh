@@ -16,15 +16,8 @@ missing=()
 command -v node >/dev/null || missing+=(nodejs)
 command -v npm >/dev/null || missing+=(npm)
 [ -x "${DCS_CHROMIUM:-/usr/bin/chromium}" ] || missing+=(chromium)
-if [ ${#missing[@]} -gt 0 ]; then
-  if [ "$(id -u)" != 0 ]; then
-    echo "missing ${missing[*]}: install them (apt-get install ${missing[*]}) or run as root" >&2
-    exit 1
-  fi
-  say "apt-get install ${missing[*]}"
-  apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
-fi
+. scripts/lib/apt-need.sh
+apt_need ${missing[@]+"${missing[@]}"}
 
 web=daemons/dcs-master/web
 if [ ! -d "$web/node_modules/playwright-core" ]; then

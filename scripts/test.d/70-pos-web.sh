@@ -14,15 +14,8 @@ missing=()
 command -v node >/dev/null || missing+=(nodejs)
 command -v npm >/dev/null || missing+=(npm)
 [ -x "${DCS_CHROMIUM:-/usr/bin/chromium}" ] || missing+=(chromium)
-if [ ${#missing[@]} -gt 0 ]; then
-  if [ "$(id -u)" != 0 ]; then
-    echo "missing ${missing[*]}: install them (apt-get install ${missing[*]}) or run as root" >&2
-    exit 1
-  fi
-  say "apt-get install ${missing[*]}"
-  apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
-fi
+. scripts/lib/apt-need.sh
+apt_need ${missing[@]+"${missing[@]}"}
 
 export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$root/target}
 if [ ! -f bindings/wasm/pkg/web/dcs_wasm_bg.wasm ]; then
