@@ -101,7 +101,7 @@ struct KeyRotation {
 impl KeyRotation {
     /// Rotates the tenant's KEK with `dcs-local keys rotate` on store 1 and, with key files,
     /// puts the new keyring in place at every other store (replaced atomically, 0600). Every
-    /// daemon moves to the new version within a second ([keys] file_reload_ms); events under
+    /// daemon moves to the new version within a second (`[keys] file_reload_ms`); events under
     /// the earlier versions still open.
     fn rotate(&self) -> String {
         let first = Layout::store_dir(&self.dir, 0);
