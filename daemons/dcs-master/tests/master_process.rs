@@ -192,16 +192,25 @@ struct Stream {
     down: tonic::Streaming<pb::SyncEnvelope>,
 }
 
-async fn open(master: &Master, tls: ClientTlsConfig) -> Stream {
-    let channel = tonic::transport::Endpoint::from_shared(master.url())
+/// A `RegionalMasterSync` client of `master` over mutual TLS as `tls`'s certificate.
+async fn client(
+    url: String,
+    tls: ClientTlsConfig,
+) -> RegionalMasterSyncClient<tonic::transport::Channel> {
+    let channel = tonic::transport::Endpoint::from_shared(url)
         .unwrap()
         .tls_config(tls)
         .unwrap()
         .connect()
         .await
         .unwrap();
+    RegionalMasterSyncClient::new(channel)
+}
+
+async fn open(master: &Master, tls: ClientTlsConfig) -> Stream {
     let (up, rx) = mpsc::channel(16);
-    let down = RegionalMasterSyncClient::new(channel)
+    let down = client(master.url(), tls)
+        .await
         .exchange(ReceiverStream::new(rx))
         .await
         .unwrap()
@@ -630,20 +639,7 @@ async fn a_regions_raft_report_is_kept_and_shown_and_bad_reports_are_refused() {
     let root = tempfile::tempdir().unwrap();
     let mut master = Master::init(root.path());
     master.start().await;
-    let client = |name: &str| {
-        let tls = client_tls(root.path(), name);
-        let url = master.url();
-        async move {
-            let channel = tonic::transport::Endpoint::from_shared(url)
-                .unwrap()
-                .tls_config(tls)
-                .unwrap()
-                .connect()
-                .await
-                .unwrap();
-            RegionalMasterSyncClient::new(channel)
-        }
-    };
+    let client = |name: &str| client(master.url(), client_tls(root.path(), name));
     let (status_code, body) = master.api("GET", "/api/v1/regions/raft", "").await;
     assert_eq!((status_code, &body["regions"]), (200, &serde_json::json!([])), "{body}");
 
