@@ -6,6 +6,7 @@
 //! dcs-local dev-certs --data-dir D --ca-dir C   # a development CA and this store's cert
 //! dcs-local till add --data-dir D --id till-1   # a browser till: its enrollment code, once
 //! dcs-local cashier add --data-dir D --id c-1 --name Ana   # PIN from DCS_CASHIER_PIN
+//! dcs-local keys rotate --data-dir D   # a new version of the tenant's KEK (no restart)
 //! ```
 //!
 //! A thin driver: the commerce rules are dcs-core's, sealing is dcs-crypto's, the store is
