@@ -92,6 +92,27 @@ pub struct Snapshot {
     pub state: Vec<u8>,
 }
 
+/// A snapshot written with an append, in the append's own transaction (a crash keeps both or
+/// neither).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SnapshotWith {
+    /// The stream it summarises (the appended stream or another, e.g. a sale's session).
+    pub stream_id: StreamId,
+    /// The version it is taken at.
+    pub version: SnapshotVersion,
+    /// Opaque state bytes (the aggregate's own encoding).
+    pub state: Vec<u8>,
+}
+
+/// Which stream version a [`SnapshotWith`] is taken at.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SnapshotVersion {
+    /// The appended stream's version once the append is in.
+    OfTheAppend,
+    /// This version (of another stream the append leaves as it is).
+    Fixed(u64),
+}
+
 /// An append-only, idempotent event store with optimistic concurrency.
 ///
 /// Backends: SQLite for the Local Agent ([`crate::sqlite::SqliteStore`]), PostgreSQL for the

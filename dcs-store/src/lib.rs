@@ -72,6 +72,9 @@ pub mod projection;
 #[cfg(feature = "sqlite")]
 pub mod sqlite;
 
-pub use api::{AppendResult, EventStore, ExpectedVersion, Snapshot, StoredEvent, StreamId};
+pub use api::{
+    AppendResult, EventStore, ExpectedVersion, Snapshot, SnapshotVersion, SnapshotWith,
+    StoredEvent, StreamId,
+};
 pub use error::{Result, StoreError};
 pub use projection::{Opened, ProjectionRows, Projector, open_fact};

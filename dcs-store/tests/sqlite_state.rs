@@ -89,3 +89,57 @@ fn cursors_crdts_and_sagas_persist() {
     let steps = store.saga_steps("s1").unwrap();
     assert_eq!(steps.iter().map(|s| s.name.as_str()).collect::<Vec<_>>(), ["reserve", "ship"]);
 }
+
+#[test]
+fn a_snapshot_goes_in_with_its_append_or_not_at_all() {
+    use dcs_store::{SnapshotVersion, SnapshotWith};
+    let store = SqliteStore::open_in_memory().unwrap();
+    let (session, sale) = (StreamId::new("session-s").unwrap(), StreamId::new("sale-r").unwrap());
+    let snap = |stream: &StreamId, version, state: &[u8]| {
+        Some(SnapshotWith { stream_id: stream.clone(), version, state: state.to_vec() })
+    };
+    let req = |stream, expected, events| AppendRequest { stream, expected, events, bodies: &[] };
+    let (e1, e2, e3) =
+        ([test_event("t", 1, "k1")], [test_event("t", 2, "k2")], [test_event("t", 3, "k3")]);
+    // The session opens (its snapshot at the append's version); a sale in it moves the
+    // session's snapshot at the session's own version; a refused append writes no snapshot.
+    let (results, _) = store
+        .append_group_synced_with(
+            &[
+                req(&session, ExpectedVersion::NoStream, &e1),
+                req(&sale, ExpectedVersion::NoStream, &e2),
+                req(&sale, ExpectedVersion::NoStream, &e3),
+            ],
+            &[
+                snap(&session, SnapshotVersion::OfTheAppend, b"open"),
+                snap(&session, SnapshotVersion::Fixed(1), b"one sale"),
+                snap(&session, SnapshotVersion::Fixed(1), b"refused"),
+            ],
+            |_| Ok(vec![]),
+        )
+        .unwrap();
+    assert!(results[0].is_ok() && results[1].is_ok() && results[2].is_err());
+    let s = store.load_snapshot_sync(&session).unwrap().unwrap();
+    assert_eq!((s.stream_version, s.state.as_slice()), (1, b"one sale".as_slice()));
+    // A resend (deduplicated) leaves the snapshot as it is.
+    let (results, _) = store
+        .append_group_synced_with(
+            &[req(&sale, ExpectedVersion::NoStream, &e2)],
+            &[snap(&session, SnapshotVersion::Fixed(1), b"stale")],
+            |_| Ok(vec![]),
+        )
+        .unwrap();
+    assert!(results[0].as_ref().unwrap().deduplicated);
+    assert_eq!(store.load_snapshot_sync(&session).unwrap().unwrap().state, b"one sale");
+    // A failing group (here its sync step) rolls the snapshot back with the events.
+    let e4 = [test_event("t", 4, "k4")];
+    let failed = store.append_group_synced_with(
+        &[req(&session, ExpectedVersion::Any, &e4)],
+        &[snap(&session, SnapshotVersion::OfTheAppend, b"closed")],
+        |_| Err(StoreError::Database("the machine refused".into())),
+    );
+    assert!(failed.is_err());
+    let s = store.load_snapshot_sync(&session).unwrap().unwrap();
+    assert_eq!((s.stream_version, s.state.as_slice()), (1, b"one sale".as_slice()));
+    assert_eq!(store.verify_chain().unwrap().rows, 2, "nothing of the failed group is in");
+}

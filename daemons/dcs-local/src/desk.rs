@@ -17,7 +17,7 @@ use dcs_core::{BranchId, IdempotencyKey, Money, SovereignFinancialEvent};
 use dcs_crypto::{Terminal, TerminalConfig, TerminalState};
 use dcs_proto::pos;
 use dcs_store::sqlite::SqliteStore;
-use dcs_store::{AppendResult, ExpectedVersion, Snapshot, StreamId};
+use dcs_store::{AppendResult, ExpectedVersion, SnapshotVersion, SnapshotWith, StreamId};
 use rand_core::OsRng;
 
 use crate::catalog::Catalog;
@@ -202,11 +202,12 @@ impl Desk {
         events: Vec<SovereignFinancialEvent>,
         facts: Vec<DomainEvent>,
         total: Option<Money>,
+        snapshot: Option<SnapshotWith>,
     ) -> Result<Stored> {
         let started = std::time::Instant::now();
         let event_ids = events.iter().map(|e| *e.event_id().as_bytes()).collect();
         let bodies: Vec<EventBody> = facts.into_iter().map(|f| f.body).collect();
-        let result = self.writer.append(stream, expected, events, bodies).await?;
+        let result = self.writer.append(stream, expected, events, bodies, snapshot).await?;
         let stored = Stored { result, event_ids, total };
         metrics::counter!("dcs_local_appends_total").increment(1);
         metrics::histogram!("dcs_local_append_seconds").record(started.elapsed().as_secs_f64());
@@ -240,15 +241,15 @@ impl Desk {
         .await
     }
 
-    async fn save_session(&self, session: &PosSession, version: u64) -> Result<()> {
-        let store = Arc::clone(&self.store);
-        let snapshot = Snapshot {
+    /// The session's snapshot, to write with the append that changes it (one transaction:
+    /// a crash never leaves a session behind its events).
+    fn session_snapshot(session: &PosSession, version: SnapshotVersion) -> Result<SnapshotWith> {
+        Ok(SnapshotWith {
             stream_id: session_stream(session.session_id())?,
-            stream_version: version,
+            version,
             state: postcard::to_allocvec(session)
                 .map_err(|e| LocalError::Setup(format!("cannot encode a session: {e}")))?,
-        };
-        blocking(move || Ok(store.save_snapshot_sync(&snapshot)?)).await
+        })
     }
 
     async fn open_session_of(&self, id: &SessionId) -> Result<PosSession> {
@@ -278,17 +279,16 @@ impl Desk {
         let (session, fact) =
             PosSession::open(c.session_id.clone(), c.cashier.clone(), c.opening_float)?;
         let events = self.seal(t, std::slice::from_ref(&fact), &c.key)?;
-        let stored = self
-            .append(
-                session_stream(&c.session_id)?,
-                ExpectedVersion::NoStream,
-                events,
-                vec![fact],
-                None,
-            )
-            .await?;
-        self.save_session(&session, stored.result.stream_version).await?;
-        Ok(stored)
+        let snapshot = Self::session_snapshot(&session, SnapshotVersion::OfTheAppend)?;
+        self.append(
+            session_stream(&c.session_id)?,
+            ExpectedVersion::NoStream,
+            events,
+            vec![fact],
+            None,
+            Some(snapshot),
+        )
+        .await
     }
 
     /// Closes a cashier session with the counted cash.
@@ -316,10 +316,11 @@ impl Desk {
         let expected = session.expected_cash()?;
         let fact = session.close(c.counted)?;
         let events = self.seal(t, std::slice::from_ref(&fact), &c.key)?;
+        let snapshot = Self::session_snapshot(&session, SnapshotVersion::OfTheAppend)?;
+        let stream = session_stream(&c.session_id)?;
         let stored = self
-            .append(session_stream(&c.session_id)?, ExpectedVersion::Any, events, vec![fact], None)
+            .append(stream, ExpectedVersion::Any, events, vec![fact], None, Some(snapshot))
             .await?;
-        self.save_session(&session, stored.result.stream_version).await?;
         Ok(Closed { stored, expected, variance: c.counted.checked_sub(expected)? })
     }
 
@@ -341,15 +342,16 @@ impl Desk {
             session.record_cash_sale(total)?;
         }
         let events = self.seal(t, &facts, &c.key)?;
-        let stored = self
-            .append(sale_stream(&c.sale_id)?, ExpectedVersion::NoStream, events, facts, Some(total))
-            .await?;
         // Only cash moves the drawer; other tenders leave the session as it was.
-        if c.tender == Tender::Cash {
-            let version = self.stream_version(&session_stream(&c.session_id)?).await?;
-            self.save_session(&session, version).await?;
-        }
-        Ok(stored)
+        let snapshot = match c.tender {
+            Tender::Cash => {
+                let version = self.stream_version(&session_stream(&c.session_id)?).await?;
+                Some(Self::session_snapshot(&session, SnapshotVersion::Fixed(version))?)
+            }
+            _ => None,
+        };
+        let stream = sale_stream(&c.sale_id)?;
+        self.append(stream, ExpectedVersion::NoStream, events, facts, Some(total), snapshot).await
     }
 
     /// Refunds lines of a completed sale, never more than was sold.
@@ -372,14 +374,15 @@ impl Desk {
             session.record_cash_refund(amount)?;
         }
         let events = self.seal(t, &facts, &c.key)?;
-        let stored = self
-            .append(sale_stream(&c.sale_id)?, ExpectedVersion::Exact(version), events, facts, total)
-            .await?;
-        if c.tender == Tender::Cash {
-            let sv = self.stream_version(&session_stream(&c.session_id)?).await?;
-            self.save_session(&session, sv).await?;
-        }
-        Ok(stored)
+        let snapshot = match c.tender {
+            Tender::Cash => {
+                let sv = self.stream_version(&session_stream(&c.session_id)?).await?;
+                Some(Self::session_snapshot(&session, SnapshotVersion::Fixed(sv))?)
+            }
+            _ => None,
+        };
+        let stream = sale_stream(&c.sale_id)?;
+        self.append(stream, ExpectedVersion::Exact(version), events, facts, total, snapshot).await
     }
 
     /// Records a delivery or a stock adjustment at this store.
@@ -411,6 +414,7 @@ impl Desk {
             ExpectedVersion::Any,
             events,
             vec![fact],
+            None,
             None,
         )
         .await
@@ -561,7 +565,7 @@ impl Desk {
             | dcs_core::EventType::SaleReversed => Some(e.amount()),
             _ => None,
         });
-        self.append(stream, expected, events, bodies, total).await
+        self.append(stream, expected, events, bodies, total, None).await
     }
 
     /// A resend of sealed events the store holds already: their first result. The same key

@@ -13,7 +13,7 @@ use std::sync::Arc;
 use dcs_core::SovereignFinancialEvent;
 use dcs_core::commerce::EventBody;
 use dcs_store::sqlite::{AppendRequest, SqliteStore};
-use dcs_store::{AppendResult, ExpectedVersion, StoreError, StreamId};
+use dcs_store::{AppendResult, ExpectedVersion, SnapshotWith, StoreError, StreamId};
 use tokio::sync::{mpsc, oneshot};
 
 use crate::error::{LocalError, Result};
@@ -25,6 +25,8 @@ struct Append {
     expected: ExpectedVersion,
     events: Vec<SovereignFinancialEvent>,
     bodies: Vec<EventBody>,
+    /// A snapshot to write in the same transaction if the append goes in.
+    snapshot: Option<SnapshotWith>,
     reply: oneshot::Sender<Result<AppendResult, StoreError>>,
 }
 
@@ -71,16 +73,19 @@ impl Writer {
         Ok(Self { queue: tx })
     }
 
-    /// Appends `events` (with their facts) durably; answers after the group's COMMIT.
+    /// Appends `events` (with their facts) durably, and `snapshot` with them in the same
+    /// transaction when the append goes in; answers after the group's COMMIT.
     pub async fn append(
         &self,
         stream: StreamId,
         expected: ExpectedVersion,
         events: Vec<SovereignFinancialEvent>,
         bodies: Vec<EventBody>,
+        snapshot: Option<SnapshotWith>,
     ) -> Result<AppendResult> {
         let (reply, answer) = oneshot::channel();
-        self.ask(Job::Append(Append { stream, expected, events, bodies, reply }), answer).await
+        let job = Append { stream, expected, events, bodies, snapshot, reply };
+        self.ask(Job::Append(job), answer).await
     }
 
     async fn ask<T>(
@@ -124,7 +129,8 @@ fn commit(store: &SqliteStore, sync: &SyncMachine, jobs: Vec<Job>) {
     // no other batch of it can be confirmed in between.
     let mut machine = sync.lock();
     let now = sync.now();
-    let outcome = store.append_group_synced(&requests, |results| {
+    let snapshots: Vec<Option<SnapshotWith>> = appends.iter().map(|j| j.snapshot.clone()).collect();
+    let outcome = store.append_group_synced_with(&requests, &snapshots, |results| {
         for (job, result) in appends.iter().zip(results) {
             let Ok(r) = result else { continue };
             if r.deduplicated {

@@ -94,13 +94,7 @@ impl SqliteStore {
     pub fn save_snapshot_sync(&self, snapshot: &Snapshot) -> Result<()> {
         self.writable("save_snapshot")?;
         let conn = self.lock();
-        conn.execute(
-            "INSERT INTO snapshots (stream_id, stream_version, state) VALUES (?1, ?2, ?3)
-             ON CONFLICT (stream_id) DO UPDATE SET stream_version = excluded.stream_version, state = excluded.state",
-            params![snapshot.stream_id.as_str(), snapshot.stream_version, snapshot.state],
-        )
-        .map_err(map_err)?;
-        Ok(())
+        write_snapshot(&conn, &snapshot.stream_id, snapshot.stream_version, &snapshot.state)
     }
 
     /// Loads a stream's snapshot.
@@ -216,4 +210,20 @@ impl SqliteStore {
             .map_err(map_err)?;
         rows.collect::<rusqlite::Result<Vec<_>>>().map_err(map_err)
     }
+}
+
+/// Writes (or replaces) the snapshot of `stream` in `conn`'s transaction.
+pub(super) fn write_snapshot(
+    conn: &rusqlite::Connection,
+    stream: &StreamId,
+    version: u64,
+    state: &[u8],
+) -> Result<()> {
+    conn.prepare_cached(
+        "INSERT INTO snapshots (stream_id, stream_version, state) VALUES (?1, ?2, ?3)
+         ON CONFLICT (stream_id) DO UPDATE SET stream_version = excluded.stream_version, state = excluded.state",
+    )
+    .and_then(|mut q| q.execute(params![stream.as_str(), version, state]))
+    .map_err(map_err)?;
+    Ok(())
 }

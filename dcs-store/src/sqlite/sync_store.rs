@@ -156,7 +156,34 @@ impl SqliteStore {
         requests: &[AppendRequest<'_>],
         sync: impl FnOnce(&[Result<AppendResult>]) -> Result<Vec<PersistBatch>>,
     ) -> Result<(Vec<Result<AppendResult>>, Vec<PersistBatch>)> {
+        self.append_group_synced_with(requests, &[], sync)
+    }
+
+    /// [`SqliteStore::append_group_synced`], also writing `snapshots[i]` (when given) in the
+    /// same transaction if request `i` went in as a new append (not a deduplicated resend,
+    /// not refused): an aggregate's snapshot never lags the events it covers, even across
+    /// a crash.
+    ///
+    /// # Errors
+    /// As [`SqliteStore::append_group_synced`].
+    pub fn append_group_synced_with(
+        &self,
+        requests: &[AppendRequest<'_>],
+        snapshots: &[Option<crate::api::SnapshotWith>],
+        sync: impl FnOnce(&[Result<AppendResult>]) -> Result<Vec<PersistBatch>>,
+    ) -> Result<(Vec<Result<AppendResult>>, Vec<PersistBatch>)> {
         self.append_group_then(requests, |tx, results| {
+            for (result, snapshot) in results.iter().zip(snapshots) {
+                if let (Ok(r), Some(s)) = (result, snapshot)
+                    && !r.deduplicated
+                {
+                    let version = match s.version {
+                        crate::api::SnapshotVersion::OfTheAppend => r.stream_version,
+                        crate::api::SnapshotVersion::Fixed(v) => v,
+                    };
+                    super::state::write_snapshot(tx, &s.stream_id, version, &s.state)?;
+                }
+            }
             let batches = sync(results)?;
             for b in &batches {
                 write_batch(tx, b)?;
