@@ -241,6 +241,20 @@ impl Desk {
         .await
     }
 
+    /// The session's snapshot after a sale or refund paid by `tender`, at the session stream's
+    /// current version: only cash moves the drawer (None for other tenders).
+    async fn drawer_snapshot(
+        &self,
+        session: &PosSession,
+        tender: Tender,
+    ) -> Result<Option<SnapshotWith>> {
+        if tender != Tender::Cash {
+            return Ok(None);
+        }
+        let version = self.stream_version(&session_stream(session.session_id())?).await?;
+        Self::session_snapshot(session, SnapshotVersion::Fixed(version)).map(Some)
+    }
+
     /// The session's snapshot, to write with the append that changes it (one transaction:
     /// a crash never leaves a session behind its events).
     fn session_snapshot(session: &PosSession, version: SnapshotVersion) -> Result<SnapshotWith> {
@@ -342,14 +356,7 @@ impl Desk {
             session.record_cash_sale(total)?;
         }
         let events = self.seal(t, &facts, &c.key)?;
-        // Only cash moves the drawer; other tenders leave the session as it was.
-        let snapshot = match c.tender {
-            Tender::Cash => {
-                let version = self.stream_version(&session_stream(&c.session_id)?).await?;
-                Some(Self::session_snapshot(&session, SnapshotVersion::Fixed(version))?)
-            }
-            _ => None,
-        };
+        let snapshot = self.drawer_snapshot(&session, c.tender).await?;
         let stream = sale_stream(&c.sale_id)?;
         self.append(stream, ExpectedVersion::NoStream, events, facts, Some(total), snapshot).await
     }
@@ -374,13 +381,7 @@ impl Desk {
             session.record_cash_refund(amount)?;
         }
         let events = self.seal(t, &facts, &c.key)?;
-        let snapshot = match c.tender {
-            Tender::Cash => {
-                let sv = self.stream_version(&session_stream(&c.session_id)?).await?;
-                Some(Self::session_snapshot(&session, SnapshotVersion::Fixed(sv))?)
-            }
-            _ => None,
-        };
+        let snapshot = self.drawer_snapshot(&session, c.tender).await?;
         let stream = sale_stream(&c.sale_id)?;
         self.append(stream, ExpectedVersion::Exact(version), events, facts, total, snapshot).await
     }
