@@ -61,7 +61,9 @@ impl LocalMachine {
         seed: u64,
     ) -> Result<Self, SyncError> {
         let Restored { checkpoint, acked, head } = restored;
-        let core = Core::restore(config.node, config.replica, config.sync, checkpoint, seed)?;
+        let mut core = Core::restore(config.node, config.replica, config.sync, checkpoint, seed)?;
+        // A store's only peer is its region, which has every delta it sends: nothing to relay.
+        core.relays = false;
         let up = Uplink::new(&core, config.region, now.mono_ms, acked, head);
         Ok(LocalMachine { core, up, config, next_pos: head.max(acked) + 1 })
     }

@@ -161,6 +161,11 @@ pub(crate) struct Core {
     pub merged: BTreeMap<NodeId, u64>,
     pub stats: Stats,
     pub refusal: Option<SyncError>,
+    /// Whether this node passes its peers' deltas on to other peers. A leaf (a store: its
+    /// parent is its only peer) does not, so a delta merged from a peer takes no delta-log
+    /// position there: nobody would ever be sent it, and neither the log nor the store's log
+    /// tail holds it.
+    pub relays: bool,
 }
 
 impl Core {
@@ -197,6 +202,7 @@ impl Core {
             peer_has: BTreeMap::new(),
             stats: Stats::default(),
             refusal: None,
+            relays: true,
         })
     }
 
@@ -328,7 +334,11 @@ impl Core {
                     self.log.last()
                 } else {
                     self.working.apply_delta(&delta);
-                    self.log.record(Some(from), alloc::sync::Arc::clone(&delta))
+                    if self.relays {
+                        self.log.record(Some(from), alloc::sync::Arc::clone(&delta))
+                    } else {
+                        self.log.last()
+                    }
                 };
                 self.merged.insert(from, upto);
                 self.write(WriteOp::Delta { from: Some(from), have: upto, delta, seq });
@@ -337,11 +347,16 @@ impl Core {
                 if upto <= merged {
                     return;
                 }
-                let before = self.working.clone();
-                self.working.merge(&state);
-                let seq = if self.working != before {
-                    self.log.record_gap(Some(from))
+                let seq = if self.relays {
+                    let before = self.working.clone();
+                    self.working.merge(&state);
+                    if self.working != before {
+                        self.log.record_gap(Some(from))
+                    } else {
+                        self.log.last()
+                    }
                 } else {
+                    self.working.merge(&state);
                     self.log.last()
                 };
                 self.merged.insert(from, upto);
@@ -485,3 +500,54 @@ macro_rules! machine_common_api {
     };
 }
 pub(crate) use machine_common_api;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn core(id: NodeId, relays: bool) -> Core {
+        let mut c =
+            Core::restore(id, ReplicaId(9), SyncConfig::default(), Checkpoint::default(), 1)
+                .unwrap_or_else(|e| panic!("{e}"));
+        c.relays = relays;
+        c
+    }
+
+    fn price_delta(n: i64) -> CrdtPayload {
+        let mut s = ReplicatedState::default();
+        let delta = s.set_price(ReplicaId(1), n as u64, "X", n).unwrap_or_else(|e| panic!("{e}"));
+        CrdtPayload::Delta { from: (n - 1) as u64, upto: n as u64, delta }
+    }
+
+    #[test]
+    fn a_leaf_merges_its_parents_deltas_without_logging_them() {
+        let region = NodeId::Region(0);
+        for relays in [false, true] {
+            let mut c = core(NodeId::Store(1), relays);
+            for n in 1..=3 {
+                c.merge_payload(region, price_delta(n));
+            }
+            assert_eq!(c.working.price("X"), Some(3), "the state has every delta either way");
+            let writes: Vec<u64> = c
+                .unsubmitted
+                .iter()
+                .filter_map(|w| match w {
+                    WriteOp::Delta { seq, .. } => Some(*seq),
+                    _ => None,
+                })
+                .collect();
+            if relays {
+                assert_eq!(writes, [1, 2, 3], "a relay gives each merge a log position");
+                assert_eq!(c.log.len(), 3);
+            } else {
+                assert_eq!(writes, [0, 0, 0], "a leaf's log position does not move");
+                assert!(c.log.is_empty(), "and its log holds none of them");
+            }
+            // The store's checkpoint keeps a tail entry only for logged positions.
+            let mut stored = Checkpoint::default();
+            c.unsubmitted.iter().for_each(|w| stored.apply(w));
+            assert_eq!(stored.log_tail.len(), if relays { 3 } else { 0 });
+            assert_eq!(stored.received.get(&region), Some(&3), "the cursor moves either way");
+        }
+    }
+}

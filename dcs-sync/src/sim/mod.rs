@@ -411,6 +411,8 @@ struct Sim<'a> {
     durable_ids: BTreeSet<EventId>,
     down: BTreeMap<NodeId, Vec<(u64, u64)>>,
     failed: Vec<(u64, NodeId, NodeId)>,
+    /// (time, observer, agent) of every "recovered" verdict.
+    recovered: Vec<(u64, NodeId, NodeId)>,
     scanned: BTreeMap<NodeId, (usize, BTreeSet<EventId>)>,
     acked_max: BTreeMap<NodeId, u64>,
     full_cache: BTreeMap<NodeId, (u64, u64, u64)>,
@@ -502,6 +504,7 @@ impl<'a> Sim<'a> {
             durable_ids: BTreeSet::new(),
             down: BTreeMap::new(),
             failed: Vec::new(),
+            recovered: Vec::new(),
             scanned: BTreeMap::new(),
             acked_max: BTreeMap::new(),
             full_cache: BTreeMap::new(),
@@ -928,10 +931,16 @@ impl<'a> Sim<'a> {
                     AnyMachine::Local(_) => {}
                 }
                 for e in events {
-                    if let crate::LivenessEvent::Failed(agent) = e {
-                        self.trace(format_args!("{node} detects {agent} failed"));
-                        self.check_failure_is_real(node, agent);
-                        self.failed.push((self.now, node, agent));
+                    match e {
+                        crate::LivenessEvent::Failed(agent) => {
+                            self.trace(format_args!("{node} detects {agent} failed"));
+                            self.check_failure_is_real(node, agent);
+                            self.failed.push((self.now, node, agent));
+                        }
+                        crate::LivenessEvent::Recovered(agent) => {
+                            self.recovered.push((self.now, node, agent));
+                        }
+                        crate::LivenessEvent::Suspected(_) => {}
                     }
                 }
                 self.drain(node);
@@ -1412,7 +1421,8 @@ impl<'a> Sim<'a> {
                 let seen = self
                     .failed
                     .iter()
-                    .any(|&(t, o, a)| o == observer && a == *agent && s <= t && t <= e);
+                    .any(|&(t, o, a)| o == observer && a == *agent && s <= t && t <= e)
+                    || self.still_failed_at(observer, *agent, s);
                 if !seen {
                     v.push(format!(
                         "{agent} was cut off from {s} to {e} ms but {observer} never declared it failed"
@@ -1421,6 +1431,21 @@ impl<'a> Sim<'a> {
             }
         }
         v
+    }
+
+    /// Whether `observer`'s last verdict on `agent` before `at` was "failed" (declared in an
+    /// earlier cut-off, with no recovery and no restart of the observer since).
+    fn still_failed_at(&self, observer: NodeId, agent: NodeId, at: u64) -> bool {
+        let last = |v: &[(u64, NodeId, NodeId)]| {
+            v.iter().filter(|&&(t, o, a)| o == observer && a == agent && t <= at).map(|x| x.0).max()
+        };
+        let Some(failed) = last(&self.failed) else { return false };
+        let recovered = last(&self.recovered).is_some_and(|t| t >= failed);
+        let restarted = self
+            .down
+            .get(&observer)
+            .is_some_and(|w| w.iter().any(|&(ds, de)| de >= failed && ds <= at));
+        !recovered && !restarted
     }
 
     /// Invariant: no event acknowledged by a parent is ever lost (its durable position is at
