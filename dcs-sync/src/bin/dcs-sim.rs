@@ -13,6 +13,9 @@ use std::time::Instant;
 
 use dcs_sync::sim::{SimConfig, run};
 
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 const USAGE: &str = "usage: dcs-sim [--profile ci|day] [--seed N] [--stores N] [--regions N] \
 [--days N | --hours N] [--open H] [--close H] [--skus N] [--sales-per-hour N] \
 [--sync-interval-ms N] [--batch-delay-ms N] [--retransmit-ms N] [--heartbeat-ms N] \
