@@ -82,6 +82,7 @@ mod messages;
 mod node;
 mod outbox;
 mod persistence;
+mod reach;
 mod regional;
 mod rng;
 mod state;

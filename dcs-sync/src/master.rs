@@ -84,6 +84,13 @@ impl MasterMachine {
         Ok(())
     }
 
+    /// This master's last delta-log position: a change just made has it, and has reached a
+    /// store once that store's reach (see [`crate::RegionalMachine::store_reach`]) is at
+    /// least it.
+    pub fn log_position(&self) -> u64 {
+        self.core.log.last()
+    }
+
     /// Lists `sku` in the global catalog.
     pub fn list_in_catalog(&mut self, now: Now, sku: &str) {
         let _ = self.core.hlc.tick(now.wall_ms);

@@ -13,6 +13,7 @@ use crate::checkpoint::Checkpoint;
 use crate::delta_log::DeltaLog;
 use crate::durable::{PersistBatch, WriteOp};
 use crate::messages::{CrdtPayload, Message, NodeId, PROTOCOL_VERSION, Refuse};
+use crate::reach::Reach;
 use crate::rng::SplitMix64;
 use crate::state::ReplicatedState;
 use crate::{SyncError, codec};
@@ -166,6 +167,9 @@ pub(crate) struct Core {
     /// position there: nobody would ever be sent it, and neither the log nor the store's log
     /// tail holds it.
     pub relays: bool,
+    /// For a node with a parent it relays for (a region): the parent and how far, by each
+    /// position of this node's log, the parent's log was merged (see [`Reach`]).
+    pub reach: Option<(NodeId, Reach)>,
 }
 
 impl Core {
@@ -203,6 +207,7 @@ impl Core {
             stats: Stats::default(),
             refusal: None,
             relays: true,
+            reach: None,
         })
     }
 
@@ -341,6 +346,7 @@ impl Core {
                     }
                 };
                 self.merged.insert(from, upto);
+                self.mark_reach(from, seq, upto);
                 self.write(WriteOp::Delta { from: Some(from), have: upto, delta, seq });
             }
             CrdtPayload::Full { upto, state } => {
@@ -360,9 +366,25 @@ impl Core {
                     self.log.last()
                 };
                 self.merged.insert(from, upto);
+                self.mark_reach(from, seq, upto);
                 self.write(WriteOp::Full { from, have: upto, state: *state, seq });
             }
         }
+    }
+
+    fn mark_reach(&mut self, from: NodeId, seq: u64, upto: u64) {
+        if let Some((parent, reach)) = &mut self.reach
+            && *parent == from
+        {
+            reach.mark(seq, upto);
+        }
+    }
+
+    /// How far `child` has merged the parent's log through this node (None: no parent
+    /// tracked, or the child has not said how far it merged this node's log).
+    pub fn parent_reach_of(&self, child: NodeId) -> Option<u64> {
+        let (_, reach) = self.reach.as_ref()?;
+        self.peer_has.get(&child).map(|&has| reach.of(has))
     }
 
     /// The CRDT payload `peer` needs, counting it.

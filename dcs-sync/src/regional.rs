@@ -12,6 +12,7 @@ use crate::liveness::{Liveness, LivenessConfig};
 use crate::messages::{Message, NodeId, Positioned};
 use crate::node::{Core, Now, SyncConfig};
 use crate::persistence::{OutboxRead, Restored};
+use crate::reach::Reach;
 use crate::uplink::Uplink;
 use crate::verifier::Verifier;
 
@@ -70,7 +71,10 @@ impl RegionalMachine {
         seed: u64,
     ) -> Result<Self, SyncError> {
         let Restored { checkpoint, acked, head } = restored;
-        let core = Core::restore(config.node, config.replica, config.sync, checkpoint, seed)?;
+        let mut core = Core::restore(config.node, config.replica, config.sync, checkpoint, seed)?;
+        let from_master = core.durable.received.get(&config.master).copied().unwrap_or(0);
+        let reach = Reach::new(core.durable.log_seq, from_master, config.sync.delta_log_capacity);
+        core.reach = Some((config.master, reach));
         let down = Downlink::new(&core, config.stores.iter().copied());
         let up = Uplink::new(&core, config.master, now.mono_ms, acked, head);
         let liveness = Liveness::new(config.liveness, config.stores.iter().copied(), now.mono_ms);
@@ -169,6 +173,17 @@ impl RegionalMachine {
     /// Summaries not yet acknowledged by the master.
     pub fn lag(&self) -> u64 {
         self.up.lag()
+    }
+
+    /// Per store that has reported how far it merged this region's state: how far it has
+    /// merged the master's delta log through this region (a master change at log position
+    /// `p` has reached the store when this is at least `p`). Never above the truth.
+    pub fn store_reach(&self) -> Vec<(NodeId, u64)> {
+        self.config
+            .stores
+            .iter()
+            .filter_map(|&s| self.core.parent_reach_of(s).map(|r| (s, r)))
+            .collect()
     }
 }
 

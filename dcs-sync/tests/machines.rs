@@ -601,3 +601,65 @@ fn a_long_offline_outbox_stays_in_the_store_and_is_read_back_in_pages() {
     assert!(s.stats().outbox_reads >= 1_000 / window as u64, "{:?}", s.stats());
     assert_eq!(r.state().on_hand("s1", "MUG"), 1_000);
 }
+
+#[test]
+fn the_region_reports_which_stores_have_a_master_change() {
+    let mut stores = vec![local(1), local(2)];
+    let mut r = region();
+    let mut m = MasterMachine::new(
+        MasterConfig {
+            regions: vec![NodeId::Region(0)],
+            replica: ReplicaId(1),
+            sync: cfg(),
+            liveness: LivenessConfig::default(),
+        },
+        now(0),
+        3,
+    )
+    .unwrap();
+    let (mut master_host, mut region_host) = (MemStore::default(), MemStore::default());
+    let mut rounds = |stores: &mut Vec<LocalMachine>,
+                      r: &mut RegionalMachine,
+                      m: &mut MasterMachine,
+                      from: u64| {
+        for round in 0..6u64 {
+            let at = now(from + round * 10_000);
+            for s in stores.iter_mut() {
+                s.handle_timeout(at);
+            }
+            r.handle_timeout(at);
+            pump(stores, r, m, &mut region_host, &mut master_host, at);
+        }
+    };
+    rounds(&mut stores, &mut r, &mut m, 1);
+    let reach = |r: &RegionalMachine, n: u32| {
+        r.store_reach().into_iter().find(|(s, _)| *s == NodeId::Store(n)).map(|(_, h)| h)
+    };
+    m.set_price(now(100_000), "MUG", 1299).unwrap();
+    let p = m.log_position();
+    assert!(p > 0);
+    assert!(reach(&r, 1).unwrap_or(0) < p, "not sent yet");
+    // Store 2 goes offline: only store 1 takes part in the next rounds.
+    let mut offline = stores.pop().unwrap();
+    rounds(&mut stores, &mut r, &mut m, 100_001);
+    assert_eq!(stores[0].state().price("MUG"), Some(1299));
+    assert!(reach(&r, 1).unwrap() >= p, "store 1 has the change: {:?}", r.store_reach());
+    assert_eq!(offline.state().price("MUG"), None);
+    assert!(reach(&r, 2).unwrap_or(0) < p, "store 2 does not, and is not said to");
+    // Back online, it catches up and the region says so.
+    stores.push(offline);
+    rounds(&mut stores, &mut r, &mut m, 200_001);
+    offline = stores.pop().unwrap();
+    assert_eq!(offline.state().price("MUG"), Some(1299));
+    assert!(reach(&r, 2).unwrap() >= p);
+    // A region restarted from its store knows only its durable position: never too much.
+    let restored = RegionalMachine::restore(
+        region_cfg(),
+        Box::new(KeyedVerifier::new(KEY)),
+        region_host.load().unwrap(),
+        now(300_000),
+        5,
+    )
+    .unwrap();
+    assert!(restored.store_reach().is_empty(), "until a store reports again: unknown");
+}
