@@ -273,12 +273,14 @@ impl MasterStore {
             Some(m) if m == FORMAT.as_bytes() => {
                 // Tables added since the file was made.
                 tx.execute_batch(super::region_raft::DDL).map_err(map_err)?;
+                tx.execute_batch(super::price_arrival::DDL).map_err(map_err)?;
             }
             Some(_) => return Err(not_ours("its format marker is another kind of file's")),
             None => {
                 tx.execute_batch(DDL).map_err(map_err)?;
                 tx.execute_batch(checkpoint_log::DDL).map_err(map_err)?;
                 tx.execute_batch(super::region_raft::DDL).map_err(map_err)?;
+                tx.execute_batch(super::price_arrival::DDL).map_err(map_err)?;
                 exec(
                     &tx,
                     "INSERT INTO master_meta (key, value) VALUES ('format', ?1)",

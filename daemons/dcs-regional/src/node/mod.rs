@@ -219,8 +219,10 @@ impl RegionNode {
         let sinks = crate::forward::SinkHealth::default();
         if let Some(link) = config.master {
             let (raft, streams, stop) = (raft.clone(), Arc::clone(&streams), stop.clone());
-            let health = sinks.clone();
-            tasks.push(tokio::spawn(uplink::run(raft, streams, region, link, health, stop)));
+            let (health, replica) = (sinks.clone(), Arc::clone(sm.replica()));
+            tasks.push(tokio::spawn(uplink::run(
+                raft, streams, region, link, health, replica, stop,
+            )));
         }
         tasks.push(tokio::spawn(driver::run(
             raft.clone(),

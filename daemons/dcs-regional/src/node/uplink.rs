@@ -84,6 +84,7 @@ pub(crate) async fn run(
     region: NodeId,
     link: MasterLink,
     sinks: crate::forward::SinkHealth,
+    replica: SharedReplica,
     stop: CancellationToken,
 ) {
     let mut backoff = Backoff::new(link.retry_base_ms, link.retry_max_ms);
@@ -100,7 +101,8 @@ pub(crate) async fn run(
                 _ = tokio::time::sleep(LEADER_POLL) => continue,
             }
         }
-        match exchange(&raft, &streams, region, &link, &sinks, &stop, &mut backoff).await {
+        let report = Report { sinks: &sinks, replica: &replica };
+        match exchange(&raft, &streams, region, &link, report, &stop, &mut backoff).await {
             End::Stopped => return,
             End::NotLeader => {
                 tracing::info!("no longer the leader: the master stream is closed");
@@ -168,7 +170,7 @@ async fn exchange(
     streams: &Streams,
     region: NodeId,
     link: &MasterLink,
-    sinks: &crate::forward::SinkHealth,
+    report: Report<'_>,
     stop: &CancellationToken,
     backoff: &mut Backoff,
 ) -> End {
@@ -204,7 +206,7 @@ async fn exchange(
             _ = stop.cancelled() => break End::Stopped,
             _ = reporting.tick(), if !link.status_every.is_zero() => {
                 // On its own task: a slow master delays the report, never the stream.
-                if let Some(status) = raft_status(raft, region, sinks) {
+                if let Some(status) = raft_status(raft, region, report) {
                     let mut client = client.clone();
                     let timeout = link.connect_timeout;
                     tokio::spawn(async move {
@@ -252,12 +254,34 @@ async fn exchange(
     end
 }
 
+/// The replica (with the machine) as the state machine shares it.
+type SharedReplica = std::sync::Arc<std::sync::Mutex<crate::replica::Replica>>;
+
+/// What a status report reads besides Raft's metrics.
+#[derive(Clone, Copy)]
+struct Report<'a> {
+    sinks: &'a crate::forward::SinkHealth,
+    replica: &'a SharedReplica,
+}
+
+/// How far each store has merged the master's state through this region.
+fn store_reach(replica: &SharedReplica) -> Vec<pb::StoreReach> {
+    let r = match replica.lock() {
+        Ok(r) => r,
+        Err(p) => p.into_inner(),
+    };
+    r.machine()
+        .store_reach()
+        .into_iter()
+        .filter_map(|(store, position)| match store {
+            NodeId::Store(s) => Some(pb::StoreReach { store: s, master_position: position }),
+            _ => None,
+        })
+        .collect()
+}
+
 /// The cluster as this leader sees it, for the master's dashboard (None unless it leads).
-fn raft_status(
-    raft: &Raft,
-    region: NodeId,
-    sinks: &crate::forward::SinkHealth,
-) -> Option<pb::RegionStatus> {
+fn raft_status(raft: &Raft, region: NodeId, report: Report<'_>) -> Option<pb::RegionStatus> {
     let NodeId::Region(number) = region else { return None };
     let m = raft.metrics().borrow_watched().clone();
     if m.current_leader != Some(m.id) {
@@ -288,7 +312,9 @@ fn raft_status(
         nodes,
         at_unix_ms: clock().wall_ms,
         version: env!("CARGO_PKG_VERSION").to_string(),
-        sinks: sinks
+        stores: store_reach(report.replica),
+        sinks: report
+            .sinks
             .states()
             .into_iter()
             .map(|(sink, s)| pb::SinkStatus {
