@@ -204,6 +204,7 @@ pub fn routes(state: ApiState) -> Router {
         .route("/api/v1/rejected", get(rejected))
         .route("/api/v1/prices", get(prices))
         .route("/api/v1/prices/{sku}", put(set_price))
+        .route("/api/v1/prices/{sku}/arrival", get(price_arrival))
         .route("/api/v1/catalog/{sku}", put(list_sku))
         .with_state(state)
 }
@@ -524,14 +525,60 @@ async fn set_price(
         return error(StatusCode::BAD_REQUEST, "price_minor: a price is not below zero");
     }
     match ask(&s, |reply| Input::SetPrice { sku: sku.clone(), price_minor, reply }).await {
-        Ok(Ok(())) => {
-            let change = json!({ "sku": sku, "price_minor": price_minor });
+        Ok(Ok(position)) => {
+            let change = json!({ "sku": sku, "price_minor": price_minor, "position": position });
             audit(&s, &p.name, "set_price", "*", change.clone()).await;
             (StatusCode::OK, Json(change))
         }
         Ok(Err(why)) => error(StatusCode::SERVICE_UNAVAILABLE, why),
         Err(r) => r,
     }
+}
+
+/// The latest central change of a SKU's price and, store by store, when it arrived there.
+/// Every region's stores are listed, so it needs a grant on every tenant (`*`).
+async fn price_arrival(
+    State(s): State<ApiState>,
+    headers: HeaderMap,
+    Path(raw): Path<String>,
+) -> Reply {
+    answer(async {
+        allowed(&s, &headers, Action::Read, ALL).await?;
+        let sku = sku(&raw)?;
+        let asked = sku.clone();
+        let Some((change, stores)) = read(&s, move |st| st.price_arrival(&asked)).await? else {
+            return Err(error(
+                StatusCode::NOT_FOUND,
+                format!(
+                    "sku: this master has made no price change of {sku} (or it is too old to keep)"
+                ),
+            ));
+        };
+        let arrived = stores.iter().filter(|a| a.arrived_ms.is_some()).count();
+        let stores: Vec<Value> = stores
+            .iter()
+            .map(|a| {
+                json!({
+                    "region": a.region,
+                    "store": a.store,
+                    "arrived_ms": a.arrived_ms,
+                    "after_ms": a.arrived_ms.map(|t| t.saturating_sub(change.at_ms)),
+                })
+            })
+            .collect();
+        Ok((
+            StatusCode::OK,
+            Json(json!({
+                "sku": change.sku,
+                "price_minor": change.price_minor,
+                "position": change.position,
+                "set_ms": change.at_ms,
+                "arrived": arrived,
+                "stores": stores,
+            })),
+        ))
+    })
+    .await
 }
 
 async fn list_sku(State(s): State<ApiState>, headers: HeaderMap, Path(raw): Path<String>) -> Reply {

@@ -46,8 +46,8 @@ pub enum Input {
         sku: String,
         /// The price in minor units (never negative: the API checks).
         price_minor: i64,
-        /// The outcome once durable.
-        reply: oneshot::Sender<Result<(), String>>,
+        /// The outcome once durable: the change's position in the master's delta log.
+        reply: oneshot::Sender<Result<u64, String>>,
     },
     /// An operator lists a SKU in the global catalog.
     ListInCatalog {
@@ -69,6 +69,8 @@ pub enum Input {
         region: u32,
         /// The report, checked.
         report: Box<dcs_store::sqlite::RaftReport>,
+        /// How far each of its stores has merged the master's log: (store, position).
+        reach: Vec<(u32, u64)>,
     },
     /// The failure detector's verdict on each region.
     Health {
@@ -248,7 +250,14 @@ impl Driver {
             }
             Input::SetPrice { sku, price_minor, reply } => {
                 let r = self.machine.set_price(t, &sku, price_minor).map_err(|e| e.to_string());
-                let r = r.and_then(|()| self.persist());
+                let r = r.and_then(|()| self.persist()).map(|()| self.machine.log_position());
+                if let Ok(position) = r
+                    && let Err(e) =
+                        self.store.record_price_change(&sku, price_minor, position, t.wall_ms)
+                {
+                    // The change itself is durable: only its arrival view lacks it.
+                    tracing::warn!(sku = %sku, error = %e, "cannot record a price change's arrival");
+                }
                 let _ = reply.send(r);
             }
             Input::ListInCatalog { sku, reply } => {
@@ -260,9 +269,12 @@ impl Driver {
                 let _ =
                     reply.send(skus.into_iter().map(|s| (s.clone(), state.price(&s))).collect());
             }
-            Input::RaftReport { region, report } => {
+            Input::RaftReport { region, report, reach } => {
                 if let Err(e) = self.store.record_raft(region, t.wall_ms, &report) {
                     tracing::warn!(region, error = %e, "cannot record a region's Raft report");
+                }
+                if let Err(e) = self.store.record_reach(region, t.wall_ms, &reach) {
+                    tracing::warn!(region, error = %e, "cannot record how far its stores merged");
                 }
             }
             Input::Health { reply } => {

@@ -148,16 +148,48 @@ impl RegionalMasterSync for SyncService {
         }
         // Mutual TLS: only region N's certificate speaks for region N.
         dcs_daemon::peer::require(&certs, &region.to_string())?;
+        let reach = store_reach(&status.stores)?;
         let report = raft_report(status)?;
         // A full queue drops the report: the next one comes in a few seconds.
-        self.inputs
-            .offer(Input::RaftReport { region: u32::from(number), report: Box::new(report) });
+        self.inputs.offer(Input::RaftReport {
+            region: u32::from(number),
+            report: Box::new(report),
+            reach,
+        });
         Ok(Response::new(pb::RegionStatusAck {}))
     }
 }
 
 /// Longest address or version a status report may carry.
 const MAX_STATUS_TEXT: usize = 256;
+
+/// The report's per-store reach, checked: at most `MAX_REACH_STORES`, each store once.
+fn store_reach(stores: &[pb::StoreReach]) -> Result<Vec<(u32, u64)>, Status> {
+    use dcs_store::sqlite::MAX_REACH_STORES;
+    if stores.len() > MAX_REACH_STORES {
+        return Err(Status::invalid_argument(format!(
+            "stores: {} stores, at most {MAX_REACH_STORES}",
+            stores.len()
+        )));
+    }
+    let mut seen = std::collections::BTreeSet::new();
+    let mut out = Vec::with_capacity(stores.len());
+    for (i, s) in stores.iter().enumerate() {
+        if !seen.insert(s.store) {
+            return Err(Status::invalid_argument(format!(
+                "stores[{i}].store: store {} is named twice",
+                s.store
+            )));
+        }
+        if i64::try_from(s.master_position).is_err() {
+            return Err(Status::invalid_argument(format!(
+                "stores[{i}].master_position: past the largest position a master makes"
+            )));
+        }
+        out.push((s.store, s.master_position));
+    }
+    Ok(out)
+}
 
 /// A region's status report, checked: INVALID_ARGUMENT names the field out of bounds.
 fn raft_report(s: pb::RegionStatus) -> Result<dcs_store::sqlite::RaftReport, Status> {

@@ -585,6 +585,11 @@ async fn operators_see_and_change_only_what_their_grants_allow_and_every_change_
     let (status, body) =
         master.api_as(&carol, "PUT", "/api/v1/prices/MUG", r#"{"price_minor": 300}"#).await;
     assert_eq!(status, 200, "{body}");
+    // Its arrival lists every region's stores: a grant on one tenant does not read it.
+    let (status, body) = master.api_as(&alice, "GET", "/api/v1/prices/MUG/arrival", "").await;
+    assert_eq!(status, 403, "{body}");
+    let (status, body) = master.api_as(&carol, "GET", "/api/v1/prices/MUG/arrival", "").await;
+    assert_eq!((status, body["price_minor"].as_i64()), (200, Some(300)), "{body}");
 
     // The audit log names every change's author and its chain verifies.
     let (status, body) = master.api_as(&carol, "GET", "/api/v1/audit", "").await;
@@ -631,6 +636,7 @@ fn status(region: u32, term: u64, members: usize) -> pb::RegionStatus {
             pb::SinkStatus { sink: "postgres".into(), backlog: 0, problem: String::new() },
             pb::SinkStatus { sink: "kafka".into(), backlog: 12, problem: "x".repeat(1_000) },
         ],
+        stores: vec![],
     }
 }
 
@@ -689,4 +695,72 @@ async fn a_regions_raft_report_is_kept_and_shown_and_bad_reports_are_refused() {
     master.start().await;
     let (_, body) = master.api("GET", "/api/v1/regions/raft", "").await;
     assert_eq!(body["regions"][0]["term"], 4, "{body}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_price_change_is_shown_arriving_store_by_store() {
+    let root = tempfile::tempdir().unwrap();
+    let mut master = Master::init(root.path());
+    master.start().await;
+    let mut one = client(master.url(), client_tls(root.path(), "region-1")).await;
+    let reach = |stores: &[(u32, u64)]| {
+        let mut s = status(1, 3, 3);
+        s.stores = stores
+            .iter()
+            .map(|&(store, master_position)| pb::StoreReach { store, master_position })
+            .collect();
+        s
+    };
+    let (code, body) = master.api("GET", "/api/v1/prices/MUG/arrival", "").await;
+    assert_eq!(code, 404, "no change yet: {body}");
+    assert!(body["error"].as_str().unwrap().starts_with("sku"), "{body}");
+    one.report_status(reach(&[(1, 0), (2, 0)])).await.unwrap();
+    let (code, body) = master.api("PUT", "/api/v1/prices/MUG", r#"{"price_minor": 450}"#).await;
+    assert_eq!(code, 200, "{body}");
+    let position = body["position"].as_u64().unwrap();
+    assert!(position > 0, "{body}");
+    // Reports come in: store 1 has merged the change, store 2 not yet.
+    one.report_status(reach(&[(1, position), (2, position - 1)])).await.unwrap();
+    let body = arrival_of(&master, 1).await;
+    let stores = body["stores"].as_array().unwrap();
+    assert_eq!((stores[0]["store"].as_u64(), stores[0]["arrived_ms"].is_u64()), (Some(1), true));
+    assert!(stores[0]["after_ms"].as_u64().unwrap() < 60_000, "{body}");
+    assert!(stores[1]["arrived_ms"].is_null(), "store 2 is not said to have it: {body}");
+    assert_eq!(body["price_minor"], 450);
+    // A report naming a store twice or too many stores changes nothing.
+    let e = one.report_status(reach(&[(2, position), (2, position)])).await.unwrap_err();
+    assert_eq!(e.code(), tonic::Code::InvalidArgument, "{e}");
+    assert!(e.message().starts_with("stores[1].store"), "{e}");
+    let many: Vec<(u32, u64)> = (0..5_000).map(|s| (s, position)).collect();
+    let e = one.report_status(reach(&many)).await.unwrap_err();
+    assert!(e.message().starts_with("stores:"), "{e}");
+    assert_eq!(arrival(&master).await["arrived"], 1, "nothing of the refused reports was kept");
+    // Store 2 catches up; kept across a restart.
+    one.report_status(reach(&[(1, position), (2, position + 3)])).await.unwrap();
+    arrival_of(&master, 2).await;
+    assert!(master.stop().success());
+    master.start().await;
+    let body = arrival(&master).await;
+    assert_eq!(body["arrived"], 2, "{body}");
+    let (code, body) = master.api("GET", "/api/v1/prices/bad%20sku/arrival", "").await;
+    assert_eq!(code, 400, "{body}");
+}
+
+/// The MUG price change's arrival, as the API shows it.
+async fn arrival(master: &Master) -> Value {
+    let (code, body) = master.api("GET", "/api/v1/prices/MUG/arrival", "").await;
+    assert_eq!(code, 200, "{body}");
+    body
+}
+
+/// Waits until the arrival lists two stores, `want` of them reached.
+async fn arrival_of(master: &Master, want: usize) -> Value {
+    for _ in 0..50 {
+        let body = arrival(master).await;
+        if body["stores"].as_array().unwrap().len() == 2 && body["arrived"] == want {
+            return body;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("the arrival of {want} stores never showed: {}", arrival(master).await);
 }
