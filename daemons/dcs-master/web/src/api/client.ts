@@ -14,6 +14,7 @@ import type {
   RejectedResponse,
   SalesQuery,
   SalesResponse,
+  PriceArrival,
   SetPriceResponse,
   StockResponse,
   StoresResponse,
@@ -166,6 +167,9 @@ export function createClient(options: ClientOptions) {
 
     setPrice: (sku: string, priceMinor: number, call?: CallOptions) =>
       request<SetPriceResponse>('PUT', `/api/v1/prices/${encodeURIComponent(sku)}`, { price_minor: priceMinor }, call),
+
+    priceArrival: (sku: string, call?: CallOptions) =>
+      request<PriceArrival>('GET', `/api/v1/prices/${encodeURIComponent(sku)}/arrival`, undefined, call),
 
     listInCatalog: (sku: string, call?: CallOptions) =>
       request<ListSkuResponse>('PUT', `/api/v1/catalog/${encodeURIComponent(sku)}`, undefined, call),

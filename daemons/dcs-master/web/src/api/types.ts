@@ -169,10 +169,30 @@ export interface PricesResponse {
   prices: Price[];
 }
 
-/** `PUT /api/v1/prices/{sku}` answers the price it set. */
+/** `PUT /api/v1/prices/{sku}` answers the price it set and the change's log position. */
 export interface SetPriceResponse {
   sku: string;
   price_minor: number;
+  position?: number;
+}
+
+/** One store in `GET /api/v1/prices/{sku}/arrival`: when the change reached it (null: not yet). */
+export interface StoreArrival {
+  region: number;
+  store: number;
+  arrived_ms: number | null;
+  /** Milliseconds from the change to the first report that showed it at the store. */
+  after_ms: number | null;
+}
+
+/** The latest central change of a SKU's price and its arrival store by store. */
+export interface PriceArrival {
+  sku: string;
+  price_minor: number;
+  position: number;
+  set_ms: number;
+  arrived: number;
+  stores: StoreArrival[];
 }
 
 /** `PUT /api/v1/catalog/{sku}`. */

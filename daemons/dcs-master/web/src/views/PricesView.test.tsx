@@ -23,8 +23,19 @@ describe('Prices view', () => {
       '/api/v1/prices': () => json(200, { prices: [{ sku: 'COFFEE-250G', price_minor: price }] }),
       '/api/v1/prices/COFFEE-250G': (_u, init) => {
         price = (JSON.parse(String(init.body)) as { price_minor: number }).price_minor;
-        return json(200, { sku: 'COFFEE-250G', price_minor: price });
+        return json(200, { sku: 'COFFEE-250G', price_minor: price, position: 3 });
       },
+      '/api/v1/prices/COFFEE-250G/arrival': () =>
+        price === null
+          ? json(404, { error: 'sku: no change' })
+          : json(200, {
+              sku: 'COFFEE-250G',
+              price_minor: price,
+              position: 3,
+              set_ms: 1,
+              arrived: 1,
+              stores: [{ region: 0, store: 1, arrived_ms: 900, after_ms: 899 }],
+            }),
     });
     view();
     fireEvent.change(screen.getByLabelText('SKU'), { target: { value: 'COFFEE-250G' } });
@@ -49,7 +60,10 @@ describe('Prices view', () => {
     fireEvent.click(within(dialog).getByRole('button', { name: 'Set price' }));
     await screen.findByText('450 minor units');
     expect(screen.getByTestId('central-price').textContent).toBe('€4.50');
-    expect(calls.at(-1)!.init.body).toBe('{"price_minor":450}');
+    const put = calls.filter((c) => c.init.method === 'PUT');
+    expect(put.map((c) => c.init.body)).toEqual(['{"price_minor":450}']);
+    // The change is then followed store by store.
+    expect((await screen.findByTestId('arrival-summary')).textContent).toBe('€4.50 has reached 1 of 1 store.');
   });
 
   it('shows the master’s 400 under the SKU field', async () => {

@@ -1,5 +1,5 @@
-// Prices: look up a SKU's central price, set it (sent down to every region and store), and
-// list a SKU in the global catalog.
+// Prices: look up a SKU's central price, set it (sent down to every region and store) and
+// follow it arriving store by store, and list a SKU in the global catalog.
 
 import { useId, useState, type FormEvent } from 'react';
 import { api, ApiError } from '../api';
@@ -15,6 +15,7 @@ import { changesShared, describeGrants } from '../lib/access';
 import { useGrants } from '../lib/useSession';
 import { COMMON_CURRENCIES, currencyDigits, formatMinor, minorToDecimal, parsePrice } from '../lib/money';
 import { skuError } from '../lib/sku';
+import { PriceArrival } from './PriceArrival';
 
 type Lookup =
   | { status: 'idle' }
@@ -51,6 +52,7 @@ export function PricesView() {
   const [confirmPrice, setConfirmPrice] = useState<number | null>(null);
   const [saving, setSaving] = useState(false);
   const [saveErr, setSaveErr] = useState<string | null>(null);
+  const [changes, setChanges] = useState(0);
 
   const [confirmList, setConfirmList] = useState(false);
   const [listing, setListing] = useState(false);
@@ -106,6 +108,7 @@ export function PricesView() {
     try {
       const r = await api.setPrice(sku, confirmPrice);
       setLookup({ status: 'ok', sku: r.sku, priceMinor: r.price_minor });
+      setChanges((n) => n + 1);
       setPriceInput('');
       notify({ tone: 'success', title: `Price of ${r.sku} set`, description: `Now ${formatMinor(r.price_minor, currency)}, sent to every region and store.` });
     } catch (e) {
@@ -237,6 +240,8 @@ export function PricesView() {
           )}
         </Card>
       )}
+
+      {lookup.status === 'ok' && canChange && <PriceArrival sku={lookup.sku} currency={currency} version={changes} />}
 
       <Dialog open={confirmPrice !== null} onOpenChange={(open) => !open && !saving && setConfirmPrice(null)}>
         {confirmPrice !== null && sku !== null && (
