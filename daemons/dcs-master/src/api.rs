@@ -324,10 +324,21 @@ async fn history(
     answer(async {
         allowed(&s, &headers, Action::Read, Scope::Shared).await?;
         let since = query(q, "?since_ms=T")?.since_ms.unwrap_or(0);
-        let rows = read(&s, move |st| st.samples(since, MAX_ROWS)).await;
-        Ok(listed("samples", rows, |(region, at, lag, health)| {
-            json!({ "region": region, "at_ms": at, "lag": lag, "health": health })
-        }))
+        let (rows, sinks) = read(&s, move |st| {
+            Ok((st.samples(since, MAX_ROWS)?, st.sink_samples(since, MAX_ROWS)?))
+        })
+        .await?;
+        let samples: Vec<Value> = rows
+            .iter()
+            .map(|(region, at, lag, health)| {
+                json!({ "region": region, "at_ms": at, "lag": lag, "health": health })
+            })
+            .collect();
+        let sinks: Vec<Value> = sinks
+            .iter()
+            .map(|k| json!({ "region": k.region, "sink": k.sink, "at_ms": k.at_ms, "backlog": k.backlog }))
+            .collect();
+        Ok((StatusCode::OK, Json(json!({ "samples": samples, "sinks": sinks }))))
     })
     .await
 }

@@ -273,6 +273,10 @@ impl Driver {
                 if let Err(e) = self.store.record_raft(region, t.wall_ms, &report) {
                     tracing::warn!(region, error = %e, "cannot record a region's Raft report");
                 }
+                let keep = self.sampling.keep_ms;
+                if let Err(e) = self.store.record_sink_samples(region, t.wall_ms, keep, &report) {
+                    tracing::warn!(region, error = %e, "cannot record a region's sink backlog");
+                }
                 if let Err(e) = self.store.record_reach(region, t.wall_ms, &reach) {
                     tracing::warn!(region, error = %e, "cannot record how far its stores merged");
                 }

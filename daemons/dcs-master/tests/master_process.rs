@@ -689,6 +689,17 @@ async fn a_regions_raft_report_is_kept_and_shown_and_bad_reports_are_refused() {
     );
     assert_eq!(sinks[1]["backlog"], 12, "{body}");
     assert!(sinks[1]["problem"].as_str().unwrap().len() < 300, "a long error is cut: {body}");
+    // Each report's backlogs are also samples over time, per region and sink.
+    let (_, body) = master.api("GET", "/api/v1/regions/history?since_ms=0", "").await;
+    let kafka: Vec<u64> = body["sinks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|k| k["region"] == 1 && k["sink"] == "kafka")
+        .map(|k| k["backlog"].as_u64().unwrap())
+        .collect();
+    // One sample per report (two reports in the same millisecond make one).
+    assert!(!kafka.is_empty() && kafka.len() <= 2 && kafka.iter().all(|&b| b == 12), "{body}");
 
     // Kept across a restart: it is read from the master's file.
     assert!(master.stop().success());

@@ -36,7 +36,7 @@ pub use leases::TillLease;
 pub use master_store::{BranchRow, MasterStore, RegionRow, SalesRow, StockRow};
 pub use price_arrival::{MAX_PRICE_CHANGES, MAX_REACH_STORES, PriceChange, StoreArrival};
 pub use read::MAX_READ;
-pub use region_raft::{MAX_RAFT_MEMBERS, RaftMember, RaftReport, SinkBacklog};
+pub use region_raft::{MAX_RAFT_MEMBERS, RaftMember, RaftReport, SinkBacklog, SinkSample};
 pub use region_replica::{Accepted, RegionReplicaStore, ReplicaTxn};
 pub use state::{SagaRecord, SagaStep};
 pub use verified::{Verification, verify_batch};

@@ -14,7 +14,25 @@ pub(super) const DDL: &str = "
 CREATE TABLE IF NOT EXISTS region_raft (
     region INTEGER PRIMARY KEY, received_ms INTEGER NOT NULL, report BLOB NOT NULL
 ) STRICT;
+CREATE TABLE IF NOT EXISTS sink_samples (
+    region INTEGER NOT NULL, sink TEXT NOT NULL, at_ms INTEGER NOT NULL,
+    backlog INTEGER NOT NULL, PRIMARY KEY (region, sink, at_ms)
+) STRICT, WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS sink_samples_by_time ON sink_samples (at_ms);
 ";
+
+/// One sample of a region's forwarding backlog towards one sink.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SinkSample {
+    /// The region.
+    pub region: u32,
+    /// `postgres` or `kafka`.
+    pub sink: String,
+    /// When the master received the report (Unix ms).
+    pub at_ms: u64,
+    /// Accepted events not yet forwarded to the sink.
+    pub backlog: u64,
+}
 
 /// Most members a report may name (a region is a 3–5 node cluster; room for changes).
 pub const MAX_RAFT_MEMBERS: usize = 16;
@@ -100,6 +118,73 @@ impl MasterStore {
         Ok(())
     }
 
+    /// Keeps each sink's backlog of `report` as a sample at `received_ms` (the dashboard's
+    /// backlog over time) and drops every sample older than `keep_ms` before it: the table
+    /// holds at most `keep_ms` / the report period rows per region and sink.
+    ///
+    /// # Errors
+    /// [`StoreError::Invalid`] for a time or backlog past `i64::MAX`; the database's error.
+    pub fn record_sink_samples(
+        &mut self,
+        region: u32,
+        received_ms: u64,
+        keep_ms: u64,
+        report: &RaftReport,
+    ) -> Result<()> {
+        let big =
+            |field: &'static str| StoreError::Invalid { field, reason: "past i64::MAX".into() };
+        let at = i64::try_from(received_ms).map_err(|_| big("received_ms"))?;
+        let keep = i64::try_from(keep_ms).map_err(|_| big("keep_ms"))?;
+        let tx = self.conn.transaction().map_err(map_err)?;
+        for k in report.sinks.iter().take(MAX_RAFT_MEMBERS) {
+            let backlog = i64::try_from(k.backlog).map_err(|_| big("backlog"))?;
+            exec(
+                &tx,
+                "INSERT OR REPLACE INTO sink_samples (region, sink, at_ms, backlog)                  VALUES (?1, ?2, ?3, ?4)",
+                params![region, k.sink, at, backlog],
+            )?;
+        }
+        exec(&tx, "DELETE FROM sink_samples WHERE at_ms < ?1", [at.saturating_sub(keep)])?;
+        tx.commit().map_err(map_err)
+    }
+
+    /// The sink samples of every region since `since_ms`, oldest first, at most `limit`.
+    ///
+    /// # Errors
+    /// [`StoreError::Corrupt`] for a negative stored number; the database's error.
+    pub fn sink_samples(&self, since_ms: u64, limit: usize) -> Result<Vec<SinkSample>> {
+        let mut q = self
+            .conn
+            .prepare_cached(
+                "SELECT region, sink, at_ms, backlog FROM sink_samples WHERE at_ms >= ?1                  ORDER BY at_ms, region, sink LIMIT ?2",
+            )
+            .map_err(map_err)?;
+        let since = i64::try_from(since_ms).unwrap_or(i64::MAX);
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        let rows = q
+            .query_map(params![since, limit], |r| {
+                Ok((
+                    r.get::<_, u32>(0)?,
+                    r.get::<_, String>(1)?,
+                    r.get::<_, i64>(2)?,
+                    r.get::<_, i64>(3)?,
+                ))
+            })
+            .map_err(map_err)?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (region, sink, at, backlog) = row.map_err(map_err)?;
+            let corrupt = || StoreError::Corrupt("sink_samples: a negative number".into());
+            out.push(SinkSample {
+                region,
+                sink,
+                at_ms: u64::try_from(at).map_err(|_| corrupt())?,
+                backlog: u64::try_from(backlog).map_err(|_| corrupt())?,
+            });
+        }
+        Ok(out)
+    }
+
     /// Every region's latest report, by region: (region, received_ms, report).
     ///
     /// # Errors
@@ -131,6 +216,34 @@ impl MasterStore {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn sink_backlog_samples_are_kept_for_the_window_and_read_in_order() {
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let mut s = MasterStore::open(&dir.path().join("m.db")).unwrap_or_else(|e| panic!("{e}"));
+        let mut r = report(3);
+        for (i, at) in [1_000u64, 2_000, 3_000, 10_000].into_iter().enumerate() {
+            r.sinks = vec![
+                SinkBacklog { sink: "postgres".into(), backlog: i as u64, problem: None },
+                SinkBacklog { sink: "kafka".into(), backlog: 10 * i as u64, problem: None },
+            ];
+            s.record_sink_samples(1, at, 7_500, &r).unwrap_or_else(|e| panic!("{e}"));
+        }
+        let got = s.sink_samples(0, 100).unwrap_or_else(|e| panic!("{e}"));
+        let seen: Vec<(u64, &str, u64)> =
+            got.iter().map(|x| (x.at_ms, x.sink.as_str(), x.backlog)).collect();
+        // Samples older than 7.5 s before the newest are gone.
+        assert_eq!(
+            seen,
+            [
+                (3_000, "kafka", 20),
+                (3_000, "postgres", 2),
+                (10_000, "kafka", 30),
+                (10_000, "postgres", 3)
+            ]
+        );
+        assert_eq!(s.sink_samples(4_000, 1).unwrap_or_else(|e| panic!("{e}")).len(), 1);
+    }
 
     fn report(term: u64) -> RaftReport {
         RaftReport {
