@@ -160,6 +160,7 @@ pub fn start(
         versions: HashMap::new(),
         sampling,
         sampled_at: 0,
+        sinks_sampled_at: HashMap::new(),
     };
     let handle = std::thread::Builder::new()
         .name("dcs-master-driver".into())
@@ -177,6 +178,9 @@ struct Driver {
     versions: HashMap<NodeId, u32>,
     sampling: Sampling,
     sampled_at: u64,
+    /// Per region: when its sinks' backlog was last kept as a sample (one per sampling period,
+    /// however often the region reports).
+    sinks_sampled_at: HashMap<u32, u64>,
 }
 
 impl Driver {
@@ -273,9 +277,14 @@ impl Driver {
                 if let Err(e) = self.store.record_raft(region, t.wall_ms, &report) {
                     tracing::warn!(region, error = %e, "cannot record a region's Raft report");
                 }
-                let keep = self.sampling.keep_ms;
-                if let Err(e) = self.store.record_sink_samples(region, t.wall_ms, keep, &report) {
-                    tracing::warn!(region, error = %e, "cannot record a region's sink backlog");
+                let last = self.sinks_sampled_at.get(&region).copied().unwrap_or(0);
+                if t.wall_ms.saturating_sub(last) >= self.sampling.every_ms {
+                    self.sinks_sampled_at.insert(region, t.wall_ms);
+                    let keep = self.sampling.keep_ms;
+                    if let Err(e) = self.store.record_sink_samples(region, t.wall_ms, keep, &report)
+                    {
+                        tracing::warn!(region, error = %e, "cannot record a region's sink backlog");
+                    }
                 }
                 if let Err(e) = self.store.record_reach(region, t.wall_ms, &reach) {
                     tracing::warn!(region, error = %e, "cannot record how far its stores merged");

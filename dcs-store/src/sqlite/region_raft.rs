@@ -120,7 +120,8 @@ impl MasterStore {
 
     /// Keeps each sink's backlog of `report` as a sample at `received_ms` (the dashboard's
     /// backlog over time) and drops every sample older than `keep_ms` before it: the table
-    /// holds at most `keep_ms` / the report period rows per region and sink.
+    /// holds at most `keep_ms` / the sampling period rows per region and sink (the master
+    /// keeps one report per region and period).
     ///
     /// # Errors
     /// [`StoreError::Invalid`] for a time or backlog past `i64::MAX`; the database's error.

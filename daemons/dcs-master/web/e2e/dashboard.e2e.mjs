@@ -293,6 +293,15 @@ try {
   await page.getByRole('table', { name: /newest and highest lag over the last hour/ }).waitFor();
   say('lag over time: the chart and its table are drawn');
   await shot('lag');
+  // The region's leaders forward to PostgreSQL and Kafka: their backlog over time, per sink.
+  const backlog = page.getByTestId('backlog-chart');
+  await backlog.waitFor({ timeout: 30_000 });
+  for (const sink of ['postgres', 'kafka']) {
+    await page.locator(`[data-testid$="-${sink}"][data-testid^="backlog-"]`).first().waitFor();
+  }
+  say(`backlog over time: ${await backlog.getAttribute('aria-label')}`);
+  await backlog.scrollIntoViewIfNeeded();
+  await shot('backlog');
 
   // Raft health: the region's leader reports its cluster (every 5 s): three voters, one leader.
   await tab('Raft health').click();

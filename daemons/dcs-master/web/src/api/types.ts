@@ -32,8 +32,18 @@ export interface RegionSample {
   health: Health;
 }
 
+/** A region's forwarding backlog towards one sink at one report (`sinks` of the history). */
+export interface SinkSample {
+  region: number;
+  sink: string;
+  at_ms: number;
+  backlog: number;
+}
+
 export interface RegionHistoryResponse {
   samples: RegionSample[];
+  /** Absent from a master older than the backlog history. */
+  sinks?: SinkSample[];
 }
 
 /** One member of a region's Raft cluster as its leader last reported it. */

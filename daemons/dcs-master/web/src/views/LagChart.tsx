@@ -10,8 +10,16 @@ export default function LagChart({
   toMs,
   label,
   hidden = [],
+  nameOf = (r) => `Region ${r}`,
+  yLabel = 'Lag (items)',
+  testId = 'lag-chart',
 }: {
   series: LagSeries;
+  /** A line's name (default "Region N"). */
+  nameOf?: (id: number) => string;
+  /** The y axis's label. */
+  yLabel?: string;
+  testId?: string;
   /** Regions whose line is not drawn (their legend entry stays, greyed). */
   hidden?: readonly number[];
   /** The window asked for: the x axis spans it even where no sample is yet. */
@@ -23,7 +31,7 @@ export default function LagChart({
   return (
     // A figure, not an image: the chart inside is focusable (Recharts' keyboard layer: Tab to
     // it, arrows move the tooltip), which an image's presentational children would hide.
-    <div className="chart" role="figure" aria-label={label} data-testid="lag-chart">
+    <div className="chart" role="figure" aria-label={label} data-testid={testId}>
       <ResponsiveContainer width="100%" height={300}>
         <LineChart data={series.points} margin={{ top: 8, right: 16, bottom: 8, left: 8 }}>
           <CartesianGrid strokeDasharray="3 3" vertical={false} />
@@ -41,7 +49,7 @@ export default function LagChart({
             allowDecimals={false}
             tick={{ fontSize: 12 }}
             tickFormatter={(v: number) => v.toLocaleString()}
-            label={{ value: 'Lag (items)', angle: -90, position: 'insideLeft', style: { fontSize: 12, fill: '#5b6472' } }}
+            label={{ value: yLabel, angle: -90, position: 'insideLeft', style: { fontSize: 12, fill: '#5b6472' } }}
           />
           <Tooltip
             content={({ active, payload }) => {
@@ -57,7 +65,7 @@ export default function LagChart({
                         <span aria-hidden style={{ color: lineStyle(i).stroke }}>
                           ●{' '}
                         </span>
-                        Region {r}: {p[lagKey(r)]!.toLocaleString()}
+                        {nameOf(r)}: {p[lagKey(r)]!.toLocaleString()}
                       </div>
                     ),
                   )}
@@ -71,7 +79,7 @@ export default function LagChart({
               key={r}
               type="linear"
               dataKey={lagKey(r)}
-              name={`Region ${r}`}
+              name={nameOf(r)}
               {...lineStyle(i)}
               strokeWidth={2}
               dot={series.points.length === 1}

@@ -163,3 +163,30 @@ describe('Lag view', () => {
     history.replaceState(null, '', location.pathname);
   });
 });
+
+describe('Forwarding backlog', () => {
+  it('draws each region’s backlog per sink and lists the newest and highest', async () => {
+    const now = Date.now();
+    const sinks = [
+      { region: 1, sink: 'postgres', at_ms: now - 120_000, backlog: 300 },
+      { region: 1, sink: 'kafka', at_ms: now - 120_000, backlog: 20 },
+      { region: 1, sink: 'postgres', at_ms: now - 60_000, backlog: 4 },
+      { region: 1, sink: 'kafka', at_ms: now - 60_000, backlog: 25 },
+    ];
+    stubFetch({ [HISTORY]: () => json(200, { samples: samples(now), sinks }) });
+    render(<LagView />);
+    expect(await screen.findByTestId('backlog-chart')).toBeTruthy();
+    const pg = screen.getByTestId('backlog-1-postgres');
+    expect([...pg.querySelectorAll('td')].slice(0, 4).map((c) => c.textContent)).toEqual(['1', 'PostgreSQL', '4', '300']);
+    const kafka = screen.getByTestId('backlog-1-kafka');
+    expect([...kafka.querySelectorAll('td')].slice(0, 4).map((c) => c.textContent)).toEqual(['1', 'Kafka', '25', '25']);
+    expect(screen.getByTestId('backlog-chart').getAttribute('aria-label')).toMatch(/Region 1 → PostgreSQL 4 now, highest 300/);
+  });
+
+  it('says why there is none when no region forwards to a sink', async () => {
+    stubFetch({ [HISTORY]: () => json(200, { samples: samples(Date.now()) }) });
+    render(<LagView />);
+    expect(await screen.findByText('No forwarding backlog reported')).toBeTruthy();
+    expect(screen.queryByTestId('backlog-chart')).toBeNull();
+  });
+});

@@ -1,5 +1,6 @@
 // Lag: each region's lag over a window (GET /api/v1/regions/history), as a line chart and a
-// table of the newest and highest values; refreshes every 30 s.
+// table of the newest and highest values, then each region's forwarding backlog towards
+// PostgreSQL and Kafka the same way; refreshes every 30 s.
 
 import { lazy, Suspense, useMemo, useState } from 'react';
 import { api } from '../api';
@@ -21,6 +22,8 @@ import {
   type LagSeries,
   type WindowId,
 } from '../lib/lag';
+import { backlogSeries, sinkName, uniqueSinkSamples } from '../lib/backlog';
+import type { SinkSample } from '../api/types';
 import { formatAbsolute, formatRelative } from '../lib/time';
 import { useResource } from '../lib/useResource';
 import { HealthBadge } from './FleetView';
@@ -32,6 +35,7 @@ export const LAG_REFRESH_MS = 30_000;
 interface Loaded extends History {
   fromMs: number;
   toMs: number;
+  sinks: SinkSample[];
 }
 
 export function LagView({ refreshMs = LAG_REFRESH_MS, initialWindow = '24h' }: { refreshMs?: number; initialWindow?: WindowId }) {
@@ -41,8 +45,16 @@ export function LagView({ refreshMs = LAG_REFRESH_MS, initialWindow = '24h' }: {
     async (signal) => {
       const toMs = Date.now();
       const fromMs = toMs - w.ms;
-      const history = await readHistory((since) => api.regionHistory(since, { signal }).then((r) => r.samples), fromMs);
-      return { ...history, fromMs, toMs };
+      const sinks: SinkSample[] = [];
+      const history = await readHistory(
+        (since) =>
+          api.regionHistory(since, { signal }).then((r) => {
+            sinks.push(...(r.sinks ?? []));
+            return r.samples;
+          }),
+        fromMs,
+      );
+      return { ...history, fromMs, toMs, sinks: uniqueSinkSamples(sinks) };
     },
     [w.ms],
     { intervalMs: refreshMs },
@@ -153,7 +165,75 @@ function LagResults({ data, windowText }: { data: Loaded; windowText: string }) 
       <Card title="Per region">
         <LagTable series={series} windowText={windowText} now={data.toMs} />
       </Card>
+      <Backlog data={data} windowText={windowText} />
     </>
+  );
+}
+
+/** Each region's backlog towards each sink (PostgreSQL, Kafka) over the window. */
+function Backlog({ data, windowText }: { data: Loaded; windowText: string }) {
+  const b = useMemo(() => backlogSeries(data.sinks), [data.sinks]);
+  if (b.lines.length === 0) {
+    return (
+      <Card title="Forwarding backlog">
+        <EmptyState title="No forwarding backlog reported">
+          A region's leader reports, every few seconds, how many accepted events it has not yet
+          written to each sink it forwards to (PostgreSQL, Kafka). None has in {windowText}: the
+          regions forward to no sink, or are not connected to this master.
+        </EmptyState>
+      </Card>
+    );
+  }
+  const name = (id: number) => b.names.get(id) ?? `line ${id}`;
+  const label = `Forwarding backlog over ${windowText}: ${b.series.latest
+    .map((l) => `${name(l.region)} ${l.lag.toLocaleString()} now, highest ${l.peak.toLocaleString()}`)
+    .join('; ')}`;
+  return (
+    <Card
+      title={`Forwarding backlog over ${windowText}`}
+      actions={<span className="muted small">Accepted events not yet in each sink, per region</span>}
+    >
+      <Suspense fallback={<LoadingState what="the chart" />}>
+        <LagChart
+          series={b.series}
+          fromMs={data.fromMs}
+          toMs={data.toMs}
+          label={label}
+          nameOf={name}
+          yLabel="Backlog (events)"
+          testId="backlog-chart"
+        />
+      </Suspense>
+      <Table caption={`Each region's newest and highest backlog per sink over ${windowText}`}>
+        <thead>
+          <tr>
+            <Th numeric>Region</Th>
+            <Th>Sink</Th>
+            <Th numeric>Backlog now</Th>
+            <Th numeric>Highest</Th>
+            <Th>Newest sample</Th>
+          </tr>
+        </thead>
+        <tbody>
+          {b.lines.map((l, i) => {
+            const r = b.series.latest[i]!;
+            return (
+              <tr key={l.id} data-testid={`backlog-${l.region}-${l.sink}`}>
+                <Td numeric>{l.region}</Td>
+                <Td>{sinkName(l.sink)}</Td>
+                <Td numeric>{r.lag.toLocaleString()}</Td>
+                <Td numeric>{r.peak.toLocaleString()}</Td>
+                <Td>
+                  <time dateTime={new Date(r.at_ms).toISOString()} title={formatAbsolute(r.at_ms)}>
+                    {formatRelative(r.at_ms, data.toMs)}
+                  </time>
+                </Td>
+              </tr>
+            );
+          })}
+        </tbody>
+      </Table>
+    </Card>
   );
 }
 
