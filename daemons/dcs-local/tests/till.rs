@@ -327,3 +327,92 @@ async fn a_till_sells_with_a_leased_key_and_bad_input_changes_nothing() {
     assert!(!store.reserve_lease_uses_sync(&id, "till-1", 1).unwrap(), "no use beyond max_uses");
     assert!(!store.reserve_lease_uses_sync(&id, "till-2", 0).unwrap(), "another till's key");
 }
+
+/// A till holding the lease of provision `p`, which it would use `local_max` times (a forged
+/// till ignores the bound it was given: the store's count is what holds).
+fn leased_till(p: &pb::TillProvision, enrollment: &TillEnrollment, local_max: u64) -> Till {
+    let lease = p.lease.clone().unwrap();
+    let kek = KekRef::new(lease.kek_id.clone(), lease.kek_version);
+    let mut terminal = Terminal::new(
+        TerminalConfig::new("acme", "store-1", "till-1", Currency::USD).unwrap(),
+        [7; 16],
+    )
+    .unwrap();
+    terminal.lease(
+        SealingKey {
+            id: lease.data_key_id.as_slice().try_into().unwrap(),
+            key: DataKey::from_slice(&lease.data_key).unwrap(),
+            wrapped: WrappedKey { kek: kek.clone(), bytes: lease.wrapped.clone() },
+        },
+        now(),
+        local_max,
+        lease.expires_unix_ms,
+    );
+    Till {
+        terminal,
+        keys: LeasedKeys::new(kek),
+        mac: MacKey::from_bytes(&p.mac_key).unwrap(),
+        signer: enrollment.signer().unwrap(),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_lease_runs_out_at_the_store_and_a_new_provision_goes_on() {
+    let dir = tempfile::tempdir().unwrap();
+    common::init(dir.path());
+    let d = dir.path().to_str().unwrap();
+    let out = cli(&["till", "add", "--data-dir", d, "--id", "till-1"]);
+    let code = out.lines().find_map(|l| l.strip_prefix("enrollment code (shown once): ")).unwrap();
+    let enrollment = TillEnrollment::from_code(code).unwrap();
+    let daemon =
+        common::start_with(dir.path(), &enrollment.token, &[("DCS_TILL__LEASE_MAX_USES", "4")]);
+    let mut c = daemon.client().await;
+    let p = c.provision_till(daemon.req(pb::ProvisionTillRequest {})).await.unwrap().into_inner();
+    assert_eq!(p.lease.as_ref().unwrap().max_uses, 4, "the lease carries [till] lease_max_uses");
+    let mut till = leased_till(&p, &enrollment, 1_000);
+
+    let usd = |m: i64| Money::from_minor(m, Currency::USD);
+    let (_session, opened) = PosSession::open(
+        SessionId::new("s-9").unwrap(),
+        AgentId::new("cashier-1").unwrap(),
+        usd(1_000),
+    )
+    .unwrap();
+    let open = till.seal("till-1/open-9", &[opened], "till-1");
+    c.submit_sealed(daemon.req(sealed("session-s-9", open))).await.unwrap();
+    // A card sale is four events, so four uses; three are left: FAILED_PRECONDITION, nothing
+    // stored.
+    let mut cart = Cart::new(Currency::USD);
+    cart.add(Product::new("MUG", "Mug", "kitchen", usd(1_200), "standard").unwrap(), 1).unwrap();
+    let mut table = TaxTable::new();
+    table.set("standard", vec![]).unwrap();
+    let engine = TaxEngine::new(table, TaxPolicy::default());
+    let totals = cart.totals(&engine).unwrap();
+    let branch = BranchId::new("store-1").unwrap();
+    let (mut sale, started) =
+        Sale::initiate(SaleId::new("R-9").unwrap(), branch, &totals, None).unwrap();
+    let mut facts = vec![started];
+    facts.extend(sale.pay_and_complete(Tender::Card).unwrap());
+    assert_eq!(facts.len(), 4, "initiated, authorized, captured, completed");
+    let events = till.seal("till-1/sale-9", &facts, "till-1");
+    let err = c.submit_sealed(daemon.req(sealed("sale-R-9", events))).await.unwrap_err();
+    assert_eq!(err.code(), Code::FailedPrecondition, "{err}");
+    assert!(err.message().contains("lease_max_uses"), "says what bounds it: {err}");
+    assert!(err.message().contains("provision the till again"), "and what to do: {err}");
+    let day = c.get_day_summary(daemon.req(pb::GetDaySummaryRequest { day: String::new() })).await;
+    assert_eq!(day.unwrap().into_inner().sales_count, 0, "nothing of the sale stored");
+
+    // Provisioned again, the till gets a new key and the same sale goes in.
+    let again = c.provision_till(daemon.req(pb::ProvisionTillRequest {})).await.unwrap();
+    let again = again.into_inner();
+    let (old_id, new_id) =
+        (&p.lease.as_ref().unwrap().data_key_id, &again.lease.as_ref().unwrap().data_key_id);
+    assert_ne!(old_id, new_id, "a new data key");
+    let mut till = leased_till(&again, &enrollment, 1_000);
+    let events = till.seal("till-1/sale-9", &facts, "till-1");
+    let done = c.submit_sealed(daemon.req(sealed("sale-R-9", events))).await.unwrap().into_inner();
+    assert!(!done.deduplicated);
+    let day = c.get_day_summary(daemon.req(pb::GetDaySummaryRequest { day: String::new() })).await;
+    assert_eq!(day.unwrap().into_inner().sales_count, 1);
+    assert!(daemon.terminate().success());
+}
