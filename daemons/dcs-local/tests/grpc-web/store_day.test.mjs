@@ -3,34 +3,10 @@
 // native gRPC test's (daemons/dcs-local/tests/pos_day.rs): one engine, one answer.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, execFileSync } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { createClient, ConnectError, Code } from '@connectrpc/connect';
 import { createGrpcWebTransport } from '@connectrpc/connect-web';
 import { PosService, Tender } from './gen/dcs/v1/pos_pb.js';
-
-const BIN = process.env.DCS_LOCAL_BIN;
-
-function startDaemon() {
-  const dir = mkdtempSync(join(tmpdir(), 'dcs-local-web-'));
-  const out = execFileSync(BIN, ['init', '--data-dir', dir], { encoding: 'utf8' });
-  const token = out.split('\n').find((l) => l.includes('token')).split('): ')[1].trim();
-  const child = spawn(BIN, ['run', '--data-dir', dir], {
-    env: { ...process.env, DCS_LISTEN__POS: '127.0.0.1:0', DCS_LISTEN__ADMIN: '127.0.0.1:0', RUST_LOG: 'warn' },
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  return new Promise((resolve, reject) => {
-    let buf = '';
-    child.stdout.on('data', (chunk) => {
-      buf += chunk;
-      const line = buf.split('\n').find((l) => l.startsWith('dcs-local listening'));
-      if (line) resolve({ child, token, pos: /pos=(\S+)/.exec(line)[1] });
-    });
-    child.on('exit', (code) => reject(new Error(`dcs-local exited with ${code}`)));
-  });
-}
+import { startDaemon } from './daemon.mjs';
 
 const usd = (minorUnits) => ({ minorUnits: BigInt(minorUnits), currencyCode: 'USD', exponent: 2 });
 const cart = (lines) => ({ lines: lines.map(([sku, quantity]) => ({ sku, quantity })) });
