@@ -2,6 +2,8 @@
 
 use alloc::vec::Vec;
 
+use smallvec::SmallVec;
+
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 /// Sorted map `K → u64` joined by pointwise maximum: the building block of counters and version vectors.
@@ -9,12 +11,15 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 /// Absent keys count as zero and zeros are never stored, so equal maps have equal bytes.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct MaxMap<K> {
-    entries: Vec<(K, u64)>,
+    entries: Entries<K>,
 }
+
+/// Sorted (key, count) pairs, the first one stored inline.
+type Entries<K> = SmallVec<[(K, u64); 1]>;
 
 impl<K> Default for MaxMap<K> {
     fn default() -> Self {
-        Self { entries: Vec::new() }
+        Self { entries: SmallVec::new_const() }
     }
 }
 
@@ -22,7 +27,7 @@ impl<K: Ord + Copy> MaxMap<K> {
     /// An empty map.
     #[must_use]
     pub const fn new() -> Self {
-        Self { entries: Vec::new() }
+        Self { entries: SmallVec::new_const() }
     }
 
     /// Builds a map from pairs in any order; duplicate keys keep the largest count.
@@ -31,7 +36,7 @@ impl<K: Ord + Copy> MaxMap<K> {
         pairs.retain(|&(_, v)| v > 0);
         pairs.sort_unstable_by(|a, b| a.0.cmp(&b.0).then(b.1.cmp(&a.1)));
         pairs.dedup_by(|later, first| later.0 == first.0);
-        Self { entries: pairs }
+        Self { entries: SmallVec::from_vec(pairs) }
     }
 
     /// The count of `key`, zero when absent.
@@ -103,7 +108,7 @@ impl<K: Ord + Copy> MaxMap<K> {
     /// Second pass of `join`: merges in the keys of `other` that `self` lacks.
     fn insert_missing(&mut self, other: &Self, missing: usize) {
         let old = core::mem::take(&mut self.entries);
-        let mut merged = Vec::with_capacity(old.len() + missing);
+        let mut merged = Entries::with_capacity(old.len() + missing);
         let mut theirs = other.entries.iter().copied().peekable();
         for (key, value) in old {
             while let Some(entry) = theirs.next_if(|(k, _)| *k < key) {
@@ -149,7 +154,7 @@ impl<K: Ord + Copy> MaxMap<K> {
 
 impl<K: Serialize> Serialize for MaxMap<K> {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        self.entries.serialize(serializer)
+        self.entries.as_slice().serialize(serializer)
     }
 }
 
