@@ -9,7 +9,8 @@
 //! - [`telemetry`]: `tracing` logs as text or JSON with an env filter, and the Prometheus
 //!   recorder behind the `metrics` facade.
 //! - [`tls`]: mutual TLS between tiers (tonic on rustls) from PEM files, and a development CA
-//!   that issues node certificates, so a newcomer needs no openssl.
+//!   that issues node and client certificates, so a newcomer needs no openssl; TLS for a port
+//!   outside the deployment (the POS port: client certificates optional, verified when sent).
 //! - [`peer`]: authorization of a mutual-TLS client by the names of its certificate.
 //! - [`admin`]: the separate admin HTTP port with `/healthz`, `/readyz` and `/metrics`;
 //!   [`admin_token`] guards its operator routes, [`admin_client`] is the CLIs' side.

@@ -28,6 +28,10 @@ pub struct TerminalEntry {
     /// True when the terminal seals its own events (the daemon holds no key for it).
     #[serde(default)]
     pub self_sealing: bool,
+    /// Hex SHA-256 of the DER of the terminal's client certificate, when it may authenticate
+    /// by certificate on a POS port with TLS (`dcs-local terminal cert`); none: token only.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cert_sha256: Option<String>,
 }
 
 /// `terminals.toml`.

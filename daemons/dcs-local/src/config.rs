@@ -73,6 +73,11 @@ pub struct ListenSection {
     pub admin: SocketAddr,
     /// How long SIGTERM waits for in-flight requests, in milliseconds.
     pub shutdown_deadline_ms: u64,
+    /// `[listen.pos_tls]`: TLS on the POS port (`cert`, `key`, optional `client_ca`; PEM,
+    /// relative to the data directory; `dcs-local pos-tls` writes them). With `client_ca`,
+    /// a terminal may authenticate by a client certificate registered in terminals.toml
+    /// instead of its token. None: the POS port is plaintext.
+    pub pos_tls: Option<dcs_daemon::tls::ServerTlsFiles>,
 }
 
 impl Default for ListenSection {
@@ -81,6 +86,7 @@ impl Default for ListenSection {
             pos: SocketAddr::from(([127, 0, 0, 1], 7400)),
             admin: SocketAddr::from(([127, 0, 0, 1], 7401)),
             shutdown_deadline_ms: 10_000,
+            pos_tls: None,
         }
     }
 }
@@ -270,5 +276,9 @@ impl DataDir {
     /// The signing key the daemon holds for thin terminal `id` (0600).
     pub fn terminal_key(&self, id: &str) -> PathBuf {
         self.root.join("keys").join(format!("terminal-{id}.key"))
+    }
+    /// The TLS files (certificates, their keys 0600).
+    pub fn tls(&self) -> PathBuf {
+        self.root.join("tls")
     }
 }

@@ -1,6 +1,7 @@
 //! Operator commands that register who may use the store: `till add` (a self-sealing browser
-//! till and its enrollment code) and `cashier add` (a cashier and the argon2id hash of their
-//! PIN). Both edit files in the data directory; a running daemon reads them at its next start.
+//! till and its enrollment code), `terminal cert` (a terminal's client certificate, by its
+//! SHA-256) and `cashier add` (a cashier and the argon2id hash of their PIN). Each edits files
+//! in the data directory; a running daemon reads them at its next start.
 
 use argon2::password_hash::{PasswordHasher, SaltString};
 use base64::Engine as _;
@@ -98,6 +99,7 @@ pub fn add_till(dir: &DataDir, id: &str) -> Result<Zeroizing<String>> {
         algorithm: "ed25519".into(),
         public_key: B64.encode(signer.verifier().to_bytes()),
         self_sealing: true,
+        cert_sha256: None,
     });
     let enrollment = TillEnrollment {
         agent,
@@ -112,6 +114,78 @@ pub fn add_till(dir: &DataDir, id: &str) -> Result<Zeroizing<String>> {
         &terminals,
     )?;
     Ok(code)
+}
+
+/// Where `terminal cert` takes the terminal's certificate from.
+#[derive(Debug, Clone, Copy)]
+pub enum CertSource<'a> {
+    /// Issued now by the development CA in this directory (made if missing).
+    DevCa(&'a std::path::Path),
+    /// A PEM certificate the deployment's CA issued (its first certificate is the leaf).
+    Pem(&'a std::path::Path),
+}
+
+/// What `terminal cert` registered.
+#[derive(Debug)]
+pub struct TerminalCert {
+    /// The certificate registered.
+    pub cert: std::path::PathBuf,
+    /// Its private key, when it was issued here (0600).
+    pub key: Option<std::path::PathBuf>,
+    /// Hex SHA-256 of its DER, now the terminal's `cert_sha256`.
+    pub sha256: String,
+    /// Whether it replaced an earlier certificate of the terminal (no longer accepted).
+    pub replaced: bool,
+}
+
+/// Registers a client certificate for terminal `id` (already in terminals.toml): issued by
+/// the development CA into `tls/terminal-ID.crt` and `tls/terminal-ID.key` (0600), or an
+/// existing PEM certificate; its SHA-256 becomes the terminal's `cert_sha256`, replacing any
+/// earlier one.
+pub fn terminal_cert(dir: &DataDir, id: &str, source: CertSource<'_>) -> Result<TerminalCert> {
+    AgentId::new(id).map_err(|e| LocalError::Invalid(format!("--id: {e}")))?;
+    let mut terminals = read_terminals(dir)?;
+    if !terminals.terminals.iter().any(|t| t.id == id) {
+        return Err(LocalError::Invalid(format!(
+            "--id: no terminal {id} in {}: register it first (`dcs-local init` makes one, \
+             `dcs-local till add` adds a till)",
+            dir.terminals().display()
+        )));
+    }
+    let (cert, key) = match source {
+        CertSource::DevCa(ca_dir) => {
+            let ca = dcs_daemon::tls::DevCa::open_or_create(ca_dir)?;
+            let (cert_pem, key_pem) = ca.issue_client(id)?;
+            files::create_dir(&dir.tls(), Access::Shared)?;
+            let cert = dir.tls().join(format!("terminal-{id}.crt"));
+            let key = dir.tls().join(format!("terminal-{id}.key"));
+            files::write(&key, key_pem.as_bytes(), Access::Private)?;
+            files::write(&cert, cert_pem.as_bytes(), Access::Shared)?;
+            (cert, Some(key))
+        }
+        CertSource::Pem(path) => (path.to_path_buf(), None),
+    };
+    let sha256 = hex(&dcs_daemon::tls::pem_cert_sha256(&cert)?);
+    if let Some(other) =
+        terminals.terminals.iter().find(|t| t.id != id && t.cert_sha256.as_ref() == Some(&sha256))
+    {
+        return Err(LocalError::Invalid(format!(
+            "{}: this certificate is terminal {}'s already; every terminal needs its own",
+            cert.display(),
+            other.id
+        )));
+    }
+    let Some(entry) = terminals.terminals.iter_mut().find(|t| t.id == id) else {
+        return Err(LocalError::Invalid(format!("--id: no terminal {id}")));
+    };
+    let replaced = entry.cert_sha256.as_ref().is_some_and(|old| *old != sha256);
+    entry.cert_sha256 = Some(sha256.clone());
+    write_toml(
+        &dir.terminals(),
+        "# Terminals of this store. Tokens are stored as SHA-256 only.",
+        &terminals,
+    )?;
+    Ok(TerminalCert { cert, key, sha256, replaced })
 }
 
 /// Adds cashier `id` named `name` with `pin` (hashed with argon2id) to `cashiers.toml`.

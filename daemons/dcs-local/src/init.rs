@@ -44,6 +44,7 @@ pub fn new_thin_terminal(dir: &DataDir, id: &str) -> Result<(TerminalEntry, Stri
         algorithm: "ed25519".into(),
         public_key: B64.encode(signer.verifier().to_bytes()),
         self_sealing: false,
+        cert_sha256: None,
     };
     Ok((entry, token))
 }
@@ -126,6 +127,14 @@ pos = "127.0.0.1:7400"
 admin = "127.0.0.1:7401"
 # How long SIGTERM waits for in-flight requests.
 shutdown_deadline_ms = 10000
+# TLS on the POS port (`dcs-local pos-tls` issues the files and writes this section): the
+# server's certificate and key, and the CA of terminals' client certificates (optional: a
+# terminal whose certificate is registered by `dcs-local terminal cert` needs no token;
+# browsers keep their tokens). Paths relative to the data directory.
+# [listen.pos_tls]
+# cert = "tls/pos.crt"
+# key = "tls/pos.key"
+# client_ca = "tls/pos-ca.pem"
 
 [web]
 # A directory served at / (the browser POS build); leave it out to serve none.
@@ -217,4 +226,67 @@ pub fn dev_certs(dir: &DataDir, ca_dir: &Path) -> Result<dcs_daemon::tls::TlsFil
         files::write(&dir.config(), (text + section).as_bytes(), Access::Shared)?;
     }
     Ok(files)
+}
+
+/// The files `pos_tls` wrote.
+#[derive(Debug)]
+pub struct PosTls {
+    /// The section written into the config (paths relative to the data directory).
+    pub files: dcs_daemon::tls::ServerTlsFiles,
+    /// The names and addresses the certificate is valid for.
+    pub names: Vec<String>,
+    /// Whether `[listen.pos_tls]` was added to the config (false: it was there already).
+    pub configured: bool,
+}
+
+/// Opens (or creates) the development CA in `ca_dir` and issues the POS port's certificate
+/// into `DATA_DIR/tls` (`pos.crt`, `pos.key` 0600) for `localhost`, `127.0.0.1`, the
+/// configured POS address (unless it is a wildcard) and `names`; copies the CA certificate to
+/// `tls/pos-ca.pem` (terminals trust the port by it, and it is the client CA of their
+/// certificates); and writes `[listen.pos_tls]` into the config unless it is there already.
+pub fn pos_tls(dir: &DataDir, ca_dir: &Path, names: &[String]) -> Result<PosTls> {
+    let config: crate::config::LocalConfig = dcs_daemon::config::load(Some(&dir.config()))?;
+    let mut sans: Vec<String> = vec!["localhost".into(), "127.0.0.1".into()];
+    let ip = config.listen.pos.ip();
+    if !ip.is_unspecified() && !sans.contains(&ip.to_string()) {
+        sans.push(ip.to_string());
+    }
+    for name in names {
+        if name.is_empty() || name.len() > 253 || name.chars().any(|c| c.is_whitespace()) {
+            return Err(LocalError::Invalid(format!(
+                "--name {name:?}: a DNS name or IP address the terminals connect to"
+            )));
+        }
+        if !sans.contains(name) {
+            sans.push(name.clone());
+        }
+    }
+    let ca = dcs_daemon::tls::DevCa::open_or_create(ca_dir)?;
+    let refs: Vec<&str> = sans.iter().map(String::as_str).collect();
+    let (cert, key) = ca.issue("dcs-local-pos", &refs)?;
+    files::create_dir(&dir.tls(), Access::Shared)?;
+    let relative = dcs_daemon::tls::ServerTlsFiles {
+        cert: "tls/pos.crt".into(),
+        key: "tls/pos.key".into(),
+        client_ca: Some("tls/pos-ca.pem".into()),
+    };
+    let rooted = relative.relative_to(&dir.root);
+    files::write(&rooted.cert, cert.as_bytes(), Access::Shared)?;
+    files::write(&rooted.key, key.as_bytes(), Access::Private)?;
+    if let Some(ca_file) = &rooted.client_ca {
+        files::write(ca_file, ca.cert_pem().as_bytes(), Access::Shared)?;
+    }
+    let text =
+        std::fs::read_to_string(dir.config()).map_err(|e| LocalError::file(dir.config(), &e))?;
+    let configured = !text.lines().any(|l| l.trim() == "[listen.pos_tls]");
+    if configured {
+        let section = concat!(
+            "\n[listen.pos_tls]\n",
+            "cert = \"tls/pos.crt\"\n",
+            "key = \"tls/pos.key\"\n",
+            "client_ca = \"tls/pos-ca.pem\"\n",
+        );
+        files::write(&dir.config(), (text + section).as_bytes(), Access::Shared)?;
+    }
+    Ok(PosTls { files: relative, names: sans, configured })
 }

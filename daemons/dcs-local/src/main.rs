@@ -7,7 +7,27 @@
 //! dcs-local till add --data-dir D --id till-1   # a browser till: its enrollment code, once
 //! dcs-local cashier add --data-dir D --id c-1 --name Ana   # PIN from DCS_CASHIER_PIN
 //! dcs-local keys rotate --data-dir D   # a new version of the tenant's KEK (no restart)
+//! dcs-local pos-tls --data-dir D --ca-dir C   # TLS on the POS port ([listen.pos_tls])
+//! dcs-local terminal cert --data-dir D --id pos-1 --ca-dir C   # pos-1's client certificate
 //! ```
+//!
+//! ## Terminal authentication
+//!
+//! Every `PosService` call names its terminal, one registered in `terminals.toml`, by one of:
+//!
+//! - a **bearer token** (`authorization: Bearer <token>`; `init` and `till add` print it
+//!   once, the file keeps its SHA-256), over the plaintext or the TLS POS port;
+//! - a **client certificate**, on a POS port with TLS and a client CA (`[listen.pos_tls]`
+//!   `cert`, `key`, `client_ca`; `pos-tls` issues a development set): the TLS layer asks for a
+//!   certificate but does not require one (browser tills keep their tokens), refuses one the
+//!   client CA did not issue, and the daemon looks the leaf's SHA-256 up in the terminals'
+//!   `cert_sha256` (`terminal cert` issues a certificate from the development CA, or
+//!   registers one from `--pem`, and writes the digest). The certificate alone is enough.
+//!
+//! Refused with `UNAUTHENTICATED`, the message saying which: neither; a malformed header; an
+//! unknown token; a CA-valid certificate registered to no terminal (even with a good token);
+//! a certificate of one terminal and a token of another. Changes to `terminals.toml` take
+//! effect at the daemon's next start; issuing a terminal a new certificate retires its old one.
 //!
 //! A thin driver: the commerce rules are dcs-core's, sealing is dcs-crypto's, the store is
 //! dcs-store's SQLite; the plumbing (config, logs, metrics, admin port, shutdown) is
@@ -92,6 +112,28 @@ enum Command {
         #[command(subcommand)]
         command: KeysCommand,
     },
+    /// Terminals' client certificates.
+    Terminal {
+        #[command(subcommand)]
+        command: TerminalCommand,
+    },
+    /// TLS on the POS port from the development CA: opens (or creates) the CA in `--ca-dir`,
+    /// issues DATA_DIR/tls/pos.crt and pos.key (0600) for localhost, 127.0.0.1, the [listen]
+    /// pos address and every `--name`, copies the CA to tls/pos-ca.pem (terminals trust the
+    /// port by it; it is also the client CA of their certificates) and writes
+    /// [listen.pos_tls] into the config. Restart the daemon to serve TLS. Not for production
+    /// CAs: with your own, set [listen.pos_tls] cert, key and client_ca yourself.
+    PosTls {
+        /// The data directory made by `init`.
+        #[arg(long, env = "DCS_DATA_DIR")]
+        data_dir: PathBuf,
+        /// The development CA's directory (ca.pem, ca.key 0600), made if missing.
+        #[arg(long)]
+        ca_dir: PathBuf,
+        /// Another DNS name or IP address terminals reach the port by (repeatable).
+        #[arg(long = "name")]
+        names: Vec<String>,
+    },
     /// Development mutual TLS without openssl: opens (or creates) the CA in `--ca-dir`,
     /// issues this store's certificate into DATA_DIR/tls and points `[region.tls]` at it.
     /// The same CA issues the regional nodes' certificates. Not for production CAs.
@@ -117,6 +159,30 @@ enum TillCommand {
         /// The till's agent id (the `agent_id` of its events), e.g. `till-1`.
         #[arg(long)]
         id: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum TerminalCommand {
+    /// Gives terminal ID a client certificate and records its SHA-256 as the terminal's
+    /// cert_sha256 in terminals.toml: issued by the development CA in `--ca-dir` into
+    /// DATA_DIR/tls/terminal-ID.crt and .key (0600; install both on the terminal), or your
+    /// CA's certificate from `--pem`. Over a POS port with TLS and a client CA (`pos-tls`) the
+    /// terminal then authenticates by the certificate, no token needed. Running it again
+    /// replaces the terminal's certificate (the old one is refused). Restart the daemon.
+    Cert {
+        /// The data directory made by `init`.
+        #[arg(long, env = "DCS_DATA_DIR")]
+        data_dir: PathBuf,
+        /// The terminal's id in terminals.toml, e.g. `pos-1`.
+        #[arg(long)]
+        id: String,
+        /// The development CA that issues the certificate (the one `pos-tls` used).
+        #[arg(long, required_unless_present = "pem", conflicts_with = "pem")]
+        ca_dir: Option<PathBuf>,
+        /// Register this PEM certificate (its first one, the leaf) instead of issuing one.
+        #[arg(long)]
+        pem: Option<PathBuf>,
     },
 }
 
@@ -199,6 +265,53 @@ fn main() -> ExitCode {
                          under version {}, earlier ones still open",
                         r.tenant, r.from.id, r.from.version, r.to.version, r.to.version
                     );
+                    ExitCode::SUCCESS
+                }
+                Err(e) => fail(&e),
+            }
+        }
+        Command::Terminal { command: TerminalCommand::Cert { data_dir, id, ca_dir, pem } } => {
+            let source = match (&ca_dir, &pem) {
+                (_, Some(pem)) => enroll::CertSource::Pem(pem),
+                (Some(ca), None) => enroll::CertSource::DevCa(ca),
+                (None, None) => {
+                    eprintln!("dcs-local: give --ca-dir (issue a certificate) or --pem");
+                    return ExitCode::FAILURE;
+                }
+            };
+            match enroll::terminal_cert(&DataDir { root: data_dir }, &id, source) {
+                Ok(c) => {
+                    println!(
+                        "terminal {id} certificate {} sha256={}{}",
+                        c.cert.display(),
+                        c.sha256,
+                        if c.replaced { " (replaces its earlier certificate)" } else { "" }
+                    );
+                    if let Some(key) = &c.key {
+                        println!("its key: {} (0600; install both on the terminal)", key.display());
+                    }
+                    println!("restart dcs-local to let the certificate in");
+                    ExitCode::SUCCESS
+                }
+                Err(e) => fail(&e),
+            }
+        }
+        Command::PosTls { data_dir, ca_dir, names } => {
+            match init::pos_tls(&DataDir { root: data_dir.clone() }, &ca_dir, &names) {
+                Ok(t) => {
+                    let rooted = t.files.relative_to(&data_dir);
+                    println!(
+                        "POS port certificate {} for {}; terminals trust {} (also the client CA \
+                         of their certificates)",
+                        rooted.cert.display(),
+                        t.names.join(", "),
+                        rooted.client_ca.as_deref().unwrap_or(&rooted.cert).display()
+                    );
+                    if t.configured {
+                        println!("[listen.pos_tls] written; restart dcs-local to serve TLS");
+                    } else {
+                        println!("[listen.pos_tls] was configured already; left as it is");
+                    }
                     ExitCode::SUCCESS
                 }
                 Err(e) => fail(&e),

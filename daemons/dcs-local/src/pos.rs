@@ -47,19 +47,20 @@ impl Pos {
         Self { desk, identity, status, till }
     }
 
+    /// The terminal of `request`: by its verified client certificate (on a POS port with
+    /// TLS and a client CA), else by its bearer token (`Credentials::authenticate`).
     fn terminal<T>(&self, request: &Request<T>) -> Result<TerminalIdentity, Status> {
-        let header = request.metadata().get("authorization").ok_or_else(|| {
-            Status::unauthenticated("no terminal token: send `authorization: Bearer <token>`")
-        })?;
-        let token = header
-            .to_str()
-            .ok()
-            .and_then(|h| h.strip_prefix("Bearer "))
-            .ok_or_else(|| Status::unauthenticated("authorization must be `Bearer <token>`"))?;
-        self.identity
-            .authenticate(token)
-            .cloned()
-            .ok_or_else(|| Status::unauthenticated("unknown terminal token"))
+        let certs = request.peer_certs();
+        let leaf = certs.as_ref().and_then(|c| c.first()).map(|c| c.as_ref());
+        let header = request.metadata().get("authorization").map(|h| h.as_bytes());
+        match self.identity.credentials.authenticate(leaf, header) {
+            Ok(t) => Ok(t.clone()),
+            Err(e) => {
+                metrics::counter!("dcs_local_auth_refused_total", "reason" => e.reason())
+                    .increment(1);
+                Err(Status::unauthenticated(e.to_string()))
+            }
+        }
     }
 }
 

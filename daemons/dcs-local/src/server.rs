@@ -27,6 +27,7 @@ pub struct Prepared {
     store: Arc<SqliteStore>,
     identity: Arc<Identity>,
     catalog: Catalog,
+    pos_tls: Option<dcs_daemon::tls::ServerTls>,
 }
 
 /// Loads and checks the config, keys, terminals, catalog and store of `dir`.
@@ -55,7 +56,11 @@ pub fn prepare(dir: &DataDir) -> Result<Prepared> {
     if !config.region.endpoints.is_empty() {
         region_tls(&config, dir)?;
     }
-    Ok(Prepared { dir: dir.clone(), config, store: Arc::new(store), identity, catalog })
+    let pos_tls = match &config.listen.pos_tls {
+        Some(files) => Some(files.relative_to(&dir.root).load()?),
+        None => None,
+    };
+    Ok(Prepared { dir: dir.clone(), config, store: Arc::new(store), identity, catalog, pos_tls })
 }
 
 /// The mutual-TLS client config to the region: `[region] tls` (paths relative to the data
@@ -107,7 +112,7 @@ fn cors(origins: &[String]) -> Result<CorsLayer> {
 
 /// Serves until SIGTERM/SIGINT (or `stop`), then drains within the deadline.
 pub async fn run(prepared: Prepared, stop: CancellationToken) -> Result<()> {
-    let Prepared { dir, config, store, identity, catalog } = prepared;
+    let Prepared { dir, config, store, identity, catalog, pos_tls } = prepared;
     let health = Health::new();
     let metrics = dcs_daemon::telemetry::metrics()?;
     let (admin_addr, admin_task) = admin::serve(
@@ -179,22 +184,43 @@ pub async fn run(prepared: Prepared, stop: CancellationToken) -> Result<()> {
     let pos_addr = listener.local_addr().map_err(|e| LocalError::Setup(e.to_string()))?;
     health.set_ready();
     // The one line tests and scripts read to find the ports (they may ask for port 0).
-    println!("dcs-local listening pos={pos_addr} admin={admin_addr}");
-    tracing::info!(%pos_addr, %admin_addr, "dcs-local serving");
+    // With TLS it says so at the end (pos_scheme=https), the fields before unchanged.
+    let scheme = if pos_tls.is_some() { " pos_scheme=https" } else { "" };
+    println!("dcs-local listening pos={pos_addr} admin={admin_addr}{scheme}");
+    let client_certs = pos_tls.as_ref().is_some_and(|t| t.verifies_client_certs());
+    tracing::info!(%pos_addr, %admin_addr, tls = pos_tls.is_some(), client_certs, "dcs-local serving");
 
     let drain = stop.clone();
     let health_on_stop = health.clone();
-    let server = axum::serve(listener, router).with_graceful_shutdown(async move {
+    let shutdown = async move {
         drain.cancelled().await;
         health_on_stop.set_not_ready("shutting down");
-    });
-    let server = tokio::spawn(async move { server.await });
+    };
+    let server = match pos_tls {
+        None => {
+            let server = axum::serve(listener, router).with_graceful_shutdown(shutdown);
+            tokio::spawn(async move { server.await.map_err(|e| e.to_string()) })
+        }
+        // TLS: tonic's server over connections handshaken by dcs-daemon, so that each
+        // request carries its connection's client certificates (`Request::peer_certs`).
+        // HTTP/1.1 stays accepted for gRPC-Web and the web app's files.
+        Some(tls) => {
+            let incoming = dcs_daemon::tls::tls_incoming(listener, &tls, stop.clone());
+            let server = tonic::transport::Server::builder()
+                .accept_http1(true)
+                .add_routes(tonic::service::Routes::from(router))
+                .serve_with_incoming_shutdown(incoming, shutdown);
+            tokio::spawn(async move { server.await.map_err(|e| e.to_string()) })
+        }
+    };
     stop.cancelled().await;
     health_reporter.set_not_serving::<PosServiceServer<Pos>>().await;
     let deadline = Duration::from_millis(config.listen.shutdown_deadline_ms);
     if !dcs_daemon::shutdown::drain(
         async {
-            let _ = server.await;
+            if let Ok(Err(e)) = server.await {
+                tracing::error!(error = %e, "the POS server stopped with an error");
+            }
         },
         deadline,
     )
