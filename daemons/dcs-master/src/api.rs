@@ -70,6 +70,8 @@ pub struct ApiState {
     pub session_ttl_ms: u64,
     /// Failed sign-ins per operator name.
     pub logins: Arc<Mutex<LoginThrottle>>,
+    /// The central prices' currency (`[prices] currency`).
+    pub currency: dcs_core::Currency,
 }
 
 type Reply = (StatusCode, Json<Value>);
@@ -497,7 +499,7 @@ async fn prices(State(s): State<ApiState>, headers: HeaderMap, uri: axum::http::
         Ok(rows) => {
             let out: Vec<Value> =
                 rows.iter().map(|(s, p)| json!({ "sku": s, "price_minor": p })).collect();
-            (StatusCode::OK, Json(json!({ "prices": out })))
+            (StatusCode::OK, Json(json!({ "currency": s.currency.code(), "prices": out })))
         }
         Err(r) => r,
     }
@@ -507,6 +509,8 @@ async fn prices(State(s): State<ApiState>, headers: HeaderMap, uri: axum::http::
 #[serde(deny_unknown_fields)]
 struct NewPrice {
     price_minor: i64,
+    /// When given, must be the master's `[prices] currency`.
+    currency: Option<String>,
 }
 
 async fn set_price(
@@ -523,8 +527,8 @@ async fn set_price(
         Ok(s) => s,
         Err(r) => return r,
     };
-    let price_minor = match body {
-        Ok(Json(p)) => p.price_minor,
+    let (price_minor, currency) = match body {
+        Ok(Json(p)) => (p.price_minor, p.currency),
         Err(e) => {
             return error(
                 StatusCode::BAD_REQUEST,
@@ -532,12 +536,24 @@ async fn set_price(
             );
         }
     };
+    let ours = s.currency.code();
+    if let Some(c) = currency.filter(|c| c.as_str() != ours) {
+        return error(
+            StatusCode::BAD_REQUEST,
+            format!(
+                "currency: this master's central prices are in {ours} minor units, not {c}: \
+                 convert the price to {ours}"
+            ),
+        );
+    }
     if price_minor < 0 {
         return error(StatusCode::BAD_REQUEST, "price_minor: a price is not below zero");
     }
     match ask(&s, |reply| Input::SetPrice { sku: sku.clone(), price_minor, reply }).await {
         Ok(Ok(position)) => {
-            let change = json!({ "sku": sku, "price_minor": price_minor, "position": position });
+            let change = json!({
+                "sku": sku, "price_minor": price_minor, "currency": ours, "position": position,
+            });
             audit(&s, &p.name, "set_price", "*", change.clone()).await;
             (StatusCode::OK, Json(change))
         }
@@ -546,8 +562,9 @@ async fn set_price(
     }
 }
 
-/// The latest central change of a SKU's price and, store by store, when it arrived there.
-/// Every region's stores are listed, so it needs a grant on every tenant (`*`).
+/// The latest central change of a SKU's price and, store by store, when it arrived there
+/// (`price_minor` null: no change of it is kept). Every region's stores are listed, so it
+/// needs a grant on every tenant (`*`).
 async fn price_arrival(
     State(s): State<ApiState>,
     headers: HeaderMap,
@@ -558,11 +575,13 @@ async fn price_arrival(
         let sku = sku(&raw)?;
         let asked = sku.clone();
         let Some((change, stores)) = read(&s, move |st| st.price_arrival(&asked)).await? else {
-            return Err(error(
-                StatusCode::NOT_FOUND,
-                format!(
-                    "sku: this master has made no price change of {sku} (or it is too old to keep)"
-                ),
+            // No change of this SKU is kept: an answer, not a missing resource.
+            return Ok((
+                StatusCode::OK,
+                Json(json!({
+                    "sku": sku, "price_minor": null, "currency": s.currency.code(),
+                    "position": null, "set_ms": null, "arrived": 0, "stores": [],
+                })),
             ));
         };
         let arrived = stores.iter().filter(|a| a.arrived_ms.is_some()).count();
@@ -582,6 +601,7 @@ async fn price_arrival(
             Json(json!({
                 "sku": change.sku,
                 "price_minor": change.price_minor,
+                "currency": s.currency.code(),
                 "position": change.position,
                 "set_ms": change.at_ms,
                 "arrived": arrived,
@@ -786,6 +806,7 @@ pub const ROUTES: &[&str] = &[
     "/api/v1/rejected",
     "/api/v1/prices",
     "/api/v1/prices/{sku}",
+    "/api/v1/prices/{sku}/arrival",
     "/api/v1/catalog/{sku}",
 ];
 

@@ -23,6 +23,8 @@ pub struct MasterConfigFile {
     pub auth: AuthSection,
     /// `[registry]`: the regions' lag over time.
     pub registry: RegistrySection,
+    /// `[prices]`: the central prices' currency.
+    pub prices: PricesSection,
     /// `[tls]`: the master's certificate (mutual TLS with the regions); required unless
     /// `node.insecure_plaintext` is set.
     pub tls: Option<dcs_daemon::tls::TlsFiles>,
@@ -149,6 +151,21 @@ pub struct RegistrySection {
     pub sample_every_s: u64,
     /// Hours of samples kept (older ones are dropped as new ones come).
     pub keep_hours: u64,
+}
+
+/// `[prices]`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct PricesSection {
+    /// ISO-4217 code of the central prices' minor units (the stores' currency): a price set
+    /// in another currency is refused.
+    pub currency: String,
+}
+
+impl Default for PricesSection {
+    fn default() -> Self {
+        PricesSection { currency: "USD".into() }
+    }
 }
 
 impl Default for RegistrySection {

@@ -58,8 +58,9 @@ pub fn init(
         "# dcs-master.\n\
          # [node] where it listens and its queue bounds; [regions] the regions it serves (a\n\
          # region's leader presents a certificate named region-N); [liveness] when a silent\n\
-         # region is suspected and failed; [sync] the protocol's limits; [tls] mutual TLS\n\
-         # (dev-certs writes one). Every key can be overridden by DCS_SECTION__KEY.\n\n{body}"
+         # region is suspected and failed; [sync] the protocol's limits; [prices] the currency\n\
+         # of the central prices (the stores'); [tls] mutual TLS (dev-certs writes one). Every\n\
+         # key can be overridden by DCS_SECTION__KEY.\n\n{body}"
     );
     files::write_new(&data_dir.join(CONFIG), text.as_bytes(), Access::Private)
         .map_err(|e| e.to_string())?;
@@ -268,6 +269,8 @@ async fn serve(p: Prepared) -> Result<(), String> {
             .serve_with_incoming_shutdown(incoming, async move { served.cancelled().await }),
     );
     let (accounts, audit) = admin_files(&p.data_dir)?;
+    let currency = dcs_core::Currency::from_code(&p.file.prices.currency)
+        .map_err(|e| format!("[prices] currency: {e}"))?;
     let mut api = routes(ApiState {
         store: Arc::new(Mutex::new(reader)),
         inputs,
@@ -275,6 +278,7 @@ async fn serve(p: Prepared) -> Result<(), String> {
         accounts: Arc::new(Mutex::new(accounts)),
         audit: Arc::new(Mutex::new(audit)),
         session_ttl_ms: p.file.auth.session_ttl_s.saturating_mul(1_000),
+        currency,
         logins: Arc::new(Mutex::new(LoginThrottle::new(ThrottleConfig {
             max_failures: p.file.auth.max_failures.max(1),
             lockout_ms: p.file.auth.lockout_s.saturating_mul(1_000),

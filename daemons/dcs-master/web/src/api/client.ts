@@ -165,8 +165,14 @@ export function createClient(options: ClientOptions) {
       return request<PricesResponse>('GET', `/api/v1/prices${q ? `?${q}` : ''}`, undefined, call);
     },
 
-    setPrice: (sku: string, priceMinor: number, call?: CallOptions) =>
-      request<SetPriceResponse>('PUT', `/api/v1/prices/${encodeURIComponent(sku)}`, { price_minor: priceMinor }, call),
+    /** Sets a central price; `currency`, when given, must be the master's (else a 400). */
+    setPrice: (sku: string, priceMinor: number, currency?: string, call?: CallOptions) =>
+      request<SetPriceResponse>(
+        'PUT',
+        `/api/v1/prices/${encodeURIComponent(sku)}`,
+        currency === undefined ? { price_minor: priceMinor } : { price_minor: priceMinor, currency },
+        call,
+      ),
 
     priceArrival: (sku: string, call?: CallOptions) =>
       request<PriceArrival>('GET', `/api/v1/prices/${encodeURIComponent(sku)}/arrival`, undefined, call),

@@ -176,6 +176,8 @@ export interface Price {
 }
 
 export interface PricesResponse {
+  /** ISO-4217 code of the central prices' minor units (absent from an older master). */
+  currency?: string;
   prices: Price[];
 }
 
@@ -183,6 +185,7 @@ export interface PricesResponse {
 export interface SetPriceResponse {
   sku: string;
   price_minor: number;
+  currency?: string;
   position?: number;
 }
 
@@ -195,12 +198,14 @@ export interface StoreArrival {
   after_ms: number | null;
 }
 
-/** The latest central change of a SKU's price and its arrival store by store. */
+/** The latest central change of a SKU's price and its arrival store by store
+ * (`price_minor` null: the master keeps no change of it). */
 export interface PriceArrival {
   sku: string;
-  price_minor: number;
-  position: number;
-  set_ms: number;
+  price_minor: number | null;
+  currency: string;
+  position: number | null;
+  set_ms: number | null;
   arrived: number;
   stores: StoreArrival[];
 }

@@ -43,7 +43,10 @@ describe('Price arrival', () => {
   });
 
   it('says when no change is kept, when no store reported, and when the account may not see it', async () => {
-    stubFetch({ '/api/v1/prices/MUG/arrival': () => json(404, { error: 'sku: no change' }) });
+    stubFetch({
+      '/api/v1/prices/MUG/arrival': () =>
+        json(200, { sku: 'MUG', price_minor: null, currency: 'USD', position: null, set_ms: null, arrived: 0, stores: [] }),
+    });
     const { unmount } = render(<PriceArrival sku="MUG" currency="EUR" version={0} refreshMs={10_000} />);
     expect(await screen.findByText('No change to follow')).toBeTruthy();
     unmount();

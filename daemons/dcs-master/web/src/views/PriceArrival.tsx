@@ -2,7 +2,7 @@
 // stores have merged it, and how long after the change each region's report first showed it.
 // Refreshes every 2 s; the regions report every few seconds, so a time is "by then".
 
-import { api, ApiError } from '../api';
+import { api } from '../api';
 import type { PriceArrival as Arrival } from '../api/types';
 import { Badge } from '../components/ui/badge';
 import { Card } from '../components/ui/card';
@@ -20,14 +20,10 @@ export function formatAfter(ms: number): string {
   return `${Math.round(ms / 60_000)} min`;
 }
 
-/** Loads the arrival; a 404 (no change of this SKU kept) is an answer, not an error. */
+/** Loads the arrival; null when the master keeps no change of this SKU. */
 async function load(sku: string, signal: AbortSignal): Promise<Arrival | null> {
-  try {
-    return await api.priceArrival(sku, { signal });
-  } catch (e) {
-    if (e instanceof ApiError && e.status === 404) return null;
-    throw e;
-  }
+  const a = await api.priceArrival(sku, { signal });
+  return a.price_minor === null ? null : a;
 }
 
 export function PriceArrival({
@@ -61,7 +57,7 @@ export function PriceArrival({
     }
     return <ErrorState what={`the arrival of ${sku} (GET /api/v1/prices/${sku}/arrival)`} error={state.error} onRetry={reload} />;
   }
-  const a = state.data;
+  const a = state.data as (Arrival & { price_minor: number }) | null;
   return (
     <Card
       title={title}

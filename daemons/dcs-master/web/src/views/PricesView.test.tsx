@@ -27,7 +27,7 @@ describe('Prices view', () => {
       },
       '/api/v1/prices/COFFEE-250G/arrival': () =>
         price === null
-          ? json(404, { error: 'sku: no change' })
+          ? json(200, { sku: 'COFFEE-250G', price_minor: null, currency: 'EUR', position: null, set_ms: null, arrived: 0, stores: [] })
           : json(200, {
               sku: 'COFFEE-250G',
               price_minor: price,
@@ -61,7 +61,7 @@ describe('Prices view', () => {
     await screen.findByText('450 minor units');
     expect(screen.getByTestId('central-price').textContent).toBe('€4.50');
     const put = calls.filter((c) => c.init.method === 'PUT');
-    expect(put.map((c) => c.init.body)).toEqual(['{"price_minor":450}']);
+    expect(put.map((c) => c.init.body)).toEqual(['{"price_minor":450,"currency":"EUR"}']);
     // The change is then followed store by store.
     expect((await screen.findByTestId('arrival-summary')).textContent).toBe('€4.50 has reached 1 of 1 store.');
   });
@@ -111,5 +111,45 @@ describe('Prices view', () => {
     const alert = await screen.findByText(/^Not allowed: your account may not set prices/);
     expect(alert.textContent).toMatch(/needs the operator role there/);
     expect(screen.getByTestId('central-price').textContent).toBe('Not set');
+  });
+});
+
+describe('Prices view and the master’s currency', () => {
+  it('reads and enters prices in the master’s currency', async () => {
+    const { calls } = stubFetch({
+      '/api/v1/prices': () => json(200, { currency: 'JPY', prices: [{ sku: 'TEA', price_minor: 500 }] }),
+      '/api/v1/prices/TEA': () => json(200, { sku: 'TEA', price_minor: 450, currency: 'JPY', position: 2 }),
+      '/api/v1/prices/TEA/arrival': () =>
+        json(200, { sku: 'TEA', price_minor: null, currency: 'JPY', position: null, set_ms: null, arrived: 0, stores: [] }),
+    });
+    view();
+    fireEvent.change(screen.getByLabelText('SKU'), { target: { value: 'TEA' } });
+    fireEvent.click(screen.getByRole('button', { name: 'Look up' }));
+    expect((await screen.findByTestId('central-price')).textContent).toBe('¥500');
+    fireEvent.change(screen.getByLabelText('New price (JPY)'), { target: { value: '450' } });
+    fireEvent.click(screen.getByRole('button', { name: 'Set price…' }));
+    fireEvent.click(within(await screen.findByRole('dialog')).getByRole('button', { name: 'Set price' }));
+    await screen.findByText('450 minor units');
+    expect(calls.find((c) => c.init.method === 'PUT')!.init.body).toBe('{"price_minor":450,"currency":"JPY"}');
+  });
+
+  it('shows the master’s refusal of another currency under the price field', async () => {
+    stubFetch({
+      '/api/v1/prices': () => json(200, { prices: [{ sku: 'TEA', price_minor: 500 }] }),
+      '/api/v1/prices/TEA': () =>
+        json(400, { error: 'currency: this master’s central prices are in JPY minor units, not EUR: convert the price to JPY' }),
+      '/api/v1/prices/TEA/arrival': () =>
+        json(200, { sku: 'TEA', price_minor: null, currency: 'JPY', position: null, set_ms: null, arrived: 0, stores: [] }),
+    });
+    view();
+    fireEvent.change(screen.getByLabelText('SKU'), { target: { value: 'TEA' } });
+    fireEvent.click(screen.getByRole('button', { name: 'Look up' }));
+    await screen.findByTestId('central-price');
+    const input = screen.getByLabelText('New price (EUR)');
+    fireEvent.change(input, { target: { value: '4.50' } });
+    fireEvent.click(screen.getByRole('button', { name: 'Set price…' }));
+    fireEvent.click(within(await screen.findByRole('dialog')).getByRole('button', { name: 'Set price' }));
+    expect(await screen.findByText(/convert the price to JPY/)).toBeTruthy();
+    expect(input.getAttribute('aria-invalid')).toBe('true');
   });
 });

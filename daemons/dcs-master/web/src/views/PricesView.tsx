@@ -27,7 +27,7 @@ type Lookup =
 function fieldOf(e: unknown): 'sku' | 'price' | null {
   if (!(e instanceof ApiError) || e.status !== 400) return null;
   if (e.message.startsWith('sku')) return 'sku';
-  if (e.message.startsWith('price_minor') || e.message.startsWith('the body')) return 'price';
+  if (e.message.startsWith('price_minor') || e.message.startsWith('currency') || e.message.startsWith('the body')) return 'price';
   return null;
 }
 
@@ -66,6 +66,8 @@ export function PricesView() {
     setLookup({ status: 'loading', sku: s });
     try {
       const r = await api.prices([s]);
+      // Read and enter prices in the master's own currency (it refuses any other).
+      if (r.currency) setCurrency(r.currency);
       const row = r.prices.find((p) => p.sku === s) ?? r.prices[0];
       setLookup({ status: 'ok', sku: s, priceMinor: row ? row.price_minor : null });
     } catch (e) {
@@ -106,7 +108,7 @@ export function PricesView() {
     setSaving(true);
     setSaveErr(null);
     try {
-      const r = await api.setPrice(sku, confirmPrice);
+      const r = await api.setPrice(sku, confirmPrice, currency);
       setLookup({ status: 'ok', sku: r.sku, priceMinor: r.price_minor });
       setChanges((n) => n + 1);
       setPriceInput('');
