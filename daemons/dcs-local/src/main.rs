@@ -118,11 +118,11 @@ enum Command {
         command: TerminalCommand,
     },
     /// TLS on the POS port from the development CA: opens (or creates) the CA in `--ca-dir`,
-    /// issues DATA_DIR/tls/pos.crt and pos.key (0600) for localhost, 127.0.0.1, the [listen]
-    /// pos address and every `--name`, copies the CA to tls/pos-ca.pem (terminals trust the
-    /// port by it; it is also the client CA of their certificates) and writes
-    /// [listen.pos_tls] into the config. Restart the daemon to serve TLS. Not for production
-    /// CAs: with your own, set [listen.pos_tls] cert, key and client_ca yourself.
+    /// issues DATA_DIR/tls/pos.crt and pos.key (0600) for localhost, 127.0.0.1, the
+    /// `[listen] pos` address and every `--name`, copies the CA to tls/pos-ca.pem (terminals
+    /// trust the port by it; it is also the client CA of their certificates) and writes
+    /// `[listen.pos_tls]` into the config. Restart the daemon to serve TLS. Not for production
+    /// CAs: with your own, set `[listen.pos_tls]` cert, key and client_ca yourself.
     PosTls {
         /// The data directory made by `init`.
         #[arg(long, env = "DCS_DATA_DIR")]

@@ -197,7 +197,7 @@ mod tests {
 
     fn store() -> (tempfile::TempDir, MasterStore) {
         let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
-        let s = MasterStore::open(&dir.path().join("m.db")).unwrap_or_else(|e| panic!("{e}"));
+        let s = MasterStore::open(dir.path().join("m.db")).unwrap_or_else(|e| panic!("{e}"));
         (dir, s)
     }
 

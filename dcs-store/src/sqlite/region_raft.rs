@@ -221,7 +221,7 @@ mod tests {
     #[test]
     fn sink_backlog_samples_are_kept_for_the_window_and_read_in_order() {
         let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
-        let mut s = MasterStore::open(&dir.path().join("m.db")).unwrap_or_else(|e| panic!("{e}"));
+        let mut s = MasterStore::open(dir.path().join("m.db")).unwrap_or_else(|e| panic!("{e}"));
         let mut r = report(3);
         for (i, at) in [1_000u64, 2_000, 3_000, 10_000].into_iter().enumerate() {
             r.sinks = vec![
