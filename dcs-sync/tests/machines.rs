@@ -47,6 +47,20 @@ fn region_cfg() -> RegionalConfig {
     }
 }
 
+fn master() -> MasterMachine {
+    MasterMachine::new(
+        MasterConfig {
+            regions: vec![NodeId::Region(0)],
+            replica: ReplicaId(1),
+            sync: cfg(),
+            liveness: LivenessConfig::default(),
+        },
+        now(0),
+        3,
+    )
+    .unwrap()
+}
+
 fn region() -> RegionalMachine {
     RegionalMachine::new(region_cfg(), Box::new(KeyedVerifier::new(KEY)), now(0), 99).unwrap()
 }
@@ -394,17 +408,7 @@ fn pump(
 fn stock_and_central_prices_reach_every_tier() {
     let mut stores = vec![local(1), local(2)];
     let mut r = region();
-    let mut m = MasterMachine::new(
-        MasterConfig {
-            regions: vec![NodeId::Region(0)],
-            replica: ReplicaId(1),
-            sync: cfg(),
-            liveness: LivenessConfig::default(),
-        },
-        now(0),
-        3,
-    )
-    .unwrap();
+    let mut m = master();
     m.set_price(now(0), "MUG", 1299).unwrap();
     m.list_in_catalog(now(0), "MUG");
     let body = received(1, 10);
@@ -606,17 +610,7 @@ fn a_long_offline_outbox_stays_in_the_store_and_is_read_back_in_pages() {
 fn the_region_reports_which_stores_have_a_master_change() {
     let mut stores = vec![local(1), local(2)];
     let mut r = region();
-    let mut m = MasterMachine::new(
-        MasterConfig {
-            regions: vec![NodeId::Region(0)],
-            replica: ReplicaId(1),
-            sync: cfg(),
-            liveness: LivenessConfig::default(),
-        },
-        now(0),
-        3,
-    )
-    .unwrap();
+    let mut m = master();
     let (mut master_host, mut region_host) = (MemStore::default(), MemStore::default());
     let mut rounds = |stores: &mut Vec<LocalMachine>,
                       r: &mut RegionalMachine,

@@ -117,20 +117,8 @@ for name in pos admin; do
     -keyout "$tmp/$name.key" -out "$tmp/$name.crt" 2>/dev/null
 done
 sed "s|/etc/ssl/dcs/|$tmp/|g" ops/nginx/dcs.conf >"$tmp/dcs.conf"
-cat >"$tmp/nginx.conf" <<EOF
-pid $tmp/nginx.pid;
-error_log $tmp/error.log;
-events {}
-http {
-  access_log off;
-  client_body_temp_path $tmp/body;
-  proxy_temp_path $tmp/proxy;
-  fastcgi_temp_path $tmp/fastcgi;
-  uwsgi_temp_path $tmp/uwsgi;
-  scgi_temp_path $tmp/scgi;
-  include $tmp/dcs.conf;
-}
-EOF
+. scripts/lib/nginx-main.sh
+nginx_main "$tmp" "$tmp/dcs.conf"
 "$nginx_bin" -t -q -p "$tmp" -c "$tmp/nginx.conf"
 grep -q 'proxy_http_version 1.1' ops/nginx/dcs.conf
 grep -q 'proxy_buffering off' ops/nginx/dcs.conf

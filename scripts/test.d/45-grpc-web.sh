@@ -58,20 +58,8 @@ if ! grep -q "server 127.0.0.1:$pos_port;" "$tmp/dcs.conf" || ! grep -q "127.0.0
   echo "ops/nginx/dcs.conf changed shape: this suite's substitutions no longer apply" >&2
   exit 1
 fi
-cat >"$tmp/nginx.conf" <<CONF
-pid $tmp/nginx.pid;
-error_log $tmp/error.log warn;
-events {}
-http {
-  access_log off;
-  client_body_temp_path $tmp/body;
-  proxy_temp_path $tmp/proxy;
-  fastcgi_temp_path $tmp/fastcgi;
-  uwsgi_temp_path $tmp/uwsgi;
-  scgi_temp_path $tmp/scgi;
-  include $tmp/dcs.conf;
-}
-CONF
+. "$root/scripts/lib/nginx-main.sh"
+nginx_main "$tmp" "$tmp/dcs.conf"
 "$nginx_bin" -p "$tmp" -c "$tmp/nginx.conf"
 say "node --test (through nginx on https://127.0.0.1:$tls_port)"
 if ! DCS_LOCAL_BIN="$CARGO_TARGET_DIR/debug/dcs-local" DCS_POS_PORT=$pos_port \

@@ -162,28 +162,7 @@ async fn a_till_sells_with_a_leased_key_and_bad_input_changes_nothing() {
     );
 
     let lease = p.lease.clone().unwrap();
-    let kek = KekRef::new(lease.kek_id.clone(), lease.kek_version);
-    let mut terminal = Terminal::new(
-        TerminalConfig::new("acme", "store-1", "till-1", Currency::USD).unwrap(),
-        [9; 16],
-    )
-    .unwrap();
-    terminal.lease(
-        SealingKey {
-            id: lease.data_key_id.as_slice().try_into().unwrap(),
-            key: DataKey::from_slice(&lease.data_key).unwrap(),
-            wrapped: WrappedKey { kek: kek.clone(), bytes: lease.wrapped.clone() },
-        },
-        now(),
-        lease.max_uses,
-        lease.expires_unix_ms,
-    );
-    let mut till = Till {
-        terminal,
-        keys: LeasedKeys::new(kek),
-        mac: MacKey::from_bytes(&p.mac_key).unwrap(),
-        signer: enrollment.signer().unwrap(),
-    };
+    let mut till = leased_till(&p, &enrollment, lease.max_uses, [9; 16]);
 
     // Open a session and sell two mugs for cash, priced from the provision.
     let usd = |m: i64| Money::from_minor(m, Currency::USD);
@@ -330,12 +309,17 @@ async fn a_till_sells_with_a_leased_key_and_bad_input_changes_nothing() {
 
 /// A till holding the lease of provision `p`, which it would use `local_max` times (a forged
 /// till ignores the bound it was given: the store's count is what holds).
-fn leased_till(p: &pb::TillProvision, enrollment: &TillEnrollment, local_max: u64) -> Till {
+fn leased_till(
+    p: &pb::TillProvision,
+    enrollment: &TillEnrollment,
+    local_max: u64,
+    seed: [u8; 16],
+) -> Till {
     let lease = p.lease.clone().unwrap();
     let kek = KekRef::new(lease.kek_id.clone(), lease.kek_version);
     let mut terminal = Terminal::new(
         TerminalConfig::new("acme", "store-1", "till-1", Currency::USD).unwrap(),
-        [7; 16],
+        seed,
     )
     .unwrap();
     terminal.lease(
@@ -369,7 +353,7 @@ async fn a_lease_runs_out_at_the_store_and_a_new_provision_goes_on() {
     let mut c = daemon.client().await;
     let p = c.provision_till(daemon.req(pb::ProvisionTillRequest {})).await.unwrap().into_inner();
     assert_eq!(p.lease.as_ref().unwrap().max_uses, 4, "the lease carries [till] lease_max_uses");
-    let mut till = leased_till(&p, &enrollment, 1_000);
+    let mut till = leased_till(&p, &enrollment, 1_000, [7; 16]);
 
     let usd = |m: i64| Money::from_minor(m, Currency::USD);
     let (_session, opened) = PosSession::open(
@@ -408,7 +392,7 @@ async fn a_lease_runs_out_at_the_store_and_a_new_provision_goes_on() {
     let (old_id, new_id) =
         (&p.lease.as_ref().unwrap().data_key_id, &again.lease.as_ref().unwrap().data_key_id);
     assert_ne!(old_id, new_id, "a new data key");
-    let mut till = leased_till(&again, &enrollment, 1_000);
+    let mut till = leased_till(&again, &enrollment, 1_000, [7; 16]);
     let events = till.seal("till-1/sale-9", &facts, "till-1");
     let done = c.submit_sealed(daemon.req(sealed("sale-R-9", events))).await.unwrap().into_inner();
     assert!(!done.deduplicated);

@@ -24,9 +24,9 @@ import {
 } from '../lib/lag';
 import { backlogSeries, sinkName, uniqueSinkSamples } from '../lib/backlog';
 import type { SinkSample } from '../api/types';
-import { formatAbsolute, formatRelative } from '../lib/time';
+import { formatAbsolute } from '../lib/time';
 import { useResource } from '../lib/useResource';
-import { HealthBadge } from './FleetView';
+import { HealthBadge, When } from './FleetView';
 
 const LagChart = lazy(() => import('./LagChart'));
 
@@ -224,9 +224,7 @@ function Backlog({ data, windowText }: { data: Loaded; windowText: string }) {
                 <Td numeric>{r.lag.toLocaleString()}</Td>
                 <Td numeric>{r.peak.toLocaleString()}</Td>
                 <Td>
-                  <time dateTime={new Date(r.at_ms).toISOString()} title={formatAbsolute(r.at_ms)}>
-                    {formatRelative(r.at_ms, data.toMs)}
-                  </time>
+                  <When ms={r.at_ms} now={data.toMs} />
                 </Td>
               </tr>
             );
@@ -269,9 +267,7 @@ function LagTable({ series, windowText, now }: { series: LagSeries; windowText: 
               )}
             </Td>
             <Td>
-              <time dateTime={new Date(r.at_ms).toISOString()} title={formatAbsolute(r.at_ms)}>
-                {formatRelative(r.at_ms, now)}
-              </time>
+              <When ms={r.at_ms} now={now} />
             </Td>
           </tr>
         ))}

@@ -10,7 +10,7 @@ import { Input } from '../components/ui/input';
 import { EmptyState, ErrorState, isForbidden, LoadingState, NoAccessState, StaleBanner } from '../components/ui/states';
 import { Table, Td, Th } from '../components/ui/table';
 import { sortStores, storeHash } from '../lib/store';
-import { formatAbsolute, formatRelative } from '../lib/time';
+import { When } from './FleetView';
 import { useResource } from '../lib/useResource';
 import { firstTenant, TenantField, useTenants } from './TenantField';
 
@@ -105,9 +105,7 @@ export function StoresView({ refreshMs = STORES_REFRESH_MS }: { refreshMs?: numb
                     <Td numeric>{r.region}</Td>
                     <Td numeric>{r.events.toLocaleString()}</Td>
                     <Td>
-                      <time dateTime={new Date(r.last_event_ms).toISOString()} title={formatAbsolute(r.last_event_ms)}>
-                        {formatRelative(r.last_event_ms, now)}
-                      </time>
+                      <When ms={r.last_event_ms} now={now} />
                     </Td>
                   </tr>
                 ))}
