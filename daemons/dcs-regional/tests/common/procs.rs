@@ -124,9 +124,23 @@ pub async fn leader_after(nodes: &[Node], term_above: f64, within: Duration) -> 
         if let Some((i, t, _)) = seen.iter().find(|(_, t, l)| *l && *t == top && *t > term_above) {
             return (*i, *t);
         }
-        assert!(start.elapsed() < within, "no leader within {within:?}: {seen:?}");
+        if start.elapsed() >= within {
+            panic!("no leader within {within:?}: {seen:?}\n{}", log_tails(nodes, 30));
+        }
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
+}
+
+/// The last `lines` lines of each node's log, for a failure's message.
+pub fn log_tails(nodes: &[Node], lines: usize) -> String {
+    let mut out = String::new();
+    for n in nodes {
+        let text = std::fs::read_to_string(n.dir.join("node.log")).unwrap_or_default();
+        let all: Vec<&str> = text.lines().collect();
+        let tail = all[all.len().saturating_sub(lines)..].join("\n");
+        out.push_str(&format!("--- {} (last {lines} lines)\n{tail}\n", n.dir.display()));
+    }
+    out
 }
 
 pub async fn leader(nodes: &[Node], within: Duration) -> usize {
