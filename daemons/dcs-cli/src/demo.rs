@@ -457,9 +457,19 @@ pub async fn run(opts: Options) -> Result<Report> {
     for (name, port) in &admin_ports {
         while !figures::ready(*port).await {
             if Instant::now() > up_by {
+                let why = {
+                    let mut s = system.lock().await;
+                    let System { master, nodes, stores } = &mut *s;
+                    std::iter::once(master)
+                        .chain(nodes.iter_mut())
+                        .chain(stores.iter_mut())
+                        .find(|p| p.name == *name)
+                        .map(|p| p.describe(20))
+                        .unwrap_or_default()
+                };
                 stop_all(&system).await;
                 return Err(DemoError::Daemon(format!(
-                    "{name} is not ready after 60 s: see its log in {}",
+                    "{name} is not ready after 60 s: {why}\n(logs in {})",
                     dir.display()
                 )));
             }

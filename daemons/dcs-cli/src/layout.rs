@@ -72,10 +72,20 @@ pub struct Layout {
     pub runs: u32,
 }
 
-fn free_port() -> Result<u16> {
-    let l =
-        std::net::TcpListener::bind("127.0.0.1:0").map_err(|e| DemoError::Daemon(e.to_string()))?;
-    Ok(l.local_addr().map_err(|e| DemoError::Daemon(e.to_string()))?.port())
+/// Free loopback ports, all different: each stays bound until the picker is dropped, so the
+/// kernel cannot hand the same port out twice while a layout is chosen (it may, and did in
+/// CI, once a picked port is released).
+#[derive(Default)]
+struct Ports(Vec<std::net::TcpListener>);
+
+impl Ports {
+    fn free(&mut self) -> Result<u16> {
+        let l = std::net::TcpListener::bind("127.0.0.1:0")
+            .map_err(|e| DemoError::Daemon(e.to_string()))?;
+        let port = l.local_addr().map_err(|e| DemoError::Daemon(e.to_string()))?.port();
+        self.0.push(l);
+        Ok(port)
+    }
 }
 
 impl Layout {
@@ -196,23 +206,25 @@ fn random_password() -> Result<String> {
 pub fn init(dir: &Path, bins: &Bins, stores: usize, infra: &Infra) -> Result<Layout> {
     std::fs::create_dir_all(dir).map_err(|e| file(dir, e))?;
     let ca = dir.join("ca");
+    let mut ports = Ports::default();
     let mut layout = Layout {
-        master_grpc: free_port()?,
-        master_admin: free_port()?,
-        master_proxy: free_port()?,
+        master_grpc: ports.free()?,
+        master_admin: ports.free()?,
+        master_proxy: ports.free()?,
         nodes: (0..3)
-            .map(|_| Ok(NodePorts { grpc: free_port()?, admin: free_port()? }))
+            .map(|_| Ok(NodePorts { grpc: ports.free()?, admin: ports.free()? }))
             .collect::<Result<_>>()?,
         stores: vec![],
         runs: 0,
     };
     for _ in 0..stores {
         layout.stores.push(StorePorts {
-            pos: free_port()?,
-            admin: free_port()?,
-            uplinks: (0..3).map(|_| free_port()).collect::<Result<_>>()?,
+            pos: ports.free()?,
+            admin: ports.free()?,
+            uplinks: (0..3).map(|_| ports.free()).collect::<Result<_>>()?,
         });
     }
+    drop(ports);
 
     // The master, with the dashboard when it is built.
     let m = Layout::master_dir(dir);

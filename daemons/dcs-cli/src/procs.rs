@@ -114,6 +114,20 @@ impl Proc {
         Ok(())
     }
 
+    /// Its state and the last `lines` lines of its log, for an error that names it.
+    pub fn describe(&mut self, lines: usize) -> String {
+        let state = match self.child.as_mut().map(Child::try_wait) {
+            None => "not started".to_string(),
+            Some(Ok(None)) => "running".to_string(),
+            Some(Ok(Some(status))) => format!("exited ({status})"),
+            Some(Err(e)) => format!("unknown ({e})"),
+        };
+        let text = std::fs::read_to_string(&self.log).unwrap_or_default();
+        let all: Vec<&str> = text.lines().collect();
+        let tail = all[all.len().saturating_sub(lines)..].join("\n");
+        format!("{} is {state}; the end of {}:\n{tail}", self.name, self.log.display())
+    }
+
     /// True while it runs.
     pub fn running(&mut self) -> bool {
         match &mut self.child {

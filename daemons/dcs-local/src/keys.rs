@@ -130,12 +130,21 @@ pub fn open(dir: &DataDir, keys: &KeysSection) -> Result<Box<dyn Provider>> {
 }
 
 /// Makes sure `tenant` has a current KEK, creating `TENANT/kek` when it has none; returns it.
+///
+/// Several stores of one tenant may share a provider (one Vault Transit mount, one HSM
+/// token) and start at once: when the creation fails because another store created the KEK
+/// in between, that store's KEK is the answer.
 pub fn ensure_kek(provider: &dyn Provider, tenant: &str) -> Result<dcs_crypto::KekRef> {
     match provider.current_kek(tenant) {
         Ok(kek) => Ok(kek),
-        Err(dcs_crypto::CryptoError::UnknownKek { .. }) => provider
-            .create_kek(tenant, &format!("{tenant}/kek"), &mut rand_core::OsRng)
-            .map_err(|e| LocalError::Setup(format!("[keys] cannot create the tenant's KEK: {e}"))),
+        Err(dcs_crypto::CryptoError::UnknownKek { .. }) => {
+            match provider.create_kek(tenant, &format!("{tenant}/kek"), &mut rand_core::OsRng) {
+                Ok(kek) => Ok(kek),
+                Err(e) => provider.current_kek(tenant).map_err(|_| {
+                    LocalError::Setup(format!("[keys] cannot create the tenant's KEK: {e}"))
+                }),
+            }
+        }
         Err(e) => Err(LocalError::Setup(format!("[keys] the tenant's KEK is unusable: {e}"))),
     }
 }
