@@ -11,8 +11,9 @@
 //!
 //! - `GET /api/v1/regions`: the registry (last seen, last successful sync, lag, protocol
 //!   version) with the failure detector's verdict;
-//! - `GET /api/v1/regions/history?since_ms=T`: each region's lag and health, sampled every
-//!   `registry.sample_every_s`, kept `registry.keep_hours`;
+//! - `GET /api/v1/regions/history?since_ms=T`: each region's lag and health, and its
+//!   forwarding backlog per sink (`sinks`), sampled every `registry.sample_every_s`, kept
+//!   `registry.keep_hours`;
 //! - `GET /api/v1/regions/raft`: each region's Raft cluster as its leader last reported it
 //!   (term, leader, committed and applied index, each member's matched index and lag);
 //! - `GET /api/v1/summaries`: how many event summaries the master holds, and a page of their
@@ -22,8 +23,11 @@
 //! - `GET /api/v1/stores?tenant=T`: the stores (branches) each region reported events of,
 //!   with their event count and newest event;
 //! - `GET /api/v1/rejected`: events the master refused, newest first;
-//! - `GET /api/v1/prices?sku=A&sku=B`: central prices; `PUT /api/v1/prices/{sku}`
-//!   `{"price_minor": 450}`: sets one (sent down to every region and store);
+//! - `GET /api/v1/prices?sku=A&sku=B`: central prices, in minor units of `[prices]
+//!   currency`; `PUT /api/v1/prices/{sku}` `{"price_minor": 450, "currency": "USD"}`: sets
+//!   one (sent down to every region and store; another currency is refused);
+//! - `GET /api/v1/prices/{sku}/arrival`: the SKU's latest price change and when it reached
+//!   each store, from the regions' status reports (a grant on `*`);
 //! - `PUT /api/v1/catalog/{sku}`: lists a SKU in the global catalog.
 //!
 //! Answers: 200 with JSON; 400 `{"error": …}` naming the field for bad input (nothing

@@ -277,6 +277,8 @@ fn store_reach(replica: &SharedReplica) -> Vec<pb::StoreReach> {
             NodeId::Store(s) => Some(pb::StoreReach { store: s, master_position: position }),
             _ => None,
         })
+        // The master refuses a longer list (and with it the whole report).
+        .take(dcs_store::sqlite::MAX_REACH_STORES)
         .collect()
 }
 
