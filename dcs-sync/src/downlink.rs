@@ -102,7 +102,12 @@ impl Downlink {
             let verdict = match (&p.item, verifier) {
                 (Item::Event(e), Some(v)) => v.verify(e).map_err(|e| e.to_string()),
                 _ => Ok(()),
-            };
+            }
+            .and_then(|()| match &p.item {
+                // The key registry as merged here: the same on every replica at this input.
+                Item::Event(e) => core.working.revocation_of(e).map_or(Ok(()), Err),
+                Item::Summary(_) => Ok(()),
+            });
             match verdict {
                 Err(reason) => {
                     core.stats.rejected += 1;

@@ -84,6 +84,47 @@ impl MasterMachine {
         Ok(())
     }
 
+    /// Registers or rotates the public key of `agent` of `tenant` in the central key registry
+    /// (replicated to every region and store; see [`crate::keys`]).
+    ///
+    /// # Errors
+    /// [`SyncError::Domain`] naming the field to fix, or a revoked agent.
+    pub fn register_key(
+        &mut self,
+        now: Now,
+        tenant: &str,
+        agent: &str,
+        algorithm: &str,
+        public_key: &[u8],
+    ) -> Result<(), SyncError> {
+        let t = self.core.hlc.tick(now.wall_ms).time;
+        let replica = self.config.replica;
+        let delta =
+            self.core.working.register_key(replica, t, tenant, agent, algorithm, public_key)?;
+        self.local_change(delta);
+        Ok(())
+    }
+
+    /// Revokes `agent` of `tenant` from `from_ms` on: every region refuses its events made
+    /// from then on once the revocation has reached it, and so does every store.
+    ///
+    /// # Errors
+    /// [`SyncError::Domain`] for a missing reason or a revocation that changes nothing.
+    pub fn revoke_key(
+        &mut self,
+        now: Now,
+        tenant: &str,
+        agent: &str,
+        from_ms: u64,
+        reason: &str,
+    ) -> Result<(), SyncError> {
+        let t = self.core.hlc.tick(now.wall_ms).time;
+        let replica = self.config.replica;
+        let delta = self.core.working.revoke_key(replica, t, tenant, agent, from_ms, reason)?;
+        self.local_change(delta);
+        Ok(())
+    }
+
     /// This master's last delta-log position: a change just made has it, and has reached a
     /// store once that store's reach (see [`crate::RegionalMachine::store_reach`]) is at
     /// least it.

@@ -16,6 +16,9 @@ pub type StockKey = (KeyName, KeyName);
 /// Open POS session key: (branch, session id).
 pub type SessionKey = (KeyName, KeyName);
 
+/// The central key registry's map (see [`crate::keys`]).
+type KeyRegistry = ORMap<KeyName, LWWRegister<crate::keys::AgentKey>>;
+
 /// The state replicated to every store, region and the master (identical once converged).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct ReplicatedState {
@@ -27,6 +30,8 @@ pub struct ReplicatedState {
     pub catalog: ORSet<KeyName>,
     /// POS sessions currently open.
     pub sessions: ORSet<SessionKey>,
+    /// The central key registry per `tenant/agent`, set by the master (see [`crate::keys`]).
+    pub keys: ORMap<KeyName, LWWRegister<crate::keys::AgentKey>>,
 }
 
 /// A change of [`ReplicatedState`]: one delta per field (empty fields cost a few bytes).
@@ -40,6 +45,8 @@ pub struct StateDelta {
     pub catalog: ORSetDelta<KeyName>,
     /// Session changes.
     pub sessions: ORSetDelta<SessionKey>,
+    /// Key registry writes.
+    pub keys: ORMapDelta<KeyName, LWWRegister<crate::keys::AgentKey>>,
 }
 
 impl StateDelta {
@@ -57,6 +64,7 @@ impl Crdt for ReplicatedState {
         self.prices.merge(&other.prices);
         self.catalog.merge(&other.catalog);
         self.sessions.merge(&other.sessions);
+        self.keys.merge(&other.keys);
     }
 
     fn apply_delta(&mut self, delta: &StateDelta) {
@@ -64,6 +72,7 @@ impl Crdt for ReplicatedState {
         self.prices.apply_delta(&delta.prices);
         self.catalog.apply_delta(&delta.catalog);
         self.sessions.apply_delta(&delta.sessions);
+        self.keys.apply_delta(&delta.keys);
     }
 
     fn join_deltas(into: &mut StateDelta, delta: &StateDelta) {
@@ -71,20 +80,23 @@ impl Crdt for ReplicatedState {
         ORMap::<KeyName, LWWRegister<i64>>::join_deltas(&mut into.prices, &delta.prices);
         ORSet::<KeyName>::join_deltas(&mut into.catalog, &delta.catalog);
         ORSet::<SessionKey>::join_deltas(&mut into.sessions, &delta.sessions);
+        KeyRegistry::join_deltas(&mut into.keys, &delta.keys);
     }
 
     fn validate(&self) -> Result<(), CrdtError> {
         self.stock.validate()?;
         self.prices.validate()?;
         self.catalog.validate()?;
-        self.sessions.validate()
+        self.sessions.validate()?;
+        self.keys.validate()
     }
 
     fn validate_delta(delta: &StateDelta) -> Result<(), CrdtError> {
         ORMap::<StockKey, PNCounter>::validate_delta(&delta.stock)?;
         ORMap::<KeyName, LWWRegister<i64>>::validate_delta(&delta.prices)?;
         ORSet::<KeyName>::validate_delta(&delta.catalog)?;
-        ORSet::<SessionKey>::validate_delta(&delta.sessions)
+        ORSet::<SessionKey>::validate_delta(&delta.sessions)?;
+        KeyRegistry::validate_delta(&delta.keys)
     }
 }
 

@@ -441,6 +441,59 @@ fn stock_and_central_prices_reach_every_tier() {
 }
 
 #[test]
+fn a_revocation_from_the_master_reaches_every_tier_and_refuses_the_agents_later_events() {
+    let mut stores = vec![local(1), local(2)];
+    let mut r = region();
+    let mut m = master();
+    let (mut master_host, mut region_host) = (MemStore::default(), MemStore::default());
+    let cut = T0 + 5_000;
+    m.register_key(now(2), "acme", "pos-1", "ed25519", &[9; 32]).unwrap();
+    m.revoke_key(now(2), "acme", "pos-1", cut, "till stolen").unwrap();
+    // Store 1 is offline while the revocation travels: it reaches the region and store 2.
+    let mut online = vec![stores.remove(1)];
+    for k in 0..3 {
+        let at = now(10 + k * 10_000);
+        online[0].handle_timeout(at);
+        r.handle_timeout(at);
+        pump(&mut online, &mut r, &mut m, &mut region_host, &mut master_host, at);
+    }
+    stores.push(online.remove(0));
+    let key = stores[1].state().agent_key("acme", "pos-1").expect("the registry reached store 2");
+    assert_eq!(key.revoked.as_ref().map(|x| x.from_ms), Some(cut));
+    assert!(stores[0].state().agent_key("acme", "pos-1").is_none(), "store 1 was offline");
+    // Offline, pos-1 sells once before the cut and once after; pos-2 sells too.
+    let (before, after, other) = (received(1, 3), received(1, 4), received(2, 5));
+    let e1 = event(&mut stores[0], 1, 1, &before, now(1));
+    let e2 = event(&mut stores[0], 1, 2, &after, now(40_000));
+    let e3 = event(&mut stores[1], 2, 1, &other, now(40_000));
+    assert!(stores[1].state().revocation_of(&e1).is_none(), "made before the cut");
+    let why = stores[1].state().revocation_of(&e2).expect("made after the cut");
+    assert!(why.contains("pos-1") && why.contains("till stolen"), "{why}");
+    stores[0].append(now(40_000), e1, Some(&before)).unwrap();
+    stores[0].append(now(40_000), e2.clone(), Some(&after)).unwrap();
+    stores[1].append(now(40_000), e3, Some(&other)).unwrap();
+    for k in 4..8 {
+        let at = now(10 + k * 10_000);
+        for s in stores.iter_mut() {
+            s.handle_timeout(at);
+        }
+        r.handle_timeout(at);
+        pump(&mut stores, &mut r, &mut m, &mut region_host, &mut master_host, at);
+    }
+    // The region refused the event made after the cut and told the store why.
+    let got: Vec<&Rejection> = stores[0].rejections().collect();
+    assert_eq!(got.len(), 1, "{got:?}");
+    assert_eq!(got[0].event_id, e2.event_id());
+    assert!(got[0].reason.contains("revoked"), "{}", got[0].reason);
+    assert_eq!(stores[1].rejections().count(), 0);
+    assert_eq!(region_host.items.len(), 2, "the region stored the two events it did not refuse");
+    assert_eq!(master_host.items.len(), 2, "and only they reached the master");
+    let key = stores[0].state().agent_key("acme", "pos-1").expect("store 1 has it now");
+    assert!(key.revoked.is_some());
+    assert_eq!(m.state(), r.state());
+}
+
+#[test]
 fn ack_before_durable_fault_acks_unpersisted_events() {
     let mut s = local(1);
     let mut r = region();

@@ -28,7 +28,10 @@
 //!   one (sent down to every region and store; another currency is refused);
 //! - `GET /api/v1/prices/{sku}/arrival`: the SKU's latest price change and when it reached
 //!   each store, from the regions' status reports (a grant on `*`);
-//! - `PUT /api/v1/catalog/{sku}`: lists a SKU in the global catalog.
+//! - `PUT /api/v1/catalog/{sku}`: lists a SKU in the global catalog;
+//! - `GET /api/v1/keys?tenant=T`, `PUT /api/v1/keys/{tenant}/{agent}`, `POST
+//!   /api/v1/keys/{tenant}/{agent}/revoke`: the key registry ([`keys`]), sent down to every
+//!   region and store; a tenant's admin registers, rotates and revokes its agents' keys.
 //!
 //! Answers: 200 with JSON; 400 `{"error": …}` naming the field for bad input (nothing
 //! changes); 401 without a valid token (expired, signed out, forged); 403 naming the role a
@@ -53,6 +56,8 @@ use crate::accounts::{AccountError, Accounts};
 use crate::audit::AuditLog;
 use crate::driver::{Input, Inputs};
 use crate::throttle::LoginThrottle;
+
+mod keys;
 
 /// Most rows one answer carries.
 const MAX_ROWS: usize = 10_000;
@@ -212,6 +217,9 @@ pub fn routes(state: ApiState) -> Router {
         .route("/api/v1/prices/{sku}", put(set_price))
         .route("/api/v1/prices/{sku}/arrival", get(price_arrival))
         .route("/api/v1/catalog/{sku}", put(list_sku))
+        .route("/api/v1/keys", get(keys::keys))
+        .route("/api/v1/keys/{tenant}/{agent}", put(keys::register))
+        .route("/api/v1/keys/{tenant}/{agent}/revoke", post(keys::revoke))
         .with_state(state)
 }
 
@@ -812,6 +820,9 @@ pub const ROUTES: &[&str] = &[
     "/api/v1/prices/{sku}",
     "/api/v1/prices/{sku}/arrival",
     "/api/v1/catalog/{sku}",
+    "/api/v1/keys",
+    "/api/v1/keys/{tenant}/{agent}",
+    "/api/v1/keys/{tenant}/{agent}/revoke",
 ];
 
 #[cfg(test)]

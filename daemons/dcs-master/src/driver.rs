@@ -63,6 +63,25 @@ pub enum Input {
         /// (SKU, price) for each.
         reply: oneshot::Sender<Vec<(String, Option<i64>)>>,
     },
+    /// An operator changes the central key registry (see [`dcs_sync::keys`]).
+    Key {
+        /// The tenant of the agent.
+        tenant: String,
+        /// The agent (terminal, cashier) id.
+        agent: String,
+        /// Register or rotate its key, or revoke it.
+        change: KeyChange,
+        /// The outcome once durable: the change's position in the master's delta log, or
+        /// why the registry refused it (a message naming the field).
+        reply: oneshot::Sender<Result<u64, KeyRefusal>>,
+    },
+    /// The key registry's entries of a tenant as the master holds them.
+    Keys {
+        /// The tenant.
+        tenant: String,
+        /// (agent, entry) ordered by agent.
+        reply: oneshot::Sender<Vec<(String, dcs_sync::AgentKey)>>,
+    },
     /// A region leader reported its Raft cluster's health.
     RaftReport {
         /// The region's number.
@@ -77,6 +96,34 @@ pub enum Input {
         /// One row per configured region.
         reply: oneshot::Sender<Vec<RegionHealth>>,
     },
+}
+
+/// A change of the central key registry.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum KeyChange {
+    /// Register (or rotate to) this public key.
+    Register {
+        /// `ed25519` or `ecdsa-p256`.
+        algorithm: String,
+        /// The key bytes.
+        public_key: Vec<u8>,
+    },
+    /// Revoke the agent's events made at or after `from_ms`.
+    Revoke {
+        /// Unix ms.
+        from_ms: u64,
+        /// Why.
+        reason: String,
+    },
+}
+
+/// Why a key change did not happen.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum KeyRefusal {
+    /// The registry refused the request (the message names the field to fix).
+    Invalid(String),
+    /// The change could not be made durable.
+    Unavailable(String),
 }
 
 /// Why the driver could not start.
@@ -263,6 +310,29 @@ impl Driver {
                     tracing::warn!(sku = %sku, error = %e, "cannot record a price change's arrival");
                 }
                 let _ = reply.send(r);
+            }
+            Input::Key { tenant, agent, change, reply } => {
+                let r = match change {
+                    KeyChange::Register { algorithm, public_key } => {
+                        self.machine.register_key(t, &tenant, &agent, &algorithm, &public_key)
+                    }
+                    KeyChange::Revoke { from_ms, reason } => {
+                        self.machine.revoke_key(t, &tenant, &agent, from_ms, &reason)
+                    }
+                };
+                let r = match r {
+                    Err(dcs_sync::SyncError::Domain(why)) => Err(KeyRefusal::Invalid(why)),
+                    Err(e) => Err(KeyRefusal::Invalid(e.to_string())),
+                    Ok(()) => self
+                        .persist()
+                        .map(|()| self.machine.log_position())
+                        .map_err(KeyRefusal::Unavailable),
+                };
+                let _ = reply.send(r);
+            }
+            Input::Keys { tenant, reply } => {
+                let keys = self.machine.state().agent_keys(&tenant);
+                let _ = reply.send(keys.map(|(a, k)| (a.to_string(), k.clone())).collect());
             }
             Input::ListInCatalog { sku, reply } => {
                 self.machine.list_in_catalog(t, &sku);

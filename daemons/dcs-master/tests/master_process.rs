@@ -783,3 +783,103 @@ async fn arrival_of(master: &Master, want: usize) -> Value {
     }
     panic!("the arrival of {want} stores never showed: {}", arrival(master).await);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_tenants_admin_registers_rotates_and_revokes_keys_which_are_audited_and_sent_down() {
+    let root = tempfile::tempdir().unwrap();
+    let mut master = Master::init(root.path());
+    let pw = root.path().join("pw");
+    std::fs::write(&pw, "a long enough password\n").unwrap();
+    let pw = pw.to_str().unwrap();
+    for (name, grant) in
+        [("ada", "acme=admin"), ("alice", "acme=operator"), ("gus", "globex=admin")]
+    {
+        master.admin(&["create-user", "--name", name, "--grant", grant, "--password-file", pw]);
+    }
+    master.start().await;
+    let mut tokens = Vec::new();
+    for name in ["ada", "alice", "gus"] {
+        let (status, body) = master.login(name, "a long enough password").await;
+        assert_eq!(status, 200, "{body}");
+        tokens.push(body["token"].as_str().unwrap().to_string());
+    }
+    let (ada, alice, gus) = (&tokens[0], &tokens[1], &tokens[2]);
+    let key = |b: u8| {
+        use base64::Engine as _;
+        let k = base64::engine::general_purpose::STANDARD.encode([b; 32]);
+        format!(r#"{{"algorithm": "ed25519", "public_key": "{k}"}}"#)
+    };
+    let till = "/api/v1/keys/acme/till-1";
+
+    // Only acme's admin changes acme's keys; nobody else reads them.
+    for who in [alice, gus] {
+        let (status, body) = master.api_as(who, "PUT", till, &key(1)).await;
+        assert_eq!(status, 403, "{body}");
+    }
+    let (status, body) = master.api_as(gus, "GET", "/api/v1/keys?tenant=acme", "").await;
+    assert_eq!(status, 403, "{body}");
+    // Bad input is refused naming the field, and changes nothing.
+    for (path, body, field) in [
+        (till, r#"{"algorithm": "rsa", "public_key": "AAAA"}"#.to_string(), "algorithm"),
+        (till, r#"{"algorithm": "ed25519", "public_key": "not base64!"}"#.into(), "public_key"),
+        (till, r#"{"algorithm": "ed25519"}"#.into(), "the body"),
+        ("/api/v1/keys/acme/bad%20id", key(1), "agent"),
+        ("/api/v1/keys/acme/till-1/revoke", r#"{"reason": " "}"#.into(), "reason"),
+    ] {
+        let method = if path.ends_with("revoke") { "POST" } else { "PUT" };
+        let (status, answer) = master.api_as(ada, method, path, &body).await;
+        assert_eq!(status, 400, "{path} {body}: {answer}");
+        assert!(answer["error"].as_str().unwrap().starts_with(field), "{answer}");
+    }
+    let (status, body) = master.api_as(alice, "GET", "/api/v1/keys", "").await;
+    assert_eq!((status, body["keys"].as_array().map(Vec::len)), (200, Some(0)), "{body}");
+
+    // Register, rotate, revoke.
+    let (status, body) = master.api_as(ada, "PUT", till, &key(1)).await;
+    assert_eq!(status, 200, "{body}");
+    let (status, body) = master.api_as(ada, "PUT", till, &key(2)).await;
+    assert_eq!(status, 200, "{body}");
+    let revoke = r#"{"reason": "till stolen", "from_ms": 1000}"#;
+    let (status, body) = master.api_as(ada, "POST", &format!("{till}/revoke"), revoke).await;
+    assert_eq!((status, body["from_ms"].as_u64()), (200, Some(1000)), "{body}");
+    let position = body["position"].as_u64().unwrap();
+    let (status, body) = master.api_as(ada, "PUT", till, &key(3)).await;
+    assert_eq!(status, 400, "a revoked agent is not registered again: {body}");
+    assert!(body["error"].as_str().unwrap().contains("new id"), "{body}");
+    let (status, body) = master.api_as(alice, "GET", "/api/v1/keys?tenant=acme", "").await;
+    assert_eq!(status, 200, "a viewer of the tenant reads them: {body}");
+    let entry = &body["keys"][0];
+    assert_eq!((entry["agent"].as_str(), entry["rotations"].as_u64()), (Some("till-1"), Some(1)));
+    assert_eq!(entry["revoked"]["reason"], "till stolen", "{body}");
+
+    // The changes are audited under their author and tenant.
+    let (_, body) = master.api("GET", "/api/v1/audit", "").await;
+    let entries = body["entries"].as_array().unwrap();
+    let of = |action: &str| entries.iter().filter(|e| e["action"] == action).count();
+    assert_eq!((of("register_key"), of("revoke_key")), (2, 1), "{body}");
+    let revoked = entries.iter().find(|e| e["action"] == "revoke_key").unwrap();
+    assert_eq!(
+        (revoked["actor"].as_str(), revoked["tenant"].as_str()),
+        (Some("ada"), Some("acme"))
+    );
+    assert_eq!(body["verification"]["intact"], true, "{body}");
+
+    // A region that syncs gets the registry with the revocation, and so after a restart.
+    assert!(master.stop().success());
+    master.start().await;
+    let mut s = open(&master, client_tls(root.path(), "region-1")).await;
+    s.send(NodeId::Region(1), &push(1, vec![])).await;
+    let ack = s.ack().await;
+    let mut state = dcs_sync::ReplicatedState::default();
+    match ack.crdt {
+        Some(dcs_sync::CrdtPayload::Delta { delta, upto, .. }) => {
+            assert!(upto >= position);
+            dcs_crdt::Crdt::apply_delta(&mut state, &delta);
+        }
+        Some(dcs_sync::CrdtPayload::Full { state: full, .. }) => state = *full,
+        None => panic!("the master sent the region no state"),
+    }
+    let k = state.agent_key("acme", "till-1").expect("the registry was sent down");
+    assert_eq!(k.revoked.as_ref().map(|r| r.from_ms), Some(1000));
+    assert_eq!(k.key.as_ref().map(|(_, b)| b.clone()), Some(vec![2; 32]), "the rotated key");
+}

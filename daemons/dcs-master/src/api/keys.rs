@@ -1,0 +1,155 @@
+//! The key registry's routes: each tenant's agents (terminals, cashiers) with their public
+//! key, rotations and revocation, as the master sends them down to every region and store.
+//!
+//! - `GET /api/v1/keys?tenant=T`: the entries (a grant on T);
+//! - `PUT /api/v1/keys/{tenant}/{agent}` `{"algorithm": "ed25519", "public_key": base64}`:
+//!   registers or rotates the agent's key (admin on the tenant);
+//! - `POST /api/v1/keys/{tenant}/{agent}/revoke` `{"reason": …, "from_ms": T}`: refuses,
+//!   everywhere the revocation reaches, the agent's events made at or after `from_ms`
+//!   (default: now) (admin on the tenant).
+//!
+//! Each change is written to the audit log with its author and tenant.
+
+use axum::Json;
+use axum::extract::rejection::{JsonRejection, QueryRejection};
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD as B64;
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use super::{ApiState, Reply, allowed, answer, ask, audit, error, principal, query, tenant_for};
+use crate::access::{Action, Scope};
+use crate::driver::{Input, KeyChange, KeyRefusal};
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct KeysQuery {
+    tenant: Option<String>,
+}
+
+/// One entry as the API shows it.
+fn entry(agent: &str, k: &dcs_sync::AgentKey) -> Value {
+    json!({
+        "agent": agent,
+        "algorithm": k.key.as_ref().map(|(a, _)| a),
+        "public_key": k.key.as_ref().map(|(_, b)| B64.encode(b)),
+        "rotations": k.rotations,
+        "revoked": k.revoked.as_ref().map(|r| json!({ "from_ms": r.from_ms, "reason": r.reason })),
+    })
+}
+
+pub(super) async fn keys(
+    State(s): State<ApiState>,
+    headers: HeaderMap,
+    q: Result<Query<KeysQuery>, QueryRejection>,
+) -> Reply {
+    answer(async {
+        let q = query(q, "?tenant=T")?;
+        let p = principal(&s, &headers).await?;
+        let Some(tenant) = tenant_for(&p, q.tenant)? else {
+            return Err(error(StatusCode::BAD_REQUEST, "tenant: name the tenant (?tenant=T)"));
+        };
+        let rows = ask(&s, |reply| Input::Keys { tenant: tenant.clone(), reply }).await?;
+        let out: Vec<Value> = rows.iter().map(|(a, k)| entry(a, k)).collect();
+        Ok((StatusCode::OK, Json(json!({ "tenant": tenant, "keys": out }))))
+    })
+    .await
+}
+
+/// The tenant and agent of a path, checked as the events' ids are.
+fn ids(tenant: &str, agent: &str) -> Result<(String, String), Reply> {
+    let t = dcs_core::TenantId::new(tenant)
+        .map_err(|e| error(StatusCode::BAD_REQUEST, format!("tenant: {e}")))?;
+    let a = dcs_core::AgentId::new(agent)
+        .map_err(|e| error(StatusCode::BAD_REQUEST, format!("agent: {e}")))?;
+    Ok((t.as_str().to_string(), a.as_str().to_string()))
+}
+
+/// Sends `change` to the driver, audits it as `action` and answers with the entry's change.
+async fn change(
+    s: &ApiState,
+    headers: &HeaderMap,
+    (tenant, agent): (String, String),
+    action: &str,
+    change: KeyChange,
+    detail: Value,
+) -> Result<Reply, Reply> {
+    let p = allowed(s, headers, Action::Administer, Scope::Tenant(&tenant)).await?;
+    let (t, a) = (tenant.clone(), agent.clone());
+    match ask(s, |reply| Input::Key { tenant: t, agent: a, change, reply }).await? {
+        Ok(position) => {
+            let mut detail = detail;
+            detail["agent"] = json!(agent);
+            detail["position"] = json!(position);
+            audit(s, &p.name, action, &tenant, detail.clone()).await;
+            Ok((StatusCode::OK, Json(detail)))
+        }
+        Err(KeyRefusal::Invalid(why)) => Err(error(StatusCode::BAD_REQUEST, why)),
+        Err(KeyRefusal::Unavailable(why)) => Err(error(StatusCode::SERVICE_UNAVAILABLE, why)),
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct NewKey {
+    algorithm: String,
+    public_key: String,
+}
+
+pub(super) async fn register(
+    State(s): State<ApiState>,
+    headers: HeaderMap,
+    Path((tenant, agent)): Path<(String, String)>,
+    body: Result<Json<NewKey>, JsonRejection>,
+) -> Reply {
+    answer(async {
+        let who = ids(&tenant, &agent)?;
+        let Json(k) = body.map_err(|e| {
+            error(
+                StatusCode::BAD_REQUEST,
+                format!(
+                    "the body: {}: send {{\"algorithm\": \"ed25519\", \"public_key\": base64}}",
+                    e.body_text()
+                ),
+            )
+        })?;
+        let public_key = B64
+            .decode(k.public_key.trim())
+            .map_err(|e| error(StatusCode::BAD_REQUEST, format!("public_key: not base64 ({e})")))?;
+        let detail = json!({ "algorithm": k.algorithm, "public_key": B64.encode(&public_key) });
+        let c = KeyChange::Register { algorithm: k.algorithm, public_key };
+        change(&s, &headers, who, "register_key", c, detail).await
+    })
+    .await
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct Revoke {
+    reason: String,
+    from_ms: Option<u64>,
+}
+
+pub(super) async fn revoke(
+    State(s): State<ApiState>,
+    headers: HeaderMap,
+    Path((tenant, agent)): Path<(String, String)>,
+    body: Result<Json<Revoke>, JsonRejection>,
+) -> Reply {
+    answer(async {
+        let who = ids(&tenant, &agent)?;
+        let Json(r) = body.map_err(|e| {
+            error(
+                StatusCode::BAD_REQUEST,
+                format!("the body: {}: send {{\"reason\": \"…\", \"from_ms\": T}}", e.body_text()),
+            )
+        })?;
+        let from_ms = r.from_ms.unwrap_or_else(|| crate::driver::now().wall_ms);
+        let detail = json!({ "reason": r.reason.trim(), "from_ms": from_ms });
+        let c = KeyChange::Revoke { from_ms, reason: r.reason };
+        change(&s, &headers, who, "revoke_key", c, detail).await
+    })
+    .await
+}
