@@ -60,6 +60,8 @@ pub struct Desk {
     /// Commands touching one sale run one at a time.
     sales: tokio::sync::Mutex<BTreeMap<SaleId, Arc<tokio::sync::Mutex<()>>>>,
     utc_offset_minutes: i32,
+    /// The sync machine, whose replicated key registry says which agents are revoked.
+    sync: Arc<crate::sync_machine::SyncMachine>,
 }
 
 impl std::fmt::Debug for Desk {
@@ -99,6 +101,7 @@ impl Desk {
         tenant: &str,
         branch: &str,
         utc_offset_minutes: i32,
+        sync: Arc<crate::sync_machine::SyncMachine>,
     ) -> Result<Self> {
         let head = store.head_position_sync()?;
         let resume = match store.read_all_sync(head.max(1), 1)?.pop() {
@@ -127,6 +130,7 @@ impl Desk {
             sessions: tokio::sync::Mutex::new(BTreeMap::new()),
             sales: tokio::sync::Mutex::new(BTreeMap::new()),
             utc_offset_minutes,
+            sync,
         })
     }
 
@@ -205,6 +209,15 @@ impl Desk {
         snapshot: Option<SnapshotWith>,
     ) -> Result<Stored> {
         let started = std::time::Instant::now();
+        {
+            // The registry as merged from the region: a revoked agent's events stop here
+            // (the region would refuse them too, after the till had counted them).
+            let machine = self.sync.lock();
+            if let Some(why) = events.iter().find_map(|e| machine.state().revocation_of(e)) {
+                metrics::counter!("dcs_local_revoked_refused_total").increment(1);
+                return Err(LocalError::Revoked(why));
+            }
+        }
         let event_ids = events.iter().map(|e| *e.event_id().as_bytes()).collect();
         let bodies: Vec<EventBody> = facts.into_iter().map(|f| f.body).collect();
         let result = self.writer.append(stream, expected, events, bodies, snapshot).await?;

@@ -23,6 +23,9 @@ pub enum LocalError {
     /// No terminal, or an unknown one.
     #[error("{0}")]
     Unauthenticated(String),
+    /// The master revoked the terminal (or the agent that made the event): nothing stored.
+    #[error("{0}")]
+    Revoked(String),
     /// The event store refused or failed.
     #[error(transparent)]
     Store(#[from] StoreError),
@@ -64,6 +67,7 @@ impl From<LocalError> for Status {
             LocalError::Invalid(_) => Status::invalid_argument(msg),
             LocalError::Refused(_) => Status::failed_precondition(msg),
             LocalError::Unauthenticated(_) => Status::unauthenticated(msg),
+            LocalError::Revoked(_) => Status::permission_denied(msg),
             LocalError::Store(s) => match s {
                 StoreError::DiskFull => Status::unavailable(format!(
                     "the store's disk is full: nothing was stored; the sale can be retried once space is freed ({msg})"

@@ -149,6 +149,7 @@ pub async fn run(prepared: Prepared, stop: CancellationToken) -> Result<()> {
         &config.store.tenant,
         &config.store.branch,
         config.store.utc_offset_minutes,
+        Arc::clone(&sync),
     )?);
     let feed = SyncStatusFeed::start(Arc::clone(&store), link_rx, stop.clone());
     let pos = PosServiceServer::new(Pos::new(

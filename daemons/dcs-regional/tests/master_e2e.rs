@@ -3,7 +3,8 @@
 //! SIGKILLed once under load. At the end: the master holds the summary of every event the
 //! store saw acknowledged exactly once (the same event ids the replicas accepted, none
 //! more), a price an operator sets on the master's API reaches the store through the region,
-//! and the region's own checker finds PostgreSQL and Kafka complete.
+//! and the region's own checker finds PostgreSQL and Kafka complete. Last, a terminal the
+//! master revokes has its later events refused by the region.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
 
 mod common;
@@ -99,6 +100,39 @@ async fn every_acknowledged_sale_reaches_the_master_once_and_its_prices_reach_th
     }
     println!("the price reached the store {:?} after it was set", start.elapsed());
 
-    // The region's checker: every replica, PostgreSQL and Kafka.
+    // The tenant's admin revokes the store's terminal on the master: the revocation reaches
+    // the region and the store, and the region refuses the terminal's later events.
+    let (status, body) =
+        master.api("POST", "/api/v1/keys/acme/pos-1/revoke", r#"{"reason": "till stolen"}"#).await;
+    assert_eq!(status, 200, "{body}");
+    let start = Instant::now();
+    let revoked = |s: &common::client::StoreClient| {
+        s.m.state().agent_key("acme", "pos-1").is_some_and(|k| k.revoked.is_some())
+    };
+    while !revoked(&s) {
+        assert!(start.elapsed() < Duration::from_secs(60), "no revocation at the store in 60 s");
+        s.append(1);
+        s.sync_any(&urls).await;
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    println!("the revocation reached the store {:?} after it was made", start.elapsed());
+    let refused_before = s.m.rejections().count();
+    s.append(3);
+    s.sync_any(&urls).await;
+    let refused: Vec<_> = s.m.rejections().skip(refused_before).collect();
+    assert_eq!(refused.len(), 3, "{refused:?}");
+    assert!(refused.iter().all(|r| r.reason.contains("revoked")), "{refused:?}");
+    // The master holds a summary of each event the region took, and of none it refused.
+    let taken = s.acked - s.m.rejections().count() as u64;
+    let start = Instant::now();
+    while (master.summary_ids().await.len() as u64) < taken {
+        assert!(start.elapsed() < Duration::from_secs(30), "the master lacks summaries");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(master.summary_ids().await.len() as u64, taken, "no refused event at the master");
+
+    // The region's checker: every replica, PostgreSQL and Kafka hold every acknowledged
+    // event once, and none of the refused ones.
     c.check(&s).await;
 }
