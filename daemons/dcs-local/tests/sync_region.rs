@@ -159,6 +159,54 @@ async fn a_central_price_set_at_the_master_reaches_the_tills() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_terminal_the_master_revokes_is_refused_at_the_store_with_the_reason() {
+    let dir = tempfile::tempdir().unwrap();
+    let certs = tempfile::tempdir().unwrap();
+    let (region_tls, store_tls) = region::certs(certs.path());
+    let token = common::init(dir.path());
+    let r =
+        region::start(region::free_addr(), &region_tls, region::mac_key(dir.path()), None).await;
+    region::point_at(dir.path(), &[format!("https://{}", r.addr)], &store_tls);
+    let d = common::start(dir.path(), &token);
+    let mut c = d.client().await;
+    d.open_session(&mut c, 0).await;
+    c.submit_sale(d.req(sale(1))).await.unwrap();
+    until_region_holds_the_store(&r, dir.path()).await;
+    let held = r.state.lock().unwrap().event_ids().len();
+    let from_ms =
+        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis()
+            as u64;
+    r.state.lock().unwrap().revoke("acme", "pos-1", from_ms, "till stolen");
+    // Once the revocation has reached the store, the terminal's sales are refused there.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let mut n = 2;
+    let refused = loop {
+        match c.submit_sale(d.req(sale(n))).await {
+            Err(e) => break e,
+            Ok(_) => n += 1,
+        }
+        assert!(Instant::now() < deadline, "the revocation never reached the store");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    assert_eq!(refused.code(), tonic::Code::PermissionDenied, "{refused}");
+    assert!(refused.message().contains("till stolen"), "{refused}");
+    // A resend of a sale stored before still answers with its first result.
+    let again = c.submit_sale(d.req(sale(1))).await.unwrap().into_inner();
+    assert!(again.deduplicated);
+    // Every event the store took reaches the region, but those the terminal made after the
+    // revocation's time and before it reached the store: the region refused them, saying why.
+    let stored = stored_ids(dir.path()).len();
+    let s = status_until(&d, |s| {
+        s.outbox_depth == 0
+            && r.state.lock().unwrap().event_ids().len() + s.rejected.len() == stored
+    })
+    .await;
+    assert!(r.state.lock().unwrap().event_ids().len() >= held);
+    assert!(s.rejected.iter().all(|x| x.reason.contains("revoked")), "{s:?}");
+    assert_eq!(d.terminate().code(), Some(0));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_follower_sends_the_store_to_its_leader() {
     let dir = tempfile::tempdir().unwrap();
     let certs = tempfile::tempdir().unwrap();

@@ -95,6 +95,14 @@ impl State {
         self.settle();
     }
 
+    /// Revokes `agent` of `tenant` at the master from `from_ms` (it reaches the store
+    /// through the region).
+    pub fn revoke(&mut self, tenant: &str, agent: &str, from_ms: u64, reason: &str) {
+        let now = self.now();
+        self.master.revoke_key(now, tenant, agent, from_ms, reason).unwrap();
+        self.settle();
+    }
+
     /// Ids of the events this region holds, in acceptance order.
     pub fn event_ids(&self) -> Vec<[u8; 16]> {
         self.store
