@@ -41,6 +41,21 @@ async fn status_until(
     }
 }
 
+/// A fresh store's daemon syncing with one test region holding its tenant's MAC key: (its
+/// data dir, the certificates' dir, the region, the daemon).
+async fn store_with_region()
+-> (tempfile::TempDir, tempfile::TempDir, region::TestRegion, common::Daemon) {
+    let dir = tempfile::tempdir().unwrap();
+    let certs = tempfile::tempdir().unwrap();
+    let (region_tls, store_tls) = region::certs(certs.path());
+    let token = common::init(dir.path());
+    let r =
+        region::start(region::free_addr(), &region_tls, region::mac_key(dir.path()), None).await;
+    region::point_at(dir.path(), &[format!("https://{}", r.addr)], &store_tls);
+    let d = common::start(dir.path(), &token);
+    (dir, certs, r, d)
+}
+
 /// Waits (up to 30 s) until `region` holds exactly the events of the store file, in order.
 async fn until_region_holds_the_store(region: &region::TestRegion, dir: &std::path::Path) {
     let deadline = Instant::now() + Duration::from_secs(30);
@@ -122,14 +137,7 @@ async fn sales_made_offline_reach_the_region_once_after_a_sigkill_and_a_restart(
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_central_price_set_at_the_master_reaches_the_tills() {
-    let dir = tempfile::tempdir().unwrap();
-    let certs = tempfile::tempdir().unwrap();
-    let (region_tls, store_tls) = region::certs(certs.path());
-    let token = common::init(dir.path());
-    let r =
-        region::start(region::free_addr(), &region_tls, region::mac_key(dir.path()), None).await;
-    region::point_at(dir.path(), &[format!("https://{}", r.addr)], &store_tls);
-    let d = common::start(dir.path(), &token);
+    let (_dir, _certs, r, d) = store_with_region().await;
     let mut c = d.client().await;
     let list = c.get_catalog(d.req(pb::GetCatalogRequest {})).await.unwrap().into_inner();
     let mug = |cat: &pb::Catalog| {
@@ -160,14 +168,7 @@ async fn a_central_price_set_at_the_master_reaches_the_tills() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_terminal_the_master_revokes_is_refused_at_the_store_with_the_reason() {
-    let dir = tempfile::tempdir().unwrap();
-    let certs = tempfile::tempdir().unwrap();
-    let (region_tls, store_tls) = region::certs(certs.path());
-    let token = common::init(dir.path());
-    let r =
-        region::start(region::free_addr(), &region_tls, region::mac_key(dir.path()), None).await;
-    region::point_at(dir.path(), &[format!("https://{}", r.addr)], &store_tls);
-    let d = common::start(dir.path(), &token);
+    let (dir, _certs, r, d) = store_with_region().await;
     let mut c = d.client().await;
     d.open_session(&mut c, 0).await;
     c.submit_sale(d.req(sale(1))).await.unwrap();

@@ -30,7 +30,7 @@
 //!   each store, from the regions' status reports (a grant on `*`);
 //! - `PUT /api/v1/catalog/{sku}`: lists a SKU in the global catalog;
 //! - `GET /api/v1/keys?tenant=T`, `PUT /api/v1/keys/{tenant}/{agent}`, `POST
-//!   /api/v1/keys/{tenant}/{agent}/revoke`: the key registry ([`keys`]), sent down to every
+//!   /api/v1/keys/{tenant}/{agent}/revoke`: the key registry (module `keys`), sent down to every
 //!   region and store; a tenant's admin registers, rotates and revokes its agents' keys.
 //!
 //! Answers: 200 with JSON; 400 `{"error": …}` naming the field for bad input (nothing

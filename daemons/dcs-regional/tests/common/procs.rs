@@ -312,8 +312,7 @@ impl Cluster {
             .await
             .unwrap();
             let pg_done = acked.iter().all(|p| rows.contains_key(&("store-1".to_string(), *p)));
-            let kafka_done =
-                acked.iter().all(|p| ids.get(p).is_some_and(|k| keys.contains_key(k)));
+            let kafka_done = acked.iter().all(|p| ids.get(p).is_some_and(|k| keys.contains_key(k)));
             if pg_done && kafka_done {
                 break (rows, keys);
             }
@@ -350,8 +349,7 @@ impl Cluster {
             }
             let lost = acked.iter().filter(|p| !counts.contains_key(p)).count();
             let dup = counts.values().filter(|c| **c > 1).count();
-            let unexpected =
-                counts.keys().filter(|p| **p > s.next || refused.contains(p)).count();
+            let unexpected = counts.keys().filter(|p| **p > s.next || refused.contains(p)).count();
             report(n.dir.display().to_string(), held.len(), lost, dup, unexpected);
         }
         let lost =
