@@ -6,8 +6,9 @@
 //! [`MasterMachine`](dcs_sync::MasterMachine) over them: each summary is stored once in the
 //! master's SQLite store ([`MasterStore`](dcs_store::sqlite::MasterStore)) with the sales
 //! and stock aggregates it moves, in one transaction, before the master acknowledges the
-//! push; its acks carry the central prices and catalog down to the regions, which send them
-//! on to every store.
+//! push; its acks carry the central prices, the catalog and the key registry (each agent's
+//! public key, rotations and revocation) down to the regions, which send them on to every
+//! store; a region and a store refuse the events of an agent revoked here.
 //!
 //! The crate is thin: [`driver`] owns the machine and the store on one thread (and samples
 //! each region's lag and health), [`sync_service`] moves bytes between the regions' streams
