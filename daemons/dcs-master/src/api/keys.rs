@@ -91,6 +91,13 @@ async fn change(
     }
 }
 
+/// The JSON body, or a 400 saying what to send (`usage`).
+fn json_body<T>(body: Result<Json<T>, JsonRejection>, usage: &str) -> Result<T, Reply> {
+    body.map(|Json(b)| b).map_err(|e| {
+        error(StatusCode::BAD_REQUEST, format!("the body: {}: send {usage}", e.body_text()))
+    })
+}
+
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(super) struct NewKey {
@@ -106,15 +113,7 @@ pub(super) async fn register(
 ) -> Reply {
     answer(async {
         let who = ids(&tenant, &agent)?;
-        let Json(k) = body.map_err(|e| {
-            error(
-                StatusCode::BAD_REQUEST,
-                format!(
-                    "the body: {}: send {{\"algorithm\": \"ed25519\", \"public_key\": base64}}",
-                    e.body_text()
-                ),
-            )
-        })?;
+        let k = json_body(body, r#"{"algorithm": "ed25519", "public_key": base64}"#)?;
         let public_key = B64
             .decode(k.public_key.trim())
             .map_err(|e| error(StatusCode::BAD_REQUEST, format!("public_key: not base64 ({e})")))?;
@@ -140,12 +139,7 @@ pub(super) async fn revoke(
 ) -> Reply {
     answer(async {
         let who = ids(&tenant, &agent)?;
-        let Json(r) = body.map_err(|e| {
-            error(
-                StatusCode::BAD_REQUEST,
-                format!("the body: {}: send {{\"reason\": \"…\", \"from_ms\": T}}", e.body_text()),
-            )
-        })?;
+        let r = json_body(body, r#"{"reason": "…", "from_ms": T}"#)?;
         let from_ms = r.from_ms.unwrap_or_else(|| crate::driver::now().wall_ms);
         let detail = json!({ "reason": r.reason.trim(), "from_ms": from_ms });
         let c = KeyChange::Revoke { from_ms, reason: r.reason };
