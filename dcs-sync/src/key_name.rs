@@ -27,15 +27,18 @@ const HEAD: usize = 16;
 pub struct KeyName {
     /// The first [`HEAD`] bytes, big-endian, zero-padded: its order is the strings' order
     /// whenever two heads differ.
-    head: u128,
+    head: [u64; 2],
     name: CompactString,
 }
 
-fn head_of(name: &str) -> u128 {
+fn head_of(name: &str) -> [u64; 2] {
     let mut bytes = [0u8; HEAD];
     let n = name.len().min(HEAD);
     bytes[..n].copy_from_slice(&name.as_bytes()[..n]);
-    u128::from_be_bytes(bytes)
+    let word = u128::from_be_bytes(bytes);
+    // Two words rather than one u128: a u128 would align the name to 16 bytes and pad it
+    // from 40 to 48 bytes (and a stock key from 80 to 96).
+    [(word >> 64) as u64, word as u64]
 }
 
 impl KeyName {

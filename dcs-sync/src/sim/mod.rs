@@ -435,6 +435,25 @@ fn wire_size<T: serde::Serialize>(value: &T) -> u64 {
         .map_or(0, |n: usize| n as u64)
 }
 
+/// Bytes the CRDT payload takes in `msg`, whose encoding is `encoded` bytes long: for an
+/// ack, its encoding less the ack's without the payload (the rest of an ack is small, so this
+/// costs far less than sizing the payload itself); for a push, the payload sized directly
+/// (a push's items are large).
+fn crdt_wire_size(msg: &mut Message, encoded: usize) -> u64 {
+    let payload = match msg {
+        Message::Ack(a) => a.crdt.take(),
+        other => return other.crdt().map_or(0, wire_size),
+    };
+    let Some(payload) = payload else { return 0 };
+    // `Some(p)` encodes as a tag byte and p, `None` as the tag byte alone, and the encoding
+    // starts with one protocol-version byte.
+    let without = wire_size(&*msg);
+    if let Message::Ack(a) = msg {
+        a.crdt = Some(payload);
+    }
+    (encoded as u64).saturating_sub(1 + without)
+}
+
 fn fnv(hash: u64, bytes: &[u8]) -> u64 {
     bytes.iter().fold(hash, |h, b| (h ^ u64::from(*b)).wrapping_mul(0x0100_0000_01b3))
 }
@@ -842,12 +861,11 @@ impl<'a> Sim<'a> {
                 return;
             }
         };
-        if let Some(p) = msg.crdt() {
-            self.report.crdt_bytes += wire_size(p);
-            if matches!(p, crate::CrdtPayload::Full { .. }) {
-                self.report.full_states_sent += 1;
-            }
+        if msg.crdt().is_some_and(|p| matches!(p, crate::CrdtPayload::Full { .. })) {
+            self.report.full_states_sent += 1;
         }
+        let mut msg = msg;
+        self.report.crdt_bytes += crdt_wire_size(&mut msg, bytes.len());
         if self.cfg.account_full_state && matches!(msg, Message::Push(_) | Message::Ack(_)) {
             self.report.full_state_bytes += self.full_state_size(from);
         }
