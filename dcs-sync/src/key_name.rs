@@ -1,11 +1,12 @@
 //! A name in a state key (branch id, SKU, session id) that compares in a few instructions.
 //!
 //! The replicated state's maps are ordered by these names and every delta a node merges looks
-//! its keys up, so comparing names is the inner loop of every merge. A [`KeyName`] keeps its
-//! first 16 bytes as one big-endian integer beside the string: two names that differ there
-//! (almost all, for ids like `branch-042` and `SKU-17`) compare as two integers, and only
-//! names sharing their first 16 bytes compare the rest. The order is exactly the strings'
-//! byte order, and a name encodes as a plain string.
+//! its keys up, so comparing names is the inner loop of every merge, and the keys' size is
+//! how many fit in the cache lines a B-tree search reads. A [`KeyName`] is 32 bytes: its
+//! first 16 bytes inline (compared as one big-endian integer: two names that differ there,
+//! almost all ids like `branch-042` and `SKU-17`, compare in a few instructions), and only a
+//! name longer than that on the heap. The order is exactly the strings' byte order, and a
+//! name encodes as a plain string.
 
 use core::borrow::Borrow;
 use core::cmp::Ordering;
@@ -13,58 +14,69 @@ use core::fmt;
 use core::hash::{Hash, Hasher};
 use core::ops::Deref;
 
+use alloc::boxed::Box;
 use alloc::string::String;
 
-use compact_str::CompactString;
+use serde::de::{self, Visitor};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
-/// Bytes of a name held in [`KeyName`]'s integer head.
+/// Bytes of a name held inline in [`KeyName`].
 const HEAD: usize = 16;
 
-/// A state key's name: a string ordered by its bytes, stored inline when short (up to 24
-/// bytes), with its first 16 bytes kept as an integer for fast comparison.
+/// A state key's name: a string ordered by its bytes, 32 bytes in all, held inline up to 16
+/// bytes.
 #[derive(Clone, Default)]
 pub struct KeyName {
-    /// The first [`HEAD`] bytes, big-endian, zero-padded: its order is the strings' order
-    /// whenever two heads differ.
-    head: [u64; 2],
-    name: CompactString,
-}
-
-fn head_of(name: &str) -> [u64; 2] {
-    let mut bytes = [0u8; HEAD];
-    let n = name.len().min(HEAD);
-    bytes[..n].copy_from_slice(&name.as_bytes()[..n]);
-    let word = u128::from_be_bytes(bytes);
-    // Two words rather than one u128: a u128 would align the name to 16 bytes and pad it
-    // from 40 to 48 bytes (and a stock key from 80 to 96).
-    [(word >> 64) as u64, word as u64]
+    /// The first [`HEAD`] bytes, zero-padded: as a big-endian integer, its order is the
+    /// strings' order whenever two heads differ.
+    head: [u8; HEAD],
+    /// The name's length when it fits in `head` (`HEAD` otherwise).
+    short_len: u8,
+    /// The whole name when longer than [`HEAD`]: boxed for a thin pointer (8 bytes, where a
+    /// `String` takes 24 and a `Box<str>` 16), which keeps the name at 32 bytes; long names
+    /// are rare, so their second allocation is too.
+    #[allow(clippy::box_collection)]
+    long: Option<Box<String>>,
 }
 
 impl KeyName {
     /// The name `name`.
     #[must_use]
     pub fn new(name: &str) -> Self {
-        KeyName { head: head_of(name), name: CompactString::from(name) }
+        let mut head = [0u8; HEAD];
+        let n = name.len().min(HEAD);
+        head[..n].copy_from_slice(&name.as_bytes()[..n]);
+        let long = (name.len() > HEAD).then(|| Box::new(String::from(name)));
+        // n <= HEAD = 16, so it fits a byte.
+        KeyName { head, short_len: n as u8, long }
     }
 
     /// The name as a string slice.
     #[must_use]
     pub fn as_str(&self) -> &str {
-        self.name.as_str()
+        match &self.long {
+            Some(name) => name,
+            // The head of a short name holds the whole of a `&str`, so it is UTF-8.
+            None => core::str::from_utf8(self.as_bytes()).unwrap_or_default(),
+        }
+    }
+
+    fn as_bytes(&self) -> &[u8] {
+        match &self.long {
+            Some(name) => name.as_bytes(),
+            None => &self.head[..usize::from(self.short_len)],
+        }
     }
 }
 
 impl Ord for KeyName {
     fn cmp(&self, other: &Self) -> Ordering {
-        // Equal heads with both names within the head means equal names, except for trailing
-        // NUL bytes the padding hides: the full comparison settles those.
-        self.head.cmp(&other.head).then_with(|| {
-            if self.name.len() <= HEAD && other.name.len() <= HEAD {
-                self.name.len().cmp(&other.name.len())
-            } else {
-                self.name.as_bytes().cmp(other.name.as_bytes())
-            }
+        let (a, b) = (u128::from_be_bytes(self.head), u128::from_be_bytes(other.head));
+        // Equal heads of two short names mean equal names, except for trailing NUL bytes the
+        // padding hides: the lengths settle those.
+        a.cmp(&b).then_with(|| match (&self.long, &other.long) {
+            (None, None) => self.short_len.cmp(&other.short_len),
+            _ => self.as_bytes().cmp(other.as_bytes()),
         })
     }
 }
@@ -77,7 +89,7 @@ impl PartialOrd for KeyName {
 
 impl PartialEq for KeyName {
     fn eq(&self, other: &Self) -> bool {
-        self.head == other.head && self.name == other.name
+        self.head == other.head && self.short_len == other.short_len && self.long == other.long
     }
 }
 
@@ -129,7 +141,15 @@ impl From<&str> for KeyName {
 
 impl From<String> for KeyName {
     fn from(name: String) -> Self {
-        KeyName { head: head_of(&name), name: CompactString::from(name) }
+        if name.len() > HEAD {
+            let mut key = KeyName::new(&name[..0]);
+            key.head.copy_from_slice(&name.as_bytes()[..HEAD]);
+            key.short_len = HEAD as u8;
+            key.long = Some(Box::new(name));
+            key
+        } else {
+            KeyName::new(&name)
+        }
     }
 }
 
@@ -159,8 +179,21 @@ impl Serialize for KeyName {
 
 impl<'de> Deserialize<'de> for KeyName {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let name = CompactString::deserialize(deserializer)?;
-        Ok(KeyName { head: head_of(&name), name })
+        /// Builds the name from a borrowed string without allocating when it is short.
+        struct NameVisitor;
+        impl Visitor<'_> for NameVisitor {
+            type Value = KeyName;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a string")
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<KeyName, E> {
+                Ok(KeyName::new(v))
+            }
+            fn visit_string<E: de::Error>(self, v: String) -> Result<KeyName, E> {
+                Ok(KeyName::from(v))
+            }
+        }
+        deserializer.deserialize_str(NameVisitor)
     }
 }
 
@@ -197,8 +230,16 @@ mod tests {
                 let (x, y) = (KeyName::from(a), KeyName::from(b));
                 assert_eq!(x.cmp(&y), a.as_bytes().cmp(b.as_bytes()), "{a:?} vs {b:?}");
                 assert_eq!(x == y, a == b, "{a:?} == {b:?}");
+                assert_eq!(KeyName::from(String::from(a)), x, "{a:?} from a String");
+                assert_eq!(x.as_str(), a);
             }
         }
+    }
+
+    #[test]
+    fn is_32_bytes() {
+        assert_eq!(core::mem::size_of::<KeyName>(), 32);
+        assert_eq!(core::mem::size_of::<(KeyName, KeyName)>(), 64);
     }
 
     #[test]
@@ -208,6 +249,9 @@ mod tests {
         assert_eq!(bytes, postcard::to_allocvec("branch-042-with-a-long-tail").unwrap());
         let back: KeyName = postcard::from_bytes(&bytes).unwrap();
         assert_eq!(back, name);
+        let short: KeyName =
+            postcard::from_bytes(&postcard::to_allocvec("SKU-17").unwrap()).unwrap();
+        assert_eq!((short.as_str(), short.len()), ("SKU-17", 6));
         let mut sorted: Vec<KeyName> = ["b", "a", "ab"].into_iter().map(KeyName::from).collect();
         sorted.sort();
         assert_eq!(sorted, ["a", "ab", "b"]);
