@@ -8,6 +8,7 @@ import { describeGrants } from './lib/access';
 import { parseStoreHash, type StoreRef } from './lib/store';
 import { AuditView } from './views/AuditView';
 import { FleetView } from './views/FleetView';
+import { KeysView } from './views/KeysView';
 import { PricesView } from './views/PricesView';
 import { RaftView } from './views/RaftView';
 import { RejectedView } from './views/RejectedView';
@@ -29,6 +30,7 @@ const VIEWS = [
   { id: 'stock', label: 'Stock' },
   { id: 'rejected', label: 'Rejected events' },
   { id: 'prices', label: 'Prices' },
+  { id: 'keys', label: 'Keys' },
   { id: 'audit', label: 'Audit' },
 ] as const;
 
@@ -152,6 +154,7 @@ function Dashboard({ session }: { session: Session }) {
               {v.id === 'stock' && <StockView />}
               {v.id === 'rejected' && <RejectedView />}
               {v.id === 'prices' && <PricesView />}
+              {v.id === 'keys' && <KeysView />}
               {v.id === 'audit' && <AuditView />}
             </TabsContent>
           ))}

@@ -4,6 +4,8 @@
 
 import type {
   AuditResponse,
+  KeyChangeResponse,
+  KeysResponse,
   ListSkuResponse,
   LoginResponse,
   MeResponse,
@@ -176,6 +178,19 @@ export function createClient(options: ClientOptions) {
 
     priceArrival: (sku: string, call?: CallOptions) =>
       request<PriceArrival>('GET', `/api/v1/prices/${encodeURIComponent(sku)}/arrival`, undefined, call),
+
+    /** A tenant's key registry (a grant on the tenant). */
+    keys: (tenant: string, call?: CallOptions) =>
+      request<KeysResponse>('GET', `/api/v1/keys${query({ tenant })}`, undefined, call),
+
+    /** Revokes an agent from now on (admin on the tenant); `reason` is 1–200 bytes. */
+    revokeKey: (tenant: string, agent: string, reason: string, call?: CallOptions) =>
+      request<KeyChangeResponse>(
+        'POST',
+        `/api/v1/keys/${encodeURIComponent(tenant)}/${encodeURIComponent(agent)}/revoke`,
+        { reason },
+        call,
+      ),
 
     listInCatalog: (sku: string, call?: CallOptions) =>
       request<ListSkuResponse>('PUT', `/api/v1/catalog/${encodeURIComponent(sku)}`, undefined, call),

@@ -274,3 +274,27 @@ export interface AuditResponse {
 export interface ErrorBody {
   error: string;
 }
+
+/** One agent (terminal, cashier) of a tenant's key registry, as the master sends it down. */
+export interface AgentKeyRow {
+  agent: string;
+  /** `ed25519` or `ecdsa-p256`; null for an agent revoked without a registered key. */
+  algorithm: string | null;
+  /** The public key, base64; null as above. */
+  public_key: string | null;
+  rotations: number;
+  revoked: { from_ms: number; reason: string } | null;
+}
+
+export interface KeysResponse {
+  tenant: string;
+  keys: AgentKeyRow[];
+}
+
+/** The answer to a registration or revocation: what changed, and its audit position. */
+export interface KeyChangeResponse {
+  agent: string;
+  position: number;
+  reason?: string;
+  from_ms?: number;
+}

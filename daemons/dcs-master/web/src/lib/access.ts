@@ -37,3 +37,8 @@ export function describeGrants(grants: readonly Grant[]): string {
   if (grants.length === 0) return 'no grants';
   return grants.map((g) => `${g.role} on ${g.tenant === '*' ? 'every tenant' : g.tenant}`).join(' · ');
 }
+
+/** Whether `grants` make one an admin of `tenant` (a grant on it or on `*`): keys need it. */
+export function administers(grants: readonly Grant[], tenant: string): boolean {
+  return grants.some((g) => (g.tenant === '*' || g.tenant === tenant) && rank(g.role) >= RANK.admin);
+}
