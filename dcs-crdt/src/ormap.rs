@@ -2,9 +2,12 @@
 
 use alloc::collections::BTreeMap;
 
-use serde::{Deserialize, Serialize};
+use serde::de::Error as _;
+use serde::ser::SerializeStruct;
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
-use crate::{Crdt, CrdtError, ORMapDelta, ORSet, ReplicaId};
+use crate::orset::serialize_entries;
+use crate::{CausalContext, Crdt, CrdtError, DotSet, ORMapDelta, ORSet, ORSetDelta, ReplicaId};
 
 /// Keyed collection of CRDT values (SKU → [`crate::PNCounter`] stock, SKU →
 /// [`crate::LWWRegister`] price) whose keys follow [`ORSet`] add-wins semantics.
@@ -14,19 +17,29 @@ use crate::{Crdt, CrdtError, ORMapDelta, ORSet, ReplicaId};
 /// it but keeps its value's state (one value per key ever written, not per operation): a counter
 /// cannot be un-joined without coordination, so a re-added or concurrently updated key resumes
 /// from the merged value, and all replicas agree on it.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(bound(
-    serialize = "K: Serialize + Ord, V: Serialize",
-    deserialize = "K: Deserialize<'de> + Ord + Clone, V: Deserialize<'de>"
-))]
+///
+/// Each key is held once, with the dots that keep it present beside its value, so joining a
+/// delta finds each key it names with one search of one tree. It encodes as an ORSet of the
+/// present keys followed by the map of every key's value.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct ORMap<K, V> {
-    keys: ORSet<K>,
-    values: BTreeMap<K, V>,
+    entries: BTreeMap<K, Slot<V>>,
+    /// Every key dot this map has seen.
+    context: CausalContext,
+    /// Keys with at least one dot (present).
+    present: usize,
+}
+
+/// One key: the dots that keep it present (none: removed, its value kept) and its value.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Default)]
+struct Slot<V> {
+    dots: DotSet,
+    value: V,
 }
 
 impl<K, V> Default for ORMap<K, V> {
     fn default() -> Self {
-        Self { keys: ORSet::default(), values: BTreeMap::new() }
+        Self { entries: BTreeMap::new(), context: CausalContext::new(), present: 0 }
     }
 }
 
@@ -34,7 +47,7 @@ impl<K: Ord + Clone, V: Crdt> ORMap<K, V> {
     /// An empty map.
     #[must_use]
     pub const fn new() -> Self {
-        Self { keys: ORSet::new(), values: BTreeMap::new() }
+        Self { entries: BTreeMap::new(), context: CausalContext::new(), present: 0 }
     }
 
     /// Applies the mutator `f` to the value at `key` on behalf of `replica`, (re-)adding the key;
@@ -52,84 +65,178 @@ impl<K: Ord + Clone, V: Crdt> ORMap<K, V> {
     where
         F: FnOnce(&mut V) -> Result<V::Delta, CrdtError>,
     {
-        let existed = self.values.contains_key(&key);
-        let value = self.values.entry(key.clone()).or_default();
-        let value_delta = match f(value) {
+        let existed = self.entries.contains_key(&key);
+        let slot = self.entries.entry(key.clone()).or_default();
+        let value_delta = match f(&mut slot.value) {
             Ok(delta) => delta,
             Err(error) => {
                 if !existed {
-                    self.values.remove(&key);
+                    self.entries.remove(&key);
                 }
                 return Err(error);
             }
         };
+        // The key's add: a fresh dot replaces the dots it had here.
+        let dot = self.context.next_dot(replica);
+        self.context.insert(dot);
+        let old = core::mem::replace(&mut slot.dots, DotSet::single(dot));
+        if old.is_empty() {
+            self.present += 1;
+        }
+        let mut delta_context = CausalContext::new();
+        old.iter().for_each(|d| delta_context.insert(d));
+        delta_context.insert(dot);
+        let mut key_entries = BTreeMap::new();
+        key_entries.insert(key.clone(), DotSet::single(dot));
+        let keys = ORSetDelta::from_parts(
+            ORSet::from_parts(key_entries, delta_context),
+            alloc::collections::BTreeSet::new(),
+        );
         let mut values = BTreeMap::new();
-        values.insert(key.clone(), value_delta);
-        Ok(ORMapDelta::from_parts(self.keys.add(replica, key), values))
+        values.insert(key, value_delta);
+        Ok(ORMapDelta::from_parts(keys, values))
     }
 
     /// Removes `key` as observed here (a concurrent update elsewhere keeps it); returns the delta.
     pub fn remove(&mut self, key: &K) -> ORMapDelta<K, V::Delta> {
-        ORMapDelta::from_parts(self.keys.remove(key), BTreeMap::new())
+        let Some(slot) = self.entries.get_mut(key).filter(|s| !s.dots.is_empty()) else {
+            return ORMapDelta::default();
+        };
+        let dots = core::mem::take(&mut slot.dots);
+        self.present -= 1;
+        let mut context = CausalContext::new();
+        dots.iter().for_each(|d| context.insert(d));
+        let mut removed = alloc::collections::BTreeSet::new();
+        removed.insert(key.clone());
+        let keys = ORSetDelta::from_parts(ORSet::from_parts(BTreeMap::new(), context), removed);
+        ORMapDelta::from_parts(keys, BTreeMap::new())
     }
 
     /// The value at `key`, if the key is present.
     #[must_use]
     pub fn get(&self, key: &K) -> Option<&V> {
-        if self.keys.contains(key) { self.values.get(key) } else { None }
+        self.entries.get(key).filter(|s| !s.dots.is_empty()).map(|s| &s.value)
     }
 
     /// Whether `key` is present.
     #[must_use]
     pub fn contains_key(&self, key: &K) -> bool {
-        self.keys.contains(key)
+        self.get(key).is_some()
     }
 
     /// The present keys, in order.
     pub fn keys(&self) -> impl Iterator<Item = &K> + '_ {
-        self.keys.iter()
+        self.iter().map(|(k, _)| k)
     }
 
     /// The present keys with their values, in key order.
     pub fn iter(&self) -> impl Iterator<Item = (&K, &V)> + '_ {
-        self.keys.iter().filter_map(|k| self.values.get(k).map(|v| (k, v)))
+        self.entries.iter().filter(|(_, s)| !s.dots.is_empty()).map(|(k, s)| (k, &s.value))
     }
 
     /// Number of present keys.
     #[must_use]
     pub fn len(&self) -> usize {
-        self.keys.len()
+        self.present
     }
 
     /// Whether no key is present.
     #[must_use]
     pub fn is_empty(&self) -> bool {
-        self.keys.is_empty()
+        self.present == 0
     }
 
-    /// The key set with its causal context.
+    /// The dots that keep `key` present, if it is.
     #[must_use]
-    pub fn key_set(&self) -> &ORSet<K> {
-        &self.keys
+    pub fn dots(&self, key: &K) -> Option<&DotSet> {
+        self.entries.get(key).map(|s| &s.dots).filter(|d| !d.is_empty())
     }
 
-    /// Joins value states or value deltas into this map's values, per key.
-    pub(crate) fn join_values<D>(&mut self, other: &BTreeMap<K, D>, join: impl Fn(&mut V, &D)) {
-        for (key, theirs) in other {
-            match self.values.get_mut(key) {
-                Some(mine) => join(mine, theirs),
+    /// Every key dot this map has seen.
+    #[must_use]
+    pub fn context(&self) -> &CausalContext {
+        &self.context
+    }
+
+    /// Joins a delta: each key it names is found once, its dots joined as an ORSet joins them
+    /// and its value joined with the value's delta.
+    pub(crate) fn apply(&mut self, keys: &ORSetDelta<K>, values: &BTreeMap<K, V::Delta>) {
+        let set = keys.as_state();
+        let (their_entries, their_context) = (set.entries(), set.context());
+        for (key, value_delta) in values {
+            let slot = match self.entries.get_mut(key) {
+                Some(slot) => slot,
+                None => self.entries.entry(key.clone()).or_default(),
+            };
+            let was = !slot.dots.is_empty();
+            // A value delta comes with its key's add, except in forged deltas; then the
+            // key's dots stay as they are.
+            if let Some(theirs) = their_entries.get(key) {
+                slot.dots = DotSet::join(&slot.dots, &self.context, theirs, their_context);
+            } else if keys.removes(key) {
+                slot.dots.remove_seen(their_context);
+            }
+            slot.value.apply_delta(value_delta);
+            let now = !slot.dots.is_empty();
+            self.present = self.present + usize::from(now) - usize::from(was);
+        }
+        // Keys the delta adds or removes without a value delta (removals, forged deltas).
+        let removed_only = keys.removed().filter(|k| !their_entries.contains_key(*k));
+        let bare = their_entries.keys().chain(removed_only).filter(|k| !values.contains_key(*k));
+        for key in bare {
+            let theirs = their_entries.get(key);
+            let Some(slot) = self.entries.get_mut(key) else {
+                if let Some(dots) = theirs {
+                    // A present key without a value delta: only a forged delta has one. The
+                    // key gets the empty value, as a join of full states would give it.
+                    let mut dots = dots.clone();
+                    if dots.remove_seen(&self.context) {
+                        self.entries.insert(key.clone(), Slot { dots, value: V::default() });
+                        self.present += 1;
+                    }
+                }
+                continue;
+            };
+            let was = !slot.dots.is_empty();
+            match theirs {
+                Some(dots) => {
+                    slot.dots = DotSet::join(&slot.dots, &self.context, dots, their_context)
+                }
                 None => {
-                    let mut value = V::default();
-                    join(&mut value, theirs);
-                    self.values.insert(key.clone(), value);
+                    slot.dots.remove_seen(their_context);
+                }
+            }
+            let now = !slot.dots.is_empty();
+            self.present = self.present + usize::from(now) - usize::from(was);
+        }
+        self.context.join(their_context);
+    }
+
+    /// Join of full states.
+    fn join(&mut self, other: &Self) {
+        for (key, mine) in &mut self.entries {
+            match other.entries.get(key) {
+                Some(theirs) => {
+                    if mine.dots != theirs.dots {
+                        mine.dots =
+                            DotSet::join(&mine.dots, &self.context, &theirs.dots, &other.context);
+                    }
+                    mine.value.merge(&theirs.value);
+                }
+                None => {
+                    mine.dots.remove_seen(&other.context);
                 }
             }
         }
-    }
-
-    /// The keys' ORSet, for delta application.
-    pub(crate) fn keys_mut(&mut self) -> &mut ORSet<K> {
-        &mut self.keys
+        for (key, theirs) in &other.entries {
+            if !self.entries.contains_key(key) {
+                let mut dots = theirs.dots.clone();
+                dots.remove_seen(&self.context);
+                self.entries.insert(key.clone(), Slot { dots, value: theirs.value.clone() });
+            }
+        }
+        self.context.join(&other.context);
+        self.present = self.entries.values().filter(|s| !s.dots.is_empty()).count();
     }
 }
 
@@ -137,12 +244,11 @@ impl<K: Ord + Clone, V: Crdt> Crdt for ORMap<K, V> {
     type Delta = ORMapDelta<K, V::Delta>;
 
     fn merge(&mut self, other: &Self) {
-        self.keys.join(&other.keys);
-        self.join_values(&other.values, V::merge);
+        self.join(other);
     }
 
     fn apply_delta(&mut self, delta: &Self::Delta) {
-        delta.apply_to(self);
+        self.apply(delta.keys(), delta.values());
     }
 
     fn join_deltas(into: &mut Self::Delta, delta: &Self::Delta) {
@@ -150,16 +256,76 @@ impl<K: Ord + Clone, V: Crdt> Crdt for ORMap<K, V> {
     }
 
     fn validate(&self) -> Result<(), CrdtError> {
-        self.keys.check()?;
-        // Every mutator writes a value when it adds a key; a present key with none would be a
-        // ghost (counted by `len`, invisible to `get`, kept by every merge).
-        if self.keys.iter().any(|k| !self.values.contains_key(k)) {
-            return Err(CrdtError::KeyWithoutValue);
+        for slot in self.entries.values() {
+            if let Some(dot) = slot.dots.iter().find(|d| !self.context.contains(d)) {
+                return Err(CrdtError::DotOutsideContext {
+                    replica: dot.replica.0,
+                    counter: dot.counter,
+                });
+            }
         }
-        self.values.values().try_for_each(V::validate)
+        self.entries.values().try_for_each(|s| s.value.validate())
     }
 
     fn validate_delta(delta: &Self::Delta) -> Result<(), CrdtError> {
         delta.check::<V>()
+    }
+}
+
+/// Encoded layout (unchanged from when the map held an [`ORSet`] of keys beside a map of
+/// values): `{ keys: ORSet of the present keys, values: every key's value }`.
+impl<K: Serialize + Ord, V: Serialize> Serialize for ORMap<K, V> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        /// The present keys as an ORSet.
+        struct Keys<'a, K, V>(&'a ORMap<K, V>);
+        impl<K: Serialize + Ord, V> Serialize for Keys<'_, K, V> {
+            fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+                let present = self.0.entries.iter().filter(|(_, s)| !s.dots.is_empty());
+                serialize_entries(&self.0.context, present.map(|(k, s)| (k, &s.dots)), serializer)
+            }
+        }
+        /// Every key's value.
+        struct Values<'a, K, V>(&'a ORMap<K, V>);
+        impl<K: Serialize, V: Serialize> Serialize for Values<'_, K, V> {
+            fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+                serializer.collect_map(self.0.entries.iter().map(|(k, s)| (k, &s.value)))
+            }
+        }
+        let mut st = serializer.serialize_struct("ORMap", 2)?;
+        st.serialize_field("keys", &Keys(self))?;
+        st.serialize_field("values", &Values(self))?;
+        st.end()
+    }
+}
+
+impl<'de, K: Deserialize<'de> + Ord + Clone, V: Deserialize<'de> + Default> Deserialize<'de>
+    for ORMap<K, V>
+{
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        /// The encoded layout.
+        #[derive(Deserialize)]
+        #[serde(rename = "ORMap")]
+        #[serde(bound(deserialize = "K: Deserialize<'de> + Ord + Clone, V: Deserialize<'de>"))]
+        struct Wire<K, V> {
+            keys: ORSet<K>,
+            values: BTreeMap<K, V>,
+        }
+        let wire = Wire::<K, V>::deserialize(deserializer)?;
+        let (mut dots, context) = wire.keys.into_parts();
+        let present = dots.len();
+        let entries: BTreeMap<K, Slot<V>> = wire
+            .values
+            .into_iter()
+            .map(|(k, value)| {
+                let d = dots.remove(&k).unwrap_or_default();
+                (k, Slot { dots: d, value })
+            })
+            .collect();
+        // Every mutator writes a value when it adds a key; a present key with none would be
+        // a ghost (counted by `len`, invisible to `get`, kept by every merge).
+        if !dots.is_empty() {
+            return Err(D::Error::custom(CrdtError::KeyWithoutValue));
+        }
+        Ok(Self { entries, context, present })
     }
 }

@@ -4,9 +4,9 @@ use alloc::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use crate::{Crdt, CrdtError, ORMap, ORSetDelta};
+use crate::{Crdt, CrdtError, ORSetDelta};
 
-/// A change to an [`ORMap`]: the key-set delta plus the value deltas (`D` is the value type's delta).
+/// A change to an [`ORMap`](crate::ORMap): the key-set delta plus the value deltas (`D` is the value type's delta).
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(bound(
     serialize = "K: Serialize + Ord + Clone, D: Serialize",
@@ -39,12 +39,6 @@ impl<K: Ord + Clone, D> ORMapDelta<K, D> {
     #[must_use]
     pub fn values(&self) -> &BTreeMap<K, D> {
         &self.values
-    }
-
-    /// Joins this delta into `map`.
-    pub(crate) fn apply_to<V: Crdt<Delta = D>>(&self, map: &mut ORMap<K, V>) {
-        self.keys.apply_to(map.keys_mut());
-        map.join_values(&self.values, V::apply_delta);
     }
 
     /// Joins another delta into this one (a delta group).

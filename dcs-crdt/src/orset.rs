@@ -158,6 +158,21 @@ impl<T: Ord + Clone> ORSet<T> {
         self.context.join(&other.context);
     }
 
+    /// A set from its parts (the ORMap's key deltas).
+    pub(crate) const fn from_parts(entries: BTreeMap<T, DotSet>, context: CausalContext) -> Self {
+        Self { entries, context }
+    }
+
+    /// The entries with their dots.
+    pub(crate) fn entries(&self) -> &BTreeMap<T, DotSet> {
+        &self.entries
+    }
+
+    /// The entries with their dots, taken out (decoding an ORMap).
+    pub(crate) fn into_parts(self) -> (BTreeMap<T, DotSet>, CausalContext) {
+        (self.entries, self.context)
+    }
+
     /// Puts the entries' dots back into the context (decoding the delta wire form).
     pub(crate) fn imply_entry_dots(&mut self) {
         for dots in self.entries.values() {
@@ -255,27 +270,36 @@ impl<T: Serialize + Ord> ORSet<T> {
         context: &CausalContext,
         serializer: S,
     ) -> Result<S::Ok, S::Error> {
-        let mut by_replica: BTreeMap<ReplicaId, Vec<(u64, &T)>> = BTreeMap::new();
-        for (value, dots) in &self.entries {
-            for dot in dots.iter() {
-                by_replica.entry(dot.replica).or_default().push((dot.counter, value));
-            }
-        }
-        let groups = by_replica
-            .into_iter()
-            .map(|(replica, mut adds)| {
-                adds.sort_unstable_by_key(|&(counter, _)| counter);
-                let mut previous = 0;
-                for (counter, _) in &mut adds {
-                    let gap = *counter - previous;
-                    previous = *counter;
-                    *counter = gap;
-                }
-                (replica, adds)
-            })
-            .collect();
-        WireRef { context, groups }.serialize(serializer)
+        serialize_entries(context, self.entries.iter(), serializer)
     }
+}
+
+/// The wire form of an ORSet with these entries and context (an ORMap's keys use it too).
+pub(crate) fn serialize_entries<'a, T: Serialize + Ord + 'a, S: Serializer>(
+    context: &CausalContext,
+    entries: impl Iterator<Item = (&'a T, &'a DotSet)>,
+    serializer: S,
+) -> Result<S::Ok, S::Error> {
+    let mut by_replica: BTreeMap<ReplicaId, Vec<(u64, &T)>> = BTreeMap::new();
+    for (value, dots) in entries {
+        for dot in dots.iter() {
+            by_replica.entry(dot.replica).or_default().push((dot.counter, value));
+        }
+    }
+    let groups = by_replica
+        .into_iter()
+        .map(|(replica, mut adds)| {
+            adds.sort_unstable_by_key(|&(counter, _)| counter);
+            let mut previous = 0;
+            for (counter, _) in &mut adds {
+                let gap = *counter - previous;
+                previous = *counter;
+                *counter = gap;
+            }
+            (replica, adds)
+        })
+        .collect();
+    WireRef { context, groups }.serialize(serializer)
 }
 
 impl<'de, T: Deserialize<'de> + Ord + Clone> Deserialize<'de> for ORSet<T> {

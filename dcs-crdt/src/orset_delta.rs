@@ -45,6 +45,11 @@ impl<T: Ord + Clone> ORSetDelta<T> {
         self.removed.iter()
     }
 
+    /// Whether the delta removes `value` (names it among its removed elements).
+    pub(crate) fn removes(&self, value: &T) -> bool {
+        self.removed.contains(value)
+    }
+
     /// Whether the delta changes nothing.
     #[must_use]
     pub fn is_empty(&self) -> bool {
