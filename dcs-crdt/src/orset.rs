@@ -4,6 +4,7 @@ use alloc::collections::{BTreeMap, BTreeSet};
 use alloc::vec::Vec;
 
 use serde::de::Error as _;
+use serde::ser::SerializeSeq;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use crate::{CausalContext, CrdtError, Dot, DotSet, ORSetDelta, ReplicaId};
@@ -237,7 +238,51 @@ impl<T: Ord + Clone> crate::Crdt for ORSet<T> {
 #[derive(Serialize)]
 struct WireRef<'a, T> {
     context: &'a CausalContext,
-    groups: Vec<(ReplicaId, Vec<(u64, &'a T)>)>,
+    groups: Groups<'a, T>,
+}
+
+/// Every entry's dots, sorted by replica and counter, encoded as the replica groups of
+/// [`WireRef`] (one sorted vector instead of a vector per replica).
+struct Groups<'a, T> {
+    dots: Vec<(Dot, &'a T)>,
+    /// Number of distinct replicas in `dots`.
+    replicas: usize,
+}
+
+/// One replica's run of `Groups::dots`: `(replica, [(gap, element)…])`.
+struct Group<'a, T>(&'a [(Dot, &'a T)]);
+
+/// The gap-coded adds of one [`Group`].
+struct Adds<'a, T>(&'a [(Dot, &'a T)]);
+
+impl<T: Serialize> Serialize for Groups<'_, T> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let runs = self.dots.chunk_by(|a, b| a.0.replica == b.0.replica);
+        let mut seq = serializer.serialize_seq(Some(self.replicas))?;
+        for run in runs {
+            seq.serialize_element(&Group(run))?;
+        }
+        seq.end()
+    }
+}
+
+impl<T: Serialize> Serialize for Group<'_, T> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let replica = self.0.first().map_or(ReplicaId(0), |(d, _)| d.replica);
+        (replica, Adds(self.0)).serialize(serializer)
+    }
+}
+
+impl<T: Serialize> Serialize for Adds<'_, T> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut seq = serializer.serialize_seq(Some(self.0.len()))?;
+        let mut previous = 0;
+        for (dot, value) in self.0 {
+            seq.serialize_element(&(dot.counter - previous, *value))?;
+            previous = dot.counter;
+        }
+        seq.end()
+    }
 }
 
 /// Decoded form of [`WireRef`].
@@ -280,26 +325,12 @@ pub(crate) fn serialize_entries<'a, T: Serialize + Ord + 'a, S: Serializer>(
     entries: impl Iterator<Item = (&'a T, &'a DotSet)>,
     serializer: S,
 ) -> Result<S::Ok, S::Error> {
-    let mut by_replica: BTreeMap<ReplicaId, Vec<(u64, &T)>> = BTreeMap::new();
-    for (value, dots) in entries {
-        for dot in dots.iter() {
-            by_replica.entry(dot.replica).or_default().push((dot.counter, value));
-        }
-    }
-    let groups = by_replica
-        .into_iter()
-        .map(|(replica, mut adds)| {
-            adds.sort_unstable_by_key(|&(counter, _)| counter);
-            let mut previous = 0;
-            for (counter, _) in &mut adds {
-                let gap = *counter - previous;
-                previous = *counter;
-                *counter = gap;
-            }
-            (replica, adds)
-        })
-        .collect();
-    WireRef { context, groups }.serialize(serializer)
+    let mut dots: Vec<(Dot, &T)> =
+        entries.flat_map(|(value, dots)| dots.iter().map(move |d| (d, value))).collect();
+    // A dot belongs to one element, so sorting by dot alone is a total order here.
+    dots.sort_unstable_by_key(|&(d, _)| d);
+    let replicas = dots.chunk_by(|a, b| a.0.replica == b.0.replica).count();
+    WireRef { context, groups: Groups { dots, replicas } }.serialize(serializer)
 }
 
 impl<'de, T: Deserialize<'de> + Ord + Clone> Deserialize<'de> for ORSet<T> {
