@@ -6,12 +6,18 @@
 //! revocation's `from_ms` is refused (by the region when it is pushed, by the store when it
 //! is submitted), so a stolen till stops counting everywhere the revocation has reached. A
 //! revoked agent stays revoked: the registry refuses to register it again (enroll a new id).
+//!
+//! A registered key is the one an agent's events must be signed with: a region checks each
+//! event against [`AgentKey::key_at`] the time it was made. A rotation keeps the key it
+//! replaces as [`AgentKey::previous`], trusted for events made before the rotation, so a till
+//! that sealed sales offline before its key was rotated still has them accepted.
 
 use alloc::format;
 use alloc::string::{String, ToString};
 use alloc::vec::Vec;
 
 use dcs_core::SovereignFinancialEvent;
+use dcs_core::causality::HlcTimestamp;
 use dcs_crdt::{Hlc, ReplicaId};
 use serde::{Deserialize, Serialize};
 
@@ -34,6 +40,29 @@ pub struct AgentKey {
     pub rotations: u32,
     /// Set once it is revoked.
     pub revoked: Option<Revocation>,
+    /// The key it signed with before its last rotation, and until when.
+    pub previous: Option<PreviousKey>,
+}
+
+/// The key an agent signed with before its last rotation.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct PreviousKey {
+    /// (algorithm, key bytes), as [`AgentKey::key`].
+    pub key: (String, Vec<u8>),
+    /// Events made before this Unix millisecond (the rotation) may carry its signature.
+    pub until_ms: u64,
+}
+
+impl AgentKey {
+    /// The key that must have signed an event this agent made at Unix ms `made_ms`: the
+    /// previous one before the last rotation, the current one from then on. None when the
+    /// registry holds no key for it (its store's `terminals.toml` decides then).
+    pub fn key_at(&self, made_ms: u64) -> Option<&(String, Vec<u8>)> {
+        match &self.previous {
+            Some(p) if made_ms < p.until_ms => Some(&p.key),
+            _ => self.key.as_ref(),
+        }
+    }
 }
 
 /// Why and from when an agent is no longer trusted.
@@ -121,12 +150,16 @@ impl ReplicatedState {
             )));
         }
         let key = Some((algorithm.to_string(), public_key.to_vec()));
-        let rotations = match &before {
-            Some(b) if b.key.is_some() && b.key != key => b.rotations.saturating_add(1),
-            Some(b) => b.rotations,
-            None => 0,
+        let (rotations, previous) = match before {
+            Some(AgentKey { key: Some(old), rotations, .. }) if key.as_ref() != Some(&old) => {
+                let until_ms = HlcTimestamp { time: hlc_time, node: [0; 16] }.unix_ms();
+                (rotations.saturating_add(1), Some(PreviousKey { key: old, until_ms }))
+            }
+            Some(b) => (b.rotations, b.previous),
+            None => (0, None),
         };
-        self.write_key(replica, hlc_time, tenant, agent, AgentKey { key, rotations, revoked: None })
+        let entry = AgentKey { key, rotations, revoked: None, previous };
+        self.write_key(replica, hlc_time, tenant, agent, entry)
     }
 
     /// Revokes `agent` of `tenant`: its events made at or after `from_ms` are refused from
@@ -155,6 +188,7 @@ impl ReplicatedState {
             key: None,
             rotations: 0,
             revoked: None,
+            previous: None,
         });
         if let Some(r) = &entry.revoked
             && r.from_ms <= from_ms
@@ -166,6 +200,14 @@ impl ReplicatedState {
         }
         entry.revoked = Some(Revocation { from_ms, reason: reason.to_string() });
         self.write_key(replica, hlc_time, tenant, agent, entry)
+    }
+
+    /// The registered key `event` must be signed with (see [`AgentKey::key_at`]); None when
+    /// the registry holds no key for its creator.
+    pub fn registered_key_of(&self, event: &SovereignFinancialEvent) -> Option<&(String, Vec<u8>)> {
+        let agent = event.audit().created_by.as_str();
+        let entry = self.agent_key(event.tenant_id().as_str(), agent)?;
+        entry.key_at(event.causality().hlc.unix_ms())
     }
 
     /// Why `event` is refused by the registry: its creator is revoked from a time at or before
@@ -237,5 +279,35 @@ mod tests {
         let r = s.revoke_key(MASTER, 6, "acme", "till-1", 0, "  ");
         assert!(matches!(r, Err(SyncError::Domain(m)) if m.starts_with("reason")));
         assert!(s.agent_key("acme", "till-1").is_none(), "a refused request writes nothing");
+    }
+
+    #[test]
+    fn a_rotation_keeps_the_old_key_for_events_made_before_it() {
+        use dcs_core::causality::unix_ms_to_ntp64;
+        let mut s = ReplicatedState::default();
+        let at = |ms| unix_ms_to_ntp64(ms);
+        s.register_key(MASTER, at(1_000), "acme", "till-1", "ed25519", &[1; 32]).unwrap();
+        let first = s.agent_key("acme", "till-1").unwrap().clone();
+        assert_eq!((first.previous.as_ref(), first.key_at(0)), (None, first.key.as_ref()));
+        // The same key again is no rotation.
+        s.register_key(MASTER, at(1_500), "acme", "till-1", "ed25519", &[1; 32]).unwrap();
+        assert_eq!(s.agent_key("acme", "till-1").unwrap().previous, None);
+        s.register_key(MASTER, at(2_000), "acme", "till-1", "ed25519", &[2; 32]).unwrap();
+        let k = s.agent_key("acme", "till-1").unwrap();
+        let old = ("ed25519".to_string(), [1u8; 32].to_vec());
+        let new = ("ed25519".to_string(), [2u8; 32].to_vec());
+        assert_eq!(k.previous, Some(PreviousKey { key: old.clone(), until_ms: 2_000 }));
+        assert_eq!(
+            (k.key_at(1_999), k.key_at(2_000), k.key_at(9_999)),
+            (Some(&old), Some(&new), Some(&new))
+        );
+        // A second rotation keeps only the key it replaces (one previous key, bounded).
+        s.register_key(MASTER, at(3_000), "acme", "till-1", "ed25519", &[3; 32]).unwrap();
+        let k = s.agent_key("acme", "till-1").unwrap();
+        assert_eq!(
+            (k.rotations, k.previous.as_ref().map(|p| (&p.key, p.until_ms))),
+            (2, Some((&new, 3_000)))
+        );
+        assert_eq!(k.key_at(1_000), Some(&new), "before the last rotation the previous key holds");
     }
 }

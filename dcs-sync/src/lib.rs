@@ -99,7 +99,7 @@ pub use codec::{MAX_MESSAGE_LEN, decode, encode};
 pub use delta_log::DeltaLog;
 pub use durable::{Outcome, PersistBatch, WriteOp};
 pub use error::{SyncError, VerifyError};
-pub use keys::{AgentKey, Revocation};
+pub use keys::{AgentKey, PreviousKey, Revocation};
 pub use liveness::{AgentRecord, Health, Liveness, LivenessConfig, LivenessEvent};
 pub use local::{LocalConfig, LocalMachine};
 pub use master::{MasterConfig, MasterMachine};

@@ -851,6 +851,9 @@ async fn a_tenants_admin_registers_rotates_and_revokes_keys_which_are_audited_an
     let entry = &body["keys"][0];
     assert_eq!((entry["agent"].as_str(), entry["rotations"].as_u64()), (Some("till-1"), Some(1)));
     assert_eq!(entry["revoked"]["reason"], "till stolen", "{body}");
+    // The rotation kept the key it replaced, for the events made before it.
+    assert!(entry["previous"]["until_ms"].as_u64().is_some_and(|t| t > 0), "{body}");
+    assert_eq!(entry["previous"]["algorithm"], "ed25519", "{body}");
 
     // The changes are audited under their author and tenant.
     let (_, body) = master.api("GET", "/api/v1/audit", "").await;

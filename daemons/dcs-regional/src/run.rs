@@ -18,7 +18,7 @@ use dcs_regional::forward::postgres::PgSink;
 use dcs_regional::node::{Forwarding, NodeConfig, RaftTimings, RegionNode, sync_url};
 use dcs_regional::raft::NodeAddr;
 use dcs_regional::replica::ReplicaConfig;
-use dcs_regional::verify::TenantVerifier;
+use dcs_regional::verify::{SharedKeys, TenantVerifier};
 use dcs_sync::{LivenessConfig, NodeId, RegionalConfig, SyncConfig};
 use openraft::async_runtime::WatchReceiver;
 use tokio_util::sync::CancellationToken;
@@ -231,10 +231,13 @@ fn prepare(data_dir: &Path) -> Result<Prepared, String> {
         sync,
         liveness: LivenessConfig::default(),
     };
+    // The replica publishes the master's key registry here; the leader's verifier reads it.
+    let registered = SharedKeys::default();
+    let verifier = verifier(data_dir, &file, keys)?.with_registered(Arc::clone(&registered));
     let node = NodeConfig {
         node_id: file.node.id,
         data_dir: data_dir.to_path_buf(),
-        replica: ReplicaConfig { region, seed: u64::from(file.node.region) + 1 },
+        replica: ReplicaConfig { region, seed: u64::from(file.node.region) + 1, keys: registered },
         timings: RaftTimings {
             heartbeat_ms: file.raft.heartbeat_ms,
             election_min_ms: file.raft.election_min_ms,
@@ -242,7 +245,7 @@ fn prepare(data_dir: &Path) -> Result<Prepared, String> {
             snapshot_logs: file.raft.snapshot_logs.max(1),
             keep_logs: file.raft.keep_logs,
         },
-        verifier: Arc::new(verifier(data_dir, &file, keys)?),
+        verifier: Arc::new(verifier),
         stream_queue: file.node.stream_queue,
         max_snapshot_bytes: file.node.max_snapshot_mib.saturating_mul(1 << 20),
         tls,

@@ -3,12 +3,102 @@
 //! its creator's signature, every signature of a push checked in one batch (Ed25519 batch
 //! verification; ECDSA P-256 one by one), on the blocking pool the judge runs on. An event
 //! of a tenant this region does not serve is refused.
+//!
+//! An agent the master's key registry holds a key for is checked against that key instead
+//! (the one it held when the event was made: see `dcs_sync::AgentKey::key_at`), whatever the
+//! configured files say: the replica publishes the registry to the verifier as it applies it
+//! ([`SharedKeys`]), so a rotation or a registration takes effect on the next push.
 
 use std::collections::BTreeMap;
+use std::sync::{Arc, PoisonError, RwLock};
 
 use dcs_core::SovereignFinancialEvent;
+use dcs_core::event::SignatureAlgorithm;
 use dcs_crypto::{CryptoError, KeyRegistry, MacKey, SignedMessage};
-use dcs_sync::{Verifier, VerifyError};
+use dcs_sync::ReplicatedState;
+use dcs_sync::{AgentKey, Verifier, VerifyError};
+
+/// One registered agent's keys, parsed once: the current key, and the previous one with the
+/// Unix ms before which it still holds. A key that does not parse is kept as its reason.
+struct Registered {
+    current: Option<Result<dcs_crypto::Verifier, String>>,
+    previous: Option<(Result<dcs_crypto::Verifier, String>, u64)>,
+}
+
+fn parse(
+    agent: &str,
+    (algorithm, bytes): &(String, Vec<u8>),
+) -> Result<dcs_crypto::Verifier, String> {
+    let alg = match algorithm.as_str() {
+        "ed25519" => SignatureAlgorithm::Ed25519,
+        "ecdsa-p256" => SignatureAlgorithm::EcdsaP256Sha256,
+        other => {
+            return Err(format!("agent {agent:?}: the registry's algorithm {other:?} is unknown"));
+        }
+    };
+    dcs_crypto::Verifier::from_bytes(alg, bytes)
+        .map_err(|e| format!("agent {agent:?}: the registry's public key does not parse: {e}"))
+}
+
+/// The master's key registry as this region last applied it, parsed for verification
+/// (`tenant/agent` → keys).
+#[derive(Default)]
+pub struct RegisteredKeys {
+    agents: BTreeMap<String, Registered>,
+}
+
+impl std::fmt::Debug for RegisteredKeys {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "RegisteredKeys({} agents)", self.agents.len())
+    }
+}
+
+impl RegisteredKeys {
+    /// The registry of `state`.
+    pub fn of(state: &ReplicatedState) -> Self {
+        let agents = state
+            .keys
+            .iter()
+            .filter_map(|(name, register)| {
+                let AgentKey { key, previous, .. } = register.get()?;
+                let agent = name.as_str().split_once('/').map_or(name.as_str(), |(_, a)| a);
+                let current = key.as_ref().map(|k| parse(agent, k));
+                let previous = previous.as_ref().map(|p| (parse(agent, &p.key), p.until_ms));
+                Some((name.as_str().to_string(), Registered { current, previous }))
+            })
+            .collect();
+        RegisteredKeys { agents }
+    }
+
+    /// Agents with a registered key.
+    pub fn len(&self) -> usize {
+        self.agents.values().filter(|r| r.current.is_some()).count()
+    }
+
+    /// Whether no agent has a registered key.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The key `e` must verify under, if the registry holds one for its creator; the reason
+    /// when that key does not parse.
+    fn key_for(
+        &self,
+        e: &SovereignFinancialEvent,
+    ) -> Option<Result<&dcs_crypto::Verifier, String>> {
+        let name = format!("{}/{}", e.tenant_id().as_str(), e.audit().created_by.as_str());
+        let r = self.agents.get(&name)?;
+        let made_ms = e.causality().hlc.unix_ms();
+        let key = match &r.previous {
+            Some((k, until)) if made_ms < *until => k,
+            _ => r.current.as_ref()?,
+        };
+        Some(key.as_ref().map_err(Clone::clone))
+    }
+}
+
+/// The registry shared between a replica (which publishes it) and the leader's verifier.
+pub type SharedKeys = Arc<RwLock<RegisteredKeys>>;
 
 /// A tenant's KEKs, for opening its events' payloads.
 pub type Opener = Box<dyn dcs_crypto::KeyProvider + Send + Sync>;
@@ -19,12 +109,25 @@ pub struct TenantVerifier {
     macs: BTreeMap<String, MacKey>,
     signers: BTreeMap<String, KeyRegistry>,
     openers: BTreeMap<String, Opener>,
+    registered: SharedKeys,
 }
 
 impl TenantVerifier {
     /// A verifier for these tenants' MAC keys (no signatures checked yet).
     pub fn new(macs: BTreeMap<String, MacKey>) -> Self {
-        TenantVerifier { macs, signers: BTreeMap::new(), openers: BTreeMap::new() }
+        TenantVerifier {
+            macs,
+            signers: BTreeMap::new(),
+            openers: BTreeMap::new(),
+            registered: SharedKeys::default(),
+        }
+    }
+
+    /// Also checks the events of agents the master's key registry holds a key for against
+    /// it, as `keys` holds it when a push arrives (the replica keeps it current).
+    pub fn with_registered(mut self, keys: SharedKeys) -> Self {
+        self.registered = keys;
+        self
     }
 
     /// Also opens `tenant`'s authentic events with `keys` (the summary's stock movement).
@@ -38,6 +141,72 @@ impl TenantVerifier {
     pub fn with_signers(mut self, tenant: impl Into<String>, registry: KeyRegistry) -> Self {
         self.signers.insert(tenant.into(), registry);
         self
+    }
+
+    /// Checks the events whose creator has a key in the master's registry (Ed25519 in one
+    /// batch per tenant); returns which events it judged.
+    fn verify_registered(
+        &self,
+        events: &[&SovereignFinancialEvent],
+        canonical: &[Vec<u8>],
+        out: &mut [Result<(), VerifyError>],
+    ) -> Vec<bool> {
+        let mut judged = vec![false; events.len()];
+        let registered = self.registered.read().unwrap_or_else(PoisonError::into_inner);
+        if registered.agents.is_empty() {
+            return judged;
+        }
+        // Per tenant: the batch's keys by agent, and the events checked in one batch.
+        let mut batches: BTreeMap<&str, (KeyRegistry, Vec<usize>)> = BTreeMap::new();
+        for (i, e) in events.iter().enumerate() {
+            if out[i].is_err() {
+                continue;
+            }
+            let Some(key) = registered.key_for(e) else { continue };
+            judged[i] = true;
+            let key = match key {
+                Ok(k) => k,
+                Err(why) => {
+                    out[i] = Err(VerifyError::Other(why));
+                    continue;
+                }
+            };
+            let Some(signature) = &e.audit().signature else {
+                out[i] = Err(VerifyError::BadSignature);
+                continue;
+            };
+            let (registry, at) = batches.entry(e.tenant_id().as_str()).or_default();
+            let agent = &e.audit().created_by;
+            match registry.get(agent) {
+                // Another event of this push by the same agent under another key (one made
+                // before its rotation, one after): checked on its own.
+                Some(k) if k != key => {
+                    out[i] =
+                        key.verify(&canonical[i], signature).map_err(|_| VerifyError::BadSignature);
+                }
+                _ => {
+                    registry.register(agent, key.clone());
+                    at.push(i);
+                }
+            }
+        }
+        for (registry, at) in batches.into_values() {
+            let items: Vec<SignedMessage<'_>> = at
+                .iter()
+                .filter_map(|&i| {
+                    let e = events[i];
+                    Some(SignedMessage {
+                        signer: &e.audit().created_by,
+                        message: &canonical[i],
+                        signature: e.audit().signature.as_ref()?,
+                    })
+                })
+                .collect();
+            for (r, i) in registry.verify_batch(&items).into_iter().zip(at) {
+                out[i] = r.map_err(signature_error);
+            }
+        }
+        judged
     }
 
     fn mac(&self, e: &SovereignFinancialEvent, canonical: &[u8]) -> Result<(), VerifyError> {
@@ -77,11 +246,12 @@ impl Verifier for TenantVerifier {
         let canonical: Vec<Vec<u8>> = events.iter().map(|e| e.canonical_bytes()).collect();
         let mut out: Vec<Result<(), VerifyError>> =
             events.iter().zip(&canonical).map(|(e, c)| self.mac(e, c)).collect();
+        let judged = self.verify_registered(events, &canonical, &mut out);
         for (tenant, registry) in &self.signers {
             let mut items = Vec::new();
             let mut at = Vec::new();
             for (i, e) in events.iter().enumerate() {
-                if out[i].is_err() || e.tenant_id().as_str() != tenant {
+                if out[i].is_err() || judged[i] || e.tenant_id().as_str() != tenant {
                     continue;
                 }
                 match &e.audit().signature {

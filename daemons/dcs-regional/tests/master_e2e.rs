@@ -3,8 +3,10 @@
 //! SIGKILLed once under load. At the end: the master holds the summary of every event the
 //! store saw acknowledged exactly once (the same event ids the replicas accepted, none
 //! more), a price an operator sets on the master's API reaches the store through the region,
-//! and the region's own checker finds PostgreSQL and Kafka complete. Last, a terminal the
-//! master revokes has its later events refused by the region.
+//! and the region's own checker finds PostgreSQL and Kafka complete. Then the master's key
+//! registry decides the terminal's signatures at the region: a registered key is required,
+//! a rotated one refuses events signed with the old key after the rotation. Last, a terminal
+//! the master revokes has its later events refused by the region.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
 
 mod common;
@@ -99,6 +101,77 @@ async fn every_acknowledged_sale_reaches_the_master_once_and_its_prices_reach_th
         tokio::time::sleep(Duration::from_millis(250)).await;
     }
     println!("the price reached the store {:?} after it was set", start.elapsed());
+
+    // The tenant's admin registers the terminal's key on the master: from when the region has
+    // it, the terminal's events must carry a signature under it.
+    let mac =
+        dcs_crypto::MacKey::from_bytes(&std::fs::read(c.root.path().join("acme.mac")).unwrap())
+            .unwrap();
+    let ed = dcs_core::event::SignatureAlgorithm::Ed25519;
+    let (first, second) = (
+        dcs_crypto::Signer::generate(ed, &mut rand_core::OsRng),
+        dcs_crypto::Signer::generate(ed, &mut rand_core::OsRng),
+    );
+    let register = |signer: &dcs_crypto::Signer| {
+        use base64::Engine as _;
+        let key = base64::engine::general_purpose::STANDARD.encode(signer.verifier().to_bytes());
+        format!(r#"{{"algorithm": "ed25519", "public_key": "{key}"}}"#)
+    };
+    let registered = |s: &common::client::StoreClient, signer: &dcs_crypto::Signer| {
+        let want = signer.verifier().to_bytes();
+        s.m.state()
+            .agent_key("acme", "pos-1")
+            .is_some_and(|k| k.key.as_ref().is_some_and(|(_, b)| *b == want))
+    };
+    let sign_with =
+        |signer: dcs_crypto::Signer, mac: dcs_crypto::MacKey| -> common::client::Reseal {
+            Box::new(move |e| dcs_crypto::sign_event(e, &mac, &signer))
+        };
+    let (status, body) = master.api("PUT", "/api/v1/keys/acme/pos-1", &register(&first)).await;
+    assert_eq!(status, 200, "{body}");
+    let start = Instant::now();
+    while !registered(&s, &first) {
+        assert!(
+            start.elapsed() < Duration::from_secs(60),
+            "no registered key at the store in 60 s"
+        );
+        s.append(1);
+        s.sync_any(&urls).await;
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    let refused_before = s.m.rejections().count();
+    s.append(2); // sealed with the MAC only: no signature
+    s.sync_any(&urls).await;
+    let refused: Vec<_> = s.m.rejections().skip(refused_before).collect();
+    assert_eq!(refused.len(), 2, "unsigned events of a registered terminal: {refused:?}");
+    assert!(refused.iter().all(|r| r.reason.contains("signature")), "{refused:?}");
+    s.reseal = Some(sign_with(first.clone(), mac.clone()));
+    let refused_before = s.m.rejections().count();
+    s.append(2);
+    s.sync_any(&urls).await;
+    assert_eq!(s.m.rejections().count(), refused_before, "signed under the registered key");
+    // A rotation: events the terminal makes after it under the old key are refused; under
+    // the new key they go in.
+    let (status, body) = master.api("PUT", "/api/v1/keys/acme/pos-1", &register(&second)).await;
+    assert_eq!(status, 200, "{body}");
+    let start = Instant::now();
+    while !registered(&s, &second) {
+        assert!(start.elapsed() < Duration::from_secs(60), "no rotated key at the store in 60 s");
+        s.append(1); // an ack brings the registry down
+        s.sync_any(&urls).await;
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    let refused_before = s.m.rejections().count();
+    s.append(2);
+    s.sync_any(&urls).await;
+    let refused: Vec<_> = s.m.rejections().skip(refused_before).collect();
+    assert_eq!(refused.len(), 2, "the old key after the rotation: {refused:?}");
+    s.reseal = Some(sign_with(second, mac));
+    let refused_before = s.m.rejections().count();
+    s.append(2);
+    s.sync_any(&urls).await;
+    assert_eq!(s.m.rejections().count(), refused_before, "signed under the rotated key");
+    println!("the region checked the registry's keys, before and after a rotation");
 
     // The tenant's admin revokes the store's terminal on the master: the revocation reaches
     // the region and the store, and the region refuses the terminal's later events.

@@ -95,3 +95,89 @@ fn a_push_is_judged_event_by_event_and_bad_events_spoil_nothing() {
         .collect();
     assert_eq!(outcomes, ["ok", "ok", "signature", "signature", "refused", "mac", "ok"]);
 }
+
+/// The master's key registry, as a replica publishes it, overrides the terminals file: an
+/// agent with a registered key must sign with it, and after a rotation its previous key
+/// still holds for the events it made before the rotation (sealed offline, pushed later).
+#[test]
+fn registered_keys_decide_and_a_rotation_keeps_the_old_key_for_older_events() {
+    use dcs_core::causality::unix_ms_to_ntp64;
+    use dcs_crdt::ReplicaId;
+    use dcs_regional::verify::{RegisteredKeys, SharedKeys};
+    use dcs_sync::ReplicatedState;
+
+    let mut rng = rand_core::OsRng;
+    let mac = MacKey::random(&mut rng);
+    let (file_key, old, new) = (
+        Signer::generate(SignatureAlgorithm::Ed25519, &mut rng),
+        Signer::generate(SignatureAlgorithm::Ed25519, &mut rng),
+        Signer::generate(SignatureAlgorithm::EcdsaP256Sha256, &mut rng),
+    );
+    // The terminals file knows pos-1 by `file_key`; the registry knows nobody yet.
+    let mut registry = KeyRegistry::new();
+    registry.register(&AgentId::new("pos-1").unwrap(), file_key.verifier());
+    let shared = SharedKeys::default();
+    let v = TenantVerifier::new([("acme".to_string(), mac.clone())].into())
+        .with_signers("acme", registry)
+        .with_registered(std::sync::Arc::clone(&shared));
+    let mut m = store(1);
+    let mut make = |k: u64, by: &Signer| {
+        let mut e = event(&mut m, 1, k, now(k * 1_000)).0;
+        dcs_crypto::sign_event(&mut e, &mac, by);
+        e
+    };
+    let publish = |state: &ReplicatedState| *shared.write().unwrap() = RegisteredKeys::of(state);
+    let judge_all = |events: &[&dcs_core::SovereignFinancialEvent]| {
+        v.verify_batch(events).into_iter().map(|r| r.is_ok()).collect::<Vec<_>>()
+    };
+
+    let by_file = make(1, &file_key);
+    assert_eq!(judge_all(&[&by_file]), [true], "no registry entry: the terminals file decides");
+
+    // The master registers `old` for pos-1 at t = 2 s, then rotates to `new` at t = 5 s.
+    let mut state = ReplicatedState::default();
+    let master = ReplicaId(1);
+    let key = |s: &Signer| s.verifier().to_bytes();
+    state
+        .register_key(master, unix_ms_to_ntp64(T0 + 2_000), "acme", "pos-1", "ed25519", &key(&old))
+        .unwrap();
+    publish(&state);
+    assert_eq!(shared.read().unwrap().len(), 1);
+    let by_old = make(3, &old);
+    let by_file_again = make(4, &file_key);
+    assert_eq!(
+        judge_all(&[&by_old, &by_file_again]),
+        [true, false],
+        "the registry overrides the file"
+    );
+
+    state
+        .register_key(
+            master,
+            unix_ms_to_ntp64(T0 + 5_000),
+            "acme",
+            "pos-1",
+            "ecdsa-p256",
+            &key(&new),
+        )
+        .unwrap();
+    publish(&state);
+    let old_before = make(6, &old); // made at 6 s, under the old key: refused
+    let new_after = make(7, &new);
+    let got = judge_all(&[&by_old, &old_before, &new_after]);
+    assert_eq!(
+        got,
+        [true, false, true],
+        "made before the rotation: the old key; after it: the new one"
+    );
+    assert!(matches!(v.verify(&old_before), Err(VerifyError::BadSignature)));
+
+    // A registered key that does not parse refuses the agent's events with the reason.
+    state
+        .register_key(master, unix_ms_to_ntp64(T0 + 8_000), "acme", "pos-1", "ed25519", &[0; 32])
+        .unwrap();
+    publish(&state);
+    let late = make(9, &new);
+    let r = v.verify(&late);
+    assert!(matches!(&r, Err(VerifyError::Other(why)) if why.contains("does not parse")), "{r:?}");
+}

@@ -37,6 +37,11 @@ fn entry(agent: &str, k: &dcs_sync::AgentKey) -> Value {
         "public_key": k.key.as_ref().map(|(_, b)| B64.encode(b)),
         "rotations": k.rotations,
         "revoked": k.revoked.as_ref().map(|r| json!({ "from_ms": r.from_ms, "reason": r.reason })),
+        "previous": k.previous.as_ref().map(|p| json!({
+            "algorithm": p.key.0,
+            "public_key": B64.encode(&p.key.1),
+            "until_ms": p.until_ms,
+        })),
     })
 }
 

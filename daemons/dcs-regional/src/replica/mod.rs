@@ -8,10 +8,15 @@ mod proposal;
 mod verdicts;
 
 use std::path::{Path, PathBuf};
+use std::sync::PoisonError;
+
+use dcs_crdt::CausalContext;
 
 use dcs_store::StoreError;
 use dcs_store::sqlite::RegionReplicaStore;
 use dcs_sync::{Message, NodeId, RegionalConfig, RegionalMachine, SyncError};
+
+use crate::verify::{RegisteredKeys, SharedKeys};
 
 pub use proposal::{Applied, Clock, Input, Judged, Proposal, Verdict};
 pub use verdicts::{FromVerdicts, Verdicts, judge};
@@ -50,6 +55,9 @@ pub struct ReplicaConfig {
     pub region: RegionalConfig,
     /// The machine's seed (the same on every replica: region-wide, not per node).
     pub seed: u64,
+    /// Where the replica publishes the master's key registry as it applies it (the leader's
+    /// verifier checks signatures against it).
+    pub keys: SharedKeys,
 }
 
 /// The meta key of the last applied clock.
@@ -63,6 +71,8 @@ pub struct Replica {
     verdicts: Verdicts,
     clock: Clock,
     config: ReplicaConfig,
+    /// The key registry's causal context when last published (it changes with every write).
+    keys_seen: Option<CausalContext>,
 }
 
 fn meta_err(what: &'static str) -> impl Fn(postcard::Error) -> ReplicaError {
@@ -78,7 +88,28 @@ impl Replica {
         let store = RegionReplicaStore::open(path)?;
         let verdicts = Verdicts::default();
         let (machine, clock) = restore(&store, &config, &verdicts)?;
-        Ok(Replica { path: path.to_path_buf(), store, machine, verdicts, clock, config })
+        let mut replica = Replica {
+            path: path.to_path_buf(),
+            store,
+            machine,
+            verdicts,
+            clock,
+            config,
+            keys_seen: None,
+        };
+        replica.publish_keys();
+        Ok(replica)
+    }
+
+    /// Publishes the key registry to the verifier when it changed since last published.
+    fn publish_keys(&mut self) {
+        let context = self.machine.state().keys.context();
+        if self.keys_seen.as_ref() == Some(context) {
+            return;
+        }
+        let keys = RegisteredKeys::of(self.machine.state());
+        *self.config.keys.write().unwrap_or_else(PoisonError::into_inner) = keys;
+        self.keys_seen = Some(context.clone());
     }
 
     /// Applies `entries` (log index, proposal; `None` for an entry with no input: a blank or a
@@ -95,7 +126,10 @@ impl Replica {
     ) -> Result<Vec<Applied>, ReplicaError> {
         let before = self.clock;
         match self.apply_in_txn(entries, meta) {
-            Ok(answers) => Ok(answers),
+            Ok(answers) => {
+                self.publish_keys();
+                Ok(answers)
+            }
             Err(e) => {
                 self.clock = before;
                 self.reload()?;
@@ -163,6 +197,7 @@ impl Replica {
         let (machine, clock) = restore(&self.store, &self.config, &self.verdicts)?;
         self.machine = machine;
         self.clock = clock;
+        self.publish_keys();
         Ok(())
     }
 

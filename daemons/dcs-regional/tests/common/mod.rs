@@ -59,6 +59,7 @@ pub fn replica_config_for(stores: u32) -> ReplicaConfig {
             liveness: LivenessConfig::default(),
         },
         seed: 99,
+        keys: Default::default(),
     }
 }
 

@@ -284,6 +284,8 @@ export interface AgentKeyRow {
   public_key: string | null;
   rotations: number;
   revoked: { from_ms: number; reason: string } | null;
+  /** The key it signed with before its last rotation, trusted for events made before then. */
+  previous?: { algorithm: string; public_key: string; until_ms: number } | null;
 }
 
 export interface KeysResponse {

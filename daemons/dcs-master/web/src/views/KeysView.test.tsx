@@ -6,7 +6,14 @@ import { json, stubFetch } from '../test/fetch';
 import { signedInAs } from '../test/session';
 import { KeysView, reasonError, shortKey } from './KeysView';
 
-const trusted: AgentKeyRow = { agent: 'pos-1', algorithm: 'ed25519', public_key: 'A'.repeat(44), rotations: 1, revoked: null };
+const trusted: AgentKeyRow = {
+  agent: 'pos-1',
+  algorithm: 'ed25519',
+  public_key: 'A'.repeat(44),
+  rotations: 1,
+  revoked: null,
+  previous: { algorithm: 'ed25519', public_key: 'C'.repeat(44), until_ms: 1_795_500_000_000 },
+};
 const revoked: AgentKeyRow = {
   agent: 'pos-2',
   algorithm: 'ed25519',
@@ -34,7 +41,9 @@ describe('Keys view', () => {
     const rows = await screen.findAllByTestId('key-row');
     expect(rows).toHaveLength(2);
     const first = within(rows[0]!).getAllByRole('cell').map((c) => c.textContent);
-    expect(first.slice(0, 5)).toEqual(['pos-1', 'ed25519', `${'A'.repeat(12)}…`, '1', '✓Trusted']);
+    expect(first.slice(0, 3)).toEqual(['pos-1', 'ed25519', `${'A'.repeat(12)}…`]);
+    expect(first[3]).toMatch(new RegExp(`^1previous key ${'C'.repeat(12)}… for events before `));
+    expect(first[4]).toBe('✓Trusted');
     expect(within(rows[1]!).getAllByRole('cell')[4]!.textContent).toMatch(/Revoked from .*: stolen till/);
     // Only a trusted agent can be revoked.
     expect(within(rows[0]!).getByRole('button', { name: 'Revoke pos-1' })).toBeTruthy();

@@ -155,7 +155,14 @@ export function KeysView() {
                     <Td className="mono" title={r.public_key ?? undefined}>
                       {shortKey(r.public_key)}
                     </Td>
-                    <Td numeric>{r.rotations}</Td>
+                    <Td numeric>
+                      {r.rotations}
+                      {r.previous && (
+                        <span className="muted small block">
+                          previous key {shortKey(r.previous.public_key)} for events before {formatAbsolute(r.previous.until_ms)}
+                        </span>
+                      )}
+                    </Td>
                     <Td>
                       <Status row={r} />
                     </Td>
