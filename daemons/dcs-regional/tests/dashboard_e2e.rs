@@ -172,10 +172,21 @@ async fn operators_use_the_dashboard_against_a_real_master_region_and_store() {
         ("carol", "*=operator", "carol: correct horse battery"),
         ("alice", "acme=viewer", "alice: staple of the ledger"),
         ("gus", "globex=viewer", "gus: a globex-only viewer"),
+        ("ada", "acme=admin", "ada: keeper of acme's keys"),
     ];
 
     for (name, grant, password) in passwords {
         master.create_user(name, grant, password);
+    }
+    // Two of acme's tills in the central key registry (not the store's own terminal, whose
+    // events would then need signatures); ada revokes one in the browser.
+    for (till, key) in [
+        ("till-7", "11qYAYKxCrfVS/7TyWQHOg7hcvPapiMlrwIaaPcHURo="),
+        ("till-8", "PUAXw+hDiVqStwqnTRt+vJyYLM8uxJaMwM1V8Sr0Zgw="),
+    ] {
+        let body = format!(r#"{{"algorithm": "ed25519", "public_key": "{key}"}}"#);
+        let (status, body) = master.api("PUT", &format!("/api/v1/keys/acme/{till}"), &body).await;
+        assert_eq!(status, 200, "{body}");
     }
 
     // Stock and sales of acme through the region, until the master holds them all.
@@ -221,6 +232,7 @@ async fn operators_use_the_dashboard_against_a_real_master_region_and_store() {
         .env("CAROL_PASSWORD", passwords[0].2)
         .env("ALICE_PASSWORD", passwords[1].2)
         .env("GUS_PASSWORD", passwords[2].2)
+        .env("ADA_PASSWORD", passwords[3].2)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())
@@ -281,6 +293,24 @@ async fn operators_use_the_dashboard_against_a_real_master_region_and_store() {
                 println!("the master holds the new sales: {after:?}");
                 format!("OK 3 {}", 3 * price + 1_200)
             }
+            ["revoked", tenant, agent] => {
+                // The revocation made in the browser reaches the store through the region.
+                let start = Instant::now();
+                let revoked = |s: &common::client::StoreClient| {
+                    s.m.state().agent_key(tenant, agent).is_some_and(|k| k.revoked.is_some())
+                };
+                while !revoked(&s) {
+                    assert!(
+                        start.elapsed() < Duration::from_secs(60),
+                        "the revocation of {agent} did not reach the store in 60 s"
+                    );
+                    s.append(1);
+                    s.sync_any(&urls).await;
+                    tokio::time::sleep(Duration::from_millis(250)).await;
+                }
+                println!("the revocation of {agent} reached the store {:?} after", start.elapsed());
+                "OK".to_string()
+            }
             other => panic!("the browser script asked for {other:?}"),
         };
         writeln!(stdin, "{reply}").unwrap();
@@ -289,8 +319,8 @@ async fn operators_use_the_dashboard_against_a_real_master_region_and_store() {
     }
     let status = node.wait().unwrap();
     assert!(status.success(), "the browser script failed ({status}): see its lines above");
-    assert_eq!(answered, 1, "the script asked for the price to reach the store once");
-    for shot in ["signin", "fleet", "fleet-tablet", "sales", "prices", "audit"] {
+    assert_eq!(answered, 2, "the script asked for the price and the revocation to reach the store");
+    for shot in ["signin", "fleet", "fleet-tablet", "sales", "prices", "audit", "keys"] {
         let f = docs.join(format!("dashboard-{shot}.png"));
         let len = std::fs::metadata(&f).map(|m| m.len()).unwrap_or(0);
         assert!(len > 10_000, "{} is missing or empty ({len} bytes)", f.display());

@@ -3,13 +3,16 @@
 // daemons/dcs-regional/tests/dashboard_e2e.rs, which starts the daemons, makes the operators
 // and passes, in the environment:
 //   DCS_DASHBOARD_URL  the master's admin address serving the dashboard (http://127.0.0.1:P/)
-//   CAROL_PASSWORD, ALICE_PASSWORD, GUS_PASSWORD  (carol *=operator, alice acme=viewer, gus globex=viewer)
+//   CAROL_PASSWORD, ALICE_PASSWORD, GUS_PASSWORD, ADA_PASSWORD  (carol *=operator, alice
+//   acme=viewer, gus globex=viewer, ada acme=admin; acme's till-7 and till-8 are in the key
+//   registry)
 //   DCS_CHROMIUM (default /usr/bin/chromium), DCS_SCREENSHOTS (a folder), DCS_DIST (the built
 //   dashboard, for the bundle's size), DCS_E2E_PROFILE (a fresh Chromium profile folder).
 //
 // It speaks with the test in lines: it prints `WAIT price-set SKU PRICE` and blocks on stdin
 // until the test answers `OK <new sales> <their amount in minor units>` (once the price reached
-// the store through the region and the store's new sales reached the master). Every check is
+// the store through the region and the store's new sales reached the master), and `WAIT
+// revoked TENANT AGENT`, answered `OK` once the revocation reached the store. Every check is
 // an assertion: the first that fails prints what was on the page and exits 1.
 
 import assert from 'node:assert/strict';
@@ -394,7 +397,34 @@ try {
   }
   assert.equal((await api(gus, '/api/v1/sales?tenant=acme')).status(), 403);
   say('gus: no acme rows anywhere, ?tenant=acme answers 403');
+  // gus may not read acme's key registry either.
+  assert.equal((await api(gus, '/api/v1/keys?tenant=acme')).status(), 403, 'gus may not read acme’s keys');
   await signOut('gus', gus);
+
+  // 5. ada (acme=admin): acme's key registry; she revokes a till, and the revocation reaches
+  // the store.
+  const ada = await signIn('ada');
+  await tab('Keys').click();
+  const keyRows = page.getByTestId('key-row');
+  await keyRows.first().waitFor({ timeout: T });
+  assert.equal(await keyRows.count(), 2, 'till-7 and till-8');
+  assert.match(await keyRows.nth(0).textContent(), /till-7.*ed25519.*Trusted/);
+  await page.getByRole('button', { name: 'Revoke till-8' }).click();
+  const revokeDialog = page.getByRole('dialog');
+  await revokeDialog.getByRole('button', { name: 'Revoke' }).click();
+  await revokeDialog.getByText(/Say why/).waitFor();
+  await revokeDialog.getByLabel('Reason').fill('till stolen from the back office');
+  await revokeDialog.getByRole('button', { name: 'Revoke' }).click();
+  await keyRows.nth(1).getByText(/Revoked from .*: till stolen from the back office/).waitFor({ timeout: T });
+  assert.equal(await page.getByRole('button', { name: 'Revoke till-8' }).count(), 0, 'a revoked till is not offered again');
+  await ask('revoked acme till-8');
+  res = await api(ada, '/api/v1/keys?tenant=acme');
+  const keys = (await json(res)).keys ?? [];
+  assert.equal(keys.find((k) => k.agent === 'till-8')?.revoked?.reason, 'till stolen from the back office');
+  assert.equal((await api(ada, '/api/v1/keys?tenant=globex')).status(), 403, 'ada may not read globex’s keys');
+  say('ada: revoked till-8 in the Keys view; the revocation reached the store; globex’s keys answer 403');
+  await shot('keys');
+  await signOut('ada', ada);
 
   // Figures.
   const files = readdirSync(join(DIST, 'assets')).filter((f) => f.endsWith('.js'));

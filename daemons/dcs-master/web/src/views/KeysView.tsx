@@ -150,7 +150,7 @@ export function KeysView() {
               <tbody>
                 {rows.map((r) => (
                   <tr key={r.agent} data-testid="key-row">
-                    <Td className="mono">{r.agent}</Td>
+                    <Td className="mono nowrap">{r.agent}</Td>
                     <Td>{r.algorithm ?? '—'}</Td>
                     <Td className="mono" title={r.public_key ?? undefined}>
                       {shortKey(r.public_key)}
