@@ -480,8 +480,13 @@ pub async fn run(opts: Options) -> Result<Report> {
     let master_token = layout::secret(&Layout::master_dir(&dir).join("admin.token"))?;
     let password = layout::secret(&Layout::master_dir(&dir).join("admin.password"))?;
     println!("every process is up:");
+    let dashboard = if layout::repo().join("daemons/dcs-master/web/dist/index.html").exists() {
+        ""
+    } else {
+        "; its API only: run scripts/build-web for the page"
+    };
     println!(
-        "  admin dashboard  http://127.0.0.1:{}/   (user admin, password {password})",
+        "  admin dashboard  http://127.0.0.1:{}/   (user admin, password {password}{dashboard})",
         layout.master_admin
     );
     match layout::secret(&Layout::store_dir(&dir, 0).join("till-1.code")) {
@@ -491,7 +496,7 @@ pub async fn run(opts: Options) -> Result<Report> {
             layout::CASHIER_PIN
         ),
         _ => println!(
-            "  browser till     build examples/pos-web to serve it from store 1 (see its README)"
+            "  browser till     run scripts/build-web to serve it from store 1 (Node and npm)"
         ),
     }
     println!(

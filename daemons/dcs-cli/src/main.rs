@@ -17,6 +17,7 @@ mod figures;
 mod layout;
 mod procs;
 mod proxy;
+mod web;
 mod workload;
 
 use std::path::PathBuf;
@@ -94,6 +95,10 @@ struct DemoArgs {
     /// daemons listed in DIR/prometheus-targets.json).
     #[arg(long)]
     prometheus: Option<String>,
+    /// Do not build the admin dashboard and the browser till when they are missing (the
+    /// open-ended demo builds them once with scripts/build-web; a fixed --sales run never).
+    #[arg(long)]
+    no_web: bool,
 }
 
 #[derive(Debug, Subcommand)]
@@ -117,6 +122,9 @@ fn main() -> ExitCode {
         }
     };
     let Command::Demo(args) = cli.command;
+    if args.fault.is_none() && args.sales.is_none() && !args.no_web {
+        web::ensure_built();
+    }
     runtime.block_on(async move {
         if let Some(DemoCommand::Fault { words }) = &args.fault {
             return match demo::send_fault(&args.dir, &words.join(" ")).await {
