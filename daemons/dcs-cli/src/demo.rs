@@ -301,9 +301,23 @@ async fn converged(
     dir: &std::path::Path,
     master_token: &str,
 ) -> Result<(), String> {
+    match stock_in_step(layout, dir, master_token).await? {
+        (_, _, None) => Ok(()),
+        (_, _, Some(difference)) => Err(difference),
+    }
+}
+
+/// How many stock rows (store, SKU) differ between the stores and the master's view of them,
+/// of how many, and the first difference.
+async fn stock_in_step(
+    layout: &Layout,
+    dir: &std::path::Path,
+    master_token: &str,
+) -> Result<(usize, usize, Option<String>), String> {
     let master = figures::master_stock(layout.master_admin, master_token, TENANT)
         .await
         .ok_or("the master's stock does not answer")?;
+    let (mut differ, mut rows, mut first) = (0, 0, None);
     for (k, s) in layout.stores.iter().enumerate() {
         let token = layout::secret(&Layout::store_dir(dir, k).join("pos-1.token"))
             .map_err(|e| e.to_string())?;
@@ -311,15 +325,17 @@ async fn converged(
             store_stock(s.pos, &token).await.ok_or(format!("store {} does not answer", k + 1))?;
         let branch = format!("store-{}", k + 1);
         for (sku, on_hand) in &local {
+            rows += 1;
             let there = master.get(&(branch.clone(), sku.clone()));
             if there != Some(on_hand) {
-                return Err(format!(
+                differ += 1;
+                first.get_or_insert(format!(
                     "{branch} {sku}: {on_hand} at the store, {there:?} at the master"
                 ));
             }
         }
     }
-    Ok(())
+    Ok((differ, rows, first))
 }
 
 struct Line {
@@ -334,6 +350,7 @@ async fn summary_line(
     master_sales: Option<u64>,
     line: &mut Line,
     faults: &Faults,
+    stock: &str,
 ) -> String {
     let acked = progress.acked.load(Ordering::SeqCst);
     let dt = line.last_at.elapsed().as_secs_f64().max(0.001);
@@ -370,15 +387,23 @@ async fn summary_line(
         .map(|(k, _)| format!("s{}", k + 1))
         .collect();
     format!(
-        "t={:>4}s  sales {acked} ({rate:.1}/s, {} retried)  stores online {online}/{} outbox {outbox}{}  region: {region}  master: {} sales{}  rejected {rejected}",
+        "t={:>4}s  sales {acked} ({rate:.1}/s, {} retried)  stores online {online}/{} outbox {outbox}{}  region: {region}  master: {}{}  stock {stock}  rejected {rejected}",
         line.started.elapsed().as_secs(),
         progress.retries.load(Ordering::SeqCst),
         layout.stores.len(),
         if cut.is_empty() { String::new() } else { format!(" (offline: {})", cut.join(",")) },
-        master_sales.map_or("?".into(), |n| n.to_string()),
+        // This run's acknowledged sales the master does not hold yet: the lag up to it.
+        master_sales.map_or("?".into(), |n| format!(
+            "{} sales this run, lag {}",
+            n,
+            acked.saturating_sub(n)
+        )),
         if faults.master_link.is_cut() { " (partitioned)" } else { "" },
     )
 }
+
+/// Seconds between two checks of every store's stock against the master's, in the summary.
+const STOCK_CHECK_S: u64 = 10;
 
 /// Runs the demo until Ctrl-C or, with `sales`, until the master holds them.
 pub async fn run(opts: Options) -> Result<Report> {
@@ -578,6 +603,8 @@ pub async fn run(opts: Options) -> Result<Report> {
     let mut killed = false;
     let mut rotated = false;
     let mut next_print = Instant::now() + Duration::from_secs(opts.summary_every_s);
+    let mut stock_checked = Instant::now() - Duration::from_secs(STOCK_CHECK_S);
+    let mut stock = String::from("?");
     let mut done_at: Option<Instant> = None;
     let mut reached = false;
     let mut at_master = at_start;
@@ -618,9 +645,22 @@ pub async fn run(opts: Options) -> Result<Report> {
         }
         if Instant::now() >= next_print {
             next_print += Duration::from_secs(opts.summary_every_s);
+            // Every store's stock against the master's view of it, every few lines (it
+            // reads each store's stock).
+            if stock_checked.elapsed() >= Duration::from_secs(STOCK_CHECK_S) {
+                stock_checked = Instant::now();
+                stock = match stock_in_step(&layout, &dir, &master_token).await {
+                    Ok((0, _, _)) => "converged with the master".into(),
+                    Ok((n, rows, _)) => {
+                        format!("{n} of {rows} store/SKU rows on their way to the master")
+                    }
+                    Err(why) => format!("not compared ({why})"),
+                };
+            }
+            let this_run = at_master.saturating_sub(at_start);
             println!(
                 "{}",
-                summary_line(&layout, &progress, Some(at_master), &mut line, &faults).await
+                summary_line(&layout, &progress, Some(this_run), &mut line, &faults, &stock).await
             );
         }
         if opts.sales.is_some() && progress.done.load(Ordering::SeqCst) {
