@@ -2,7 +2,6 @@
 
 use alloc::collections::BTreeMap;
 
-use serde::de::Error as _;
 use serde::ser::SerializeStruct;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
@@ -28,6 +27,9 @@ pub struct ORMap<K, V> {
     context: CausalContext,
     /// Keys with at least one dot (present).
     present: usize,
+    /// Present keys a decoded state held without a value (kept with the empty value, only
+    /// so that [`Crdt::validate`] refuses the state, naming the defect).
+    ghosts: usize,
 }
 
 /// One key: the dots that keep it present (none: removed, its value kept) and its value.
@@ -39,7 +41,7 @@ struct Slot<V> {
 
 impl<K, V> Default for ORMap<K, V> {
     fn default() -> Self {
-        Self { entries: BTreeMap::new(), context: CausalContext::new(), present: 0 }
+        Self { entries: BTreeMap::new(), context: CausalContext::new(), present: 0, ghosts: 0 }
     }
 }
 
@@ -47,7 +49,7 @@ impl<K: Ord + Clone, V: Crdt> ORMap<K, V> {
     /// An empty map.
     #[must_use]
     pub const fn new() -> Self {
-        Self { entries: BTreeMap::new(), context: CausalContext::new(), present: 0 }
+        Self { entries: BTreeMap::new(), context: CausalContext::new(), present: 0, ghosts: 0 }
     }
 
     /// Applies the mutator `f` to the value at `key` on behalf of `replica`, (re-)adding the key;
@@ -256,6 +258,11 @@ impl<K: Ord + Clone, V: Crdt> Crdt for ORMap<K, V> {
     }
 
     fn validate(&self) -> Result<(), CrdtError> {
+        // Every mutator writes a value when it adds a key; a present key with none would be
+        // a ghost (counted by `len`, invisible to `get`, kept by every merge).
+        if self.ghosts > 0 {
+            return Err(CrdtError::KeyWithoutValue);
+        }
         for slot in self.entries.values() {
             if let Some(dot) = slot.dots.iter().find(|d| !self.context.contains(d)) {
                 return Err(CrdtError::DotOutsideContext {
@@ -313,7 +320,7 @@ impl<'de, K: Deserialize<'de> + Ord + Clone, V: Deserialize<'de> + Default> Dese
         let wire = Wire::<K, V>::deserialize(deserializer)?;
         let (mut dots, context) = wire.keys.into_parts();
         let present = dots.len();
-        let entries: BTreeMap<K, Slot<V>> = wire
+        let mut entries: BTreeMap<K, Slot<V>> = wire
             .values
             .into_iter()
             .map(|(k, value)| {
@@ -321,11 +328,9 @@ impl<'de, K: Deserialize<'de> + Ord + Clone, V: Deserialize<'de> + Default> Dese
                 (k, Slot { dots: d, value })
             })
             .collect();
-        // Every mutator writes a value when it adds a key; a present key with none would be
-        // a ghost (counted by `len`, invisible to `get`, kept by every merge).
-        if !dots.is_empty() {
-            return Err(D::Error::custom(CrdtError::KeyWithoutValue));
-        }
-        Ok(Self { entries, context, present })
+        // Present keys without a value: kept, and counted, for `validate` to refuse.
+        let ghosts = dots.len();
+        entries.extend(dots.into_iter().map(|(k, d)| (k, Slot { dots: d, value: V::default() })));
+        Ok(Self { entries, context, present, ghosts })
     }
 }
