@@ -8,7 +8,7 @@ import type { AgentKeyRow } from '../api/types';
 import { Badge } from '../components/ui/badge';
 import { Button } from '../components/ui/button';
 import { Card } from '../components/ui/card';
-import { Dialog, DialogClose, DialogContent } from '../components/ui/dialog';
+import { ConfirmActions, Dialog, DialogContent } from '../components/ui/dialog';
 import { describedBy, Field } from '../components/ui/field';
 import { Input } from '../components/ui/input';
 import { describeError, EmptyState, ErrorState, isForbidden, LoadingState, NoAccessState, StaleBanner } from '../components/ui/states';
@@ -204,16 +204,7 @@ export function KeysView() {
                   {saveErr}
                 </p>
               )}
-              <div className="dialog-actions">
-                <DialogClose asChild>
-                  <Button variant="outline" disabled={saving}>
-                    Cancel
-                  </Button>
-                </DialogClose>
-                <Button type="submit" disabled={saving}>
-                  {saving ? 'Revoking…' : 'Revoke'}
-                </Button>
-              </div>
+              <ConfirmActions label="Revoke" busyLabel="Revoking…" busy={saving} submit />
             </form>
           </DialogContent>
         )}

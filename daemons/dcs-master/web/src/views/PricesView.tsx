@@ -5,7 +5,7 @@ import { useId, useState, type FormEvent } from 'react';
 import { api, ApiError } from '../api';
 import { Button } from '../components/ui/button';
 import { Card } from '../components/ui/card';
-import { Dialog, DialogClose, DialogContent } from '../components/ui/dialog';
+import { ConfirmActions, Dialog, DialogContent } from '../components/ui/dialog';
 import { describedBy, Field } from '../components/ui/field';
 import { Input } from '../components/ui/input';
 import { Select } from '../components/ui/select';
@@ -251,16 +251,7 @@ export function PricesView() {
             title={`Set the price of ${sku}?`}
             description={`${formatMinor(confirmPrice, currency)} (${confirmPrice.toLocaleString()} minor units) becomes the central price, sent down to every region and store.`}
           >
-            <div className="dialog-actions">
-              <DialogClose asChild>
-                <Button variant="outline" disabled={saving}>
-                  Cancel
-                </Button>
-              </DialogClose>
-              <Button onClick={() => void savePrice()} disabled={saving}>
-                {saving ? 'Setting…' : 'Set price'}
-              </Button>
-            </div>
+            <ConfirmActions label="Set price" busyLabel="Setting…" busy={saving} onConfirm={() => void savePrice()} />
           </DialogContent>
         )}
       </Dialog>
@@ -268,16 +259,7 @@ export function PricesView() {
       <Dialog open={confirmList} onOpenChange={(open) => !open && !listing && setConfirmList(false)}>
         {sku !== null && (
           <DialogContent title={`List ${sku} in the catalog?`} description="The SKU joins the global catalog that the master sends to every region and store.">
-            <div className="dialog-actions">
-              <DialogClose asChild>
-                <Button variant="outline" disabled={listing}>
-                  Cancel
-                </Button>
-              </DialogClose>
-              <Button onClick={() => void listSku()} disabled={listing}>
-                {listing ? 'Listing…' : 'List in catalog'}
-              </Button>
-            </div>
+            <ConfirmActions label="List in catalog" busyLabel="Listing…" busy={listing} onConfirm={() => void listSku()} />
           </DialogContent>
         )}
       </Dialog>

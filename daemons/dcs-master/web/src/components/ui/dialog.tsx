@@ -1,4 +1,5 @@
 import * as DialogPrimitive from '@radix-ui/react-dialog';
+import { Button } from './button';
 import type { ReactNode } from 'react';
 
 export const Dialog = DialogPrimitive.Root;
@@ -23,5 +24,37 @@ export function DialogContent({
         {children}
       </DialogPrimitive.Content>
     </DialogPrimitive.Portal>
+  );
+}
+
+/**
+ * A confirmation's Cancel and confirm buttons, both disabled while `busy` (the confirm one
+ * then reads `busyLabel`). `submit` makes the confirm button submit the dialog's form instead
+ * of calling `onConfirm`.
+ */
+export function ConfirmActions({
+  label,
+  busyLabel,
+  busy,
+  onConfirm,
+  submit = false,
+}: {
+  label: string;
+  busyLabel: string;
+  busy: boolean;
+  onConfirm?: () => void;
+  submit?: boolean;
+}) {
+  return (
+    <div className="dialog-actions">
+      <DialogClose asChild>
+        <Button variant="outline" disabled={busy}>
+          Cancel
+        </Button>
+      </DialogClose>
+      <Button type={submit ? 'submit' : 'button'} onClick={onConfirm} disabled={busy}>
+        {busy ? busyLabel : label}
+      </Button>
+    </div>
   );
 }
