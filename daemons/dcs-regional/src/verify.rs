@@ -18,33 +18,23 @@ use dcs_crypto::{CryptoError, KeyRegistry, MacKey, SignedMessage};
 use dcs_sync::ReplicatedState;
 use dcs_sync::{AgentKey, Verifier, VerifyError};
 
-/// One registered agent's keys, parsed once: the current key, and the previous one with the
-/// Unix ms before which it still holds. A key that does not parse is kept as its reason.
-struct Registered {
-    current: Option<Result<dcs_crypto::Verifier, String>>,
-    previous: Option<(Result<dcs_crypto::Verifier, String>, u64)>,
-}
-
-fn parse(
-    agent: &str,
-    (algorithm, bytes): &(String, Vec<u8>),
-) -> Result<dcs_crypto::Verifier, String> {
+/// A registry key, parsed: its verifier, or why it does not parse.
+fn parse((algorithm, bytes): &(String, Vec<u8>)) -> Result<dcs_crypto::Verifier, String> {
     let alg = match algorithm.as_str() {
         "ed25519" => SignatureAlgorithm::Ed25519,
         "ecdsa-p256" => SignatureAlgorithm::EcdsaP256Sha256,
-        other => {
-            return Err(format!("agent {agent:?}: the registry's algorithm {other:?} is unknown"));
-        }
+        other => return Err(format!("the registry's algorithm {other:?} is unknown")),
     };
     dcs_crypto::Verifier::from_bytes(alg, bytes)
-        .map_err(|e| format!("agent {agent:?}: the registry's public key does not parse: {e}"))
+        .map_err(|e| format!("the registry's public key does not parse: {e}"))
 }
 
-/// The master's key registry as this region last applied it, parsed for verification
-/// (`tenant/agent` → keys).
+/// The master's key registry as this region last applied it: each agent's entry as the
+/// core keeps it (`tenant/agent` → [`AgentKey`]), and every key in it parsed once.
 #[derive(Default)]
 pub struct RegisteredKeys {
-    agents: BTreeMap<String, Registered>,
+    agents: BTreeMap<String, AgentKey>,
+    parsed: BTreeMap<(String, Vec<u8>), Result<dcs_crypto::Verifier, String>>,
 }
 
 impl std::fmt::Debug for RegisteredKeys {
@@ -56,23 +46,22 @@ impl std::fmt::Debug for RegisteredKeys {
 impl RegisteredKeys {
     /// The registry of `state`.
     pub fn of(state: &ReplicatedState) -> Self {
-        let agents = state
+        let agents: BTreeMap<String, AgentKey> = state
             .keys
             .iter()
             .filter_map(|(name, register)| {
-                let AgentKey { key, previous, .. } = register.get()?;
-                let agent = name.as_str().split_once('/').map_or(name.as_str(), |(_, a)| a);
-                let current = key.as_ref().map(|k| parse(agent, k));
-                let previous = previous.as_ref().map(|p| (parse(agent, &p.key), p.until_ms));
-                Some((name.as_str().to_string(), Registered { current, previous }))
+                Some((name.as_str().to_string(), register.get()?.clone()))
             })
             .collect();
-        RegisteredKeys { agents }
+        let keys =
+            agents.values().flat_map(|a| a.key.iter().chain(a.previous.iter().map(|p| &p.key)));
+        let parsed = keys.map(|k| (k.clone(), parse(k))).collect();
+        RegisteredKeys { agents, parsed }
     }
 
     /// Agents with a registered key.
     pub fn len(&self) -> usize {
-        self.agents.values().filter(|r| r.current.is_some()).count()
+        self.agents.values().filter(|a| a.key.is_some()).count()
     }
 
     /// Whether no agent has a registered key.
@@ -80,20 +69,18 @@ impl RegisteredKeys {
         self.len() == 0
     }
 
-    /// The key `e` must verify under, if the registry holds one for its creator; the reason
-    /// when that key does not parse.
+    /// The key `e` must verify under (the one its creator held when it was made, as
+    /// [`AgentKey::key_at`] decides), if the registry holds one; the reason when that key
+    /// does not parse.
     fn key_for(
         &self,
         e: &SovereignFinancialEvent,
     ) -> Option<Result<&dcs_crypto::Verifier, String>> {
-        let name = format!("{}/{}", e.tenant_id().as_str(), e.audit().created_by.as_str());
-        let r = self.agents.get(&name)?;
-        let made_ms = e.causality().hlc.unix_ms();
-        let key = match &r.previous {
-            Some((k, until)) if made_ms < *until => k,
-            _ => r.current.as_ref()?,
-        };
-        Some(key.as_ref().map_err(Clone::clone))
+        let agent = e.audit().created_by.as_str();
+        let entry = self.agents.get(&format!("{}/{agent}", e.tenant_id().as_str()))?;
+        let key = entry.key_at(e.causality().hlc.unix_ms())?;
+        let parsed = self.parsed.get(key)?;
+        Some(parsed.as_ref().map_err(|why| format!("agent {agent:?}: {why}")))
     }
 }
 

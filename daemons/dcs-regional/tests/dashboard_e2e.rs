@@ -269,21 +269,10 @@ async fn operators_use_the_dashboard_against_a_real_master_region_and_store() {
             ["price-set", sku, price] => {
                 let price: i64 = price.parse().unwrap();
                 // The price set in the browser reaches the store through the region.
-                let start = Instant::now();
-                while s.m.state().price(sku) != Some(price) {
-                    assert!(
-                        start.elapsed() < Duration::from_secs(60),
-                        "the price of {sku} did not reach the store in 60 s: {:?}",
-                        s.m.state().price(sku)
-                    );
-                    s.append(1);
-                    s.sync_any(&urls).await;
-                    tokio::time::sleep(Duration::from_millis(250)).await;
-                }
-                println!(
-                    "{sku} at {price} reached the store {:?} after it was set",
-                    start.elapsed()
-                );
+                let what = format!("the price {price} of {sku}");
+                let took =
+                    s.sync_until(&urls, &what, |s| s.m.state().price(sku) == Some(price)).await;
+                println!("{sku} at {price} reached the store {took:?} after it was set");
                 // The store sells at that price; the sales reach the master.
                 let (count, amount) = master.completed_sales().await;
                 sell(&mut s, &[(*sku, price, 2), (*sku, price, 1), ("MUG", 1_200, 1)]);
@@ -295,20 +284,13 @@ async fn operators_use_the_dashboard_against_a_real_master_region_and_store() {
             }
             ["revoked", tenant, agent] => {
                 // The revocation made in the browser reaches the store through the region.
-                let start = Instant::now();
-                let revoked = |s: &common::client::StoreClient| {
-                    s.m.state().agent_key(tenant, agent).is_some_and(|k| k.revoked.is_some())
-                };
-                while !revoked(&s) {
-                    assert!(
-                        start.elapsed() < Duration::from_secs(60),
-                        "the revocation of {agent} did not reach the store in 60 s"
-                    );
-                    s.append(1);
-                    s.sync_any(&urls).await;
-                    tokio::time::sleep(Duration::from_millis(250)).await;
-                }
-                println!("the revocation of {agent} reached the store {:?} after", start.elapsed());
+                let what = format!("the revocation of {agent}");
+                let took = s
+                    .sync_until(&urls, &what, |s| {
+                        s.m.state().agent_key(tenant, agent).is_some_and(|k| k.revoked.is_some())
+                    })
+                    .await;
+                println!("{what} reached the store {took:?} after it was made");
                 "OK".to_string()
             }
             other => panic!("the browser script asked for {other:?}"),

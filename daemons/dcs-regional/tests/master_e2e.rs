@@ -90,17 +90,9 @@ async fn every_acknowledged_sale_reaches_the_master_once_and_its_prices_reach_th
     let (status, body) =
         master.api("PUT", "/api/v1/prices/COFFEE-250G", r#"{"price_minor": 450}"#).await;
     assert_eq!(status, 200, "{body}");
-    let start = Instant::now();
-    while s.m.state().price("COFFEE-250G") != Some(450) {
-        assert!(
-            start.elapsed() < Duration::from_secs(60),
-            "the price did not reach the store in 60 s"
-        );
-        s.append(1);
-        s.sync_any(&urls).await;
-        tokio::time::sleep(Duration::from_millis(250)).await;
-    }
-    println!("the price reached the store {:?} after it was set", start.elapsed());
+    let took =
+        s.sync_until(&urls, "the price", |s| s.m.state().price("COFFEE-250G") == Some(450)).await;
+    println!("the price reached the store {took:?} after it was set");
 
     // The tenant's admin registers the terminal's key on the master: from when the region has
     // it, the terminal's events must carry a signature under it.
@@ -129,48 +121,23 @@ async fn every_acknowledged_sale_reaches_the_master_once_and_its_prices_reach_th
         };
     let (status, body) = master.api("PUT", "/api/v1/keys/acme/pos-1", &register(&first)).await;
     assert_eq!(status, 200, "{body}");
-    let start = Instant::now();
-    while !registered(&s, &first) {
-        assert!(
-            start.elapsed() < Duration::from_secs(60),
-            "no registered key at the store in 60 s"
-        );
-        s.append(1);
-        s.sync_any(&urls).await;
-        tokio::time::sleep(Duration::from_millis(250)).await;
-    }
-    let refused_before = s.m.rejections().count();
-    s.append(2); // sealed with the MAC only: no signature
-    s.sync_any(&urls).await;
-    let refused: Vec<_> = s.m.rejections().skip(refused_before).collect();
+    s.sync_until(&urls, "the registered key", |s| registered(s, &first)).await;
+    let refused = s.push_new(&urls, 2).await; // sealed with the MAC only: no signature
     assert_eq!(refused.len(), 2, "unsigned events of a registered terminal: {refused:?}");
     assert!(refused.iter().all(|r| r.reason.contains("signature")), "{refused:?}");
     s.reseal = Some(sign_with(first.clone(), mac.clone()));
-    let refused_before = s.m.rejections().count();
-    s.append(2);
-    s.sync_any(&urls).await;
-    assert_eq!(s.m.rejections().count(), refused_before, "signed under the registered key");
+    let refused = s.push_new(&urls, 2).await;
+    assert!(refused.is_empty(), "signed under the registered key: {refused:?}");
     // A rotation: events the terminal makes after it under the old key are refused; under
     // the new key they go in.
     let (status, body) = master.api("PUT", "/api/v1/keys/acme/pos-1", &register(&second)).await;
     assert_eq!(status, 200, "{body}");
-    let start = Instant::now();
-    while !registered(&s, &second) {
-        assert!(start.elapsed() < Duration::from_secs(60), "no rotated key at the store in 60 s");
-        s.append(1); // an ack brings the registry down
-        s.sync_any(&urls).await;
-        tokio::time::sleep(Duration::from_millis(250)).await;
-    }
-    let refused_before = s.m.rejections().count();
-    s.append(2);
-    s.sync_any(&urls).await;
-    let refused: Vec<_> = s.m.rejections().skip(refused_before).collect();
+    s.sync_until(&urls, "the rotated key", |s| registered(s, &second)).await;
+    let refused = s.push_new(&urls, 2).await;
     assert_eq!(refused.len(), 2, "the old key after the rotation: {refused:?}");
     s.reseal = Some(sign_with(second, mac));
-    let refused_before = s.m.rejections().count();
-    s.append(2);
-    s.sync_any(&urls).await;
-    assert_eq!(s.m.rejections().count(), refused_before, "signed under the rotated key");
+    let refused = s.push_new(&urls, 2).await;
+    assert!(refused.is_empty(), "signed under the rotated key: {refused:?}");
     println!("the region checked the registry's keys, before and after a rotation");
 
     // The tenant's admin revokes the store's terminal on the master: the revocation reaches
@@ -178,21 +145,12 @@ async fn every_acknowledged_sale_reaches_the_master_once_and_its_prices_reach_th
     let (status, body) =
         master.api("POST", "/api/v1/keys/acme/pos-1/revoke", r#"{"reason": "till stolen"}"#).await;
     assert_eq!(status, 200, "{body}");
-    let start = Instant::now();
     let revoked = |s: &common::client::StoreClient| {
         s.m.state().agent_key("acme", "pos-1").is_some_and(|k| k.revoked.is_some())
     };
-    while !revoked(&s) {
-        assert!(start.elapsed() < Duration::from_secs(60), "no revocation at the store in 60 s");
-        s.append(1);
-        s.sync_any(&urls).await;
-        tokio::time::sleep(Duration::from_millis(250)).await;
-    }
-    println!("the revocation reached the store {:?} after it was made", start.elapsed());
-    let refused_before = s.m.rejections().count();
-    s.append(3);
-    s.sync_any(&urls).await;
-    let refused: Vec<_> = s.m.rejections().skip(refused_before).collect();
+    let took = s.sync_until(&urls, "the revocation", revoked).await;
+    println!("the revocation reached the store {took:?} after it was made");
+    let refused = s.push_new(&urls, 3).await;
     assert_eq!(refused.len(), 3, "{refused:?}");
     assert!(refused.iter().all(|r| r.reason.contains("revoked")), "{refused:?}");
     // The master holds a summary of each event the region took, and of none it refused.

@@ -147,6 +147,35 @@ impl StoreClient {
             }
         }
     }
+    /// Sells one event and syncs, every 250 ms, until `arrived` holds of the store (a change
+    /// made on the master comes down with an ack); returns how long it took. Panics naming
+    /// `what` after 60 s.
+    pub async fn sync_until(
+        &mut self,
+        urls: &[String],
+        what: &str,
+        arrived: impl Fn(&StoreClient) -> bool,
+    ) -> Duration {
+        let start = Instant::now();
+        while !arrived(self) {
+            assert!(
+                start.elapsed() < Duration::from_secs(60),
+                "{what} did not reach the store in 60 s"
+            );
+            self.append(1);
+            self.sync_any(urls).await;
+            tokio::time::sleep(Duration::from_millis(250)).await;
+        }
+        start.elapsed()
+    }
+
+    /// Appends `count` new events and syncs them; returns the ones the region refused.
+    pub async fn push_new(&mut self, urls: &[String], count: u64) -> Vec<dcs_sync::Rejection> {
+        let before = self.m.rejections().count();
+        self.append(count);
+        self.sync_any(urls).await;
+        self.m.rejections().skip(before).cloned().collect()
+    }
 
     /// Syncs through any of `urls`, following redirects; returns the URL that served.
     pub async fn sync_any(&mut self, urls: &[String]) -> String {
