@@ -139,8 +139,10 @@ test('offline: 20 sales, a reload with no network, one more, then exactly those 
   figure('offline_detect_ms', Date.now() - t0);
   const mugs = async () => {
     await page.click('#nav-sell');
-    const t = page.locator('.tile[data-sku="MUG"] .stock');
-    return (await t.count()) ? Number((await t.textContent()).replace(' on hand', '')) : 0;
+    // Read in one step: the tiles re-render when the synced stock arrives, and a count then a
+    // textContent could see the old tile and then wait for it for good.
+    const t = await page.evaluate(() => document.querySelector('.tile[data-sku="MUG"] .stock')?.textContent ?? null);
+    return t === null ? 0 : Number(t.replace(' on hand', ''));
   };
   const mugsBefore = await mugs();
   for (let i = 0; i < 20; i++) await sale(page, i % 2 ? ['MUG'] : ['COFFEE-250G', 'MUG'], { tender: ['cash', 'card', 'giftCard'][i % 3] });
