@@ -2,7 +2,8 @@
 
 use alloc::collections::BTreeSet;
 
-use serde::{Deserialize, Deserializer, Serialize};
+use serde::ser::SerializeStruct;
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use crate::{Dot, MaxMap, ReplicaId};
 
@@ -95,9 +96,17 @@ impl CausalContext {
         self.cloud.iter().copied()
     }
 
-    /// Forgets cloud dots for which `drop` holds (the vector part is kept whole).
-    pub(crate) fn forget_cloud_dots(&mut self, drop: impl Fn(&Dot) -> bool) {
-        self.cloud.retain(|d| !drop(d));
+    /// Serializes as this context with `cloud` (sorted) in place of its own cloud (a delta's
+    /// slim wire form leaves out the dots its entries carry).
+    pub(crate) fn serialize_with_cloud<S: Serializer>(
+        &self,
+        cloud: &[Dot],
+        serializer: S,
+    ) -> Result<S::Ok, S::Error> {
+        let mut wire = serializer.serialize_struct("CausalContext", 2)?;
+        wire.serialize_field("vv", &self.vv)?;
+        wire.serialize_field("cloud", cloud)?;
+        wire.end()
     }
 
     /// Folds cloud dots that are contiguous with (or covered by) the vector into it.

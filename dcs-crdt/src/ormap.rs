@@ -1,6 +1,7 @@
 //! Map of keys to nested CRDTs, with add-wins keys.
 
 use alloc::collections::BTreeMap;
+use core::cmp::Ordering;
 
 use serde::ser::SerializeStruct;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
@@ -161,11 +162,26 @@ impl<K: Ord + Clone, V: Crdt> ORMap<K, V> {
     }
 
     /// Joins a delta: each key it names is found once, its dots joined as an ORSet joins them
-    /// and its value joined with the value's delta.
+    /// and its value joined with the value's delta. The delta's added keys and its values are
+    /// both ordered by key, so one ordered pass pairs them without searching the delta.
     pub(crate) fn apply(&mut self, keys: &ORSetDelta<K>, values: &BTreeMap<K, V::Delta>) {
         let set = keys.as_state();
         let (their_entries, their_context) = (set.entries(), set.context());
+        let mut added = their_entries.iter().peekable();
         for (key, value_delta) in values {
+            // Added keys before this one have no value delta (only forged deltas have them).
+            let mut theirs = None;
+            while let Some(&(k, dots)) = added.peek() {
+                match k.cmp(key) {
+                    Ordering::Less => self.join_bare(k, Some(dots), their_context),
+                    Ordering::Equal => theirs = Some(dots),
+                    Ordering::Greater => break,
+                }
+                added.next();
+                if theirs.is_some() {
+                    break;
+                }
+            }
             let slot = match self.entries.get_mut(key) {
                 Some(slot) => slot,
                 None => self.entries.entry(key.clone()).or_default(),
@@ -173,7 +189,7 @@ impl<K: Ord + Clone, V: Crdt> ORMap<K, V> {
             let was = !slot.dots.is_empty();
             // A value delta comes with its key's add, except in forged deltas; then the
             // key's dots stay as they are.
-            if let Some(theirs) = their_entries.get(key) {
+            if let Some(theirs) = theirs {
                 slot.dots = DotSet::join(&slot.dots, &self.context, theirs, their_context);
             } else if keys.removes(key) {
                 slot.dots.remove_seen(their_context);
@@ -182,36 +198,42 @@ impl<K: Ord + Clone, V: Crdt> ORMap<K, V> {
             let now = !slot.dots.is_empty();
             self.present = self.present + usize::from(now) - usize::from(was);
         }
-        // Keys the delta adds or removes without a value delta (removals, forged deltas).
-        let removed_only = keys.removed().filter(|k| !their_entries.contains_key(*k));
-        let bare = their_entries.keys().chain(removed_only).filter(|k| !values.contains_key(*k));
-        for key in bare {
-            let theirs = their_entries.get(key);
-            let Some(slot) = self.entries.get_mut(key) else {
-                if let Some(dots) = theirs {
-                    // A present key without a value delta: only a forged delta has one. The
-                    // key gets the empty value, as a join of full states would give it.
-                    let mut dots = dots.clone();
-                    if dots.remove_seen(&self.context) {
-                        self.entries.insert(key.clone(), Slot { dots, value: V::default() });
-                        self.present += 1;
-                    }
-                }
-                continue;
-            };
-            let was = !slot.dots.is_empty();
-            match theirs {
-                Some(dots) => {
-                    slot.dots = DotSet::join(&slot.dots, &self.context, dots, their_context)
-                }
-                None => {
-                    slot.dots.remove_seen(their_context);
-                }
+        for (key, dots) in added {
+            self.join_bare(key, Some(dots), their_context);
+        }
+        // Keys the delta removes without adding them or changing their value.
+        for key in keys.removed() {
+            if !their_entries.contains_key(key) && !values.contains_key(key) {
+                self.join_bare(key, None, their_context);
             }
-            let now = !slot.dots.is_empty();
-            self.present = self.present + usize::from(now) - usize::from(was);
         }
         self.context.join(their_context);
+    }
+
+    /// Joins one key a delta names without a value delta: added (`theirs`, only in forged
+    /// deltas) or removed (None).
+    fn join_bare(&mut self, key: &K, theirs: Option<&DotSet>, their_context: &CausalContext) {
+        let Some(slot) = self.entries.get_mut(key) else {
+            if let Some(dots) = theirs {
+                // A present key without a value delta: the key gets the empty value, as a
+                // join of full states would give it.
+                let mut dots = dots.clone();
+                if dots.remove_seen(&self.context) {
+                    self.entries.insert(key.clone(), Slot { dots, value: V::default() });
+                    self.present += 1;
+                }
+            }
+            return;
+        };
+        let was = !slot.dots.is_empty();
+        match theirs {
+            Some(dots) => slot.dots = DotSet::join(&slot.dots, &self.context, dots, their_context),
+            None => {
+                slot.dots.remove_seen(their_context);
+            }
+        }
+        let now = !slot.dots.is_empty();
+        self.present = self.present + usize::from(now) - usize::from(was);
     }
 
     /// Join of full states.
@@ -288,7 +310,12 @@ impl<K: Serialize + Ord, V: Serialize> Serialize for ORMap<K, V> {
         impl<K: Serialize + Ord, V> Serialize for Keys<'_, K, V> {
             fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
                 let present = self.0.entries.iter().filter(|(_, s)| !s.dots.is_empty());
-                serialize_entries(&self.0.context, present.map(|(k, s)| (k, &s.dots)), serializer)
+                serialize_entries(
+                    &self.0.context,
+                    present.map(|(k, s)| (k, &s.dots)),
+                    false,
+                    serializer,
+                )
             }
         }
         /// Every key's value.

@@ -1,6 +1,7 @@
 //! The delta that ORMap mutators return.
 
 use alloc::collections::BTreeMap;
+use alloc::collections::btree_map::Entry;
 
 use serde::{Deserialize, Serialize};
 
@@ -48,10 +49,11 @@ impl<K: Ord + Clone, D> ORMapDelta<K, D> {
     {
         self.keys.join(&other.keys);
         for (key, theirs) in &other.values {
-            match self.values.get_mut(key) {
-                Some(mine) => V::join_deltas(mine, theirs),
-                None => {
-                    self.values.insert(key.clone(), theirs.clone());
+            // One search: a key is usually new to the group (each delta names other keys).
+            match self.values.entry(key.clone()) {
+                Entry::Occupied(mut mine) => V::join_deltas(mine.get_mut(), theirs),
+                Entry::Vacant(slot) => {
+                    slot.insert(theirs.clone());
                 }
             }
         }

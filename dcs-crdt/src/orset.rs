@@ -129,34 +129,42 @@ impl<T: Ord + Clone> ORSet<T> {
         self.context.join(&other.context);
     }
 
-    /// Joins `other` looking only at the keys in `keys`: exact when every dot of `other`'s
-    /// context that this state may hold belongs to one of those keys (true of deltas).
-    pub(crate) fn join_keys<'a>(&mut self, other: &Self, keys: impl Iterator<Item = &'a T>)
+    /// Joins a delta's set `other`, whose context holds no dot this state may hold beyond
+    /// those of its entries and of the `removed` keys (true of deltas): only those keys are
+    /// looked at, each found once.
+    pub(crate) fn join_delta_set<'a>(&mut self, other: &Self, removed: impl Iterator<Item = &'a T>)
     where
         T: 'a,
     {
-        for key in keys {
-            let theirs = other.entries.get(key);
-            let alive = match (self.entries.get_mut(key), theirs) {
-                (Some(mine), Some(dots)) => {
-                    *mine = DotSet::join(mine, &self.context, dots, &other.context);
-                    !mine.is_empty()
-                }
-                (Some(mine), None) => mine.remove_seen(&other.context),
-                (None, Some(dots)) => {
-                    let mut dots = dots.clone();
-                    if dots.remove_seen(&self.context) {
-                        self.entries.insert(key.clone(), dots);
-                    }
-                    true
-                }
-                (None, None) => true,
-            };
-            if !alive {
-                self.entries.remove(key);
-            }
+        for (key, dots) in &other.entries {
+            self.join_key(key, Some(dots), &other.context);
+        }
+        for key in removed {
+            self.join_key(key, None, &other.context);
         }
         self.context.join(&other.context);
+    }
+
+    /// Joins one key of a delta: its dots there (None: the delta removes it).
+    fn join_key(&mut self, key: &T, theirs: Option<&DotSet>, their_context: &CausalContext) {
+        let alive = match (self.entries.get_mut(key), theirs) {
+            (Some(mine), Some(dots)) => {
+                *mine = DotSet::join(mine, &self.context, dots, their_context);
+                !mine.is_empty()
+            }
+            (Some(mine), None) => mine.remove_seen(their_context),
+            (None, Some(dots)) => {
+                let mut dots = dots.clone();
+                if dots.remove_seen(&self.context) {
+                    self.entries.insert(key.clone(), dots);
+                }
+                true
+            }
+            (None, None) => true,
+        };
+        if !alive {
+            self.entries.remove(key);
+        }
     }
 
     /// A set from its parts (the ORMap's key deltas).
@@ -179,11 +187,6 @@ impl<T: Ord + Clone> ORSet<T> {
         for dots in self.entries.values() {
             dots.iter().for_each(|d| self.context.insert(d));
         }
-    }
-
-    /// The keys of the entries, for [`ORSet::join_keys`].
-    pub(crate) fn keys(&self) -> impl Iterator<Item = &T> + '_ {
-        self.entries.keys()
     }
 
     /// Checks that every entry's dots are in the context.
@@ -237,14 +240,39 @@ impl<T: Ord + Clone> crate::Crdt for ORSet<T> {
 /// `(element, replica, counter)` triple per entry when a replica's adds are consecutive.
 #[derive(Serialize)]
 struct WireRef<'a, T> {
-    context: &'a CausalContext,
+    context: ContextView<'a, T>,
     groups: Groups<'a, T>,
+}
+
+/// A context as it is encoded: whole, or (a delta's slim form) without the cloud dots that
+/// the entries carry.
+struct ContextView<'a, T> {
+    context: &'a CausalContext,
+    /// The entries' dots, sorted, when they are left out of the cloud.
+    carried: Option<&'a [(Dot, &'a T)]>,
+}
+
+impl<T> Serialize for ContextView<'_, T> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let Some(carried) = self.carried else { return self.context.serialize(serializer) };
+        // Both sorted by dot: one merge walk leaves the carried dots out.
+        let mut carried = carried.iter().map(|(d, _)| *d).peekable();
+        let cloud: Vec<Dot> = self
+            .context
+            .cloud()
+            .filter(|d| {
+                while carried.next_if(|c| c < d).is_some() {}
+                carried.peek() != Some(d)
+            })
+            .collect();
+        self.context.serialize_with_cloud(&cloud, serializer)
+    }
 }
 
 /// Every entry's dots, sorted by replica and counter, encoded as the replica groups of
 /// [`WireRef`] (one sorted vector instead of a vector per replica).
 struct Groups<'a, T> {
-    dots: Vec<(Dot, &'a T)>,
+    dots: &'a [(Dot, &'a T)],
     /// Number of distinct replicas in `dots`.
     replicas: usize,
 }
@@ -294,7 +322,7 @@ struct Wire<T> {
 
 impl<T: Serialize + Ord> Serialize for ORSet<T> {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        self.serialize_with_context(&self.context, serializer)
+        serialize_entries(&self.context, self.entries.iter(), false, serializer)
     }
 }
 
@@ -302,27 +330,16 @@ impl<T: Serialize + Ord> ORSet<T> {
     /// Serializes this set as a delta travels: without the context's cloud dots that entries
     /// carry (decoding puts them back with [`ORSet::imply_entry_dots`]).
     pub(crate) fn serialize_slim<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut carried: Vec<Dot> = self.entries.values().flat_map(DotSet::iter).collect();
-        carried.sort_unstable();
-        let mut context = self.context.clone();
-        context.forget_cloud_dots(|d| carried.binary_search(d).is_ok());
-        self.serialize_with_context(&context, serializer)
-    }
-
-    /// The wire form of the entries with `context` in place of this set's own.
-    fn serialize_with_context<S: Serializer>(
-        &self,
-        context: &CausalContext,
-        serializer: S,
-    ) -> Result<S::Ok, S::Error> {
-        serialize_entries(context, self.entries.iter(), serializer)
+        serialize_entries(&self.context, self.entries.iter(), true, serializer)
     }
 }
 
-/// The wire form of an ORSet with these entries and context (an ORMap's keys use it too).
+/// The wire form of an ORSet with these entries and context (an ORMap's keys use it too);
+/// `slim` leaves out the context's cloud dots that the entries carry.
 pub(crate) fn serialize_entries<'a, T: Serialize + Ord + 'a, S: Serializer>(
     context: &CausalContext,
     entries: impl Iterator<Item = (&'a T, &'a DotSet)>,
+    slim: bool,
     serializer: S,
 ) -> Result<S::Ok, S::Error> {
     let mut dots: Vec<(Dot, &T)> =
@@ -330,7 +347,8 @@ pub(crate) fn serialize_entries<'a, T: Serialize + Ord + 'a, S: Serializer>(
     // A dot belongs to one element, so sorting by dot alone is a total order here.
     dots.sort_unstable_by_key(|&(d, _)| d);
     let replicas = dots.chunk_by(|a, b| a.0.replica == b.0.replica).count();
-    WireRef { context, groups: Groups { dots, replicas } }.serialize(serializer)
+    let context = ContextView { context, carried: slim.then_some(dots.as_slice()) };
+    WireRef { context, groups: Groups { dots: &dots, replicas } }.serialize(serializer)
 }
 
 impl<'de, T: Deserialize<'de> + Ord + Clone> Deserialize<'de> for ORSet<T> {

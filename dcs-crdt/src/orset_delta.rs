@@ -59,7 +59,7 @@ impl<T: Ord + Clone> ORSetDelta<T> {
     /// Joins this delta into `state`, touching only the elements the delta names.
     pub(crate) fn apply_to(&self, state: &mut ORSet<T>) {
         let removed_only = self.removed.iter().filter(|k| !self.set.contains(k));
-        state.join_keys(&self.set, self.set.keys().chain(removed_only));
+        state.join_delta_set(&self.set, removed_only);
     }
 
     /// Joins another delta into this one (a delta group), touching only the elements `other`

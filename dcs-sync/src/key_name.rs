@@ -2,11 +2,11 @@
 //!
 //! The replicated state's maps are ordered by these names and every delta a node merges looks
 //! its keys up, so comparing names is the inner loop of every merge, and the keys' size is
-//! how many fit in the cache lines a B-tree search reads. A [`KeyName`] is 32 bytes: its
-//! first 16 bytes inline (compared as one big-endian integer: two names that differ there,
-//! almost all ids like `branch-042` and `SKU-17`, compare in a few instructions), and only a
-//! name longer than that on the heap. The order is exactly the strings' byte order, and a
-//! name encodes as a plain string.
+//! how many fit in the cache lines a B-tree search reads. A [`KeyName`] is 24 bytes: a
+//! 16-byte head compared as one big-endian integer, which settles almost every comparison of
+//! ids like `branch-042` and `SKU-17` in a few instructions, and only a name longer than
+//! [`INLINE`] bytes on the heap. The order is exactly the strings' byte order, and a name
+//! encodes as a plain string.
 
 use core::borrow::Borrow;
 use core::cmp::Ordering;
@@ -20,35 +20,55 @@ use alloc::string::String;
 use serde::de::{self, Visitor};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
-/// Bytes of a name held inline in [`KeyName`].
-const HEAD: usize = 16;
+/// Longest name held inline in [`KeyName`].
+const INLINE: usize = 15;
 
-/// A state key's name: a string ordered by its bytes, 32 bytes in all, held inline up to 16
-/// bytes.
-#[derive(Clone, Default)]
+/// The head's last byte for a name longer than [`INLINE`]: above every inline length.
+const LONG: u8 = 0xFF;
+
+/// A state key's name: a string ordered by its bytes, 24 bytes in all, held inline up to
+/// [`INLINE`] bytes.
+#[derive(Clone)]
 pub struct KeyName {
-    /// The first [`HEAD`] bytes, zero-padded: as a big-endian integer, its order is the
-    /// strings' order whenever two heads differ.
-    head: [u8; HEAD],
-    /// The name's length when it fits in `head` (`HEAD` otherwise).
-    short_len: u8,
-    /// The whole name when longer than [`HEAD`]: boxed for a thin pointer (8 bytes, where a
-    /// `String` takes 24 and a `Box<str>` 16), which keeps the name at 32 bytes; long names
+    /// The name's first [`INLINE`] bytes, zero-padded, then its length (or [`LONG`]). As a
+    /// big-endian integer its order is the strings' order, except between two long names with
+    /// the same first bytes: a shorter name pads with zeros and ends with a smaller length
+    /// byte than any name it is a prefix of.
+    head: [u8; INLINE + 1],
+    /// The whole name when longer than [`INLINE`]: boxed for a thin pointer (8 bytes, where a
+    /// `String` takes 24 and a `Box<str>` 16), which keeps the name at 24 bytes; long names
     /// are rare, so their second allocation is too.
     #[allow(clippy::box_collection)]
     long: Option<Box<String>>,
+}
+
+impl Default for KeyName {
+    fn default() -> Self {
+        KeyName { head: [0; INLINE + 1], long: None }
+    }
 }
 
 impl KeyName {
     /// The name `name`.
     #[must_use]
     pub fn new(name: &str) -> Self {
-        let mut head = [0u8; HEAD];
-        let n = name.len().min(HEAD);
-        head[..n].copy_from_slice(&name.as_bytes()[..n]);
-        let long = (name.len() > HEAD).then(|| Box::new(String::from(name)));
-        // n <= HEAD = 16, so it fits a byte.
-        KeyName { head, short_len: n as u8, long }
+        if name.len() > INLINE {
+            return Self::long(Box::new(String::from(name)));
+        }
+        let mut head = [0u8; INLINE + 1];
+        head[..name.len()].copy_from_slice(name.as_bytes());
+        // The length is at most INLINE = 15, so it fits a byte.
+        head[INLINE] = name.len() as u8;
+        KeyName { head, long: None }
+    }
+
+    /// A name longer than [`INLINE`] bytes.
+    #[allow(clippy::box_collection)]
+    fn long(name: Box<String>) -> Self {
+        let mut head = [0u8; INLINE + 1];
+        head[..INLINE].copy_from_slice(&name.as_bytes()[..INLINE]);
+        head[INLINE] = LONG;
+        KeyName { head, long: Some(name) }
     }
 
     /// The name as a string slice.
@@ -64,32 +84,34 @@ impl KeyName {
     fn as_bytes(&self) -> &[u8] {
         match &self.long {
             Some(name) => name.as_bytes(),
-            None => &self.head[..usize::from(self.short_len)],
+            None => &self.head[..usize::from(self.head[INLINE]).min(INLINE)],
         }
     }
 }
 
 impl Ord for KeyName {
+    #[inline]
     fn cmp(&self, other: &Self) -> Ordering {
         let (a, b) = (u128::from_be_bytes(self.head), u128::from_be_bytes(other.head));
-        // Equal heads of two short names mean equal names, except for trailing NUL bytes the
-        // padding hides: the lengths settle those.
+        // Equal heads are equal names unless both are long.
         a.cmp(&b).then_with(|| match (&self.long, &other.long) {
-            (None, None) => self.short_len.cmp(&other.short_len),
-            _ => self.as_bytes().cmp(other.as_bytes()),
+            (Some(x), Some(y)) => x.as_bytes().cmp(y.as_bytes()),
+            _ => Ordering::Equal,
         })
     }
 }
 
 impl PartialOrd for KeyName {
+    #[inline]
     fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
         Some(self.cmp(other))
     }
 }
 
 impl PartialEq for KeyName {
+    #[inline]
     fn eq(&self, other: &Self) -> bool {
-        self.head == other.head && self.short_len == other.short_len && self.long == other.long
+        self.head == other.head && self.long == other.long
     }
 }
 
@@ -141,15 +163,7 @@ impl From<&str> for KeyName {
 
 impl From<String> for KeyName {
     fn from(name: String) -> Self {
-        if name.len() > HEAD {
-            let mut key = KeyName::new(&name[..0]);
-            key.head.copy_from_slice(&name.as_bytes()[..HEAD]);
-            key.short_len = HEAD as u8;
-            key.long = Some(Box::new(name));
-            key
-        } else {
-            KeyName::new(&name)
-        }
+        if name.len() > INLINE { KeyName::long(Box::new(name)) } else { KeyName::new(&name) }
     }
 }
 
@@ -216,6 +230,10 @@ mod tests {
             "branch-0420",
             "SKU-7",
             "SKU-17",
+            "0123456789abcde",
+            "0123456789abcde\0",
+            "0123456789abcde\u{7f}",
+            "0123456789abcdeÿ",
             "0123456789abcdef",
             "0123456789abcdef\0",
             "0123456789abcdefg",
@@ -237,9 +255,9 @@ mod tests {
     }
 
     #[test]
-    fn is_32_bytes() {
-        assert_eq!(core::mem::size_of::<KeyName>(), 32);
-        assert_eq!(core::mem::size_of::<(KeyName, KeyName)>(), 64);
+    fn is_24_bytes() {
+        assert_eq!(core::mem::size_of::<KeyName>(), 24);
+        assert_eq!(core::mem::size_of::<(KeyName, KeyName)>(), 48);
     }
 
     #[test]
