@@ -122,6 +122,7 @@ mod orset;
 mod orset_delta;
 mod pncounter;
 mod replica;
+mod sorted_map;
 mod traits;
 
 pub use bounded::BoundedCounter;

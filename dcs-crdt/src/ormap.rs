@@ -342,6 +342,7 @@ impl<'de, K: Deserialize<'de> + Ord + Clone, V: Deserialize<'de> + Default> Dese
         #[serde(bound(deserialize = "K: Deserialize<'de> + Ord + Clone, V: Deserialize<'de>"))]
         struct Wire<K, V> {
             keys: ORSet<K>,
+            #[serde(deserialize_with = "crate::sorted_map::deserialize")]
             values: BTreeMap<K, V>,
         }
         let wire = Wire::<K, V>::deserialize(deserializer)?;

@@ -15,6 +15,7 @@ use crate::{Crdt, CrdtError, ORSetDelta};
 ))]
 pub struct ORMapDelta<K, D> {
     keys: ORSetDelta<K>,
+    #[serde(deserialize_with = "crate::sorted_map::deserialize")]
     values: BTreeMap<K, D>,
 }
 
@@ -62,8 +63,13 @@ impl<K: Ord + Clone, D> ORMapDelta<K, D> {
     /// Checks the key delta and every value delta.
     pub(crate) fn check<V: Crdt<Delta = D>>(&self) -> Result<(), CrdtError> {
         self.keys.check()?;
-        if self.keys.as_state().iter().any(|k| !self.values.contains_key(k)) {
-            return Err(CrdtError::KeyWithoutValue);
+        // Both in key order: one walk finds each added key's value.
+        let mut values = self.values.keys().peekable();
+        for key in self.keys.as_state().iter() {
+            while values.next_if(|v| *v < key).is_some() {}
+            if values.peek() != Some(&key) {
+                return Err(CrdtError::KeyWithoutValue);
+            }
         }
         self.values.values().try_for_each(V::validate_delta)
     }

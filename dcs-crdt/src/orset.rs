@@ -354,7 +354,10 @@ pub(crate) fn serialize_entries<'a, T: Serialize + Ord + 'a, S: Serializer>(
 impl<'de, T: Deserialize<'de> + Ord + Clone> Deserialize<'de> for ORSet<T> {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         let wire = Wire::<T>::deserialize(deserializer)?;
-        let mut entries: BTreeMap<T, DotSet> = BTreeMap::new();
+        // The adds come in dot order: gathered, then sorted by element (stably, so that each
+        // element's dots stay in order), the map is built bottom-up in one pass.
+        let mut found: Vec<(T, Dot)> =
+            Vec::with_capacity(wire.groups.iter().map(|g| g.1.len()).sum());
         let mut last_replica = None;
         for (replica, adds) in wire.groups {
             if last_replica.is_some_and(|r| r >= replica) {
@@ -373,9 +376,17 @@ impl<'de, T: Deserialize<'de> + Ord + Clone> Deserialize<'de> for ORSet<T> {
                         ));
                     }
                 };
-                entries.entry(value).or_default().insert(Dot::new(replica, counter));
+                found.push((value, Dot::new(replica, counter)));
             }
         }
-        Ok(Self { entries, context: wire.context })
+        found.sort_by(|a, b| a.0.cmp(&b.0));
+        let mut grouped: Vec<(T, DotSet)> = Vec::with_capacity(found.len());
+        for (value, dot) in found {
+            match grouped.last_mut() {
+                Some((last, dots)) if *last == value => dots.insert(dot),
+                _ => grouped.push((value, DotSet::single(dot))),
+            }
+        }
+        Ok(Self { entries: grouped.into_iter().collect(), context: wire.context })
     }
 }

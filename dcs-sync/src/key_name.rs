@@ -187,7 +187,14 @@ impl fmt::Display for KeyName {
 
 impl Serialize for KeyName {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        serializer.serialize_str(self.as_str())
+        if serializer.is_human_readable() {
+            serializer.serialize_str(self.as_str())
+        } else {
+            // The bytes were UTF-8 when the name was made; in postcard (the canonical
+            // encoding) a byte string is written exactly as a string, without checking the
+            // bytes again on every encoding.
+            serializer.serialize_bytes(self.as_bytes())
+        }
     }
 }
 
