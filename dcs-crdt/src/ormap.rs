@@ -313,6 +313,7 @@ impl<K: Serialize + Ord, V: Serialize> Serialize for ORMap<K, V> {
                 serialize_entries(
                     &self.0.context,
                     present.map(|(k, s)| (k, &s.dots)),
+                    self.0.present,
                     false,
                     serializer,
                 )

@@ -322,7 +322,7 @@ struct Wire<T> {
 
 impl<T: Serialize + Ord> Serialize for ORSet<T> {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        serialize_entries(&self.context, self.entries.iter(), false, serializer)
+        serialize_entries(&self.context, self.entries.iter(), self.entries.len(), false, serializer)
     }
 }
 
@@ -330,20 +330,22 @@ impl<T: Serialize + Ord> ORSet<T> {
     /// Serializes this set as a delta travels: without the context's cloud dots that entries
     /// carry (decoding puts them back with [`ORSet::imply_entry_dots`]).
     pub(crate) fn serialize_slim<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        serialize_entries(&self.context, self.entries.iter(), true, serializer)
+        serialize_entries(&self.context, self.entries.iter(), self.entries.len(), true, serializer)
     }
 }
 
-/// The wire form of an ORSet with these entries and context (an ORMap's keys use it too);
-/// `slim` leaves out the context's cloud dots that the entries carry.
+/// The wire form of an ORSet with these `count` entries and context (an ORMap's keys use it
+/// too); `slim` leaves out the context's cloud dots that the entries carry.
 pub(crate) fn serialize_entries<'a, T: Serialize + Ord + 'a, S: Serializer>(
     context: &CausalContext,
     entries: impl Iterator<Item = (&'a T, &'a DotSet)>,
+    count: usize,
     slim: bool,
     serializer: S,
 ) -> Result<S::Ok, S::Error> {
-    let mut dots: Vec<(Dot, &T)> =
-        entries.flat_map(|(value, dots)| dots.iter().map(move |d| (d, value))).collect();
+    // Each entry has at least one dot (usually exactly one).
+    let mut dots: Vec<(Dot, &T)> = Vec::with_capacity(count);
+    dots.extend(entries.flat_map(|(value, dots)| dots.iter().map(move |d| (d, value))));
     // A dot belongs to one element, so sorting by dot alone is a total order here.
     dots.sort_unstable_by_key(|&(d, _)| d);
     let replicas = dots.chunk_by(|a, b| a.0.replica == b.0.replica).count();
