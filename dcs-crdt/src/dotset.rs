@@ -129,6 +129,23 @@ impl DotSet {
         theirs: &Self,
         their_context: &CausalContext,
     ) -> Self {
+        // The usual case, one dot on each side, without the general merge.
+        if let (Repr::One(x), Repr::One(y)) = (&mine.repr, &theirs.repr) {
+            if x == y {
+                return Self::single(*x);
+            }
+            let keep_x = !their_context.contains(x);
+            let keep_y = !my_context.contains(y);
+            return match (keep_x, keep_y) {
+                (true, true) => {
+                    let (a, b) = if x < y { (*x, *y) } else { (*y, *x) };
+                    Self { repr: Repr::Many(alloc::vec![a, b]) }
+                }
+                (true, false) => Self::single(*x),
+                (false, true) => Self::single(*y),
+                (false, false) => Self::empty(),
+            };
+        }
         let mut out = Self::empty();
         let mut a = mine.iter().peekable();
         let mut b = theirs.iter().peekable();
