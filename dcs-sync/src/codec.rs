@@ -21,12 +21,24 @@ pub const MAX_MESSAGE_LEN: usize = 16 * 1024 * 1024;
 /// [`SyncError::Encode`] if serialization fails, [`SyncError::TooLarge`] over [`MAX_MESSAGE_LEN`].
 pub fn encode(msg: &Message) -> Result<Vec<u8>, SyncError> {
     let mut out = Vec::with_capacity(128);
-    out.push(PROTOCOL_VERSION);
-    let out = postcard::to_extend(msg, out).map_err(|e| SyncError::Encode(e.to_string()))?;
-    if out.len() > MAX_MESSAGE_LEN {
-        return Err(SyncError::TooLarge { len: out.len(), max: MAX_MESSAGE_LEN });
-    }
+    encode_into(msg, &mut out)?;
     Ok(out)
+}
+
+/// [`encode`] into `buf` (cleared first), so that a sender encoding many messages reuses one
+/// buffer instead of growing a new one for each.
+///
+/// # Errors
+/// As [`encode`]; `buf` then holds no complete message.
+pub fn encode_into(msg: &Message, buf: &mut Vec<u8>) -> Result<(), SyncError> {
+    buf.clear();
+    buf.push(PROTOCOL_VERSION);
+    let out = postcard::to_extend(msg, core::mem::take(buf));
+    *buf = out.map_err(|e| SyncError::Encode(e.to_string()))?;
+    if buf.len() > MAX_MESSAGE_LEN {
+        return Err(SyncError::TooLarge { len: buf.len(), max: MAX_MESSAGE_LEN });
+    }
+    Ok(())
 }
 
 /// Decodes and validates a message (CRDT payloads are checked with `dcs-crdt`'s validators).

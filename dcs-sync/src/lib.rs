@@ -95,7 +95,7 @@ pub mod sim;
 
 pub use backoff::Backoff;
 pub use checkpoint::{Checkpoint, CheckpointOp, LOG_TAIL, LogEntry};
-pub use codec::{MAX_MESSAGE_LEN, decode, encode};
+pub use codec::{MAX_MESSAGE_LEN, decode, encode, encode_into};
 pub use delta_log::DeltaLog;
 pub use durable::{Outcome, PersistBatch, WriteOp};
 pub use error::{SyncError, VerifyError};

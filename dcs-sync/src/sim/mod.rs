@@ -40,7 +40,7 @@ use self::workload::{Catalog, Pos};
 use crate::{
     Faults, Item, LivenessConfig, LocalConfig, LocalMachine, MasterConfig, MasterMachine, Message,
     NodeId, Now, RegionalConfig, RegionalMachine, ReplicatedState, Restored, SplitMix64,
-    SyncConfig, SyncStore, WriteOp, encode,
+    SyncConfig, SyncStore, WriteOp, encode_into,
 };
 
 /// 2026-11-25 00:00 UTC in Unix ms; simulated time 0 is 07:00 that day.
@@ -416,6 +416,8 @@ struct Sim<'a> {
     scanned: BTreeMap<NodeId, (usize, BTreeSet<EventId>)>,
     acked_max: BTreeMap<NodeId, u64>,
     full_cache: BTreeMap<NodeId, (u64, u64, u64)>,
+    /// The buffer every message is encoded into (then copied out at its exact length).
+    scratch: Vec<u8>,
     report: SimReport,
     hash: u64,
     done: bool,
@@ -527,6 +529,7 @@ impl<'a> Sim<'a> {
             scanned: BTreeMap::new(),
             acked_max: BTreeMap::new(),
             full_cache: BTreeMap::new(),
+            scratch: Vec::new(),
             report: SimReport {
                 seed: cfg.seed,
                 replay: cfg.replay_command(),
@@ -854,13 +857,13 @@ impl<'a> Sim<'a> {
             }
             Message::Heartbeat(_) | Message::Refuse(_) => {}
         }
-        let bytes = match encode(&msg) {
-            Ok(b) => b,
-            Err(e) => {
-                self.violation(format!("{from} cannot encode a message: {e}"));
-                return;
-            }
-        };
+        let mut scratch = core::mem::take(&mut self.scratch);
+        if let Err(e) = encode_into(&msg, &mut scratch) {
+            self.violation(format!("{from} cannot encode a message: {e}"));
+            return;
+        }
+        let bytes: Rc<[u8]> = Rc::from(scratch.as_slice());
+        self.scratch = scratch;
         if msg.crdt().is_some_and(|p| matches!(p, crate::CrdtPayload::Full { .. })) {
             self.report.full_states_sent += 1;
         }
@@ -873,7 +876,6 @@ impl<'a> Sim<'a> {
         self.report.bytes += bytes.len() as u64;
         self.trace(format_args!("{from}->{to} {} {}B", Kind(&msg), bytes.len()));
         let times = self.net.send(&mut self.rng, self.now, from, to);
-        let bytes: Rc<[u8]> = Rc::from(bytes);
         for t in times {
             self.at(t, Ev::Deliver { from, to, bytes: Rc::clone(&bytes) });
         }
