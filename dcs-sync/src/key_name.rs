@@ -5,7 +5,7 @@
 //! how many fit in the cache lines a B-tree search reads. A [`KeyName`] is 24 bytes: a
 //! 16-byte head compared as one big-endian integer, which settles almost every comparison of
 //! ids like `branch-042` and `SKU-17` in a few instructions, and only a name longer than
-//! [`INLINE`] bytes on the heap. The order is exactly the strings' byte order, and a name
+//! 15 bytes on the heap. The order is exactly the strings' byte order, and a name
 //! encodes as a plain string.
 
 use core::borrow::Borrow;
@@ -26,8 +26,8 @@ const INLINE: usize = 15;
 /// The head's last byte for a name longer than [`INLINE`]: above every inline length.
 const LONG: u8 = 0xFF;
 
-/// A state key's name: a string ordered by its bytes, 24 bytes in all, held inline up to
-/// [`INLINE`] bytes.
+/// A state key's name: a string ordered by its bytes, 24 bytes in all, held inline up to 15
+/// bytes.
 #[derive(Clone)]
 pub struct KeyName {
     /// The name's first [`INLINE`] bytes, zero-padded, then its length (or [`LONG`]). As a
