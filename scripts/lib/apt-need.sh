@@ -11,3 +11,13 @@ apt_need() {
   apt-get update -qq
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$@" >/dev/null
 }
+
+# `need_node_and_chromium`: installs what a browser suite needs (Node, npm, Chromium or
+# $DCS_CHROMIUM) and this machine lacks.
+need_node_and_chromium() {
+  local missing=()
+  command -v node >/dev/null || missing+=(nodejs)
+  command -v npm >/dev/null || missing+=(npm)
+  [ -x "${DCS_CHROMIUM:-/usr/bin/chromium}" ] || missing+=(chromium)
+  apt_need ${missing[@]+"${missing[@]}"}
+}

@@ -12,12 +12,8 @@ cd "$(dirname "$0")/../.."
 root=$(pwd)
 say() { printf '[dashboard e2e suite] %s\n' "$*"; }
 
-missing=()
-command -v node >/dev/null || missing+=(nodejs)
-command -v npm >/dev/null || missing+=(npm)
-[ -x "${DCS_CHROMIUM:-/usr/bin/chromium}" ] || missing+=(chromium)
 . scripts/lib/apt-need.sh
-apt_need ${missing[@]+"${missing[@]}"}
+need_node_and_chromium
 
 web=daemons/dcs-master/web
 if [ ! -d "$web/node_modules/playwright-core" ]; then

@@ -10,12 +10,8 @@ cd "$(dirname "$0")/../.."
 root=$(pwd)
 say() { printf '[pos-web suite] %s\n' "$*"; }
 
-missing=()
-command -v node >/dev/null || missing+=(nodejs)
-command -v npm >/dev/null || missing+=(npm)
-[ -x "${DCS_CHROMIUM:-/usr/bin/chromium}" ] || missing+=(chromium)
 . scripts/lib/apt-need.sh
-apt_need ${missing[@]+"${missing[@]}"}
+need_node_and_chromium
 
 export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$root/target}
 if [ ! -f bindings/wasm/pkg/web/dcs_wasm_bg.wasm ]; then

@@ -295,6 +295,9 @@ pub fn init(dir: &Path, bins: &Bins, stores: usize, infra: &Infra) -> Result<Lay
             set(t, "listen", "pos", format!("127.0.0.1:{pos}"));
             set(t, "listen", "admin", format!("127.0.0.1:{admin}"));
             set(t, "region", "endpoints", endpoints);
+            // The store reaches the region only through its proxies (the faults cut them): a
+            // leader's own address would go around them.
+            set(t, "region", "follow_leader", false);
             set(t, "region", "store_id", n as i64);
             set(t, "region", "replica_id", n as i64);
             set(t, "region", "sync_interval_ms", 1000);

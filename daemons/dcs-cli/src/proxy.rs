@@ -44,11 +44,58 @@ impl Proxy {
     /// Cuts (true) or restores (false) the link; cutting drops every open connection.
     pub fn set_cut(&self, cut: bool) {
         self.cut.store(cut, Ordering::SeqCst);
-        let _ = self.changed.send(cut);
+        // `send` keeps the old value when no connection is open (no receiver); a connection
+        // opened later would then see a stale "cut" and drop at once.
+        self.changed.send_replace(cut);
     }
 
     /// True while cut.
     pub fn is_cut(&self) -> bool {
         self.cut.load(Ordering::SeqCst)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    /// Sends a byte through the proxy at `port`: whether the echo server's answer came back.
+    async fn echoed(port: u16) -> bool {
+        let Ok(mut s) = TcpStream::connect(("127.0.0.1", port)).await else { return false };
+        if s.write_all(b"x").await.is_err() {
+            return false;
+        }
+        let mut b = [0u8; 1];
+        matches!(
+            tokio::time::timeout(std::time::Duration::from_secs(2), s.read(&mut b)).await,
+            Ok(Ok(1))
+        )
+    }
+
+    #[tokio::test]
+    async fn a_link_cut_and_restored_with_no_connection_open_passes_again() {
+        let echo = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let target = echo.local_addr().unwrap().to_string();
+        tokio::spawn(async move {
+            while let Ok((mut s, _)) = echo.accept().await {
+                tokio::spawn(async move {
+                    let mut b = [0u8; 1];
+                    while let Ok(1) = s.read(&mut b).await {
+                        if s.write_all(&b).await.is_err() {
+                            break;
+                        }
+                    }
+                });
+            }
+        });
+        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let proxy = Proxy::start(port, target).await.unwrap();
+        assert!(echoed(port).await, "open");
+        proxy.set_cut(true);
+        assert!(!echoed(port).await, "cut");
+        proxy.set_cut(false);
+        assert!(echoed(port).await, "restored");
     }
 }

@@ -149,6 +149,10 @@ pub struct RegionSection {
     /// The region's nodes (`https://host:port`), tried in turn; a follower's redirect to its
     /// leader is followed. Empty: the store does not sync (offline only).
     pub endpoints: Vec<String>,
+    /// Follow a follower's redirect to the address its leader gives (true), or try the next
+    /// of `endpoints` instead (false: for a store that reaches the region only through its
+    /// configured addresses, such as a gateway or a proxy per link).
+    pub follow_leader: bool,
     /// The name the region's certificates carry (checked on every connection).
     pub server_name: String,
     /// The region's node number in the sync topology.
@@ -182,6 +186,7 @@ impl Default for RegionSection {
         let sync = dcs_sync::SyncConfig::default();
         Self {
             endpoints: Vec::new(),
+            follow_leader: true,
             server_name: "dcs-regional".into(),
             region_id: 0,
             store_id: 1,

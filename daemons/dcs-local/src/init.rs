@@ -153,6 +153,9 @@ group_commit_max = 256
 # The regional cluster's nodes (https://host:port), tried in turn; a follower's redirect to
 # its leader is followed. Empty: this store runs offline only (it keeps every sale either way).
 endpoints = []
+# Follow a follower's redirect to its leader's own address; false: try the next endpoint above
+# instead (a store that reaches the region only through these addresses: a gateway, a proxy).
+follow_leader = true
 # The name on the region's certificates, the region's and this store's node numbers, and this
 # store's CRDT replica id (unique; never reuse one after losing the store's file).
 server_name = "dcs-regional"

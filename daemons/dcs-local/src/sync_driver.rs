@@ -90,10 +90,14 @@ impl SyncDriver {
             metrics::gauge!("dcs_local_sync_online").set(0.0);
             let wait = match ended {
                 Ended::Stopped => return,
-                Ended::Redirect(to) if redirects < 3 => {
-                    tracing::info!(from = %endpoint, to = %to, "following the region's leader");
+                Ended::Redirect(to) if redirects < self.most_redirects() => {
                     redirects += 1;
-                    redirect = Some(to);
+                    if self.config.follow_leader {
+                        tracing::info!(from = %endpoint, to = %to, "following the region's leader");
+                        redirect = Some(to);
+                    } else {
+                        tracing::info!(from = %endpoint, leader = %to, "the leader is elsewhere: trying the next configured endpoint");
+                    }
                     continue;
                 }
                 Ended::Redirect(to) => {
@@ -114,6 +118,16 @@ impl SyncDriver {
                 _ = stop.cancelled() => return,
                 _ = tokio::time::sleep(Duration::from_millis(wait)) => {}
             }
+        }
+    }
+
+    /// Redirects taken in a row before backing off: a few leader hints, or (not following
+    /// them) one pass over the configured endpoints.
+    fn most_redirects(&self) -> u32 {
+        if self.config.follow_leader {
+            3
+        } else {
+            u32::try_from(self.config.endpoints.len()).unwrap_or(u32::MAX)
         }
     }
 

@@ -230,6 +230,38 @@ async fn a_follower_sends_the_store_to_its_leader() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_store_not_following_leaders_tries_its_next_endpoint_instead() {
+    let dir = tempfile::tempdir().unwrap();
+    let certs = tempfile::tempdir().unwrap();
+    let (region_tls, store_tls) = region::certs(certs.path());
+    let token = common::init(dir.path());
+    let mac = region::mac_key(dir.path());
+    let leader = region::start(region::free_addr(), &region_tls, mac.clone(), None).await;
+    // The follower names an address where a listener counts who connects: a store following
+    // the hint would connect there.
+    let hinted = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    hinted.set_nonblocking(true).unwrap();
+    let nowhere = format!("https://{}", hinted.local_addr().unwrap());
+    let follower = region::start(region::free_addr(), &region_tls, mac, Some(nowhere)).await;
+    let endpoints = [format!("https://{}", follower.addr), format!("https://{}", leader.addr)];
+    region::point_at(dir.path(), &endpoints, &store_tls);
+    let path = dir.path().join("dcs-local.toml");
+    let text = std::fs::read_to_string(&path).unwrap();
+    assert!(text.contains("follow_leader = true"), "the default config names the option");
+    std::fs::write(&path, text.replace("follow_leader = true", "follow_leader = false")).unwrap();
+    let d = common::start(dir.path(), &token);
+    let mut c = d.client().await;
+    d.open_session(&mut c, 0).await;
+    for n in 0..3 {
+        c.submit_sale(d.req(sale(n))).await.unwrap();
+    }
+    until_region_holds_the_store(&leader, dir.path()).await;
+    assert!(follower.state.lock().unwrap().event_ids().is_empty());
+    assert!(hinted.accept().is_err(), "the store connected to the leader's hinted address");
+    assert_eq!(d.terminate().code(), Some(0));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn events_the_region_refuses_are_shown_with_the_reason() {
     let dir = tempfile::tempdir().unwrap();
     let certs = tempfile::tempdir().unwrap();

@@ -140,3 +140,14 @@ export function shellGzipBytes() {
   walk(DIST);
   return files.reduce((n, f) => n + gzipSync(readFileSync(f), { level: 9 }).length, 0);
 }
+
+// In the page: the till's queued outbox records, and its bearer token (from its enrollment).
+export const idb = (store, key) => new Promise((resolve, reject) => {
+  const open = indexedDB.open('dcs-till');
+  open.onsuccess = () => {
+    const req = key === undefined ? open.result.transaction(store).objectStore(store).getAll() : open.result.transaction(store).objectStore(store).get(key);
+    req.onsuccess = () => { open.result.close(); resolve(req.result); };
+    req.onerror = () => reject(req.error);
+  };
+});
+export const readOutbox = new Function(`return (${idb})('outbox').then((rs) => rs.map((r) => ({ stream: r.stream, sealed: r.sealed.map((b) => [...b]) })))`);

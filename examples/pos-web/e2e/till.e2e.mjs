@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { InventoryMovement } from '../gen/dcs/v1/pos_pb.js';
 import {
   browser, daemonClient, DOCS, figure, makeStore, minor, openSession, openTill, outbox, sale,
-  shellGzipBytes, signIn, startDaemon, stop, text, waitFor,
+  shellGzipBytes, signIn, startDaemon, stop, text, waitFor, idb, readOutbox,
 } from './harness.mjs';
 
 let b;
@@ -24,16 +24,6 @@ async function store() {
   return { ...s, daemon: d, client: daemonClient(d.url, s.token) };
 }
 
-// In the page: the till's queued outbox records, and its bearer token (from its enrollment).
-const idb = (store, key) => new Promise((resolve, reject) => {
-  const open = indexedDB.open('dcs-till');
-  open.onsuccess = () => {
-    const req = key === undefined ? open.result.transaction(store).objectStore(store).getAll() : open.result.transaction(store).objectStore(store).get(key);
-    req.onsuccess = () => { open.result.close(); resolve(req.result); };
-    req.onerror = () => reject(req.error);
-  };
-});
-const readOutbox = new Function(`return (${idb})('outbox').then((rs) => rs.map((r) => ({ stream: r.stream, sealed: r.sealed.map((b) => [...b]) })))`);
 const leaseLeft = new Function(`return (${idb})('kv', 'leaseLeft')`);
 const tillToken = new Function(`return (${idb})('kv', 'enrollment').then((e) => e.token)`);
 
