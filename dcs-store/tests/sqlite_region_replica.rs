@@ -72,10 +72,15 @@ fn the_sqlite_replica_store_answers_as_the_model_and_a_region_restarts_from_it()
         accepted.iter().map(|a| a.child_pos).collect::<Vec<_>>(),
         (1..=200).collect::<Vec<_>>()
     );
+    // The store is named by the branch of the events it sent.
+    let tenant = accepted[0].item.idempotency().unwrap().0;
+    let named = vec![(STORE, tenant, BRANCH.to_string())];
+    assert_eq!(host.sqlite.child_branches().unwrap(), named);
     // The region restarts from the file (and the model): both give the same thing to restore.
     let stock = r.state().on_hand(BRANCH, "SKU-1");
     drop(r);
     host.sqlite = RegionReplicaStore::open(&path).unwrap();
+    assert_eq!(host.sqlite.child_branches().unwrap(), named, "kept in the file");
     let restored = host.load().unwrap();
     let mut r =
         RegionalMachine::restore(region_config(), Box::new(TakesAll), restored, now(t), 9).unwrap();
@@ -124,4 +129,25 @@ fn a_local_store_file_is_not_a_replica_file() {
         RegionReplicaStore::open(&path),
         Err(dcs_store::StoreError::NotAStore { .. })
     ));
+}
+
+#[test]
+fn a_replica_file_made_before_stores_were_named_gets_the_table_when_opened() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("replica.db");
+    drop(RegionReplicaStore::open(&path).unwrap());
+    let conn = rusqlite::Connection::open(&path).unwrap();
+    conn.execute_batch("DROP TABLE child_branch").unwrap();
+    drop(conn);
+    let mut s = RegionReplicaStore::open(&path).unwrap();
+    assert!(s.child_branches().unwrap().is_empty());
+    let accept = WriteOp::Accept {
+        from: STORE,
+        pos: 1,
+        item: Item::Event(Box::new(event(1))),
+        forward: None,
+    };
+    s.persist_all(&[PersistBatch { token: 1, ops: vec![accept] }], &[]).unwrap();
+    assert_eq!(s.child_branches().unwrap().len(), 1);
+    assert_eq!(s.child_branches().unwrap()[0].2, BRANCH);
 }

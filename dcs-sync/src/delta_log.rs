@@ -135,7 +135,10 @@ impl DeltaLog {
             return full();
         }
         let mut joined = StateDelta::default();
-        for e in self.entries.iter().filter(|e| e.seq > have && e.seq <= upto) {
+        // Entries are in position order: start at the first after `have` (found by a binary
+        // search, not a walk over the whole buffer).
+        let after = self.entries.partition_point(|e| e.seq <= have);
+        for e in self.entries.range(after..).take_while(|e| e.seq <= upto) {
             if e.origin == Some(peer) {
                 continue;
             }

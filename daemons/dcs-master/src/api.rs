@@ -603,6 +603,7 @@ async fn price_arrival(
                 json!({
                     "region": a.region,
                     "store": a.store,
+                    "branch": a.branch,
                     "arrived_ms": a.arrived_ms,
                     "after_ms": a.arrived_ms.map(|t| t.saturating_sub(change.at_ms)),
                 })

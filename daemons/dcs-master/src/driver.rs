@@ -90,6 +90,8 @@ pub enum Input {
         report: Box<dcs_store::sqlite::RaftReport>,
         /// How far each of its stores has merged the master's log: (store, position).
         reach: Vec<(u32, u64)>,
+        /// The branch each named store is named by: (store, branch).
+        names: Vec<(u32, String)>,
     },
     /// The failure detector's verdict on each region.
     Health {
@@ -343,7 +345,7 @@ impl Driver {
                 let _ =
                     reply.send(skus.into_iter().map(|s| (s.clone(), state.price(&s))).collect());
             }
-            Input::RaftReport { region, report, reach } => {
+            Input::RaftReport { region, report, reach, names } => {
                 if let Err(e) = self.store.record_raft(region, t.wall_ms, &report) {
                     tracing::warn!(region, error = %e, "cannot record a region's Raft report");
                 }
@@ -358,6 +360,9 @@ impl Driver {
                 }
                 if let Err(e) = self.store.record_reach(region, t.wall_ms, &reach) {
                     tracing::warn!(region, error = %e, "cannot record how far its stores merged");
+                }
+                if let Err(e) = self.store.record_store_names(region, &names) {
+                    tracing::warn!(region, error = %e, "cannot record its stores' branches");
                 }
             }
             Input::Health { reply } => {

@@ -149,12 +149,14 @@ impl RegionalMasterSync for SyncService {
         // Mutual TLS: only region N's certificate speaks for region N.
         dcs_daemon::peer::require(&certs, &region.to_string())?;
         let reach = store_reach(&status.stores)?;
+        let names = store_names(&status.stores)?;
         let report = raft_report(status)?;
         // A full queue drops the report: the next one comes in a few seconds.
         self.inputs.offer(Input::RaftReport {
             region: u32::from(number),
             report: Box::new(report),
             reach,
+            names,
         });
         Ok(Response::new(pb::RegionStatusAck {}))
     }
@@ -187,6 +189,18 @@ fn store_reach(stores: &[pb::StoreReach]) -> Result<Vec<(u32, u64)>, Status> {
             )));
         }
         out.push((s.store, s.master_position));
+    }
+    Ok(out)
+}
+
+/// The branch each store of the report is named by (stores not yet named are left out),
+/// checked as an event's branch id is. Call after `store_reach` (which bounds the list).
+fn store_names(stores: &[pb::StoreReach]) -> Result<Vec<(u32, String)>, Status> {
+    let mut out = Vec::new();
+    for (i, s) in stores.iter().enumerate().filter(|(_, s)| !s.branch.is_empty()) {
+        let branch = dcs_core::BranchId::new(&s.branch)
+            .map_err(|e| Status::invalid_argument(format!("stores[{i}].branch: {e}")))?;
+        out.push((s.store, branch.as_str().to_string()));
     }
     Ok(out)
 }

@@ -727,7 +727,11 @@ async fn a_price_change_is_shown_arriving_store_by_store() {
         let mut s = status(1, 3, 3);
         s.stores = stores
             .iter()
-            .map(|&(store, master_position)| pb::StoreReach { store, master_position })
+            .map(|&(store, master_position)| {
+                // The region names store 1 by its events' branch; store 2 has sent none yet.
+                let branch = if store == 1 { "lisbon-1".into() } else { String::new() };
+                pb::StoreReach { store, master_position, branch }
+            })
             .collect();
         s
     };
@@ -745,7 +749,17 @@ async fn a_price_change_is_shown_arriving_store_by_store() {
     assert_eq!((stores[0]["store"].as_u64(), stores[0]["arrived_ms"].is_u64()), (Some(1), true));
     assert!(stores[0]["after_ms"].as_u64().unwrap() < 60_000, "{body}");
     assert!(stores[1]["arrived_ms"].is_null(), "store 2 is not said to have it: {body}");
+    assert_eq!(
+        (&stores[0]["branch"], &stores[1]["branch"]),
+        (&serde_json::json!("lisbon-1"), &Value::Null)
+    );
     assert_eq!(body["price_minor"], 450);
+    // A branch that is no branch id is refused, naming the field.
+    let mut bad = reach(&[(1, position)]);
+    bad.stores[0].branch = "no spaces allowed".into();
+    let e = one.report_status(bad).await.unwrap_err();
+    assert_eq!(e.code(), tonic::Code::InvalidArgument, "{e}");
+    assert!(e.message().starts_with("stores[0].branch"), "{e}");
     // A report naming a store twice or too many stores changes nothing.
     let e = one.report_status(reach(&[(2, position), (2, position)])).await.unwrap_err();
     assert_eq!(e.code(), tonic::Code::InvalidArgument, "{e}");

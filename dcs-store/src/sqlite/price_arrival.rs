@@ -26,6 +26,10 @@ CREATE TABLE IF NOT EXISTS price_arrivals (
     change INTEGER NOT NULL, region INTEGER NOT NULL, store INTEGER NOT NULL,
     at_ms INTEGER NOT NULL, PRIMARY KEY (change, region, store)
 ) STRICT;
+CREATE TABLE IF NOT EXISTS store_names (
+    region INTEGER NOT NULL, store INTEGER NOT NULL, branch TEXT NOT NULL,
+    PRIMARY KEY (region, store)
+) STRICT;
 ";
 
 /// Price changes whose arrival is kept (older ones and their arrivals are dropped).
@@ -58,6 +62,8 @@ pub struct StoreArrival {
     pub store: u32,
     /// When a report first showed the change at the store (None: not yet).
     pub arrived_ms: Option<u64>,
+    /// The branch its region names it by (None: the region has named it by no event yet).
+    pub branch: Option<String>,
 }
 
 fn ms(field: &'static str, v: u64) -> Result<i64> {
@@ -93,6 +99,31 @@ impl MasterStore {
         exec(&tx, "DELETE FROM price_changes WHERE id < ?1", [oldest_kept])?;
         tx.commit().map_err(map_err)?;
         Ok(id)
+    }
+
+    /// Records the branch region `region` names each of its stores by (store, branch): the
+    /// branch of the last event it accepted from it.
+    ///
+    /// # Errors
+    /// [`StoreError::Invalid`] for more than [`MAX_REACH_STORES`] stores; the database's error.
+    pub fn record_store_names(&mut self, region: u32, names: &[(u32, String)]) -> Result<()> {
+        if names.len() > MAX_REACH_STORES {
+            return Err(StoreError::Invalid {
+                field: "stores",
+                reason: format!("{} stores in one report, at most {MAX_REACH_STORES}", names.len()),
+            });
+        }
+        let tx = self.conn.transaction().map_err(map_err)?;
+        for (store, branch) in names {
+            exec(
+                &tx,
+                "INSERT INTO store_names (region, store, branch) VALUES (?1, ?2, ?3) \
+                 ON CONFLICT (region, store) DO UPDATE SET branch = excluded.branch \
+                 WHERE branch IS NOT excluded.branch",
+                params![region, store, branch],
+            )?;
+        }
+        tx.commit().map_err(map_err)
     }
 
     /// Records region `region`'s report of how far each store has merged the master's log
@@ -171,21 +202,28 @@ impl MasterStore {
         let mut q = self
             .conn
             .prepare_cached(
-                "SELECT s.region, s.store, a.at_ms FROM store_reach s LEFT JOIN price_arrivals a \
+                "SELECT s.region, s.store, a.at_ms, n.branch FROM store_reach s \
+                 LEFT JOIN price_arrivals a \
                  ON a.change = ?1 AND a.region = s.region AND a.store = s.store \
+                 LEFT JOIN store_names n ON n.region = s.region AND n.store = s.store \
                  ORDER BY s.region, s.store",
             )
             .map_err(map_err)?;
         let rows = q
             .query_map([id], |r| {
-                Ok((r.get::<_, u32>(0)?, r.get::<_, u32>(1)?, r.get::<_, Option<i64>>(2)?))
+                Ok((
+                    r.get::<_, u32>(0)?,
+                    r.get::<_, u32>(1)?,
+                    r.get::<_, Option<i64>>(2)?,
+                    r.get::<_, Option<String>>(3)?,
+                ))
             })
             .map_err(map_err)?;
         let mut stores = Vec::new();
         for row in rows {
-            let (region, store, at) = row.map_err(map_err)?;
+            let (region, store, at, branch) = row.map_err(map_err)?;
             let arrived_ms = at.map(|t| unsigned("time", t)).transpose()?;
-            stores.push(StoreArrival { region, store, arrived_ms });
+            stores.push(StoreArrival { region, store, arrived_ms, branch });
         }
         Ok(Some((change, stores)))
     }
@@ -234,6 +272,27 @@ mod tests {
             s.price_arrival("MUG").unwrap_or_else(|e| panic!("{e}")).unwrap_or_else(|| panic!());
         assert_eq!((c.price_minor, c.position), (1399, 8));
         assert_eq!(arrivals(&s, "MUG"), [(0, 1, None), (0, 2, None), (1, 7, None)]);
+    }
+
+    #[test]
+    fn stores_are_shown_by_the_branch_their_region_names_them_by() {
+        let (_d, mut s) = store();
+        s.record_reach(0, 1_000, &[(1, 3), (2, 3)]).unwrap_or_else(|e| panic!("{e}"));
+        s.record_price_change("MUG", 1299, 5, 2_000).unwrap_or_else(|e| panic!("{e}"));
+        let names = |s: &MasterStore| -> Vec<Option<String>> {
+            let found = s.price_arrival("MUG").unwrap_or_else(|e| panic!("{e}"));
+            found.map(|(_, rows)| rows).unwrap_or_default().into_iter().map(|a| a.branch).collect()
+        };
+        assert_eq!(names(&s), [None, None], "unnamed until a region names them");
+        s.record_store_names(0, &[(1, "lisbon-1".into())]).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(names(&s), [Some("lisbon-1".to_string()), None]);
+        // A store that moves to another branch is shown by the newer name.
+        s.record_store_names(0, &[(1, "porto-2".into()), (2, "faro-1".into())])
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(names(&s), [Some("porto-2".to_string()), Some("faro-1".to_string())]);
+        let many: Vec<(u32, String)> =
+            (0..=MAX_REACH_STORES as u32).map(|i| (i, "b".to_string())).collect();
+        assert!(s.record_store_names(0, &many).is_err(), "a report naming too many stores");
     }
 
     #[test]

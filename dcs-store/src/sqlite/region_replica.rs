@@ -7,6 +7,9 @@
 //!
 //! Deduplication is the unique indexes': an event id or a (tenant, idempotency key) already
 //! held makes an accepted item an [`Outcome::Duplicate`].
+//!
+//! Beside them it keeps, per store, the tenant and branch of the last event it accepted from
+//! it ([`RegionReplicaStore::child_branches`]): how the region names its stores to the master.
 
 use std::path::Path;
 
@@ -38,6 +41,13 @@ CREATE TABLE IF NOT EXISTS outbox_state (
 INSERT OR IGNORE INTO outbox_state VALUES (1, 0, 0);
 CREATE TABLE IF NOT EXISTS refused_by_parent (
     pos INTEGER PRIMARY KEY, event_id BLOB NOT NULL, reason TEXT NOT NULL
+) STRICT;
+";
+
+/// Tables added after the first format: created on every open (a file made before has none).
+const ADDED_DDL: &str = "
+CREATE TABLE IF NOT EXISTS child_branch (
+    child BLOB PRIMARY KEY, tenant TEXT NOT NULL, branch TEXT NOT NULL
 ) STRICT;
 ";
 
@@ -117,12 +127,13 @@ impl RegionReplicaStore {
                 .map_err(map_err)?
         };
         match marker {
-            Some(m) if m == FORMAT.as_bytes() => {}
+            Some(m) if m == FORMAT.as_bytes() => tx.execute_batch(ADDED_DDL).map_err(map_err)?,
             Some(_) => {
                 return Err(not_ours("its format marker is another kind of file's"));
             }
             None => {
                 tx.execute_batch(DDL).map_err(map_err)?;
+                tx.execute_batch(ADDED_DDL).map_err(map_err)?;
                 tx.execute_batch(checkpoint_log::DDL).map_err(map_err)?;
                 exec(
                     &tx,
@@ -261,6 +272,29 @@ impl RegionReplicaStore {
         Ok(out)
     }
 
+    /// Per store: the tenant and branch of the last event accepted from it, in store order.
+    ///
+    /// # Errors
+    /// [`StoreError::Corrupt`] for a row that does not decode; the database's error.
+    pub fn child_branches(&self) -> Result<Vec<(NodeId, String, String)>> {
+        let mut q = self
+            .conn
+            .prepare_cached("SELECT child, tenant, branch FROM child_branch")
+            .map_err(map_err)?;
+        let rows = q
+            .query_map([], |r| {
+                Ok((r.get::<_, Vec<u8>>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?))
+            })
+            .map_err(map_err)?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (child, tenant, branch) = row.map_err(map_err)?;
+            out.push((decode(&child, "child id")?, tenant, branch));
+        }
+        out.sort_by_key(|(child, _, _)| *child);
+        Ok(out)
+    }
+
     /// What the machine restarts from (as [`SyncStore::load`], without `&mut`).
     ///
     /// # Errors
@@ -294,11 +328,33 @@ impl ReplicaTxn<'_> {
     /// transaction must be dropped then.
     pub fn persist(&mut self, batch: &PersistBatch) -> Result<Vec<Outcome>> {
         let mut outcomes = Vec::new();
+        // The branch of each store's last accepted event, written once per batch and store.
+        let mut branches: Vec<(&NodeId, &str, &str)> = Vec::new();
         for op in &batch.ops {
             if let Some(o) = write_op(&self.tx, op)? {
+                if let (
+                    WriteOp::Accept { from, item: Item::Event(e), .. },
+                    Outcome::Stored { .. },
+                ) = (op, &o)
+                {
+                    let named = (from, e.tenant_id().as_str(), e.branch_id().as_str());
+                    match branches.iter_mut().find(|(c, _, _)| *c == from) {
+                        Some(b) => *b = named,
+                        None => branches.push(named),
+                    }
+                }
                 outcomes.push(o);
             }
             self.logged += log_op(&self.tx, op)?;
+        }
+        for (child, tenant, branch) in branches {
+            exec(
+                &self.tx,
+                "INSERT INTO child_branch (child, tenant, branch) VALUES (?1, ?2, ?3)
+                     ON CONFLICT (child) DO UPDATE SET tenant = excluded.tenant, branch = excluded.branch
+                     WHERE tenant IS NOT excluded.tenant OR branch IS NOT excluded.branch",
+                params![encode(child, "child id")?, tenant, branch],
+            )?;
         }
         Ok(outcomes)
     }

@@ -285,6 +285,8 @@ try {
   await arrived.waitFor({ timeout: 60_000 });
   assert.match(await arrived.textContent(), /^\$4\.50 has reached [1-9]/);
   const firstRow = page.locator('[data-testid^="arrival-"]').filter({ hasText: 'Arrived' }).first();
+  // The store is shown by the branch of the events it sold (its region names it so).
+  await page.locator('[data-testid^="arrival-"]').filter({ hasText: 's1 · store 1' }).waitFor({ timeout: 30_000 });
   say(`prices: ${await arrived.textContent()} (shown ${Date.now() - arrivalStart} ms after the look-up; row: ${await firstRow.textContent()})`);
   await shot('price-arrival');
 

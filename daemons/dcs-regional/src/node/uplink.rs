@@ -270,11 +270,23 @@ fn store_reach(replica: &SharedReplica) -> Vec<pb::StoreReach> {
         Ok(r) => r,
         Err(p) => p.into_inner(),
     };
+    // A store is named by the branch of the events it sends (none yet: unnamed).
+    let branches = r.store().child_branches().unwrap_or_else(|e| {
+        tracing::warn!(error = %e, "the stores' branches are unreadable; reporting them unnamed");
+        Vec::new()
+    });
+    let branch_of = |node: NodeId| {
+        branches.iter().find(|(c, _, _)| *c == node).map(|(_, _, b)| b.clone()).unwrap_or_default()
+    };
     r.machine()
         .store_reach()
         .into_iter()
         .filter_map(|(store, position)| match store {
-            NodeId::Store(s) => Some(pb::StoreReach { store: s, master_position: position }),
+            NodeId::Store(s) => Some(pb::StoreReach {
+                store: s,
+                master_position: position,
+                branch: branch_of(store),
+            }),
             _ => None,
         })
         // The master refuses a longer list (and with it the whole report).

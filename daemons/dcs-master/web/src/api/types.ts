@@ -193,6 +193,8 @@ export interface SetPriceResponse {
 export interface StoreArrival {
   region: number;
   store: number;
+  /** The branch of the last event its region accepted from it (null: none yet). */
+  branch: string | null;
   arrived_ms: number | null;
   /** Milliseconds from the change to the first report that showed it at the store. */
   after_ms: number | null;

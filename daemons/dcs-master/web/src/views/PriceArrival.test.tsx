@@ -17,6 +17,8 @@ const arrival = (stores: Array<[number, number, number | null]>) => ({
   stores: stores.map(([region, store, after]) => ({
     region,
     store,
+    // Store 1 is named by its events' branch; the others have sent none yet.
+    branch: store === 1 ? 'lisbon-1' : null,
     arrived_ms: after === null ? null : 1_000 + after,
     after_ms: after,
   })),
@@ -31,8 +33,8 @@ describe('Price arrival', () => {
     const { calls } = stubFetch({ '/api/v1/prices/MUG/arrival': () => json(200, body) });
     render(<PriceArrival sku="MUG" currency="EUR" version={0} refreshMs={20} />);
     expect((await screen.findByTestId('arrival-summary')).textContent).toBe('€4.50 has reached 1 of 2 stores.');
-    expect(screen.getByTestId('arrival-0-1').textContent).toMatch(/Arrived.*1\.2 s/);
-    expect(screen.getByTestId('arrival-0-2').textContent).toMatch(/Waiting.*—/);
+    expect(screen.getByTestId('arrival-0-1').textContent).toMatch(/lisbon-1 · store 1.*Arrived.*1\.2 s/);
+    expect(screen.getByTestId('arrival-0-2').textContent).toMatch(/Store 2.*Waiting.*—/);
     body = arrival([
       [0, 1, 1_200],
       [0, 2, 4_000],

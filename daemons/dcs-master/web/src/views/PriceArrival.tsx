@@ -98,7 +98,10 @@ export function PriceArrival({
                 {a.stores.map((s) => (
                   <tr key={`${s.region}/${s.store}`} data-testid={`arrival-${s.region}-${s.store}`}>
                     <Td>Region {s.region}</Td>
-                    <Td>Store {s.store}</Td>
+                    <Td>
+                      {s.branch ?? `Store ${s.store}`}
+                      {s.branch !== null && <span className="muted small"> · store {s.store}</span>}
+                    </Td>
                     <Td>
                       {s.arrived_ms === null ? (
                         <Badge tone="warn" icon="…">

@@ -34,7 +34,7 @@ describe('Prices view', () => {
               position: 3,
               set_ms: 1,
               arrived: 1,
-              stores: [{ region: 0, store: 1, arrived_ms: 900, after_ms: 899 }],
+              stores: [{ region: 0, store: 1, branch: 'lisbon-1', arrived_ms: 900, after_ms: 899 }],
             }),
     });
     view();
