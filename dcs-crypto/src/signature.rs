@@ -119,6 +119,25 @@ impl fmt::Debug for Verifier {
 }
 
 impl Verifier {
+    /// Reads a public key under the algorithm's name in the key registry (`ed25519`,
+    /// `ecdsa-p256`), as [`Verifier::from_bytes`] reads it.
+    ///
+    /// # Errors
+    /// [`CryptoError::InvalidKey`] for another name or key bytes that do not parse.
+    pub fn from_registry(algorithm: &str, bytes: &[u8]) -> Result<Self> {
+        let algorithm = match algorithm {
+            "ed25519" => SignatureAlgorithm::Ed25519,
+            "ecdsa-p256" => SignatureAlgorithm::EcdsaP256Sha256,
+            _ => {
+                return Err(CryptoError::InvalidKey {
+                    what: "registry key",
+                    reason: "its algorithm is neither ed25519 nor ecdsa-p256",
+                });
+            }
+        };
+        Self::from_bytes(algorithm, bytes)
+    }
+
     /// Reads a public key: SEC1 (compressed or uncompressed) for P-256, 32 bytes for Ed25519.
     ///
     /// Ed25519 keys of small order are refused (they would let one signature fit many messages).

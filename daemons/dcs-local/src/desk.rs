@@ -542,18 +542,33 @@ impl Desk {
                     t.agent
                 )));
             }
-            dcs_crypto::verify_event(e, &self.identity.mac, &self.identity.registry).map_err(
-                |err| match err {
-                    dcs_crypto::CryptoError::BadMac
-                    | dcs_crypto::CryptoError::BadSignature
-                    | dcs_crypto::CryptoError::MissingMac
-                    | dcs_crypto::CryptoError::MissingSignature
-                    | dcs_crypto::CryptoError::UnknownSigner { .. } => {
-                        LocalError::Unauthenticated(format!("events[{i}]: {err}"))
-                    }
-                    other => LocalError::Invalid(format!("events[{i}]: {other}")),
-                },
-            )?;
+            // The master's key registry, as merged from the region, decides the creator's key
+            // when it holds one (a rotation or a registration made there); else the store's
+            // own terminals.toml.
+            let registered = self.sync.lock().state().registered_key_of(e).cloned();
+            let from_registry = match registered {
+                Some((algorithm, bytes)) => {
+                    let key =
+                        dcs_crypto::Verifier::from_registry(&algorithm, &bytes).map_err(|err| {
+                            LocalError::Unauthenticated(format!("events[{i}]: {err}"))
+                        })?;
+                    let mut one = dcs_crypto::KeyRegistry::new();
+                    one.register(&e.audit().created_by, key);
+                    Some(one)
+                }
+                None => None,
+            };
+            let keys = from_registry.as_ref().unwrap_or(&self.identity.registry);
+            dcs_crypto::verify_event(e, &self.identity.mac, keys).map_err(|err| match err {
+                dcs_crypto::CryptoError::BadMac
+                | dcs_crypto::CryptoError::BadSignature
+                | dcs_crypto::CryptoError::MissingMac
+                | dcs_crypto::CryptoError::MissingSignature
+                | dcs_crypto::CryptoError::UnknownSigner { .. } => {
+                    LocalError::Unauthenticated(format!("events[{i}]: {err}"))
+                }
+                other => LocalError::Invalid(format!("events[{i}]: {other}")),
+            })?;
         }
         // After the signatures (a forged event is refused as forged) and before opening (a key
         // the store never leased opens nothing): every data key was leased to this terminal.

@@ -400,3 +400,59 @@ async fn a_lease_runs_out_at_the_store_and_a_new_provision_goes_on() {
     assert_eq!(day.unwrap().into_inner().sales_count, 1);
     assert!(daemon.terminate().success());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_key_the_master_registers_for_a_till_is_the_key_the_store_checks() {
+    let dir = tempfile::tempdir().unwrap();
+    let certs = tempfile::tempdir().unwrap();
+    common::init(dir.path());
+    let d = dir.path().to_str().unwrap();
+    let out = cli(&["till", "add", "--data-dir", d, "--id", "till-1"]);
+    let code = out.lines().find_map(|l| l.strip_prefix("enrollment code (shown once): ")).unwrap();
+    let enrollment = TillEnrollment::from_code(code).unwrap();
+    // The master registers another key for till-1 (a rotation made there): once it reaches
+    // the store, what the till signs with its enrolled key is refused, and the new key's
+    // signatures go in.
+    let (region_tls, store_tls) = common::region::certs(certs.path());
+    let mac = common::region::mac_key(dir.path());
+    let r = common::region::start(common::region::free_addr(), &region_tls, mac, None).await;
+    let rotated =
+        dcs_crypto::Signer::generate(dcs_core::event::SignatureAlgorithm::Ed25519, &mut OsRng);
+    let public = rotated.verifier().to_bytes();
+    r.state.lock().unwrap().register("acme", "till-1", "ed25519", &public);
+    common::region::point_at(dir.path(), &[format!("https://{}", r.addr)], &store_tls);
+    let daemon = common::start_with(dir.path(), &enrollment.token, &[]);
+    let mut c = daemon.client().await;
+    let p = c.provision_till(daemon.req(pb::ProvisionTillRequest {})).await.unwrap().into_inner();
+    let mut till = leased_till(&p, &enrollment, 1_000, [7; 16]);
+    let usd = |m: i64| Money::from_minor(m, Currency::USD);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    let mut n = 0;
+    let refused = loop {
+        n += 1;
+        let (_s, opened) = PosSession::open(
+            SessionId::new(format!("s-{n}")).unwrap(),
+            AgentId::new("cashier-1").unwrap(),
+            usd(1_000),
+        )
+        .unwrap();
+        let open = till.seal(&format!("till-1/open-{n}"), &[opened], "till-1");
+        if let Err(e) = c.submit_sealed(daemon.req(sealed(&format!("session-s-{n}"), open))).await {
+            break e;
+        }
+        assert!(std::time::Instant::now() < deadline, "the registered key never reached the store");
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    };
+    assert_eq!(refused.code(), Code::Unauthenticated, "{refused}");
+    assert!(refused.message().contains("signature"), "{refused}");
+    till.signer = rotated;
+    let (_s, opened) = PosSession::open(
+        SessionId::new("s-rotated").unwrap(),
+        AgentId::new("cashier-1").unwrap(),
+        usd(1_000),
+    )
+    .unwrap();
+    let open = till.seal("till-1/open-rotated", &[opened], "till-1");
+    c.submit_sealed(daemon.req(sealed("session-s-rotated", open))).await.unwrap();
+    assert!(daemon.terminate().success());
+}

@@ -13,20 +13,14 @@ use std::collections::BTreeMap;
 use std::sync::{Arc, PoisonError, RwLock};
 
 use dcs_core::SovereignFinancialEvent;
-use dcs_core::event::SignatureAlgorithm;
 use dcs_crypto::{CryptoError, KeyRegistry, MacKey, SignedMessage};
 use dcs_sync::ReplicatedState;
 use dcs_sync::{AgentKey, Verifier, VerifyError};
 
 /// A registry key, parsed: its verifier, or why it does not parse.
 fn parse((algorithm, bytes): &(String, Vec<u8>)) -> Result<dcs_crypto::Verifier, String> {
-    let alg = match algorithm.as_str() {
-        "ed25519" => SignatureAlgorithm::Ed25519,
-        "ecdsa-p256" => SignatureAlgorithm::EcdsaP256Sha256,
-        other => return Err(format!("the registry's algorithm {other:?} is unknown")),
-    };
-    dcs_crypto::Verifier::from_bytes(alg, bytes)
-        .map_err(|e| format!("the registry's public key does not parse: {e}"))
+    dcs_crypto::Verifier::from_registry(algorithm, bytes)
+        .map_err(|e| format!("the registry's {algorithm} key does not parse: {e}"))
 }
 
 /// The master's key registry as this region last applied it: each agent's entry as the

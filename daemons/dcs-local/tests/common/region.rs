@@ -95,6 +95,14 @@ impl State {
         self.settle();
     }
 
+    /// Registers `key` as `agent`'s public key at the master (it reaches the store through
+    /// the region).
+    pub fn register(&mut self, tenant: &str, agent: &str, algorithm: &str, key: &[u8]) {
+        let now = self.now();
+        self.master.register_key(now, tenant, agent, algorithm, key).unwrap();
+        self.settle();
+    }
+
     /// Revokes `agent` of `tenant` at the master from `from_ms` (it reaches the store
     /// through the region).
     pub fn revoke(&mut self, tenant: &str, agent: &str, from_ms: u64, reason: &str) {
