@@ -207,16 +207,26 @@ async fn a_terminal_the_master_revokes_is_refused_at_the_store_with_the_reason()
     assert_eq!(d.terminate().code(), Some(0));
 }
 
+/// A leader region and a follower answering with `hint` (None: the leader's own address),
+/// both holding the MAC key of the store in `data_dir`; the store's TLS files.
+async fn leader_and_follower(
+    data_dir: &std::path::Path,
+    certs: &std::path::Path,
+    hint: Option<String>,
+) -> (dcs_daemon::tls::TlsFiles, region::TestRegion, region::TestRegion) {
+    let (region_tls, store_tls) = region::certs(certs);
+    let mac = region::mac_key(data_dir);
+    let leader = region::start(region::free_addr(), &region_tls, mac.clone(), None).await;
+    let hint = hint.unwrap_or_else(|| format!("https://{}", leader.addr));
+    let follower = region::start(region::free_addr(), &region_tls, mac, Some(hint)).await;
+    (store_tls, leader, follower)
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_follower_sends_the_store_to_its_leader() {
-    let dir = tempfile::tempdir().unwrap();
-    let certs = tempfile::tempdir().unwrap();
-    let (region_tls, store_tls) = region::certs(certs.path());
+    let (dir, certs) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
     let token = common::init(dir.path());
-    let mac = region::mac_key(dir.path());
-    let leader = region::start(region::free_addr(), &region_tls, mac.clone(), None).await;
-    let to = format!("https://{}", leader.addr);
-    let follower = region::start(region::free_addr(), &region_tls, mac, Some(to)).await;
+    let (store_tls, leader, follower) = leader_and_follower(dir.path(), certs.path(), None).await;
     region::point_at(dir.path(), &[format!("https://{}", follower.addr)], &store_tls);
     let d = common::start(dir.path(), &token);
     let mut c = d.client().await;
@@ -231,18 +241,15 @@ async fn a_follower_sends_the_store_to_its_leader() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_store_not_following_leaders_tries_its_next_endpoint_instead() {
-    let dir = tempfile::tempdir().unwrap();
-    let certs = tempfile::tempdir().unwrap();
-    let (region_tls, store_tls) = region::certs(certs.path());
+    let (dir, certs) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
     let token = common::init(dir.path());
-    let mac = region::mac_key(dir.path());
-    let leader = region::start(region::free_addr(), &region_tls, mac.clone(), None).await;
     // The follower names an address where a listener counts who connects: a store following
     // the hint would connect there.
     let hinted = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     hinted.set_nonblocking(true).unwrap();
     let nowhere = format!("https://{}", hinted.local_addr().unwrap());
-    let follower = region::start(region::free_addr(), &region_tls, mac, Some(nowhere)).await;
+    let (store_tls, leader, follower) =
+        leader_and_follower(dir.path(), certs.path(), Some(nowhere)).await;
     let endpoints = [format!("https://{}", follower.addr), format!("https://{}", leader.addr)];
     region::point_at(dir.path(), &endpoints, &store_tls);
     let path = dir.path().join("dcs-local.toml");
