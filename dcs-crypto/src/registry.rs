@@ -49,6 +49,11 @@ impl KeyRegistry {
         self.keys.get(agent.as_str())
     }
 
+    /// Every registered agent id with its key, ordered by id.
+    pub fn iter(&self) -> impl Iterator<Item = (&str, &Verifier)> {
+        self.keys.iter().map(|(agent, key)| (agent.as_str(), key))
+    }
+
     /// Number of registered agents.
     pub fn len(&self) -> usize {
         self.keys.len()

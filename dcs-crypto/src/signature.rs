@@ -138,6 +138,15 @@ impl Verifier {
         Self::from_bytes(algorithm, bytes)
     }
 
+    /// The name of its algorithm in the key registry (`ed25519`, `ecdsa-p256`): what
+    /// [`Verifier::from_registry`] reads.
+    pub fn registry_algorithm(&self) -> &'static str {
+        match self.algorithm() {
+            SignatureAlgorithm::Ed25519 => "ed25519",
+            SignatureAlgorithm::EcdsaP256Sha256 => "ecdsa-p256",
+        }
+    }
+
     /// Reads a public key: SEC1 (compressed or uncompressed) for P-256, 32 bytes for Ed25519.
     ///
     /// Ed25519 keys of small order are refused (they would let one signature fit many messages).

@@ -118,7 +118,19 @@ fn signers_round_trip_through_bytes() {
         v.verify(b"canonical", &sig).unwrap();
         assert_eq!(v.verify(b"canonical!", &sig), Err(CryptoError::BadSignature));
         assert!(Verifier::from_bytes(alg, &[0; 5]).is_err());
+        // The key registry's names read back to the same key.
+        let named = Verifier::from_registry(v.registry_algorithm(), &v.to_bytes()).unwrap();
+        assert_eq!((named.algorithm(), named.to_bytes()), (alg, v.to_bytes()));
     }
+    assert!(matches!(
+        Verifier::from_registry("rsa", &[1; 32]),
+        Err(CryptoError::InvalidKey { what: "registry key", .. })
+    ));
+    let mut registry = KeyRegistry::new();
+    let till = dcs_core::AgentId::new("till-1").unwrap();
+    registry.register(&till, Signer::generate(SignatureAlgorithm::Ed25519, &mut r).verifier());
+    let ids: Vec<&str> = registry.iter().map(|(agent, _)| agent).collect();
+    assert_eq!(ids, ["till-1"]);
     // A small-order Ed25519 key (the identity point) is refused.
     let mut identity = [0u8; 32];
     identity[0] = 1;

@@ -54,8 +54,11 @@ pub fn decode(bytes: &[u8]) -> Result<Message, SyncError> {
     if version > PROTOCOL_VERSION {
         return Err(SyncError::UnsupportedVersion { got: version, supported: PROTOCOL_VERSION });
     }
-    if version == 0 {
-        return Err(SyncError::Decode("version byte 0 is not a protocol version".into()));
+    if version < PROTOCOL_VERSION {
+        return Err(SyncError::Decode(alloc::format!(
+            "sync protocol version {version} is older than this node's {PROTOCOL_VERSION}: \
+             upgrade the sender"
+        )));
     }
     let (msg, rest): (Message, &[u8]) =
         postcard::take_from_bytes(body).map_err(|e| SyncError::Decode(e.to_string()))?;
@@ -91,7 +94,16 @@ mod tests {
         assert_eq!(decode(&bytes).unwrap(), m);
         let mut newer = bytes.clone();
         newer[0] = PROTOCOL_VERSION + 1;
-        assert_eq!(decode(&newer), Err(SyncError::UnsupportedVersion { got: 2, supported: 1 }));
+        let supported = PROTOCOL_VERSION;
+        assert_eq!(
+            decode(&newer),
+            Err(SyncError::UnsupportedVersion { got: supported + 1, supported })
+        );
+        let mut older = bytes.clone();
+        older[0] = PROTOCOL_VERSION - 1;
+        assert!(
+            matches!(decode(&older), Err(SyncError::Decode(m)) if m.contains("upgrade the sender"))
+        );
         assert!(decode(&newer).unwrap_err().to_string().contains("upgrade"));
         let mut trailing = bytes.clone();
         trailing.push(0);

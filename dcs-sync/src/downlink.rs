@@ -13,7 +13,7 @@ use alloc::vec::Vec;
 use crate::SyncError;
 use crate::durable::{Outcome, WriteOp};
 use crate::liveness::Liveness;
-use crate::messages::{Ack, EventSummary, Item, Message, NodeId, Push, Rejection};
+use crate::messages::{Ack, CrdtPayload, EventSummary, Item, Message, NodeId, Push, Rejection};
 use crate::node::{Core, Now};
 use crate::verifier::Verifier;
 
@@ -129,7 +129,17 @@ impl Downlink {
         }
         self.high.insert(from, high);
         core.peer_reports(from, push.have);
-        if let Some(c) = push.crdt {
+        if let Some(mut c) = push.crdt {
+            // A child's own changes are stock, sessions and enrollments: what only the master
+            // writes never comes up (a store cannot lift a revocation or set a price).
+            match &mut c {
+                CrdtPayload::Delta { delta, .. } => {
+                    if delta.without_master_writes() {
+                        core.stats.master_writes_dropped += 1;
+                    }
+                }
+                CrdtPayload::Full { state, .. } => state.without_master_writes(),
+            }
             core.merge_payload(from, c);
         }
         let pending = !core.unsubmitted.is_empty() || !core.nothing_in_flight();

@@ -76,12 +76,29 @@ pub struct Revocation {
 }
 
 /// The registry's name of an agent: `tenant/agent` (neither id may contain `/`).
-fn name(tenant: &str, agent: &str) -> KeyName {
+pub(crate) fn name(tenant: &str, agent: &str) -> KeyName {
     KeyName::from(format!("{tenant}/{agent}").as_str())
 }
 
-fn domain(why: String) -> SyncError {
+pub(crate) fn domain(why: String) -> SyncError {
     SyncError::Domain(why)
+}
+
+/// Checks a public key as the registry takes it: a known algorithm, 1 to
+/// [`MAX_PUBLIC_KEY`] bytes.
+pub(crate) fn check_public_key(algorithm: &str, public_key: &[u8]) -> Result<(), SyncError> {
+    if !matches!(algorithm, "ed25519" | "ecdsa-p256") {
+        return Err(domain(format!(
+            "algorithm: {algorithm:?} is not a signature algorithm: use ed25519 or ecdsa-p256"
+        )));
+    }
+    if public_key.is_empty() || public_key.len() > MAX_PUBLIC_KEY {
+        return Err(domain(format!(
+            "public_key: {} bytes; a public key is 1 to {MAX_PUBLIC_KEY} bytes",
+            public_key.len()
+        )));
+    }
+    Ok(())
 }
 
 impl ReplicatedState {
@@ -131,17 +148,7 @@ impl ReplicatedState {
         algorithm: &str,
         public_key: &[u8],
     ) -> Result<StateDelta, SyncError> {
-        if !matches!(algorithm, "ed25519" | "ecdsa-p256") {
-            return Err(domain(format!(
-                "algorithm: {algorithm:?} is not a signature algorithm: use ed25519 or ecdsa-p256"
-            )));
-        }
-        if public_key.is_empty() || public_key.len() > MAX_PUBLIC_KEY {
-            return Err(domain(format!(
-                "public_key: {} bytes; a public key is 1 to {MAX_PUBLIC_KEY} bytes",
-                public_key.len()
-            )));
-        }
+        check_public_key(algorithm, public_key)?;
         let before = self.agent_key(tenant, agent).cloned();
         if let Some(r) = before.as_ref().and_then(|b| b.revoked.as_ref()) {
             return Err(domain(format!(

@@ -128,12 +128,33 @@ impl LocalMachine {
         let pos = self.next_pos;
         self.next_pos += 1;
         self.core.write(WriteOp::Append { pos, item: Item::Event(alloc::boxed::Box::new(event)) });
-        if !delta.is_empty() {
-            let delta = alloc::sync::Arc::new(delta);
-            let seq = self.core.log.record(None, alloc::sync::Arc::clone(&delta));
-            self.core.write(WriteOp::Delta { from: None, have: 0, delta, seq });
-        }
+        self.core.local_change(delta);
         Ok(pos)
+    }
+
+    /// Reports `agent` of `tenant`, a terminal enrolled at this store with `public_key`, up to
+    /// the master's key registry (see [`crate::enrolled`]). Returns false when the state
+    /// already holds this very report (a restart reports nothing new).
+    ///
+    /// # Errors
+    /// [`SyncError::Domain`] naming the field to fix (see [`ReplicatedState::enroll`]).
+    ///
+    /// [`ReplicatedState::enroll`]: crate::ReplicatedState::enroll
+    pub fn enroll_terminal(
+        &mut self,
+        now: Now,
+        tenant: &str,
+        agent: &str,
+        algorithm: &str,
+        public_key: &[u8],
+    ) -> Result<bool, SyncError> {
+        let t = self.core.hlc.tick(now.wall_ms).time;
+        let (replica, branch) = (self.config.replica, self.config.branch.as_str());
+        let delta =
+            self.core.working.enroll(replica, t, tenant, branch, agent, algorithm, public_key)?;
+        let Some(delta) = delta else { return Ok(false) };
+        self.core.local_change(delta);
+        Ok(true)
     }
 
     /// Handles a decoded message from `from`.

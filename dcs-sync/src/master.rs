@@ -8,12 +8,11 @@ use dcs_crdt::ReplicaId;
 use crate::SyncError;
 use crate::checkpoint::Checkpoint;
 use crate::downlink::Downlink;
-use crate::durable::{Outcome, WriteOp};
+use crate::durable::Outcome;
 use crate::liveness::{Liveness, LivenessConfig};
 use crate::messages::{Message, NodeId};
 use crate::node::{Core, Now, SyncConfig};
 use crate::persistence::{OutboxRead, Restored};
-use crate::state::StateDelta;
 
 /// Who the master is and whom it talks to.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -64,15 +63,6 @@ impl MasterMachine {
         Ok(MasterMachine { core, down, liveness, config })
     }
 
-    fn local_change(&mut self, delta: StateDelta) {
-        if delta.is_empty() {
-            return;
-        }
-        let delta = alloc::sync::Arc::new(delta);
-        let seq = self.core.log.record(None, alloc::sync::Arc::clone(&delta));
-        self.core.write(WriteOp::Delta { from: None, have: 0, delta, seq });
-    }
-
     /// Sets the central price of `sku` (replicated to every region and store).
     ///
     /// # Errors
@@ -80,7 +70,7 @@ impl MasterMachine {
     pub fn set_price(&mut self, now: Now, sku: &str, price_minor: i64) -> Result<(), SyncError> {
         let t = self.core.hlc.tick(now.wall_ms).time;
         let delta = self.core.working.set_price(self.config.replica, t, sku, price_minor)?;
-        self.local_change(delta);
+        self.core.local_change(delta);
         Ok(())
     }
 
@@ -101,7 +91,7 @@ impl MasterMachine {
         let replica = self.config.replica;
         let delta =
             self.core.working.register_key(replica, t, tenant, agent, algorithm, public_key)?;
-        self.local_change(delta);
+        self.core.local_change(delta);
         Ok(())
     }
 
@@ -121,7 +111,7 @@ impl MasterMachine {
         let t = self.core.hlc.tick(now.wall_ms).time;
         let replica = self.config.replica;
         let delta = self.core.working.revoke_key(replica, t, tenant, agent, from_ms, reason)?;
-        self.local_change(delta);
+        self.core.local_change(delta);
         Ok(())
     }
 
@@ -136,7 +126,7 @@ impl MasterMachine {
     pub fn list_in_catalog(&mut self, now: Now, sku: &str) {
         let _ = self.core.hlc.tick(now.wall_ms);
         let delta = self.core.working.list_in_catalog(self.config.replica, sku);
-        self.local_change(delta);
+        self.core.local_change(delta);
     }
 
     /// Handles a decoded message from `from`.
@@ -174,7 +164,7 @@ impl MasterMachine {
     /// summary in them (in order).
     ///
     /// # Errors
-    /// [`SyncError::Outcomes`] when there is not one outcome per [`WriteOp::Accept`].
+    /// [`SyncError::Outcomes`] when there is not one outcome per [`WriteOp::Accept`](crate::WriteOp::Accept).
     pub fn handle_persisted(
         &mut self,
         _now: Now,

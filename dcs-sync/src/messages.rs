@@ -14,8 +14,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::state::{ReplicatedState, StateDelta};
 
-/// The protocol version this build speaks (the first byte of every encoded message).
-pub const PROTOCOL_VERSION: u8 = 1;
+/// The protocol version this build speaks (the first byte of every encoded message). Version 2:
+/// the replicated state carries the stores' terminal enrollments ([`ReplicatedState::enrolled`]).
+pub const PROTOCOL_VERSION: u8 = 2;
 
 /// A node of the sync topology: the master, a region, or a store's local agent.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]

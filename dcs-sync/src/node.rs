@@ -15,7 +15,7 @@ use crate::durable::{PersistBatch, WriteOp};
 use crate::messages::{CrdtPayload, Message, NodeId, PROTOCOL_VERSION, Refuse};
 use crate::reach::Reach;
 use crate::rng::SplitMix64;
-use crate::state::ReplicatedState;
+use crate::state::{ReplicatedState, StateDelta};
 use crate::{SyncError, codec};
 
 /// The inputs' notion of time: a monotonic clock for timers and the (possibly skewed) wall clock
@@ -116,6 +116,9 @@ pub struct Stats {
     pub refused_by_parent: u64,
     /// Outbox pages read back from the store.
     pub outbox_reads: u64,
+    /// CRDT deltas from a child that carried writes only the master makes (prices, catalog,
+    /// key registry): those parts were dropped, the rest merged.
+    pub master_writes_dropped: u64,
 }
 
 /// What an in-flight batch still means once it is durable: its non-CRDT writes as they were,
@@ -324,6 +327,17 @@ impl Core {
         }
         self.log.mark_durable(self.durable.log_seq);
         ops
+    }
+
+    /// Records a change this node made itself in its delta log and queues its durable write
+    /// (an empty change is nothing).
+    pub fn local_change(&mut self, delta: StateDelta) {
+        if delta.is_empty() {
+            return;
+        }
+        let delta = alloc::sync::Arc::new(delta);
+        let seq = self.log.record(None, alloc::sync::Arc::clone(&delta));
+        self.write(WriteOp::Delta { from: None, have: 0, delta, seq });
     }
 
     /// Joins a CRDT payload from `from` into the working state and queues its durable write.

@@ -18,6 +18,8 @@ pub type SessionKey = (KeyName, KeyName);
 
 /// The central key registry's map (see [`crate::keys`]).
 type KeyRegistry = ORMap<KeyName, LWWRegister<crate::keys::AgentKey>>;
+/// The stores' enrollments' map (see [`crate::enrolled`]).
+type Enrollments = ORMap<KeyName, LWWRegister<crate::enrolled::Enrollment>>;
 
 /// The state replicated to every store, region and the master (identical once converged).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -32,6 +34,9 @@ pub struct ReplicatedState {
     pub sessions: ORSet<SessionKey>,
     /// The central key registry per `tenant/agent`, set by the master (see [`crate::keys`]).
     pub keys: ORMap<KeyName, LWWRegister<crate::keys::AgentKey>>,
+    /// Terminals enrolled at stores per `tenant/agent`, written by their stores (see
+    /// [`crate::enrolled`]).
+    pub enrolled: Enrollments,
 }
 
 /// A change of [`ReplicatedState`]: one delta per field (empty fields cost a few bytes).
@@ -47,12 +52,26 @@ pub struct StateDelta {
     pub sessions: ORSetDelta<SessionKey>,
     /// Key registry writes.
     pub keys: ORMapDelta<KeyName, LWWRegister<crate::keys::AgentKey>>,
+    /// Store enrollments.
+    pub enrolled: ORMapDelta<KeyName, LWWRegister<crate::enrolled::Enrollment>>,
 }
 
 impl StateDelta {
     /// True when joining this delta changes nothing anywhere.
     pub fn is_empty(&self) -> bool {
         *self == StateDelta::default()
+    }
+
+    /// This delta less what only the master writes (prices, the catalog, the key registry):
+    /// what a parent merges from a child, whose own changes are stock, sessions and
+    /// enrollments. Returns whether it dropped anything (a child that tried to write them).
+    pub fn without_master_writes(&mut self) -> bool {
+        let prices = core::mem::take(&mut self.prices);
+        let catalog = core::mem::take(&mut self.catalog);
+        let keys = core::mem::take(&mut self.keys);
+        prices != ORMapDelta::default()
+            || catalog != ORSetDelta::default()
+            || keys != ORMapDelta::default()
     }
 }
 
@@ -65,6 +84,7 @@ impl Crdt for ReplicatedState {
         self.catalog.merge(&other.catalog);
         self.sessions.merge(&other.sessions);
         self.keys.merge(&other.keys);
+        self.enrolled.merge(&other.enrolled);
     }
 
     fn apply_delta(&mut self, delta: &StateDelta) {
@@ -73,6 +93,7 @@ impl Crdt for ReplicatedState {
         self.catalog.apply_delta(&delta.catalog);
         self.sessions.apply_delta(&delta.sessions);
         self.keys.apply_delta(&delta.keys);
+        self.enrolled.apply_delta(&delta.enrolled);
     }
 
     fn join_deltas(into: &mut StateDelta, delta: &StateDelta) {
@@ -81,6 +102,7 @@ impl Crdt for ReplicatedState {
         ORSet::<KeyName>::join_deltas(&mut into.catalog, &delta.catalog);
         ORSet::<SessionKey>::join_deltas(&mut into.sessions, &delta.sessions);
         KeyRegistry::join_deltas(&mut into.keys, &delta.keys);
+        Enrollments::join_deltas(&mut into.enrolled, &delta.enrolled);
     }
 
     fn validate(&self) -> Result<(), CrdtError> {
@@ -88,7 +110,8 @@ impl Crdt for ReplicatedState {
         self.prices.validate()?;
         self.catalog.validate()?;
         self.sessions.validate()?;
-        self.keys.validate()
+        self.keys.validate()?;
+        self.enrolled.validate()
     }
 
     fn validate_delta(delta: &StateDelta) -> Result<(), CrdtError> {
@@ -96,7 +119,8 @@ impl Crdt for ReplicatedState {
         ORMap::<KeyName, LWWRegister<i64>>::validate_delta(&delta.prices)?;
         ORSet::<KeyName>::validate_delta(&delta.catalog)?;
         ORSet::<SessionKey>::validate_delta(&delta.sessions)?;
-        KeyRegistry::validate_delta(&delta.keys)
+        KeyRegistry::validate_delta(&delta.keys)?;
+        Enrollments::validate_delta(&delta.enrolled)
     }
 }
 
@@ -105,6 +129,15 @@ fn crdt_err(e: CrdtError) -> SyncError {
 }
 
 impl ReplicatedState {
+    /// This state less what only the master writes (see [`StateDelta::without_master_writes`]):
+    /// what a parent merges of a child's whole state (which holds the master's writes as the
+    /// child merged them from its parent).
+    pub fn without_master_writes(&mut self) {
+        self.prices = ORMap::default();
+        self.catalog = ORSet::default();
+        self.keys = ORMap::default();
+    }
+
     /// Units of `sku` on hand at `branch` as this replica sees them (0 if never moved).
     pub fn on_hand(&self, branch: &str, sku: &str) -> i128 {
         self.stock.get(&(KeyName::from(branch), KeyName::from(sku))).map_or(0, PNCounter::value)

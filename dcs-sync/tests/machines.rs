@@ -339,14 +339,18 @@ fn newer_protocol_version_is_refused_with_a_clear_message() {
     let mut bytes = encode(&Message::Heartbeat(Heartbeat { hlc: 0, lag: 0 })).unwrap();
     bytes[0] = PROTOCOL_VERSION + 1;
     let err = r.handle_bytes(now(1), NodeId::Store(1), &bytes).unwrap_err();
-    assert!(matches!(err, SyncError::UnsupportedVersion { got: 2, supported: 1 }));
+    let v = PROTOCOL_VERSION;
+    assert!(
+        matches!(err, SyncError::UnsupportedVersion { got, supported } if got == v + 1 && supported == v)
+    );
     let (to, msg) = r.poll_transmit().unwrap();
     assert_eq!(to, NodeId::Store(1));
     let Message::Refuse(refuse) = msg else { panic!() };
     assert_eq!(refuse.supported_version, PROTOCOL_VERSION);
     let mut s = local(1);
     s.handle_message(now(2), NodeId::Region(0), Message::Refuse(refuse)).unwrap();
-    assert!(s.refusal().unwrap().to_string().contains("supports protocol version 1"));
+    let why = s.refusal().unwrap().to_string();
+    assert!(why.contains(&format!("supports protocol version {v}")), "{why}");
     // Unknown peers are refused too.
     assert!(matches!(
         r.handle_message(
@@ -490,6 +494,86 @@ fn a_revocation_from_the_master_reaches_every_tier_and_refuses_the_agents_later_
     assert_eq!(master_host.items.len(), 2, "and only they reached the master");
     let key = stores[0].state().agent_key("acme", "pos-1").expect("store 1 has it now");
     assert!(key.revoked.is_some());
+    assert_eq!(m.state(), r.state());
+}
+
+#[test]
+fn a_stores_enrollment_reaches_the_master_and_a_store_cannot_write_what_only_the_master_writes() {
+    use dcs_crdt::Crdt;
+    let mut stores = vec![local(1), local(2)];
+    let mut r = region();
+    let mut m = master();
+    let (mut master_host, mut region_host) = (MemStore::default(), MemStore::default());
+    m.set_price(now(1), "MUG", 1299).unwrap();
+    m.revoke_key(now(2), "acme", "pos-9", T0, "till stolen").unwrap();
+    assert!(stores[0].enroll_terminal(now(3), "acme", "pos-1", "ed25519", &[7; 32]).unwrap());
+    let again = stores[0].enroll_terminal(now(4), "acme", "pos-1", "ed25519", &[7; 32]).unwrap();
+    assert!(!again, "the same report twice is one change");
+    let bad = stores[0].enroll_terminal(now(4), "acme", "pos/1", "ed25519", &[7; 32]);
+    assert!(matches!(bad, Err(SyncError::Domain(m)) if m.starts_with("agent")));
+    let mut round =
+        |stores: &mut Vec<LocalMachine>, r: &mut RegionalMachine, m: &mut MasterMachine, k: u64| {
+            let at = now(10 + k * 10_000);
+            for s in stores.iter_mut() {
+                s.handle_timeout(at);
+            }
+            r.handle_timeout(at);
+            pump(stores, r, m, &mut region_host, &mut master_host, at);
+        };
+    for k in 0..4 {
+        round(&mut stores, &mut r, &mut m, k);
+    }
+    let seen: Vec<Enrolled> = m.state().enrollments("acme").collect();
+    assert_eq!(seen.len(), 1, "{seen:?}");
+    assert_eq!((seen[0].agent, seen[0].enrollment.branch.as_str()), ("pos-1", "s1"));
+    assert_eq!(seen[0].by, ReplicaId(1001), "the master knows which store reported it");
+    assert_eq!(seen[0].enrollment.public_key, [7; 32]);
+    assert!(m.state().agent_key("acme", "pos-1").is_none(), "a report registers no key");
+    assert!(stores[1].state().enrollment("acme", "pos-1").is_some(), "and it comes down again");
+
+    // Store 2 sends a payload that sets a price, lifts the revocation with a later stamp and
+    // lists the catalog, beside an enrollment of its own: only the enrollment is merged.
+    let at = now(50_000);
+    let mut s2 = stores[1].state().clone();
+    let late = stores[1].next_hlc(at).time + 1_000_000;
+    let mut forged = s2.set_price(ReplicaId(1002), late, "MUG", 1).unwrap();
+    let lifted = AgentKey { key: None, rotations: 0, revoked: None, previous: None };
+    let keys = s2
+        .keys
+        .update(ReplicaId(1002), KeyName::from("acme/pos-9"), |reg| {
+            Ok(reg.set(lifted, dcs_crdt::Hlc::new(late, ReplicaId(1002))))
+        })
+        .unwrap();
+    let own = s2.enroll(ReplicaId(1002), late, "acme", "s2", "pos-2", "ed25519", &[8; 32]).unwrap();
+    let catalog = s2.list_in_catalog(ReplicaId(1002), "FAKE");
+    for d in [StateDelta { keys, ..StateDelta::default() }, own.unwrap(), catalog] {
+        ReplicatedState::join_deltas(&mut forged, &d);
+    }
+    let push = Push {
+        batch: 900,
+        items: vec![],
+        crdt: Some(CrdtPayload::Delta { from: 0, upto: 1_000, delta: forged }),
+        have: 0,
+        hlc: stores[1].next_hlc(at).time,
+        lag: 0,
+    };
+    r.handle_bytes(at, NodeId::Store(2), &encode(&Message::Push(push)).unwrap()).unwrap();
+    assert_eq!(r.stats().master_writes_dropped, 1);
+    for k in 6..10 {
+        round(&mut stores, &mut r, &mut m, k);
+    }
+    for (tier, state) in
+        [("region", r.state()), ("master", m.state()), ("store 1", stores[0].state())]
+    {
+        assert_eq!(state.price("MUG"), Some(1299), "{tier}: the master's price stands");
+        let key = state.agent_key("acme", "pos-9").expect(tier);
+        assert!(key.revoked.is_some(), "{tier}: the revocation stands");
+        assert!(!state.catalog.contains(&"FAKE".into()), "{tier}");
+        assert!(
+            state.enrollment("acme", "pos-2").is_some(),
+            "{tier}: the store's own report is merged"
+        );
+    }
     assert_eq!(m.state(), r.state());
 }
 

@@ -219,8 +219,14 @@ pub fn sync_to_pb(from: NodeId, msg: &Message) -> Result<pb::SyncEnvelope, Proto
 /// otherwise the first bad field, by its path (`push.items[3].event.amount`, `ack.crdt…`).
 pub fn sync_from_pb(env: pb::SyncEnvelope) -> Result<(NodeId, Message), ProtoError> {
     use pb::sync_envelope::Message as M;
-    if env.version == 0 {
-        return Err(ProtoError::invalid("version", "0 is not a protocol version: send 1 or later"));
+    if env.version < u32::from(PROTOCOL_VERSION) {
+        return Err(ProtoError::invalid(
+            "version",
+            format!(
+                "{} is older than this node's sync protocol version {PROTOCOL_VERSION}: upgrade the sender",
+                env.version
+            ),
+        ));
     }
     if env.version > u32::from(PROTOCOL_VERSION) {
         return Err(ProtoError::UnsupportedVersion {

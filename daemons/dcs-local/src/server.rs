@@ -129,6 +129,11 @@ pub async fn run(prepared: Prepared, stop: CancellationToken) -> Result<()> {
         config.limits.write_queue,
         config.limits.group_commit_max,
     )?;
+    let reported = sync.enroll_terminals(&config.store.tenant, &identity.registry);
+    if reported > 0 {
+        writer.flush().await?;
+    }
+    tracing::info!(reported, "terminals newly reported to the master's key registry");
     let (link, link_rx) = tokio::sync::watch::channel(crate::sync_driver::Link::default());
     let driver = crate::sync_driver::SyncDriver {
         sync: Arc::clone(&sync),

@@ -10,6 +10,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use dcs_crdt::ReplicaId;
+use dcs_crypto::KeyRegistry;
 use dcs_store::sqlite::SqliteStore;
 use dcs_sync::{LocalMachine, NodeId, Now};
 use rand_core::{OsRng, RngCore};
@@ -68,6 +69,25 @@ impl SyncMachine {
     /// This store's node id.
     pub fn node(&self) -> NodeId {
         self.config.node
+    }
+
+    /// Reports each terminal of `terminals` (the store's `terminals.toml`) to the master's key
+    /// registry, up through the region with the store's CRDT changes; a terminal whose report
+    /// the state already holds is not reported again. Returns how many reports are new: the
+    /// writer persists them with its next batch.
+    pub fn enroll_terminals(&self, tenant: &str, terminals: &KeyRegistry) -> usize {
+        let now = self.now();
+        let mut machine = self.lock();
+        let mut new = 0;
+        for (agent, key) in terminals.iter() {
+            let (algorithm, bytes) = (key.registry_algorithm(), key.to_bytes());
+            match machine.enroll_terminal(now, tenant, agent, algorithm, &bytes) {
+                Ok(true) => new += 1,
+                Ok(false) => {}
+                Err(e) => tracing::warn!(agent, error = %e, "terminal not reported to the master"),
+            }
+        }
+        new
     }
 }
 

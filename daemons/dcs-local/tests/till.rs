@@ -456,3 +456,61 @@ async fn a_key_the_master_registers_for_a_till_is_the_key_the_store_checks() {
     c.submit_sealed(daemon.req(sealed("session-s-rotated", open))).await.unwrap();
     assert!(daemon.terminate().success());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_tills_a_store_enrolled_reach_the_masters_registry_with_their_keys() {
+    let dir = tempfile::tempdir().unwrap();
+    let certs = tempfile::tempdir().unwrap();
+    common::init(dir.path());
+    let d = dir.path().to_str().unwrap();
+    let out = cli(&["till", "add", "--data-dir", d, "--id", "till-1"]);
+    let code = out.lines().find_map(|l| l.strip_prefix("enrollment code (shown once): ")).unwrap();
+    let enrollment = TillEnrollment::from_code(code).unwrap();
+    let till_key = dcs_crypto::Signer::from_key_bytes(&enrollment.signing_key).unwrap();
+    let (region_tls, store_tls) = common::region::certs(certs.path());
+    let mac = common::region::mac_key(dir.path());
+    let r = common::region::start(common::region::free_addr(), &region_tls, mac, None).await;
+    common::region::point_at(dir.path(), &[format!("https://{}", r.addr)], &store_tls);
+    let daemon = common::start_with(dir.path(), &enrollment.token, &[]);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    let reported = loop {
+        let got: Vec<(String, dcs_sync::Enrollment)> = {
+            let s = r.state.lock().unwrap();
+            s.master
+                .state()
+                .enrollments("acme")
+                .map(|e| (e.agent.to_string(), e.enrollment.clone()))
+                .collect()
+        };
+        if got.iter().any(|(agent, _)| agent == "till-1") {
+            break got;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the store's tills never reached the master: {got:?}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    };
+    // Every terminal of terminals.toml: the till added above and the thin terminals of `init`.
+    let (_, till) = reported.iter().find(|(agent, _)| agent == "till-1").unwrap();
+    assert_eq!(till.algorithm, till_key.verifier().registry_algorithm());
+    assert_eq!(till.public_key, till_key.verifier().to_bytes());
+    let branch = r
+        .state
+        .lock()
+        .unwrap()
+        .machine
+        .state()
+        .enrollment("acme", "till-1")
+        .map(|e| e.branch.clone());
+    assert_eq!(
+        branch.as_deref(),
+        Some("store-1"),
+        "the region holds it too, under the store's branch"
+    );
+    assert!(reported.len() >= 2, "the thin terminals are reported too: {reported:?}");
+    let s = r.state.lock().unwrap();
+    assert!(s.master.state().agent_key("acme", "till-1").is_none(), "a report registers no key");
+    drop(s);
+    assert!(daemon.terminate().success());
+}

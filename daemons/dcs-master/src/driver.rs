@@ -5,7 +5,7 @@
 //! fires the machine's timers, and records each region's contact in the registry (last seen;
 //! last successful sync = the last push the master acknowledged).
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
 use std::sync::mpsc::{Receiver, RecvTimeoutError, SyncSender, TrySendError};
 use std::sync::{Arc, Mutex};
@@ -79,8 +79,8 @@ pub enum Input {
     Keys {
         /// The tenant.
         tenant: String,
-        /// (agent, entry) ordered by agent.
-        reply: oneshot::Sender<Vec<(String, dcs_sync::AgentKey)>>,
+        /// Every agent of the tenant the registry or a store names, ordered by agent.
+        reply: oneshot::Sender<Vec<AgentRow>>,
     },
     /// A region leader reported its Raft cluster's health.
     RaftReport {
@@ -98,6 +98,18 @@ pub enum Input {
         /// One row per configured region.
         reply: oneshot::Sender<Vec<RegionHealth>>,
     },
+}
+
+/// One agent of a tenant as the master knows it: the registry's entry, and what a store
+/// reported of it (see `dcs_sync::enrolled`).
+#[derive(Debug, Clone, Default)]
+pub struct AgentRow {
+    /// The agent id.
+    pub agent: String,
+    /// The registry's entry, if the master wrote one.
+    pub key: Option<dcs_sync::AgentKey>,
+    /// The store's report and the replica id of the store that wrote it.
+    pub enrolled: Option<(dcs_sync::Enrollment, u64)>,
 }
 
 /// A change of the central key registry.
@@ -333,8 +345,17 @@ impl Driver {
                 let _ = reply.send(r);
             }
             Input::Keys { tenant, reply } => {
-                let keys = self.machine.state().agent_keys(&tenant);
-                let _ = reply.send(keys.map(|(a, k)| (a.to_string(), k.clone())).collect());
+                let state = self.machine.state();
+                let mut rows: BTreeMap<String, AgentRow> = BTreeMap::new();
+                for (agent, key) in state.agent_keys(&tenant) {
+                    rows.entry(agent.to_string()).or_default().key = Some(key.clone());
+                }
+                for e in state.enrollments(&tenant) {
+                    let row = rows.entry(e.agent.to_string()).or_default();
+                    row.enrolled = Some((e.enrollment.clone(), e.by.0));
+                }
+                let _ = reply
+                    .send(rows.into_iter().map(|(agent, row)| AgentRow { agent, ..row }).collect());
             }
             Input::ListInCatalog { sku, reply } => {
                 self.machine.list_in_catalog(t, &sku);

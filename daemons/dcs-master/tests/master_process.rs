@@ -899,4 +899,35 @@ async fn a_tenants_admin_registers_rotates_and_revokes_keys_which_are_audited_an
     let k = state.agent_key("acme", "till-1").expect("the registry was sent down");
     assert_eq!(k.revoked.as_ref().map(|r| r.from_ms), Some(1000));
     assert_eq!(k.key.as_ref().map(|(_, b)| b.clone()), Some(vec![2; 32]), "the rotated key");
+
+    // The region brings up a terminal a store enrolled, beside a forged write that would lift
+    // the revocation: the registry lists the terminal, and the revocation stands.
+    let store = dcs_crdt::ReplicaId(1001);
+    let late = unix_ms_to_ntp64(wall_ms() + 60_000);
+    let mut delta = state
+        .enroll(store, late, "acme", "store-1", "till-2", "ed25519", &[5; 32])
+        .unwrap()
+        .unwrap();
+    let lifted = dcs_sync::AgentKey { key: None, rotations: 0, revoked: None, previous: None };
+    delta.keys = state
+        .keys
+        .update(store, dcs_sync::KeyName::from("acme/till-1"), |r| {
+            Ok(r.set(lifted, dcs_crdt::Hlc::new(late, store)))
+        })
+        .unwrap();
+    let Message::Push(mut up) = push(2, vec![]) else { unreachable!() };
+    up.crdt = Some(dcs_sync::CrdtPayload::Delta { from: 0, upto: 1, delta });
+    s.send(NodeId::Region(1), &Message::Push(up)).await;
+    s.ack().await;
+    let (status, body) = master.api_as(alice, "GET", "/api/v1/keys?tenant=acme", "").await;
+    assert_eq!(status, 200, "{body}");
+    let rows = body["keys"].as_array().unwrap();
+    assert_eq!(rows.len(), 2, "{body}");
+    assert_eq!(rows[0]["revoked"]["reason"], "till stolen", "a store cannot lift it: {body}");
+    let t2 = &rows[1];
+    assert_eq!((t2["agent"].as_str(), t2["public_key"].as_str()), (Some("till-2"), None), "{body}");
+    assert_eq!(t2["enrolled"]["branch"], "store-1", "{body}");
+    assert_eq!(t2["enrolled"]["store_replica"], 1001, "{body}");
+    assert_eq!(t2["enrolled"]["algorithm"], "ed25519", "{body}");
+    assert!(rows[0]["enrolled"].is_null(), "{body}");
 }

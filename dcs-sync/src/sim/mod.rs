@@ -702,6 +702,9 @@ impl<'a> Sim<'a> {
                 let _ = m.set_price(now, sku.as_str(), *price);
             }
         }
+        for st in 0..self.cfg.stores {
+            self.enroll_till(st);
+        }
         // Faults of the world.
         for &n in &nodes {
             let (p, max, lo, hi) = match n {
@@ -748,6 +751,19 @@ impl<'a> Sim<'a> {
         self.at(self.end, Ev::Converge);
         for &n in &nodes {
             self.drain(n);
+        }
+    }
+
+    /// Store `st` reports its till to the master's key registry, as dcs-local does each time
+    /// it starts (see `crate::enrolled`): nothing new once its state holds the report.
+    fn enroll_till(&mut self, st: u32) {
+        let node = NodeId::Store(st);
+        let now = self.now_of(node);
+        if let Some(AnyMachine::Local(m)) = self.machine(node) {
+            let (agent, key) = (format!("pos-{st}"), till_key(st));
+            if let Err(e) = m.enroll_terminal(now, workload::TENANT, &agent, "ed25519", &key) {
+                unreachable!("a simulated till's enrollment is valid: {e}");
+            }
         }
     }
 
@@ -1353,6 +1369,9 @@ impl<'a> Sim<'a> {
             s.machine = Some(m);
             s.disk_free_at = self.now;
         }
+        if let NodeId::Store(st) = node {
+            self.enroll_till(st);
+        }
         self.trace(format_args!("{node} RESTART skew {skew} ms"));
         self.check_acked_not_lost();
         self.replay_from_backup(node);
@@ -1547,7 +1566,9 @@ impl<'a> Sim<'a> {
     }
 
     fn converge(&mut self) {
-        if self.now >= self.end {
+        // At rest means one sync round after the final heal at least (a link healed at the
+        // end has carried a message by then, so every registry can have seen its agent).
+        if self.now >= self.end + self.cfg.sync.sync_interval_ms {
             let all_up = self.slots.values().all(|s| s.machine.is_some());
             let now = self.now;
             let quiet = self.unbatched.values().all(Vec::is_empty)
@@ -1667,6 +1688,7 @@ impl<'a> Sim<'a> {
             }
         }
         v.extend(master.check_money("master"));
+        v.extend(self.check_enrollments());
         v.extend(diff("stock", "stores", &truth.stock, "master", &master.stock));
         v.extend(diff("money", "stores", &truth.money, "master", &master.money));
         // Every replica's CRDT stock equals the events' stock, and the state in its store
@@ -1688,6 +1710,38 @@ impl<'a> Sim<'a> {
         }
     }
 
+    /// Every store's till reached the master's registry as its store reported it, and no
+    /// store's report changed the key registry itself.
+    fn check_enrollments(&self) -> Vec<String> {
+        let mut v = Vec::new();
+        let Some(state) = self.slots.get(&NodeId::Master).and_then(|s| s.machine.as_ref()) else {
+            return v;
+        };
+        let state = each!(state, x => x.state());
+        for st in 0..self.cfg.stores {
+            let agent = format!("pos-{st}");
+            let reported = state.enrollments(workload::TENANT).find(|e| e.agent == agent);
+            let branch = self.pos.get(&st).map(|p| p.branch.as_str());
+            match reported {
+                None => v.push(format!("the master never got store-{st}'s till {agent}")),
+                Some(e) => {
+                    if Some(e.enrollment.branch.as_str()) != branch
+                        || e.enrollment.public_key != till_key(st)
+                        || e.by != ReplicaId(10_000 + u64::from(st))
+                    {
+                        v.push(format!(
+                            "the master holds {agent} as {e:?}, not as store-{st} reported it"
+                        ));
+                    }
+                }
+            }
+            if state.agent_key(workload::TENANT, &agent).is_some() {
+                v.push(format!("store-{st}'s report of {agent} wrote the key registry"));
+            }
+        }
+        v
+    }
+
     fn finish(mut self) -> SimReport {
         for slot in self.slots.values() {
             if let Some(m) = slot.machine.as_ref() {
@@ -1697,6 +1751,13 @@ impl<'a> Sim<'a> {
         self.report.trace_hash = self.hash;
         self.report
     }
+}
+
+/// The public key store `st` reports for its till (any 32 bytes: the registry only lists it).
+fn till_key(st: u32) -> [u8; 32] {
+    let mut key = [0u8; 32];
+    key[..4].copy_from_slice(&st.to_be_bytes());
+    key
 }
 
 /// The (SKU, signed units) a body moves at its own branch.

@@ -1,7 +1,8 @@
 //! The key registry's routes: each tenant's agents (terminals, cashiers) with their public
 //! key, rotations and revocation, as the master sends them down to every region and store.
 //!
-//! - `GET /api/v1/keys?tenant=T`: the entries (a grant on T);
+//! - `GET /api/v1/keys?tenant=T`: the entries (a grant on T): every agent the master
+//!   registered or a store reported (the terminals a store enrolled itself, under `enrolled`);
 //! - `PUT /api/v1/keys/{tenant}/{agent}` `{"algorithm": "ed25519", "public_key": base64}`:
 //!   registers or rotates the agent's key (admin on the tenant);
 //! - `POST /api/v1/keys/{tenant}/{agent}/revoke` `{"reason": …, "from_ms": T}`: refuses,
@@ -21,7 +22,7 @@ use serde_json::{Value, json};
 
 use super::{ApiState, Reply, allowed, answer, ask, audit, error, principal, query, tenant_for};
 use crate::access::{Action, Scope};
-use crate::driver::{Input, KeyChange, KeyRefusal};
+use crate::driver::{AgentRow, Input, KeyChange, KeyRefusal};
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -29,18 +30,27 @@ pub(super) struct KeysQuery {
     tenant: Option<String>,
 }
 
-/// One entry as the API shows it.
-fn entry(agent: &str, k: &dcs_sync::AgentKey) -> Value {
+/// One agent as the API shows it: the registry's entry (its key fields are null for an agent
+/// the master never registered) and, under `enrolled`, what its store reported.
+fn entry(row: &AgentRow) -> Value {
+    let k = row.key.as_ref();
+    let key = k.and_then(|k| k.key.as_ref());
     json!({
-        "agent": agent,
-        "algorithm": k.key.as_ref().map(|(a, _)| a),
-        "public_key": k.key.as_ref().map(|(_, b)| B64.encode(b)),
-        "rotations": k.rotations,
-        "revoked": k.revoked.as_ref().map(|r| json!({ "from_ms": r.from_ms, "reason": r.reason })),
-        "previous": k.previous.as_ref().map(|p| json!({
+        "agent": row.agent,
+        "algorithm": key.map(|(a, _)| a),
+        "public_key": key.map(|(_, b)| B64.encode(b)),
+        "rotations": k.map_or(0, |k| k.rotations),
+        "revoked": k.and_then(|k| k.revoked.as_ref()).map(|r| json!({ "from_ms": r.from_ms, "reason": r.reason })),
+        "previous": k.and_then(|k| k.previous.as_ref()).map(|p| json!({
             "algorithm": p.key.0,
             "public_key": B64.encode(&p.key.1),
             "until_ms": p.until_ms,
+        })),
+        "enrolled": row.enrolled.as_ref().map(|(e, replica)| json!({
+            "branch": e.branch,
+            "algorithm": e.algorithm,
+            "public_key": B64.encode(&e.public_key),
+            "store_replica": replica,
         })),
     })
 }
@@ -57,7 +67,7 @@ pub(super) async fn keys(
             return Err(error(StatusCode::BAD_REQUEST, "tenant: name the tenant (?tenant=T)"));
         };
         let rows = ask(&s, |reply| Input::Keys { tenant: tenant.clone(), reply }).await?;
-        let out: Vec<Value> = rows.iter().map(|(a, k)| entry(a, k)).collect();
+        let out: Vec<Value> = rows.iter().map(entry).collect();
         Ok((StatusCode::OK, Json(json!({ "tenant": tenant, "keys": out }))))
     })
     .await

@@ -5,7 +5,7 @@
 //   DCS_DASHBOARD_URL  the master's admin address serving the dashboard (http://127.0.0.1:P/)
 //   CAROL_PASSWORD, ALICE_PASSWORD, GUS_PASSWORD, ADA_PASSWORD  (carol *=operator, alice
 //   acme=viewer, gus globex=viewer, ada acme=admin; acme's till-7 and till-8 are in the key
-//   registry)
+//   registry, and the store reported its till s1-till-1)
 //   DCS_CHROMIUM (default /usr/bin/chromium), DCS_SCREENSHOTS (a folder), DCS_DIST (the built
 //   dashboard, for the bundle's size), DCS_E2E_PROFILE (a fresh Chromium profile folder).
 //
@@ -409,15 +409,18 @@ try {
   await tab('Keys').click();
   const keyRows = page.getByTestId('key-row');
   await keyRows.first().waitFor({ timeout: T });
-  assert.equal(await keyRows.count(), 2, 'till-7 and till-8');
-  assert.match(await keyRows.nth(0).textContent(), /till-7.*ed25519.*Trusted/);
+  // s1-till-1 is the till store 1 enrolled itself and reported up through its region.
+  await keyRows.nth(2).waitFor({ timeout: T });
+  assert.equal(await keyRows.count(), 3, 's1-till-1, till-7 and till-8');
+  assert.match(await keyRows.nth(0).textContent(), /s1-till-1.*ed25519.*as its store reports it.*s1.*Trusted/);
+  assert.match(await keyRows.nth(1).textContent(), /till-7.*ed25519.*Trusted/);
   await page.getByRole('button', { name: 'Revoke till-8' }).click();
   const revokeDialog = page.getByRole('dialog');
   await revokeDialog.getByRole('button', { name: 'Revoke' }).click();
   await revokeDialog.getByText(/Say why/).waitFor();
   await revokeDialog.getByLabel('Reason').fill('till stolen from the back office');
   await revokeDialog.getByRole('button', { name: 'Revoke' }).click();
-  await keyRows.nth(1).getByText(/Revoked from .*: till stolen from the back office/).waitFor({ timeout: T });
+  await keyRows.nth(2).getByText(/Revoked from .*: till stolen from the back office/).waitFor({ timeout: T });
   assert.equal(await page.getByRole('button', { name: 'Revoke till-8' }).count(), 0, 'a revoked till is not offered again');
   await ask('revoked acme till-8');
   res = await api(ada, '/api/v1/keys?tenant=acme');

@@ -288,6 +288,18 @@ export interface AgentKeyRow {
   revoked: { from_ms: number; reason: string } | null;
   /** The key it signed with before its last rotation, trusted for events made before then. */
   previous?: { algorithm: string; public_key: string; until_ms: number } | null;
+  /** The terminal as the store that enrolled it reported it; a report registers no key. */
+  enrolled?: EnrolledTerminal | null;
+}
+
+/** A terminal a store enrolled itself (its terminals.toml), as the store reported it. */
+export interface EnrolledTerminal {
+  branch: string;
+  algorithm: string;
+  /** Base64. */
+  public_key: string;
+  /** The CRDT replica id of the store that wrote the report. */
+  store_replica: number;
 }
 
 export interface KeysResponse {

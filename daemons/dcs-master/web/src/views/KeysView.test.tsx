@@ -20,6 +20,15 @@ const revoked: AgentKeyRow = {
   public_key: 'B'.repeat(44),
   rotations: 0,
   revoked: { from_ms: 1_795_600_000_000, reason: 'stolen till' },
+  enrolled: { branch: 's1', algorithm: 'ed25519', public_key: 'D'.repeat(44), store_replica: 1001 },
+};
+const storeOnly: AgentKeyRow = {
+  agent: 's2-till-1',
+  algorithm: null,
+  public_key: null,
+  rotations: 0,
+  revoked: null,
+  enrolled: { branch: 's2', algorithm: 'ecdsa-p256', public_key: 'E'.repeat(44), store_replica: 1002 },
 };
 
 function view() {
@@ -36,15 +45,24 @@ describe('Keys view', () => {
   });
 
   it("lists a tenant's agents with their key, rotations and revocation", async () => {
-    stubFetch({ '/api/v1/keys': () => json(200, { tenant: 'acme', keys: [trusted, revoked] }) });
+    stubFetch({ '/api/v1/keys': () => json(200, { tenant: 'acme', keys: [trusted, revoked, storeOnly] }) });
     view();
     const rows = await screen.findAllByTestId('key-row');
-    expect(rows).toHaveLength(2);
+    expect(rows).toHaveLength(3);
     const first = within(rows[0]!).getAllByRole('cell').map((c) => c.textContent);
     expect(first.slice(0, 3)).toEqual(['pos-1', 'ed25519', `${'A'.repeat(12)}…`]);
     expect(first[3]).toMatch(new RegExp(`^1previous key ${'C'.repeat(12)}… for events before `));
-    expect(first[4]).toBe('✓Trusted');
-    expect(within(rows[1]!).getAllByRole('cell')[4]!.textContent).toMatch(/Revoked from .*: stolen till/);
+    expect(first[4]).toBe('—');
+    expect(first[5]).toBe('✓Trusted');
+    const second = within(rows[1]!).getAllByRole('cell').map((c) => c.textContent);
+    expect(second[5]).toMatch(/Revoked from .*: stolen till/);
+    // The store reports another key than the registry's: shown as a warning.
+    expect(second[4]).toBe(`s1!Store reports key ${'D'.repeat(12)}…`);
+    // A terminal only its store enrolled: the store's key, marked as such, and revocable.
+    const third = within(rows[2]!).getAllByRole('cell').map((c) => c.textContent);
+    expect(third.slice(0, 3)).toEqual(['s2-till-1', 'ecdsa-p256', `${'E'.repeat(12)}…as its store reports it`]);
+    expect(third[4]).toBe('s2');
+    expect(within(rows[2]!).getByRole('button', { name: 'Revoke s2-till-1' })).toBeTruthy();
     // Only a trusted agent can be revoked.
     expect(within(rows[0]!).getByRole('button', { name: 'Revoke pos-1' })).toBeTruthy();
     expect(within(rows[1]!).queryByRole('button')).toBeNull();

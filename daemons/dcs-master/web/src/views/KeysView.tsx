@@ -1,6 +1,7 @@
 // Keys: a tenant's key registry (each terminal's and cashier's public key, its rotations and
-// revocation), as the master sends it down to every region and store, and the revocation of
-// an agent by a tenant's admin.
+// revocation), as the master sends it down to every region and store, the terminals each store
+// enrolled itself (as the store reported them), and the revocation of an agent by a tenant's
+// admin.
 
 import { useId, useState, type FormEvent } from 'react';
 import { api } from '../api';
@@ -49,6 +50,25 @@ function Status({ row }: { row: AgentKeyRow }) {
     <Badge tone="ok" icon="✓">
       Trusted
     </Badge>
+  );
+}
+
+/** Where a store enrolled the agent, and a warning when its key is not the registry's. */
+function Enrolled({ row }: { row: AgentKeyRow }) {
+  const e = row.enrolled;
+  if (!e) return <span className="muted">—</span>;
+  const differs = row.public_key !== null && row.public_key !== e.public_key;
+  return (
+    <>
+      <span className="mono">{e.branch}</span>
+      {differs && (
+        <span className="block">
+          <Badge tone="warn" icon="!">
+            Store reports key {shortKey(e.public_key)}
+          </Badge>
+        </span>
+      )}
+    </>
   );
 }
 
@@ -132,8 +152,8 @@ export function KeysView() {
           {state.status === 'stale' && <StaleBanner error={state.error} onRetry={reload} loadedAt={loadedAt} />}
           {rows.length === 0 ? (
             <EmptyState title="No registered keys">
-              No agent of {tenant} has a key in the central registry yet: register one with PUT /api/v1/keys/{tenant}/AGENT. Stores still
-              check the terminals their own terminals.toml lists.
+              No agent of {tenant} has a key in the central registry yet, and no store has reported a terminal: register one with PUT
+              /api/v1/keys/{tenant}/AGENT. A store reports the terminals its terminals.toml lists once it has synced.
             </EmptyState>
           ) : (
             <Table caption={`Key registry of tenant ${tenant}`}>
@@ -143,6 +163,7 @@ export function KeysView() {
                   <Th>Algorithm</Th>
                   <Th>Public key</Th>
                   <Th numeric>Rotations</Th>
+                  <Th>Enrolled at</Th>
                   <Th>Status</Th>
                   {canRevoke && <Th>Action</Th>}
                 </tr>
@@ -151,9 +172,10 @@ export function KeysView() {
                 {rows.map((r) => (
                   <tr key={r.agent} data-testid="key-row">
                     <Td className="mono nowrap">{r.agent}</Td>
-                    <Td>{r.algorithm ?? '—'}</Td>
-                    <Td className="mono" title={r.public_key ?? undefined}>
-                      {shortKey(r.public_key)}
+                    <Td>{r.algorithm ?? r.enrolled?.algorithm ?? '—'}</Td>
+                    <Td className="mono" title={r.public_key ?? r.enrolled?.public_key ?? undefined}>
+                      {shortKey(r.public_key ?? r.enrolled?.public_key ?? null)}
+                      {r.public_key === null && r.enrolled && <span className="muted small block">as its store reports it</span>}
                     </Td>
                     <Td numeric>
                       {r.rotations}
@@ -162,6 +184,9 @@ export function KeysView() {
                           previous key {shortKey(r.previous.public_key)} for events before {formatAbsolute(r.previous.until_ms)}
                         </span>
                       )}
+                    </Td>
+                    <Td>
+                      <Enrolled row={r} />
                     </Td>
                     <Td>
                       <Status row={r} />
