@@ -71,6 +71,25 @@ fn http1_get(addr: &str, path: &str) -> String {
     out
 }
 
+/// `dcs-local till add --id ID` in `dir`: the till's enrollment, read from its code.
+fn add_till(dir: &std::path::Path, id: &str) -> TillEnrollment {
+    let d = dir.to_str().unwrap();
+    let out = cli(&["till", "add", "--data-dir", d, "--id", id]);
+    let code = out.lines().find_map(|l| l.strip_prefix("enrollment code (shown once): ")).unwrap();
+    TillEnrollment::from_code(code).unwrap()
+}
+
+/// A test region (with its master) for the store in `dir`, certificates made in `certs`; and
+/// the store's TLS files to reach it.
+async fn region_for(
+    dir: &std::path::Path,
+    certs: &std::path::Path,
+) -> (common::region::TestRegion, dcs_daemon::tls::TlsFiles) {
+    let (region_tls, store_tls) = common::region::certs(certs);
+    let mac = common::region::mac_key(dir);
+    (common::region::start(common::region::free_addr(), &region_tls, mac, None).await, store_tls)
+}
+
 fn now() -> u64 {
     std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis() as u64
 }
@@ -84,9 +103,7 @@ async fn a_till_sells_with_a_leased_key_and_bad_input_changes_nothing() {
     let dir = tempfile::tempdir().unwrap();
     let thin_token = common::init(dir.path());
     let d = dir.path().to_str().unwrap();
-    let out = cli(&["till", "add", "--data-dir", d, "--id", "till-1"]);
-    let code = out.lines().find_map(|l| l.strip_prefix("enrollment code (shown once): ")).unwrap();
-    let enrollment = TillEnrollment::from_code(code).unwrap();
+    let enrollment = add_till(dir.path(), "till-1");
     assert_eq!(enrollment.agent.as_str(), "till-1");
     cli(&[
         "cashier",
@@ -344,10 +361,7 @@ fn leased_till(
 async fn a_lease_runs_out_at_the_store_and_a_new_provision_goes_on() {
     let dir = tempfile::tempdir().unwrap();
     common::init(dir.path());
-    let d = dir.path().to_str().unwrap();
-    let out = cli(&["till", "add", "--data-dir", d, "--id", "till-1"]);
-    let code = out.lines().find_map(|l| l.strip_prefix("enrollment code (shown once): ")).unwrap();
-    let enrollment = TillEnrollment::from_code(code).unwrap();
+    let enrollment = add_till(dir.path(), "till-1");
     let daemon =
         common::start_with(dir.path(), &enrollment.token, &[("DCS_TILL__LEASE_MAX_USES", "4")]);
     let mut c = daemon.client().await;
@@ -406,16 +420,11 @@ async fn a_key_the_master_registers_for_a_till_is_the_key_the_store_checks() {
     let dir = tempfile::tempdir().unwrap();
     let certs = tempfile::tempdir().unwrap();
     common::init(dir.path());
-    let d = dir.path().to_str().unwrap();
-    let out = cli(&["till", "add", "--data-dir", d, "--id", "till-1"]);
-    let code = out.lines().find_map(|l| l.strip_prefix("enrollment code (shown once): ")).unwrap();
-    let enrollment = TillEnrollment::from_code(code).unwrap();
+    let enrollment = add_till(dir.path(), "till-1");
     // The master registers another key for till-1 (a rotation made there): once it reaches
     // the store, what the till signs with its enrolled key is refused, and the new key's
     // signatures go in.
-    let (region_tls, store_tls) = common::region::certs(certs.path());
-    let mac = common::region::mac_key(dir.path());
-    let r = common::region::start(common::region::free_addr(), &region_tls, mac, None).await;
+    let (r, store_tls) = region_for(dir.path(), certs.path()).await;
     let rotated =
         dcs_crypto::Signer::generate(dcs_core::event::SignatureAlgorithm::Ed25519, &mut OsRng);
     let public = rotated.verifier().to_bytes();
@@ -462,14 +471,9 @@ async fn the_tills_a_store_enrolled_reach_the_masters_registry_with_their_keys()
     let dir = tempfile::tempdir().unwrap();
     let certs = tempfile::tempdir().unwrap();
     common::init(dir.path());
-    let d = dir.path().to_str().unwrap();
-    let out = cli(&["till", "add", "--data-dir", d, "--id", "till-1"]);
-    let code = out.lines().find_map(|l| l.strip_prefix("enrollment code (shown once): ")).unwrap();
-    let enrollment = TillEnrollment::from_code(code).unwrap();
+    let enrollment = add_till(dir.path(), "till-1");
     let till_key = dcs_crypto::Signer::from_key_bytes(&enrollment.signing_key).unwrap();
-    let (region_tls, store_tls) = common::region::certs(certs.path());
-    let mac = common::region::mac_key(dir.path());
-    let r = common::region::start(common::region::free_addr(), &region_tls, mac, None).await;
+    let (r, store_tls) = region_for(dir.path(), certs.path()).await;
     common::region::point_at(dir.path(), &[format!("https://{}", r.addr)], &store_tls);
     let daemon = common::start_with(dir.path(), &enrollment.token, &[]);
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
