@@ -333,6 +333,10 @@ pub fn init(dir: &Path, bins: &Bins, stores: usize, infra: &Infra) -> Result<Lay
         .collect();
     let mac = Layout::store_dir(dir, 0).join("keys/mac.key");
     let keyring = Layout::store_dir(dir, 0).join("keys/keyring.dcsk");
+    // Each demo's region is a new Raft cluster whose terms start again at 1: under its own
+    // name in the sinks, so that a shared PostgreSQL and Kafka still holding an earlier
+    // demo's cursor and progress (written at a later term) do not fence it.
+    let region_name = format!("demo-{}", random_password()?);
     for (i, ports) in layout.nodes.iter().enumerate() {
         let n = Layout::node_dir(dir, i);
         let mut init = Command::new(&bins.regional);
@@ -363,8 +367,10 @@ pub fn init(dir: &Path, bins: &Bins, stores: usize, infra: &Infra) -> Result<Lay
         let master_url = format!("https://127.0.0.1:{}", layout.master_proxy);
         let (terminals, keyring) = (terminals.clone(), keyring.clone());
         let vault = infra.vault.clone();
+        let region_name = region_name.clone();
         edit_toml(&n.join("dcs-regional.toml"), |t| {
             set(t, "master", "url", master_url);
+            set(t, "forward", "region_name", region_name);
             set(t, "master", "retry_max_ms", 2_000);
             let mut per_tenant = toml::Table::new();
             per_tenant.insert(TENANT.into(), terminals.into());
