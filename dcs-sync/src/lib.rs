@@ -30,10 +30,14 @@
 //! - **Region → master**: the same shape: event summaries ([`EventSummary`]) up with the
 //!   region's merged state, global state (catalog and central prices, last-writer-wins) and
 //!   every other region's state down.
+//! - **Who writes what**: a parent merges of a child's CRDT payload only what children write
+//!   (stock, sessions, the terminals a store enrolled: [`enrolled`]); prices, the catalog and
+//!   the key registry come from the master alone ([`StateDelta::without_master_writes`]).
 //! - **Liveness**: [`Heartbeat`]s and pushes feed a [`Liveness`] registry (last seen, lag,
 //!   alive → suspect → failed with configurable timeouts).
 //! - **Versions**: [`codec::encode`] writes [`PROTOCOL_VERSION`] first; a peer with a newer
-//!   version gets a [`Refuse`] and an [`SyncError::UnsupportedVersion`], never garbage.
+//!   version gets a [`Refuse`] and an [`SyncError::UnsupportedVersion`], an older one a
+//!   decode error asking to upgrade the sender, never garbage.
 //!
 //! # What is persisted, and where
 //!

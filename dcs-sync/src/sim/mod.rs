@@ -1701,6 +1701,10 @@ impl<'a> Sim<'a> {
             } else if &slot.store.checkpoint().state != each!(m, x => x.state()) {
                 v.push(format!("{node}: its store's CRDT state differs from its working state"));
             }
+            let dropped = each!(m, x => x.stats().master_writes_dropped);
+            if dropped > 0 {
+                v.push(format!("{node}: dropped master writes from {dropped} honest payloads"));
+            }
             if slot.store.checkpoint().log_seq != each!(m, x => x.checkpoint().log_seq) {
                 v.push(format!("{node}: its store's log position differs from its machine's"));
             }
