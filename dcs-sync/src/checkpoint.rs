@@ -7,7 +7,7 @@ use alloc::sync::Arc;
 use dcs_crdt::Crdt;
 use serde::{Deserialize, Serialize};
 
-use crate::durable::WriteOp;
+use crate::durable::{PersistBatch, WriteOp};
 use crate::messages::NodeId;
 use crate::state::{ReplicatedState, StateDelta};
 
@@ -110,6 +110,30 @@ impl WriteOp {
             }),
             WriteOp::Hlc { last } => Some(CheckpointOp::Hlc(*last)),
         }
+    }
+}
+
+impl PersistBatch {
+    /// What the whole batch changes in the checkpoint, compacted for a store's checkpoint log:
+    /// the CRDT merges in order, then at most one HLC advance and one inbox position per
+    /// child. Both are maxima of fields no other change touches, so replaying the compact list
+    /// gives the same checkpoint as replaying every write's [`WriteOp::checkpoint_op`]; a
+    /// push of 256 items logs one inbox entry, not 256.
+    pub fn checkpoint_ops(&self) -> alloc::vec::Vec<CheckpointOp> {
+        let mut out = alloc::vec::Vec::new();
+        let mut hlc: Option<u64> = None;
+        let mut inbox = BTreeMap::new();
+        for op in &self.ops {
+            match op.checkpoint_op() {
+                Some(CheckpointOp::Hlc(t)) => hlc = Some(hlc.map_or(t, |h| h.max(t))),
+                Some(CheckpointOp::Inbox { from, pos }) => bump(&mut inbox, from, pos),
+                Some(merge) => out.push(merge),
+                None => {}
+            }
+        }
+        out.extend(hlc.map(CheckpointOp::Hlc));
+        out.extend(inbox.into_iter().map(|(from, pos)| CheckpointOp::Inbox { from, pos }));
+        out
     }
 }
 

@@ -28,7 +28,7 @@ use dcs_core::event::SignatureAlgorithm;
 use dcs_crypto::{KeyRegistry, MacKey, Signer};
 use dcs_regional::node::{NodeConfig, RaftTimings, RegionNode};
 use dcs_regional::verify::TenantVerifier;
-use dcs_sync::Verifier;
+use dcs_sync::{SyncConfig, Verifier};
 use openraft::async_runtime::WatchReceiver;
 
 /// Stores pushing at once (`DCS_BENCH_STORES` overrides).
@@ -101,6 +101,16 @@ async fn run(total: u64) {
     let mut clients = vec![];
     for n in 1..=stores {
         let mut c = StoreClient::new(n, None);
+        // A store's production timers (dcs-local's defaults): a busy region's queueing is not
+        // mistaken for a lost push.
+        c.m = store_with(
+            n,
+            SyncConfig {
+                batch_delay_ms: 0,
+                max_batch_items: PUSH as usize,
+                ..SyncConfig::default()
+            },
+        );
         let s = seal.clone();
         c.reseal = Some(Box::new(move |e| s(e)));
         let events = c.prepare(per_store);

@@ -114,10 +114,14 @@ fn next_push(
 }
 
 async fn propose(raft: &Raft, bytes: Vec<u8>, t: u64) -> u64 {
-    let verdicts = judge(&bytes, &verifier());
+    let verdicts = judge(&dcs_sync::decode(&bytes).unwrap(), &verifier());
     let p = Proposal {
         clock: clock(t),
-        input: Input::Message { from: NodeId::Store(1), bytes, verdicts },
+        input: Input::Message {
+            from: NodeId::Store(1),
+            bytes: bytes.into(),
+            verdicts: verdicts.into(),
+        },
     };
     // A leader that has not yet confirmed its lease answers "no known leader": retry.
     for _ in 0..100 {

@@ -34,8 +34,12 @@ fn push_bytes(n: u64, bad: Option<u64>) -> Vec<u8> {
 }
 
 fn message(from: NodeId, bytes: Vec<u8>, at: u64) -> Proposal {
-    let verdicts = judge(&bytes, &verifier());
-    Proposal { clock: clock(at), input: Input::Message { from, bytes, verdicts } }
+    // Bytes that do not decode get no verdicts (the machine refuses them on every replica).
+    let verdicts = dcs_sync::decode(&bytes).map(|m| judge(&m, &verifier())).unwrap_or_default();
+    Proposal {
+        clock: clock(at),
+        input: Input::Message { from, bytes: bytes.into(), verdicts: verdicts.into() },
+    }
 }
 
 fn same_files(a: &Replica, b: &Replica) {
@@ -52,7 +56,7 @@ fn replicas_that_apply_the_same_entries_hold_the_same_file() {
     let mut a = Replica::open(&dir.path().join("a.db"), replica_config()).unwrap();
     let mut b = Replica::open(&dir.path().join("b.db"), replica_config()).unwrap();
     let bytes = push_bytes(20, Some(7));
-    let verdicts = judge(&bytes, &verifier());
+    let verdicts = judge(&dcs_sync::decode(&bytes).unwrap(), &verifier());
     assert_eq!(verdicts.len(), 20);
     assert_eq!(verdicts.iter().filter(|v| v.outcome == Judged::BadMac).count(), 1);
     let entries = [
@@ -112,7 +116,11 @@ fn an_event_the_leader_did_not_judge_is_refused_on_every_replica() {
     let bytes = push_bytes(3, None);
     let p = Proposal {
         clock: clock(3_000),
-        input: Input::Message { from: NodeId::Store(1), bytes, verdicts: vec![] },
+        input: Input::Message {
+            from: NodeId::Store(1),
+            bytes: bytes.into(),
+            verdicts: vec![].into(),
+        },
     };
     a.apply(&[(1, Some(&p))], &[]).unwrap();
     assert_eq!(a.store().accepted_len().unwrap(), 0);

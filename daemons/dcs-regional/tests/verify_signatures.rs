@@ -83,7 +83,7 @@ fn a_push_is_judged_event_by_event_and_bad_events_spoil_nothing() {
         hlc: 0,
         lag: 0,
     });
-    let verdicts = judge(&dcs_sync::encode(&push).unwrap(), &v);
+    let verdicts = judge(&push, &v);
     let outcomes: Vec<&str> = verdicts
         .iter()
         .map(|v| match v.outcome {

@@ -4,7 +4,7 @@
 //! region's replica store both keep their machine's checkpoint this way (tables
 //! `sync_checkpoint` and `sync_log`).
 
-use dcs_sync::{Checkpoint, CheckpointOp, WriteOp};
+use dcs_sync::{Checkpoint, CheckpointOp, PersistBatch};
 use rusqlite::{Connection, OptionalExtension, Transaction, params};
 
 use super::{exec, map_err};
@@ -63,11 +63,15 @@ pub(crate) fn load_checkpoint(conn: &Connection) -> Result<Checkpoint> {
     Ok(checkpoint)
 }
 
-/// Logs what `op` changes in the checkpoint; returns the entries logged (0 or 1).
-pub(crate) fn log_op(tx: &Transaction<'_>, op: &WriteOp) -> Result<i64> {
-    let Some(c) = op.checkpoint_op() else { return Ok(0) };
-    exec(tx, "INSERT INTO sync_log (op) VALUES (?1)", [encode(&c, "checkpoint log entry")?])?;
-    Ok(1)
+/// Logs what `batch` changes in the checkpoint (compacted: one inbox entry per child, not
+/// one per item); returns the entries logged.
+pub(crate) fn log_batch(tx: &Transaction<'_>, batch: &PersistBatch) -> Result<i64> {
+    let mut logged = 0;
+    for c in batch.checkpoint_ops() {
+        exec(tx, "INSERT INTO sync_log (op) VALUES (?1)", [encode(&c, "checkpoint log entry")?])?;
+        logged += 1;
+    }
+    Ok(logged)
 }
 
 /// Counts `logged` new log entries and folds the log into the row once it is long enough.

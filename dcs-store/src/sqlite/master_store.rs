@@ -20,7 +20,7 @@ use dcs_sync::{
 };
 use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior, params};
 
-use super::checkpoint_log::{self, fold_if_due, load_checkpoint, log_op};
+use super::checkpoint_log::{self, fold_if_due, load_checkpoint, log_batch};
 use super::{check_header, check_path, exec, map_err};
 use crate::error::{Result, StoreError};
 
@@ -794,13 +794,12 @@ impl SyncStore for MasterStore {
     fn persist(&mut self, batch: &PersistBatch) -> Result<Vec<Outcome>> {
         let tx = self.conn.transaction().map_err(map_err)?;
         let mut outcomes = Vec::with_capacity(batch.accepts());
-        let mut logged = 0;
         for op in &batch.ops {
             if let Some(o) = write_op(&tx, op)? {
                 outcomes.push(o);
             }
-            logged += log_op(&tx, op)?;
         }
+        let logged = log_batch(&tx, batch)?;
         fold_if_due(&tx, logged)?;
         tx.commit().map_err(map_err)?;
         Ok(outcomes)

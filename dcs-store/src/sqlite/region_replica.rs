@@ -16,7 +16,7 @@ use std::path::Path;
 use dcs_sync::{Item, NodeId, Outcome, PersistBatch, Positioned, Restored, SyncStore, WriteOp};
 use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior, params};
 
-use super::checkpoint_log::{self, decode, encode, fold_if_due, load_checkpoint, log_op};
+use super::checkpoint_log::{self, decode, encode, fold_if_due, load_checkpoint, log_batch};
 use super::{exec, map_err};
 use crate::error::{Result, StoreError};
 
@@ -345,8 +345,8 @@ impl ReplicaTxn<'_> {
                 }
                 outcomes.push(o);
             }
-            self.logged += log_op(&self.tx, op)?;
         }
+        self.logged += log_batch(&self.tx, batch)?;
         for (child, tenant, branch) in branches {
             exec(
                 &self.tx,

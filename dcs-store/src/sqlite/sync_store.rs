@@ -15,7 +15,7 @@ use dcs_sync::{Item, Outcome, PersistBatch, Positioned, Restored, SyncStore, Wri
 use rusqlite::{Connection, OptionalExtension, Transaction, params};
 
 use super::append::AppendRequest;
-use super::checkpoint_log::{fold_if_due, load_checkpoint, log_op};
+use super::checkpoint_log::{fold_if_due, load_checkpoint, log_batch};
 use super::{SqliteStore, exec, map_err};
 use crate::api::AppendResult;
 use crate::error::{Result, StoreError};
@@ -27,7 +27,6 @@ fn head(conn: &Connection) -> Result<u64> {
 
 /// Writes one batch of the machine in `tx` (whose events are already appended).
 fn write_batch(tx: &Transaction<'_>, batch: &PersistBatch) -> Result<()> {
-    let mut logged = 0i64;
     for op in &batch.ops {
         match op {
             WriteOp::Append { pos, item } => check_appended(tx, *pos, item)?,
@@ -62,8 +61,8 @@ fn write_batch(tx: &Transaction<'_>, batch: &PersistBatch) -> Result<()> {
             }
             WriteOp::Delta { .. } | WriteOp::Full { .. } | WriteOp::Hlc { .. } => {}
         }
-        logged += log_op(tx, op)?;
     }
+    let logged = log_batch(tx, batch)?;
     fold_if_due(tx, logged)
 }
 

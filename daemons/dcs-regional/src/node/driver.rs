@@ -42,15 +42,20 @@ pub(crate) async fn run(
             _ = tokio::time::sleep(Duration::from_millis(20)) => {}
         }
         let leader = is_leader(&raft);
-        let (out, due) = {
-            let mut r = match sm.replica().lock() {
+        // The replica is locked on the blocking pool: an apply can hold it for milliseconds,
+        // and a runtime thread waiting on it would stall every task queued behind.
+        let replica = std::sync::Arc::clone(sm.replica());
+        let taken = tokio::task::spawn_blocking(move || {
+            let mut r = match replica.lock() {
                 Ok(r) => r,
                 Err(p) => p.into_inner(),
             };
             let out: Vec<_> = std::iter::from_fn(|| r.poll_transmit()).collect();
             let due = r.poll_timeout().is_some_and(|t| t <= clock().mono_ms);
             (out, due)
-        };
+        })
+        .await;
+        let Ok((out, due)) = taken else { continue };
         if leader {
             send(&streams, region, out);
         }

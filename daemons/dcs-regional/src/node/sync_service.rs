@@ -146,16 +146,17 @@ impl LocalRegionalSync for SyncService {
                         map.insert(from, tx.clone());
                     }
                 }
-                let Ok(bytes) = dcs_sync::encode(&msg) else { break };
+                // Encoded for the entry and judged as decoded, off the runtime threads.
                 let v = Arc::clone(&verifier);
-                let judged = bytes.clone();
-                let Ok(verdicts) =
-                    tokio::task::spawn_blocking(move || judge(&judged, v.as_ref())).await
-                else {
-                    break;
+                let judged = tokio::task::spawn_blocking(move || {
+                    dcs_sync::encode(&msg).map(|bytes| (bytes, judge(&msg, v.as_ref())))
+                })
+                .await;
+                let Ok(Ok((bytes, verdicts))) = judged else { break };
+                let p = Proposal {
+                    clock: clock(),
+                    input: Input::Message { from, bytes: bytes.into(), verdicts: verdicts.into() },
                 };
-                let p =
-                    Proposal { clock: clock(), input: Input::Message { from, bytes, verdicts } };
                 if let Err(status) = propose(&raft, p).await {
                     let _ = tx.send(Err(status)).await;
                     break;

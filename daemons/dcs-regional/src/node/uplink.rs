@@ -382,7 +382,11 @@ async fn take(
         .map_err(|e| End::Failed(format!("cannot encode the master's message: {e}")))?;
     let p = Proposal {
         clock: clock(),
-        input: Input::Message { from: NodeId::Master, bytes, verdicts: Vec::new() },
+        input: Input::Message {
+            from: NodeId::Master,
+            bytes: bytes.into(),
+            verdicts: std::sync::Arc::from([]),
+        },
     };
     tokio::select! {
         _ = stop.cancelled() => Err(End::Stopped),

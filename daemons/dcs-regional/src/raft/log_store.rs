@@ -1,8 +1,8 @@
-//! The Raft log on SQLite: entries readable as soon as `append` returns (an in-memory map of
-//! uncommitted appends), durable when their flush callback fires (group commit by the writer
-//! thread), votes durable before `save_vote` returns.
+//! The Raft log on SQLite: entries readable as soon as `append` returns (the newest entries
+//! stay in memory, decoded, within a byte budget: see `recent`), durable when their flush
+//! callback fires (group commit by the writer thread), votes durable before `save_vote`
+//! returns.
 
-use std::collections::BTreeMap;
 use std::fmt::Debug;
 use std::io;
 use std::ops::{Bound, RangeBounds};
@@ -17,7 +17,8 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use tokio::sync::{mpsc, oneshot};
 
-use super::writer::{self, LogStats, Op, Pending, PendingEntry};
+use super::recent::{self, Shared};
+use super::writer::{self, LogStats, Op};
 use super::{Entry, LogId, TypeConfig, Vote};
 
 /// Limits of the log store's write path.
@@ -27,11 +28,14 @@ pub struct LogStoreConfig {
     pub queue: usize,
     /// Most queued writes committed in one transaction (one fsync).
     pub max_batch_ops: usize,
+    /// Encoded bytes of committed entries kept in memory, decoded, for the state machine and
+    /// the replication to read without SQLite (appends not yet committed are always held).
+    pub cache_bytes: usize,
 }
 
 impl Default for LogStoreConfig {
     fn default() -> Self {
-        LogStoreConfig { queue: 4_096, max_batch_ops: 1_024 }
+        LogStoreConfig { queue: 4_096, max_batch_ops: 1_024, cache_bytes: 64 << 20 }
     }
 }
 
@@ -60,7 +64,7 @@ pub struct SqliteLogStore {
     stats: Arc<LogStats>,
     path: PathBuf,
     tx: mpsc::Sender<Op>,
-    pending: Pending,
+    recent: Shared,
     seq: u64,
     reader: SqliteLogReader,
 }
@@ -72,17 +76,17 @@ impl SqliteLogStore {
     /// The file cannot be opened or its tables created, or the thread cannot start.
     pub fn open(path: &Path, config: LogStoreConfig) -> io::Result<Self> {
         let conn = writer::open(path).map_err(sql)?;
-        let pending: Pending = Arc::new(Mutex::new(BTreeMap::new()));
+        let recent = recent::shared(config.cache_bytes);
         let (tx, rx) = mpsc::channel(config.queue.max(1));
-        let p = Arc::clone(&pending);
+        let p = Arc::clone(&recent);
         let max = config.max_batch_ops.max(1);
         let stats = Arc::new(LogStats::default());
         let s = Arc::clone(&stats);
         std::thread::Builder::new()
             .name("raft-log-writer".into())
             .spawn(move || writer::run(conn, rx, p, max, s))?;
-        let reader = SqliteLogReader::new(path.to_path_buf(), Arc::clone(&pending));
-        Ok(SqliteLogStore { stats, path: path.to_path_buf(), tx, pending, seq: 0, reader })
+        let reader = SqliteLogReader::new(path.to_path_buf(), Arc::clone(&recent));
+        Ok(SqliteLogStore { stats, path: path.to_path_buf(), tx, recent, seq: 0, reader })
     }
 
     /// The writer's counters (commits = fsyncs, entries written), shared with the thread.
@@ -95,22 +99,18 @@ impl SqliteLogStore {
         self.tx.send(Op::Meta { key, value, done }).await.map_err(|_| gone())?;
         wait.await.map_err(|_| gone())?
     }
-
-    fn pending(&self) -> std::sync::MutexGuard<'_, BTreeMap<u64, PendingEntry>> {
-        self.pending.lock().unwrap_or_else(PoisonError::into_inner)
-    }
 }
 
 /// Reads the log for one replication task (its own SQLite connection, opened on first use).
 pub struct SqliteLogReader {
     path: PathBuf,
     conn: Mutex<Option<Connection>>,
-    pending: Pending,
+    recent: Shared,
 }
 
 impl SqliteLogReader {
-    fn new(path: PathBuf, pending: Pending) -> Self {
-        SqliteLogReader { path, conn: Mutex::new(None), pending }
+    fn new(path: PathBuf, recent: Shared) -> Self {
+        SqliteLogReader { path, conn: Mutex::new(None), recent }
     }
 
     fn with_conn<T>(&self, f: impl FnOnce(&Connection) -> rusqlite::Result<T>) -> io::Result<T> {
@@ -134,57 +134,51 @@ impl SqliteLogReader {
         bytes.map(|b| decode(key, &b)).transpose()
     }
 
-    /// Entries with index in [start, end), the uncommitted appends over the committed rows.
+    /// Entries with index in [start, end): the table below the cache's first index, the
+    /// cache (a contiguous suffix of the log) from there.
     fn entries(&self, start: u64, end: Option<u64>) -> io::Result<Vec<Entry>> {
-        let in_range = |i: u64| i >= start && end.is_none_or(|e| i < e);
-        // Pending first: an entry that commits after this copy is in the copy or in the table.
-        let pending: Vec<(u64, Vec<u8>)> = {
-            let map = self.pending.lock().unwrap_or_else(PoisonError::into_inner);
-            map.range(start..)
-                .take_while(|(i, _)| in_range(**i))
-                .map(|(i, p)| (*i, p.bytes.clone()))
-                .collect()
+        // The cache first: an entry evicted after this copy is committed, so in the table.
+        let (first, held) = {
+            let cache = recent::lock(&self.recent);
+            (cache.first(), cache.range(start, end))
         };
-        let lo = i64::try_from(start).unwrap_or(i64::MAX);
-        let hi = end.map_or(i64::MAX, |e| i64::try_from(e).unwrap_or(i64::MAX));
-        let mut rows: BTreeMap<u64, Vec<u8>> = self.with_conn(|c| {
-            let mut q = c.prepare_cached(
-                "SELECT idx, entry FROM raft_log WHERE idx >= ?1 AND idx < ?2 ORDER BY idx",
-            )?;
-            let it =
-                q.query_map(params![lo, hi], |r| Ok((r.get::<_, i64>(0)? as u64, r.get(1)?)))?;
-            it.collect()
-        })?;
-        rows.extend(pending);
-        rows.into_iter()
-            .map(|(i, b)| {
+        let below = first.map_or(end, |f| Some(end.map_or(f, |e| e.min(f))));
+        let mut out = Vec::new();
+        if below.is_none_or(|b| start < b) {
+            let lo = i64::try_from(start).unwrap_or(i64::MAX);
+            let hi = below.map_or(i64::MAX, |e| i64::try_from(e).unwrap_or(i64::MAX));
+            let rows: Vec<(u64, Vec<u8>)> = self.with_conn(|c| {
+                let mut q = c.prepare_cached(
+                    "SELECT idx, entry FROM raft_log WHERE idx >= ?1 AND idx < ?2 ORDER BY idx",
+                )?;
+                let it =
+                    q.query_map(params![lo, hi], |r| Ok((r.get::<_, i64>(0)? as u64, r.get(1)?)))?;
+                it.collect()
+            })?;
+            for (i, b) in rows {
                 let e: Entry = decode("entry", &b)?;
                 if e.index() != i {
                     return Err(invalid("entry", format!("row {i} holds entry {}", e.index())));
                 }
-                Ok(e)
-            })
-            .collect()
+                out.push(e);
+            }
+        }
+        out.extend(held.into_iter().map(|(_, e)| e));
+        Ok(out)
     }
 
-    /// The log id of the last entry, committed or pending.
+    /// The log id of the last entry, committed or not (the cache's last when it holds any).
     fn last(&self) -> io::Result<Option<LogId>> {
-        let pending_last = {
-            let map = self.pending.lock().unwrap_or_else(PoisonError::into_inner);
-            map.last_key_value().map(|(i, p)| (*i, p.bytes.clone()))
-        };
+        if let Some(id) = recent::lock(&self.recent).last().map(RaftEntry::log_id) {
+            return Ok(Some(id));
+        }
         let row: Option<(i64, Vec<u8>)> = self.with_conn(|c| {
             c.query_row("SELECT idx, entry FROM raft_log ORDER BY idx DESC LIMIT 1", [], |r| {
                 Ok((r.get(0)?, r.get(1)?))
             })
             .optional()
         })?;
-        let row = row.map(|(i, b)| (i as u64, b));
-        let last = match (pending_last, row) {
-            (Some(p), Some(r)) => Some(if p.0 >= r.0 { p } else { r }),
-            (p, r) => p.or(r),
-        };
-        last.map(|(_, b)| decode::<Entry>("entry", &b).map(|e| e.log_id())).transpose()
+        row.map(|(_, b)| decode::<Entry>("entry", &b).map(|e| e.log_id())).transpose()
     }
 }
 
@@ -240,7 +234,7 @@ impl RaftLogStorage<TypeConfig> for SqliteLogStore {
     }
 
     async fn get_log_reader(&mut self) -> Self::LogReader {
-        SqliteLogReader::new(self.path.clone(), Arc::clone(&self.pending))
+        SqliteLogReader::new(self.path.clone(), Arc::clone(&self.recent))
     }
 
     async fn save_vote(&mut self, vote: &Vote) -> Result<(), io::Error> {
@@ -268,14 +262,13 @@ impl RaftLogStorage<TypeConfig> for SqliteLogStore {
         self.seq += 1;
         let seq = self.seq;
         let mut rows = Vec::new();
-        for e in entries {
-            let id = e.log_id();
-            rows.push((id.index, id.leader_id.term, encode("entry", &e)?));
-        }
         {
-            let mut map = self.pending();
-            for (idx, _, bytes) in &rows {
-                map.insert(*idx, PendingEntry { seq, bytes: bytes.clone() });
+            let mut cache = recent::lock(&self.recent);
+            for e in entries {
+                let id = e.log_id();
+                let bytes = encode("entry", &e)?;
+                cache.insert(id.index, seq, e, bytes.len());
+                rows.push((id.index, id.leader_id.term, bytes));
             }
         }
         self.tx.send(Op::Append { seq, entries: rows, flushed: callback }).await.map_err(|_| gone())
@@ -283,14 +276,7 @@ impl RaftLogStorage<TypeConfig> for SqliteLogStore {
 
     async fn truncate_after(&mut self, last_log_id: Option<LogId>) -> Result<(), io::Error> {
         let after = last_log_id.map(|l| l.index);
-        {
-            let mut map = self.pending();
-            let from = after.map_or(0, |a| a.saturating_add(1));
-            let _ = map.split_off(&from);
-            if after.is_none() {
-                map.clear();
-            }
-        }
+        recent::lock(&self.recent).truncate_after(after);
         let (done, wait) = oneshot::channel();
         self.tx.send(Op::Truncate { after, done }).await.map_err(|_| gone())?;
         wait.await.map_err(|_| gone())?
@@ -298,11 +284,7 @@ impl RaftLogStorage<TypeConfig> for SqliteLogStore {
 
     async fn purge(&mut self, log_id: LogId) -> Result<(), io::Error> {
         let upto = log_id.index;
-        {
-            let mut map = self.pending();
-            let rest = map.split_off(&upto.saturating_add(1));
-            *map = rest;
-        }
+        recent::lock(&self.recent).purge(upto);
         let (done, wait) = oneshot::channel();
         let purged = encode("last purged", &log_id)?;
         self.tx.send(Op::Purge { upto, purged, done }).await.map_err(|_| gone())?;

@@ -4,6 +4,7 @@
 
 mod log_store;
 mod network;
+mod recent;
 mod service;
 mod state_machine;
 pub(crate) mod writer;

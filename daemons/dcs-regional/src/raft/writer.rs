@@ -1,27 +1,15 @@
 //! The log store's one writer: a thread that drains queued writes into one SQLite transaction
 //! (`synchronous=FULL`: COMMIT is the fsync), then fires their callbacks in queue order.
 
-use std::collections::BTreeMap;
 use std::io;
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::Arc;
 
 use openraft::storage::IOFlushed;
 use rusqlite::{Connection, params};
 use tokio::sync::{mpsc, oneshot};
 
 use super::TypeConfig;
-
-/// Appended entries not yet committed, readable meanwhile: index → (append sequence, entry
-/// bytes). The writer removes an entry once its append committed (if no later append
-/// replaced it).
-pub(super) type Pending = Arc<Mutex<BTreeMap<u64, PendingEntry>>>;
-
-/// One appended entry waiting for its COMMIT.
-#[derive(Clone)]
-pub(super) struct PendingEntry {
-    pub seq: u64,
-    pub bytes: Vec<u8>,
-}
+use super::recent::{self, Shared};
 
 /// A write queued for the writer thread.
 pub(super) enum Op {
@@ -68,7 +56,7 @@ pub struct LogStats {
 pub(super) fn run(
     mut conn: Connection,
     mut rx: mpsc::Receiver<Op>,
-    pending: Pending,
+    recent: Shared,
     max_ops: usize,
     stats: Arc<LogStats>,
 ) {
@@ -94,14 +82,10 @@ pub(super) fn run(
                 .sum();
             metrics::histogram!("dcs_regional_log_entries_per_fsync").record(n as f64);
             stats.entries.fetch_add(n as u64, Relaxed);
-            let mut map = pending.lock().unwrap_or_else(PoisonError::into_inner);
+            let mut cache = recent::lock(&recent);
             for op in &batch {
                 if let Op::Append { seq, entries, .. } = op {
-                    for (idx, _, _) in entries {
-                        if map.get(idx).is_some_and(|p| p.seq == *seq) {
-                            map.remove(idx);
-                        }
-                    }
+                    cache.committed(*seq, entries.iter().map(|(idx, _, _)| *idx));
                 }
             }
         }

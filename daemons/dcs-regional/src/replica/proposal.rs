@@ -1,6 +1,8 @@
 //! What a Raft entry of the region carries: one input of the regional machine, the leader's
 //! clock, and the leader's verdicts on the events in it.
 
+use std::sync::Arc;
+
 use dcs_core::EventId;
 use dcs_core::commerce::EventBody;
 use dcs_sync::{NodeId, Now, VerifyError};
@@ -30,10 +32,11 @@ pub enum Input {
     Message {
         /// The peer it came from (authenticated by the transport).
         from: NodeId,
-        /// The encoded `dcs_sync::Message`.
-        bytes: Vec<u8>,
-        /// The leader's verdict on each event of a push, in item order.
-        verdicts: Vec<Verdict>,
+        /// The encoded `dcs_sync::Message` (shared: an entry is cloned for every reader of
+        /// the log; encodes as a byte sequence).
+        bytes: Arc<[u8]>,
+        /// The leader's verdict on each event of a push, in item order (shared likewise).
+        verdicts: Arc<[Verdict]>,
     },
     /// The machine's timers are due.
     Tick,

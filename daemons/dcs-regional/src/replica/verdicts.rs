@@ -11,10 +11,9 @@ use dcs_sync::{Item, Message, Verifier, VerifyError};
 use super::proposal::{Judged, Verdict};
 
 /// Judges every event of a push with `verifier` (the leader's real one: signatures, MACs).
-/// Other messages carry no events and get no verdicts; bytes that do not decode get none
-/// either (the machine refuses them the same way on every replica).
-pub fn judge(bytes: &[u8], verifier: &dyn Verifier) -> Vec<Verdict> {
-    let Ok(Message::Push(push)) = dcs_sync::decode(bytes) else { return Vec::new() };
+/// Other messages carry no events and get no verdicts.
+pub fn judge(message: &Message, verifier: &dyn Verifier) -> Vec<Verdict> {
+    let Message::Push(push) = message else { return Vec::new() };
     let events: Vec<&SovereignFinancialEvent> = push
         .items
         .iter()

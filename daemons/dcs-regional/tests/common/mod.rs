@@ -68,13 +68,18 @@ pub fn verifier() -> KeyedVerifier {
 }
 
 pub fn store(n: u32) -> LocalMachine {
+    store_with(n, sync_config())
+}
+
+/// Store `n` with its own sync tuning.
+pub fn store_with(n: u32, sync: SyncConfig) -> LocalMachine {
     LocalMachine::new(
         LocalConfig {
             node: NodeId::Store(n),
             region: NodeId::Region(0),
             branch: BranchId::new(format!("s{n}")).unwrap(),
             replica: ReplicaId(1000 + u64::from(n)),
-            sync: sync_config(),
+            sync,
         },
         now(0),
         n.into(),
