@@ -35,6 +35,10 @@ pub struct StoreClient {
     pub reseal: Option<Reseal>,
     /// How long one [`StoreClient::sync`] waits for the region's acks.
     pub push_deadline: Duration,
+    /// Send-to-ack time of every push answered (a bench's latency figures).
+    pub latencies: Vec<Duration>,
+    /// Pushes sent and not yet answered: batch → when.
+    sent: std::collections::BTreeMap<u64, Instant>,
 }
 
 impl StoreClient {
@@ -49,6 +53,8 @@ impl StoreClient {
             tls,
             reseal: None,
             push_deadline: Duration::from_secs(10),
+            latencies: Vec::new(),
+            sent: Default::default(),
         }
     }
 
@@ -124,6 +130,9 @@ impl StoreClient {
             self.m.handle_timeout(now);
             pump(now, &mut self.m, &mut self.host).unwrap();
             while let Some((_, msg)) = self.m.poll_transmit() {
+                if let Message::Push(p) = &msg {
+                    self.sent.entry(p.batch).or_insert_with(Instant::now);
+                }
                 let env = dcs_proto::sync_to_pb(NodeId::Store(self.n), &msg).unwrap();
                 tx.send(env).await.map_err(|_| None)?;
             }
@@ -138,6 +147,9 @@ impl StoreClient {
                     let (from, msg) = dcs_proto::sync_from_pb(env).unwrap();
                     if let Message::Ack(a) = &msg {
                         self.acked = self.acked.max(a.durable_pos);
+                        if let Some(at) = self.sent.remove(&a.batch) {
+                            self.latencies.push(at.elapsed());
+                        }
                     }
                     self.m.handle_message(wall(), from, msg).unwrap();
                     pump(wall(), &mut self.m, &mut self.host).unwrap();
