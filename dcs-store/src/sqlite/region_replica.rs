@@ -175,7 +175,9 @@ impl RegionReplicaStore {
     /// # Errors
     /// The database's error (another writer holding the file past the busy timeout).
     pub fn transaction(&mut self) -> Result<ReplicaTxn<'_>> {
-        Ok(ReplicaTxn { tx: self.conn.transaction().map_err(map_err)?, logged: 0 })
+        let tx = self.conn.transaction().map_err(map_err)?;
+        let (acked, head) = Self::outbox_state(&tx)?;
+        Ok(ReplicaTxn { tx, logged: 0, outbox: OutboxState { acked, head }, moved: false })
     }
 
     /// Writes a consistent copy of the whole file to `dest` (a new file): a Raft snapshot.
@@ -318,6 +320,18 @@ impl RegionReplicaStore {
 pub struct ReplicaTxn<'a> {
     tx: Transaction<'a>,
     logged: i64,
+    /// The outbox's acknowledged and last positions, read once and written back at commit
+    /// (not twice per forwarded item).
+    outbox: OutboxState,
+    /// `outbox` changed in this transaction.
+    moved: bool,
+}
+
+/// The outbox's acknowledged and last positions.
+#[derive(Debug, Clone, Copy)]
+struct OutboxState {
+    acked: u64,
+    head: u64,
 }
 
 impl ReplicaTxn<'_> {
@@ -331,7 +345,7 @@ impl ReplicaTxn<'_> {
         // The branch of each store's last accepted event, written once per batch and store.
         let mut branches: Vec<(&NodeId, &str, &str)> = Vec::new();
         for op in &batch.ops {
-            if let Some(o) = write_op(&self.tx, op)? {
+            if let Some(o) = write_op(&self.tx, &mut self.outbox, &mut self.moved, op)? {
                 if let (
                     WriteOp::Accept { from, item: Item::Event(e), .. },
                     Outcome::Stored { .. },
@@ -386,29 +400,44 @@ impl ReplicaTxn<'_> {
     /// # Errors
     /// The database's error; nothing is written then.
     pub fn commit(self) -> Result<()> {
+        if self.moved {
+            let OutboxState { acked, head } = self.outbox;
+            exec(
+                &self.tx,
+                "UPDATE outbox_state SET acked = ?1, head = ?2 WHERE id = 1",
+                [int(acked, "upto")?, int(head, "pos")?],
+            )?;
+        }
         fold_if_due(&self.tx, self.logged)?;
         self.tx.commit().map_err(map_err)
     }
 }
 
-/// One write of the machine; the outcome of an accepted item.
-fn write_op(tx: &Transaction<'_>, op: &WriteOp) -> Result<Option<Outcome>> {
+/// One write of the machine; the outcome of an accepted item. `outbox` is the transaction's
+/// view of the outbox positions (`moved` set when it changes).
+fn write_op(
+    tx: &Transaction<'_>,
+    outbox: &mut OutboxState,
+    moved: &mut bool,
+    op: &WriteOp,
+) -> Result<Option<Outcome>> {
     match op {
         WriteOp::Append { pos, item } => {
-            let (_, head) = RegionReplicaStore::outbox_state(tx)?;
-            if *pos != head + 1 {
+            if *pos != outbox.head + 1 {
                 return Err(StoreError::Invalid {
                     field: "pos",
-                    reason: format!("outbox append at {pos} where {} was next", head + 1),
+                    reason: format!("outbox append at {pos} where {} was next", outbox.head + 1),
                 });
             }
-            push_outbox(tx, item)?;
+            push_outbox(tx, outbox, moved, item)?;
             Ok(None)
         }
         WriteOp::Acked { upto, rejected } => {
-            let (acked, head) = RegionReplicaStore::outbox_state(tx)?;
-            let acked = acked.max((*upto).min(head));
-            exec(tx, "UPDATE outbox_state SET acked = ?1 WHERE id = 1", [int(acked, "upto")?])?;
+            let acked = outbox.acked.max((*upto).min(outbox.head));
+            if acked != outbox.acked {
+                outbox.acked = acked;
+                *moved = true;
+            }
             exec(tx, "DELETE FROM outbox WHERE pos <= ?1", [int(acked, "upto")?])?;
             for r in rejected {
                 exec(
@@ -435,7 +464,7 @@ fn write_op(tx: &Transaction<'_>, op: &WriteOp) -> Result<Option<Outcome>> {
                 return Ok(Some(Outcome::Duplicate));
             }
             let forwarded = match forward {
-                Some(f) => Some(push_outbox(tx, f)?),
+                Some(f) => Some(push_outbox(tx, outbox, moved, f)?),
                 None => None,
             };
             Ok(Some(Outcome::Stored { forwarded }))
@@ -475,15 +504,20 @@ fn read_outbox(conn: &Connection, after: u64, max_items: usize) -> Result<Vec<Po
 }
 
 /// Appends `item` to the outbox at the next position; returns it.
-fn push_outbox(tx: &Transaction<'_>, item: &Item) -> Result<u64> {
-    let (_, head) = RegionReplicaStore::outbox_state(tx)?;
-    let pos = head + 1;
+fn push_outbox(
+    tx: &Transaction<'_>,
+    outbox: &mut OutboxState,
+    moved: &mut bool,
+    item: &Item,
+) -> Result<u64> {
+    let pos = outbox.head + 1;
     exec(
         tx,
         "INSERT INTO outbox (pos, item) VALUES (?1, ?2)",
         params![int(pos, "pos")?, encode(item, "outbox item")?],
     )?;
-    exec(tx, "UPDATE outbox_state SET head = ?1 WHERE id = 1", [int(pos, "pos")?])?;
+    outbox.head = pos;
+    *moved = true;
     Ok(pos)
 }
 

@@ -206,7 +206,13 @@ async fn exchange(
             _ = stop.cancelled() => break End::Stopped,
             _ = reporting.tick(), if !link.status_every.is_zero() => {
                 // On its own task: a slow master delays the report, never the stream.
-                if let Some(status) = raft_status(raft, region, report) {
+                // The replica is read on the blocking pool: an apply can hold it for
+                // milliseconds, and a runtime thread must not wait on it.
+                let replica = std::sync::Arc::clone(report.replica);
+                let stores = tokio::task::spawn_blocking(move || store_reach(&replica))
+                    .await
+                    .unwrap_or_default();
+                if let Some(status) = raft_status(raft, region, report, stores) {
                     let mut client = client.clone();
                     let timeout = link.connect_timeout;
                     tokio::spawn(async move {
@@ -295,7 +301,12 @@ fn store_reach(replica: &SharedReplica) -> Vec<pb::StoreReach> {
 }
 
 /// The cluster as this leader sees it, for the master's dashboard (None unless it leads).
-fn raft_status(raft: &Raft, region: NodeId, report: Report<'_>) -> Option<pb::RegionStatus> {
+fn raft_status(
+    raft: &Raft,
+    region: NodeId,
+    report: Report<'_>,
+    stores: Vec<pb::StoreReach>,
+) -> Option<pb::RegionStatus> {
     let NodeId::Region(number) = region else { return None };
     let m = raft.metrics().borrow_watched().clone();
     if m.current_leader != Some(m.id) {
@@ -326,7 +337,7 @@ fn raft_status(raft: &Raft, region: NodeId, report: Report<'_>) -> Option<pb::Re
         nodes,
         at_unix_ms: clock().wall_ms,
         version: env!("CARGO_PKG_VERSION").to_string(),
-        stores: store_reach(report.replica),
+        stores,
         sinks: report
             .sinks
             .states()
