@@ -18,6 +18,7 @@ pub struct SealedPayload {
     /// The KEK version used.
     pub kek_version: u32,
     /// The envelope bytes produced by dcs-crypto (empty until sealed).
+    #[serde(with = "serde_bytes")]
     pub envelope: Vec<u8>,
 }
 
@@ -37,6 +38,7 @@ pub struct EventSignature {
     /// The algorithm that made it.
     pub algorithm: SignatureAlgorithm,
     /// The signature bytes (fixed-size r‖s for ECDSA, 64 bytes for Ed25519).
+    #[serde(with = "serde_bytes")]
     pub bytes: Vec<u8>,
 }
 
@@ -48,6 +50,7 @@ pub struct Audit {
     /// A supervisor who approved it, when the type needs one (refunds, reversals).
     pub approved_by: Option<AgentId>,
     /// HMAC-SHA512 over the canonical bytes with the tenant's MAC key (empty until MACed).
+    #[serde(with = "serde_bytes")]
     pub mac: Vec<u8>,
     /// The creator's signature over the canonical bytes (absent until signed).
     pub signature: Option<EventSignature>,

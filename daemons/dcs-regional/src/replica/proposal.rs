@@ -33,13 +33,30 @@ pub enum Input {
         /// The peer it came from (authenticated by the transport).
         from: NodeId,
         /// The encoded `dcs_sync::Message` (shared: an entry is cloned for every reader of
-        /// the log; encodes as a byte sequence).
+        /// the log; encodes as one byte string).
+        #[serde(with = "shared_bytes")]
         bytes: Arc<[u8]>,
         /// The leader's verdict on each event of a push, in item order (shared likewise).
         verdicts: Arc<[Verdict]>,
     },
     /// The machine's timers are due.
     Tick,
+}
+
+/// `Arc<[u8]>` as one byte string: one length and one copy, where a sequence costs a call
+/// per byte (postcard writes the same bytes either way, so the log's format is unchanged).
+mod shared_bytes {
+    use std::sync::Arc;
+
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub(super) fn serialize<S: Serializer>(bytes: &Arc<[u8]>, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_bytes(bytes)
+    }
+
+    pub(super) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Arc<[u8]>, D::Error> {
+        serde_bytes::ByteBuf::deserialize(d).map(|b| Arc::from(b.into_vec()))
+    }
 }
 
 /// The leader's verdict on one event: followers apply it instead of verifying again, so
@@ -109,4 +126,37 @@ pub struct Applied {
     /// Why the machine refused the input, if it did (an unknown peer, a message that does
     /// not decode): the same answer on every replica.
     pub refused: Option<String>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The entry as the log wrote it before its bytes were shared: a sequence of u8.
+    #[derive(Serialize)]
+    enum OldInput {
+        Message { from: NodeId, bytes: Vec<u8>, verdicts: Vec<Verdict> },
+    }
+
+    #[test]
+    fn the_shared_bytes_keep_the_logs_encoding() {
+        let (from, raw) = (NodeId::Store(3), vec![0u8, 1, 200, 255, 7]);
+        let verdicts = vec![Verdict {
+            event_id: EventId::new_v7(1_000, [4; 10]),
+            outcome: Judged::Refused("revoked".into()),
+        }];
+        let new = Proposal {
+            clock: Clock { mono_ms: 5, wall_ms: 6 },
+            input: Input::Message {
+                from,
+                bytes: raw.clone().into(),
+                verdicts: verdicts.clone().into(),
+            },
+        };
+        let old =
+            (Clock { mono_ms: 5, wall_ms: 6 }, OldInput::Message { from, bytes: raw, verdicts });
+        let bytes = postcard::to_allocvec(&new).unwrap();
+        assert_eq!(bytes, postcard::to_allocvec(&old).unwrap());
+        assert_eq!(postcard::from_bytes::<Proposal>(&bytes).unwrap(), new);
+    }
 }
