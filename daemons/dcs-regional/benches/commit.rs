@@ -12,7 +12,7 @@
 //!
 //! The stores seal every event and append it to their outbox before the clock starts; the
 //! clock runs while they sync that backlog, each over one long-lived stream. `cargo bench -p dcs-regional --bench
-//! commit` (`DCS_BENCH_EVENTS`, default 40,000; 512 when `cargo test` runs it as a smoke test).
+//! commit` (`DCS_BENCH_EVENTS`, default 120,000; 512 when `cargo test` runs it as a smoke test).
 #![allow(missing_docs, clippy::unwrap_used, clippy::expect_used, clippy::print_stdout)]
 
 #[path = "../tests/common/mod.rs"]
@@ -32,14 +32,16 @@ use dcs_regional::verify::TenantVerifier;
 use dcs_sync::{SyncConfig, Verifier};
 use openraft::async_runtime::WatchReceiver;
 
-/// Stores pushing at once (`DCS_BENCH_STORES` overrides).
-const STORES: u32 = 8;
+/// Stores pushing at once (`DCS_BENCH_STORES` overrides): a region of the README's simulated
+/// day (100 stores, 3 regions). Each store has one push in flight, so with fewer the region
+/// waits on round trips rather than on its cores.
+const STORES: u32 = 32;
 const PUSH: u64 = 256;
 
 fn main() {
     // `cargo bench` builds it optimised; `cargo test --all-targets` runs the debug build as a
     // smoke test.
-    let default = if cfg!(debug_assertions) { 512 } else { 40_000 };
+    let default = if cfg!(debug_assertions) { 512 } else { 120_000 };
     let total: u64 =
         std::env::var("DCS_BENCH_EVENTS").ok().and_then(|v| v.parse().ok()).unwrap_or(default);
     let rt =
