@@ -15,7 +15,7 @@ pub struct RegionalConfigFile {
     pub node: NodeSection,
     /// `[cluster]`: the region's nodes and stores.
     pub cluster: ClusterSection,
-    /// `[raft]`: Raft timing.
+    /// `[raft]`: Raft timing and the log's bounds.
     pub raft: RaftSection,
     /// `[sync]`: the sync protocol's timers and limits.
     pub sync: SyncSection,
@@ -104,6 +104,9 @@ pub struct RaftSection {
     pub snapshot_logs: u64,
     /// Entries kept behind a snapshot (a follower further behind catches up by snapshot).
     pub keep_logs: u64,
+    /// MiB of committed log entries kept decoded in memory, so that apply and replication
+    /// read recent entries without SQLite (entries not yet committed are always held).
+    pub log_cache_mib: usize,
 }
 
 impl Default for RaftSection {
@@ -115,6 +118,7 @@ impl Default for RaftSection {
             election_max_ms: t.election_max_ms,
             snapshot_logs: t.snapshot_logs,
             keep_logs: t.keep_logs,
+            log_cache_mib: t.log_cache_bytes >> 20,
         }
     }
 }

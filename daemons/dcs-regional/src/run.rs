@@ -244,6 +244,7 @@ fn prepare(data_dir: &Path) -> Result<Prepared, String> {
             election_max_ms: file.raft.election_max_ms,
             snapshot_logs: file.raft.snapshot_logs.max(1),
             keep_logs: file.raft.keep_logs,
+            log_cache_bytes: file.raft.log_cache_mib.saturating_mul(1 << 20),
         },
         verifier: Arc::new(verifier),
         stream_queue: file.node.stream_queue,

@@ -51,7 +51,7 @@ pub enum NodeError {
     Replica(#[from] crate::replica::ReplicaError),
 }
 
-/// Raft timing (milliseconds).
+/// Raft timing (milliseconds) and the log's bounds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RaftTimings {
     /// Leader heartbeat period.
@@ -65,6 +65,9 @@ pub struct RaftTimings {
     /// Entries kept in the log behind a snapshot (a follower this far behind catches up by
     /// log; further behind, by snapshot).
     pub keep_logs: u64,
+    /// Encoded bytes of committed log entries kept decoded in memory for apply and
+    /// replication (`LogStoreConfig::cache_bytes`).
+    pub log_cache_bytes: usize,
 }
 
 impl Default for RaftTimings {
@@ -75,6 +78,7 @@ impl Default for RaftTimings {
             election_max_ms: 1_200,
             snapshot_logs: 5_000,
             keep_logs: 1_000,
+            log_cache_bytes: LogStoreConfig::default().cache_bytes,
         }
     }
 }
@@ -154,8 +158,9 @@ impl RegionNode {
         let dir = &config.data_dir;
         std::fs::create_dir_all(dir).map_err(file_err(dir))?;
         let log_path = dir.join("raft.db");
-        let log = SqliteLogStore::open(&log_path, LogStoreConfig::default())
-            .map_err(file_err(&log_path))?;
+        let log_config =
+            LogStoreConfig { cache_bytes: config.timings.log_cache_bytes, ..Default::default() };
+        let log = SqliteLogStore::open(&log_path, log_config).map_err(file_err(&log_path))?;
         let log_stats = log.stats();
         let replica = Replica::open(&dir.join("replica.db"), config.replica.clone())?;
         let snapshots = dir.join("snapshots");
