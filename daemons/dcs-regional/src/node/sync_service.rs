@@ -152,7 +152,20 @@ impl LocalRegionalSync for SyncService {
                     dcs_sync::encode(&msg).map(|bytes| (bytes, judge(&msg, v.as_ref())))
                 })
                 .await;
-                let Ok(Ok((bytes, verdicts))) = judged else { break };
+                let (bytes, verdicts) = match judged {
+                    Ok(Ok(x)) => x,
+                    // Our bug, not the store's: say so, and the store retries the push.
+                    Ok(Err(e)) => {
+                        let why = format!("the region cannot encode this push for its log: {e}");
+                        let _ = tx.send(Err(Status::internal(why))).await;
+                        break;
+                    }
+                    Err(e) => {
+                        let why = format!("the region's verifier stopped: {e}");
+                        let _ = tx.send(Err(Status::internal(why))).await;
+                        break;
+                    }
+                };
                 let p = Proposal {
                     clock: clock(),
                     input: Input::Message { from, bytes: bytes.into(), verdicts: verdicts.into() },

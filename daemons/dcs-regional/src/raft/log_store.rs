@@ -261,14 +261,19 @@ impl RaftLogStorage<TypeConfig> for SqliteLogStore {
     {
         self.seq += 1;
         let seq = self.seq;
+        // Encoded before the cache is locked: readers and the writer never wait on a copy.
         let mut rows = Vec::new();
+        let mut held = Vec::new();
+        for e in entries {
+            let id = e.log_id();
+            let bytes = encode("entry", &e)?;
+            held.push((id.index, e, bytes.len()));
+            rows.push((id.index, id.leader_id.term, bytes));
+        }
         {
             let mut cache = recent::lock(&self.recent);
-            for e in entries {
-                let id = e.log_id();
-                let bytes = encode("entry", &e)?;
-                cache.insert(id.index, seq, e, bytes.len());
-                rows.push((id.index, id.leader_id.term, bytes));
+            for (index, e, size) in held {
+                cache.insert(index, seq, e, size);
             }
         }
         self.tx.send(Op::Append { seq, entries: rows, flushed: callback }).await.map_err(|_| gone())
